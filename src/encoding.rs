@@ -1,0 +1,143 @@
+//! PEM and DER input handling shared by keys, requests and certificates.
+//!
+//! PEM input may carry explanatory text before, between and after the blocks
+//! ([RFC 7468 §2]); we find the `-----BEGIN` line ourselves (through the `pem` crate, which
+//! skips text before a block) and check the label. Sizes are bounded before any decoding.
+//!
+//! [RFC 7468 §2]: https://datatracker.ietf.org/doc/html/rfc7468#section-2
+
+use zeroize::Zeroizing;
+
+use crate::error::{EncodingError, Result};
+
+/// Upper bound on one DER object (key, request or certificate) we accept: 64 KiB.
+///
+/// A 16384-bit RSA private key in PKCS#8 is under 10 KiB; real certificates are a few KiB.
+pub(crate) const MAX_DER_LEN: usize = 64 * 1024;
+
+/// Upper bound on PEM text (a bundle of several certificates): 1 MiB.
+pub(crate) const MAX_PEM_LEN: usize = 1024 * 1024;
+
+/// One decoded PEM block; contents are zeroized on drop, since they may be a private key.
+pub(crate) struct PemBlock {
+    pub(crate) label: String,
+    pub(crate) der: Zeroizing<Vec<u8>>,
+}
+
+/// Checks the size of DER input before decoding it.
+pub(crate) fn check_der_len(what: &'static str, der: &[u8]) -> Result<()> {
+    if der.is_empty() {
+        return Err(EncodingError::Empty { what }.into());
+    }
+    if der.len() > MAX_DER_LEN {
+        return Err(EncodingError::TooLarge {
+            what,
+            len: der.len(),
+            limit: MAX_DER_LEN,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// All PEM blocks in `input`, in order, with any explanatory text skipped.
+pub(crate) fn pem_blocks(what: &'static str, expected: &str, input: &str) -> Result<Vec<PemBlock>> {
+    if input.trim().is_empty() {
+        return Err(EncodingError::Empty { what }.into());
+    }
+    if input.len() > MAX_PEM_LEN {
+        return Err(EncodingError::TooLarge {
+            what,
+            len: input.len(),
+            limit: MAX_PEM_LEN,
+        }
+        .into());
+    }
+    if !input.contains("-----BEGIN ") {
+        return Err(EncodingError::NoPemBlock {
+            expected: expected.to_owned(),
+        }
+        .into());
+    }
+    let blocks = pem::parse_many(input).map_err(|e| EncodingError::MalformedPem {
+        reason: e.to_string(),
+    })?;
+    if blocks.is_empty() {
+        return Err(EncodingError::MalformedPem {
+            reason: "a `-----BEGIN` line has no matching `-----END` line".into(),
+        }
+        .into());
+    }
+    blocks
+        .into_iter()
+        .map(|p| {
+            let label = p.tag().to_owned();
+            let der = Zeroizing::new(p.into_contents());
+            check_der_len(what, &der)?;
+            Ok(PemBlock { label, der })
+        })
+        .collect()
+}
+
+/// The one PEM block in `input` whose label is one of `accepted`.
+///
+/// Text around the block is allowed; a second block, or a block with another label, is an error
+/// that names what was found.
+pub(crate) fn pem_single(what: &'static str, accepted: &[&str], input: &str) -> Result<PemBlock> {
+    let expected = accepted.join("` or `");
+    let mut blocks = pem_blocks(what, &expected, input)?;
+    if blocks.len() > 1 {
+        return Err(EncodingError::MalformedPem {
+            reason: format!(
+                "found {} PEM blocks where one {what} was expected; pass one block",
+                blocks.len()
+            ),
+        }
+        .into());
+    }
+    let block = blocks.remove(0);
+    if !accepted.contains(&block.label.as_str()) {
+        return Err(EncodingError::WrongPemLabel {
+            found: block.label,
+            expected: format!("`{expected}`"),
+        }
+        .into());
+    }
+    Ok(block)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Error;
+
+    #[test]
+    fn finds_block_among_explanatory_text() {
+        let input =
+            "Subject: test\nsome text\n-----BEGIN THING-----\nAQID\n-----END THING-----\ntrailer\n";
+        let block = pem_single("thing", &["THING"], input).unwrap();
+        assert_eq!(block.label, "THING");
+        assert_eq!(&block.der[..], &[1, 2, 3]);
+    }
+
+    #[test]
+    fn wrong_label_and_missing_block_are_typed() {
+        let input = "-----BEGIN OTHER-----\nAQID\n-----END OTHER-----\n";
+        assert!(matches!(
+            pem_single("thing", &["THING"], input),
+            Err(Error::Encoding(EncodingError::WrongPemLabel { .. }))
+        ));
+        assert!(matches!(
+            pem_single("thing", &["THING"], "hello"),
+            Err(Error::Encoding(EncodingError::NoPemBlock { .. }))
+        ));
+        assert!(matches!(
+            pem_single("thing", &["THING"], ""),
+            Err(Error::Encoding(EncodingError::Empty { .. }))
+        ));
+        assert!(matches!(
+            pem_single("thing", &["THING"], "-----BEGIN THING-----\nAQID\n"),
+            Err(Error::Encoding(EncodingError::MalformedPem { .. }))
+        ));
+    }
+}

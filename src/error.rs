@@ -1,0 +1,347 @@
+//! The crate's one error type, [`Error`], and its sub-enums, one per concern.
+//!
+//! Every message says what was wrong and what the caller can do about it. No message ever
+//! contains key material or a password. Errors of the crates we build on (`der`, `rsa`,
+//! `rusqlite`, ...) are turned into these types and do not leak into the public API.
+
+use thiserror::Error as ThisError;
+
+/// The result type of every fallible function in this crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Everything that can go wrong in `keymanager`, grouped by concern.
+///
+/// Match on the variant to learn the concern, then on the sub-enum for the detail. The enums are
+/// `#[non_exhaustive]`: new failure cases may be added in minor releases.
+#[derive(Debug, ThisError)]
+#[non_exhaustive]
+pub enum Error {
+    /// Malformed PEM or DER input: truncated, trailing data, wrong label, oversized.
+    #[error(transparent)]
+    Encoding(#[from] EncodingError),
+    /// A private key could not be made, read or written.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A distinguished name was invalid.
+    #[error(transparent)]
+    Name(#[from] NameError),
+    /// A certificate request could not be made, read or verified.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// A signature could not be checked, or did not verify.
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    /// A certificate or chain could not be read or did not verify.
+    #[error(transparent)]
+    Certificate(#[from] CertificateError),
+    /// A certificate could not be installed on a pending key.
+    #[error(transparent)]
+    Install(#[from] InstallError),
+    /// An endpoint or binding was invalid.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    /// The key store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+// ---------------------------------------------------------------------------------------------
+
+/// Malformed PEM or DER input.
+#[derive(Debug, Clone, PartialEq, Eq, ThisError)]
+#[non_exhaustive]
+pub enum EncodingError {
+    /// No `-----BEGIN ...-----` line was found.
+    #[error(
+        "no PEM block found: expected a `-----BEGIN {expected}-----` line; check that the input is PEM text, not DER or another format"
+    )]
+    NoPemBlock {
+        /// The label(s) that were expected.
+        expected: String,
+    },
+    /// The PEM block has a label this function does not accept.
+    #[error("PEM label `{found}` is not accepted here: expected {expected}")]
+    WrongPemLabel {
+        /// The label found in the input.
+        found: String,
+        /// The label(s) that were expected.
+        expected: String,
+    },
+    /// The PEM block is malformed (bad base64, missing END line, mismatched labels).
+    #[error("malformed PEM: {reason}; re-export the file or check it was not cut or edited")]
+    MalformedPem {
+        /// What was wrong.
+        reason: String,
+    },
+    /// The DER input is malformed.
+    #[error("malformed DER in {what}: {reason}; the data is truncated, corrupted or not a {what}")]
+    MalformedDer {
+        /// What we were trying to decode.
+        what: &'static str,
+        /// The decoder's description of the problem (never contains secret bytes).
+        reason: String,
+    },
+    /// The DER input is followed by extra bytes.
+    #[error("{what} is followed by {extra} bytes of trailing data; pass exactly one DER object")]
+    TrailingData {
+        /// What was decoded.
+        what: &'static str,
+        /// How many bytes followed it.
+        extra: usize,
+    },
+    /// The input exceeds the size limit for its kind.
+    #[error(
+        "{what} input is {len} bytes, over the {limit}-byte limit; this is not a plausible {what}"
+    )]
+    TooLarge {
+        /// What was decoded.
+        what: &'static str,
+        /// The input length.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The input is empty.
+    #[error("empty input where a {what} was expected")]
+    Empty {
+        /// What was expected.
+        what: &'static str,
+    },
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+// ---------------------------------------------------------------------------------------------
+
+/// A private key could not be made, read or written.
+#[derive(Debug, Clone, PartialEq, Eq, ThisError)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The requested or imported RSA modulus size is outside the policy.
+    #[error("RSA key size {bits} bits is not allowed: {reason}")]
+    SizeNotAllowed {
+        /// The size in bits.
+        bits: usize,
+        /// Why, and what to do instead.
+        reason: String,
+    },
+    /// The key is not an RSA key.
+    #[error("unsupported key algorithm {oid}: only RSA keys (1.2.840.113549.1.1.1) are supported")]
+    UnsupportedAlgorithm {
+        /// The algorithm OID found in the key.
+        oid: String,
+    },
+    /// The key's numbers are inconsistent (not a valid RSA key).
+    #[error("the RSA key is invalid: {reason}; regenerate or re-export it")]
+    Invalid {
+        /// What is wrong.
+        reason: String,
+    },
+    /// Key generation failed.
+    #[error("RSA key generation failed: {reason}")]
+    Generation {
+        /// Why.
+        reason: String,
+    },
+    /// The password did not decrypt the key (or the file is corrupt).
+    #[error("could not decrypt the private key: wrong password, or the encrypted file is corrupt")]
+    WrongPassword,
+    /// The encryption scheme of an encrypted key is refused.
+    #[error("refusing the key's encryption scheme: {reason}")]
+    EncryptionRefused {
+        /// Why, naming the scheme.
+        reason: String,
+    },
+    /// Encrypting a key failed.
+    #[error("could not encrypt the private key: {reason}")]
+    Encryption {
+        /// Why.
+        reason: String,
+    },
+    /// Signing with the key failed.
+    #[error("signing failed: {reason}")]
+    Signing {
+        /// Why.
+        reason: String,
+    },
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names
+// ---------------------------------------------------------------------------------------------
+
+/// A distinguished name was invalid.
+#[derive(Debug, Clone, PartialEq, Eq, ThisError)]
+#[non_exhaustive]
+pub enum NameError {
+    /// An attribute value was invalid.
+    #[error("invalid {attribute} `{value}`: {reason}")]
+    InvalidValue {
+        /// The attribute's short name (CN, O, C, ...).
+        attribute: &'static str,
+        /// The offending value, with control characters escaped.
+        value: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// The name string could not be parsed.
+    #[error("cannot parse distinguished name at byte {position}: {reason}")]
+    Syntax {
+        /// Byte offset of the problem.
+        position: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The name has no attributes at all.
+    #[error("the distinguished name is empty: set at least a common name")]
+    Empty,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+// ---------------------------------------------------------------------------------------------
+
+/// A certificate request could not be made, read or verified.
+#[derive(Debug, Clone, PartialEq, Eq, ThisError)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The request's self-signature does not verify.
+    #[error(
+        "the certificate request's signature does not verify: it was altered or signed with another key"
+    )]
+    BadSignature,
+    /// The request content is invalid.
+    #[error("invalid certificate request: {reason}")]
+    Invalid {
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signatures
+// ---------------------------------------------------------------------------------------------
+
+/// A signature could not be checked, or did not verify.
+#[derive(Debug, Clone, PartialEq, Eq, ThisError)]
+#[non_exhaustive]
+pub enum SignatureError {
+    /// The signature algorithm is not supported.
+    #[error(
+        "unsupported signature algorithm {oid}: supported are RSA PKCS#1 v1.5 (SHA-1/224/256/384/512), RSA-PSS and ECDSA P-256/P-384"
+    )]
+    UnsupportedAlgorithm {
+        /// The algorithm's OID.
+        oid: String,
+    },
+    /// The signature algorithm's parameters are malformed or unsupported.
+    #[error("bad signature algorithm parameters: {reason}")]
+    BadParameters {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The signer's public key cannot be used.
+    #[error("the signer's public key cannot be used: {reason}")]
+    BadKey {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The signature does not verify.
+    #[error("signature does not verify")]
+    Invalid,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Certificates
+// ---------------------------------------------------------------------------------------------
+
+/// A certificate or chain could not be read or did not verify.
+#[derive(Debug, Clone, PartialEq, Eq, ThisError)]
+#[non_exhaustive]
+pub enum CertificateError {
+    /// The input holds no certificate.
+    #[error("no certificate found in the input: {hint}")]
+    NoCertificate {
+        /// What was found instead, and what to do.
+        hint: String,
+    },
+    /// The certificate content is invalid.
+    #[error("invalid certificate: {reason}")]
+    Invalid {
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+// ---------------------------------------------------------------------------------------------
+// Installing
+// ---------------------------------------------------------------------------------------------
+
+/// A certificate could not be installed on a pending key.
+#[derive(Debug, Clone, PartialEq, Eq, ThisError)]
+#[non_exhaustive]
+pub enum InstallError {
+    /// No pending key matches the certificate's public key.
+    #[error(
+        "no pending key matches the certificate for `{subject}` (key fingerprint {fingerprint})"
+    )]
+    NoMatchingKey {
+        /// The certificate's subject.
+        subject: String,
+        /// The certificate's SPKI fingerprint.
+        fingerprint: String,
+    },
+}
+
+// ---------------------------------------------------------------------------------------------
+// Endpoints
+// ---------------------------------------------------------------------------------------------
+
+/// An endpoint or binding was invalid.
+#[derive(Debug, Clone, PartialEq, Eq, ThisError)]
+#[non_exhaustive]
+pub enum EndpointError {
+    /// The endpoint string could not be parsed.
+    #[error("invalid endpoint `{input}`: {reason}")]
+    Syntax {
+        /// The input.
+        input: String,
+        /// What is wrong and the accepted forms.
+        reason: String,
+    },
+}
+
+// ---------------------------------------------------------------------------------------------
+// Store
+// ---------------------------------------------------------------------------------------------
+
+/// The key store failed.
+#[derive(Debug, ThisError)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The passphrase does not open this store.
+    #[error("wrong passphrase for this key store; nothing was changed")]
+    WrongPassphrase,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversions used inside the crate
+// ---------------------------------------------------------------------------------------------
+
+impl EncodingError {
+    /// Turns a `der` decoding error into ours, saying what we were decoding.
+    pub(crate) fn der(what: &'static str, err: der::Error) -> Self {
+        match err.kind() {
+            der::ErrorKind::TrailingData { remaining, .. } => EncodingError::TrailingData {
+                what,
+                extra: usize::try_from(u32::from(remaining)).unwrap_or(usize::MAX),
+            },
+            _ => EncodingError::MalformedDer {
+                what,
+                reason: err.to_string(),
+            },
+        }
+    }
+}

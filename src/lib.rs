@@ -1,0 +1,21 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod certificate;
+mod encoding;
+pub mod error;
+pub mod fingerprint;
+pub mod key;
+pub mod name;
+pub mod request;
+mod signature;
+
+pub use certificate::Certificate;
+pub use error::{Error, Result};
+pub use fingerprint::Fingerprint;
+pub use key::{KeySizePolicy, PrivateKey};
+pub use name::{DistinguishedName, DistinguishedNameBuilder};
+pub use request::{CertificateRequest, CertificateRequestBuilder};
