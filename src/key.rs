@@ -140,7 +140,7 @@ impl fmt::Debug for PrivateKey {
 
 fn check_size(bits: usize, policy: KeySizePolicy) -> Result<()> {
     let legacy = matches!(policy, KeySizePolicy::InsecureLegacy) && (bits == 512 || bits == 1024);
-    if legacy || ((2048..=16384).contains(&bits) && bits % 8 == 0) {
+    if legacy || ((2048..=16384).contains(&bits) && bits.is_multiple_of(8)) {
         return Ok(());
     }
     Err(KeyError::SizeNotAllowed {
