@@ -6,6 +6,7 @@
 
 pub mod certificate;
 mod encoding;
+pub mod endpoint;
 pub mod error;
 pub mod fingerprint;
 #[allow(dead_code)] // used by name, request and store validation as they land
@@ -14,6 +15,7 @@ pub mod key;
 pub mod name;
 pub mod request;
 mod signature;
+pub mod store;
 
 pub use certificate::Certificate;
 pub use error::{Error, Result};
@@ -21,3 +23,7 @@ pub use fingerprint::Fingerprint;
 pub use key::{KeySizePolicy, PrivateKey};
 pub use name::{DistinguishedName, DistinguishedNameBuilder};
 pub use request::{CertificateRequest, CertificateRequestBuilder};
+pub use endpoint::Endpoint;
+pub use store::{
+    Entry, EntryState, Export, Identity, InstallOptions, KdfParams, KeyStore, StoreOptions, Transaction,
+};
