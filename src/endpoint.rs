@@ -42,7 +42,10 @@ impl Endpoint {
     /// `0.0.0.0:port` (`ipv6 == false`) or `[::]:port`: any address of that family that has no
     /// binding of its own.
     pub fn any(ipv6: bool, port: u16) -> Result<Self> {
-        check_port(port, &format!("{}:{port}", if ipv6 { "[::]" } else { "0.0.0.0" }))?;
+        check_port(
+            port,
+            &format!("{}:{port}", if ipv6 { "[::]" } else { "0.0.0.0" }),
+        )?;
         Ok(Self {
             target: Target::Any { ipv6 },
             port,
@@ -64,8 +67,10 @@ impl Endpoint {
     /// A TLS SNI host name (or a `*.` wildcard over one label), stored in lower case.
     pub fn host(name: &str, port: u16) -> Result<Self> {
         let input = format!("{name}:{port}");
-        hostname::check_host_name(name, true)
-            .map_err(|reason| EndpointError::Syntax { input: input.clone(), reason })?;
+        hostname::check_host_name(name, true).map_err(|reason| EndpointError::Syntax {
+            input: input.clone(),
+            reason,
+        })?;
         check_port(port, &input)?;
         Ok(Self {
             target: Target::Host(name.to_ascii_lowercase()),
@@ -167,7 +172,9 @@ impl FromStr for Endpoint {
                 .rsplit_once(':')
                 .ok_or_else(|| syntax("the port is missing: write `host:port`"))?;
             if host.contains(':') {
-                return Err(syntax("write an IPv6 address in brackets: `[2001:db8::1]:443`").into());
+                return Err(
+                    syntax("write an IPv6 address in brackets: `[2001:db8::1]:443`").into(),
+                );
             }
             (host, port)
         };
@@ -213,9 +220,7 @@ fn check_port(port: u16, input: &str) -> Result<()> {
 /// IPv4-mapped IPv6 addresses are the IPv4 address.
 fn canonical_ip(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
     }
 }
@@ -245,7 +250,10 @@ mod tests {
         let any4: Endpoint = "0.0.0.0:443".parse().unwrap();
         let any6: Endpoint = "[::]:443".parse().unwrap();
         assert!(any4.is_any_address() && any6.is_any_address());
-        assert_ne!(any4, any6, "the IPv4 and IPv6 wildcards are separate bindings");
+        assert_ne!(
+            any4, any6,
+            "the IPv4 and IPv6 wildcards are separate bindings"
+        );
         let host: Endpoint = "Www.Example.com:8443".parse().unwrap();
         assert_eq!(host.host_name(), Some("www.example.com"));
         assert_eq!(host.port(), 8443);
@@ -282,7 +290,12 @@ mod tests {
                 other => panic!("{bad:?}: {other:?}"),
             }
         }
-        for zero in ["0.0.0.0:0", "www.example.com:0", "[::1]:0", "www.example.com:00"] {
+        for zero in [
+            "0.0.0.0:0",
+            "www.example.com:0",
+            "[::1]:0",
+            "www.example.com:00",
+        ] {
             assert!(
                 matches!(
                     zero.parse::<Endpoint>(),

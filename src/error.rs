@@ -390,7 +390,9 @@ pub enum EndpointError {
         reason: String,
     },
     /// Port 0 is not a port a server listens on.
-    #[error("invalid endpoint `{input}`: port 0 is not allowed, give the port the server listens on (e.g. 443)")]
+    #[error(
+        "invalid endpoint `{input}`: port 0 is not allowed, give the port the server listens on (e.g. 443)"
+    )]
     PortZero {
         /// The input.
         input: String,

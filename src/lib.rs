@@ -18,12 +18,13 @@ mod signature;
 pub mod store;
 
 pub use certificate::Certificate;
+pub use endpoint::Endpoint;
 pub use error::{Error, Result};
 pub use fingerprint::Fingerprint;
 pub use key::{KeySizePolicy, PrivateKey};
 pub use name::{DistinguishedName, DistinguishedNameBuilder};
 pub use request::{CertificateRequest, CertificateRequestBuilder};
-pub use endpoint::Endpoint;
 pub use store::{
-    Entry, EntryState, Export, Identity, InstallOptions, KdfParams, KeyStore, StoreOptions, Transaction,
+    Entry, EntryState, Export, Identity, InstallOptions, KdfParams, KeyStore, StoreOptions,
+    Transaction,
 };

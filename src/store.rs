@@ -39,7 +39,7 @@ mod schema;
 mod seal;
 
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -56,7 +56,7 @@ use crate::key::PrivateKey;
 use crate::name::DistinguishedName;
 use crate::request::CertificateRequest;
 
-use schema::{Location, db};
+use schema::db;
 use seal::{Cost, Keys};
 
 /// Longest entry name, in characters.
@@ -166,10 +166,16 @@ impl KdfParams {
 
 fn check_cost(c: Cost) -> std::result::Result<(), String> {
     if !(1..=64).contains(&c.parallelism) {
-        return Err(format!("Argon2 lanes must be 1 to 64, not {}", c.parallelism));
+        return Err(format!(
+            "Argon2 lanes must be 1 to 64, not {}",
+            c.parallelism
+        ));
     }
     if !(1..=100).contains(&c.iterations) {
-        return Err(format!("Argon2 passes must be 1 to 100, not {}", c.iterations));
+        return Err(format!(
+            "Argon2 passes must be 1 to 100, not {}",
+            c.iterations
+        ));
     }
     if c.memory_kib < 8 * c.parallelism || c.memory_kib > 4 * 1024 * 1024 {
         return Err(format!(
@@ -201,12 +207,26 @@ pub struct KeyStore {
 }
 
 struct Inner {
-    location: Location,
+    path: PathBuf,
     options: StoreOptions,
     kek: RwLock<Arc<Kek>>,
     pool: Mutex<Vec<Connection>>,
-    /// Keeps an in-memory database alive while the store exists.
-    _anchor: Option<Mutex<Connection>>,
+    /// For an [`KeyStore::open_in_memory`] store, deletes its files; declared last so that
+    /// the connections above are closed first.
+    temporary: Option<TemporaryFiles>,
+}
+
+/// Deletes a temporary store's files when dropped.
+struct TemporaryFiles(PathBuf);
+
+impl Drop for TemporaryFiles {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut p = self.0.as_os_str().to_owned();
+            p.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(p));
+        }
+    }
 }
 
 /// The keys derived from the passphrase, and the salt they were derived with.
@@ -218,7 +238,7 @@ struct Kek {
 impl std::fmt::Debug for KeyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyStore")
-            .field("path", &self.inner.location.path())
+            .field("path", &self.path())
             .finish_non_exhaustive()
     }
 }
@@ -239,13 +259,15 @@ impl KeyStore {
         options: &StoreOptions,
     ) -> Result<KeyStore> {
         let path = path.as_ref();
-        create_private_file(path)?;
-        let store = Self::open_location(Location::File(path.to_path_buf()), passphrase, options)?;
-        restrict_side_files(path)?;
-        Ok(store)
+        create_private_file(path, false)?;
+        Self::open_path(path.to_path_buf(), false, passphrase, options)
     }
 
-    /// A new store in memory, for tests; gone when the last clone is dropped.
+    /// A new, private, temporary store, for tests; gone when the last clone is dropped.
+    ///
+    /// It is an ordinary store file (so it behaves exactly like one, WAL and all) with a
+    /// random name in `/dev/shm` when that exists (memory), else in the temporary directory,
+    /// created 0600 and deleted on drop; [`path`](Self::path) is `None`.
     pub fn open_in_memory(passphrase: &str) -> Result<KeyStore> {
         Self::open_in_memory_with(passphrase, &StoreOptions::default())
     }
@@ -254,21 +276,29 @@ impl KeyStore {
     pub fn open_in_memory_with(passphrase: &str, options: &StoreOptions) -> Result<KeyStore> {
         let mut id = [0u8; 16];
         seal::random(&mut id)?;
-        let uri = format!("file:/keymanager-{}?vfs=memdb", hex::encode(id));
-        Self::open_location(Location::Memory(uri), passphrase, options)
+        let shm = Path::new("/dev/shm");
+        let dir = if shm.is_dir() {
+            shm.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        };
+        let path = dir.join(format!("keymanager-{}.db", hex::encode(id)));
+        create_private_file(&path, true)?;
+        Self::open_path(path, true, passphrase, options)
     }
 
-    fn open_location(
-        location: Location,
+    fn open_path(
+        path: PathBuf,
+        temporary: bool,
         passphrase: &str,
         options: &StoreOptions,
     ) -> Result<KeyStore> {
         let busy = options.busy_timeout;
-        let conn = schema::connect(&location, busy)?;
+        // From here on, a failure deletes a temporary store's files.
+        let temporary = temporary.then(|| TemporaryFiles(path.clone()));
+        let conn = schema::connect(&path, busy)?;
         let result = (|| {
-            if matches!(location, Location::File(_)) {
-                schema::enable_wal(&conn)?;
-            }
+            schema::enable_wal(&conn)?;
             let mut version = schema::version(&conn)?;
             if version == 0 {
                 with_write(&conn, |c| {
@@ -294,24 +324,24 @@ impl KeyStore {
             Ok(kek)
         })();
         let kek = result.map_err(|e| fill_busy(e, busy))?;
-        let anchor = match location {
-            Location::Memory(_) => Some(Mutex::new(schema::connect(&location, busy)?)),
-            Location::File(_) => None,
-        };
+        restrict_side_files(&path)?;
         Ok(KeyStore {
             inner: Arc::new(Inner {
-                location,
+                path,
                 options: options.clone(),
                 kek: RwLock::new(Arc::new(kek)),
                 pool: Mutex::new(vec![conn]),
-                _anchor: anchor,
+                temporary,
             }),
         })
     }
 
     /// The file's path; `None` for an in-memory store.
     pub fn path(&self) -> Option<&Path> {
-        self.inner.location.path()
+        self.inner
+            .temporary
+            .is_none()
+            .then_some(self.inner.path.as_path())
     }
 
     /// Begins a write transaction, waiting up to the busy timeout for other writers.
@@ -367,7 +397,12 @@ impl KeyStore {
     /// What to serve on a connection to `local_ip:port` that asked for `sni`: the entry bound
     /// to the host name, else to `*.` its parent, else to the address, else to the any-address
     /// of its family. `None` when nothing is bound. Decrypts only the chosen key.
-    pub fn resolve(&self, local_ip: IpAddr, port: u16, sni: Option<&str>) -> Result<Option<Identity>> {
+    pub fn resolve(
+        &self,
+        local_ip: IpAddr,
+        port: u16,
+        sni: Option<&str>,
+    ) -> Result<Option<Identity>> {
         let candidates = Endpoint::candidates(local_ip, port, sni);
         self.read(|s| {
             for endpoint in &candidates {
@@ -440,7 +475,10 @@ impl KeyStore {
         let result = (|| {
             conn.execute_batch("BEGIN DEFERRED")
                 .map_err(db("beginning a read"))?;
-            let session = Session { conn: &conn, kek: &kek };
+            let session = Session {
+                conn: &conn,
+                kek: &kek,
+            };
             let out = f(&session);
             let end = conn.execute_batch("COMMIT").map_err(db("ending a read"));
             let out = out?;
@@ -461,7 +499,7 @@ impl Inner {
             .pop();
         match pooled {
             Some(c) => Ok(c),
-            None => schema::connect(&self.location, self.options.busy_timeout),
+            None => schema::connect(&self.path, self.options.busy_timeout),
         }
     }
 
@@ -543,8 +581,9 @@ impl Transaction {
             builder = builder.dns_name(cn.to_ascii_lowercase());
         }
         let request = builder.sign(&key)?;
+        let subject = certs::request_subject(&request);
         self.session()?
-            .insert_pending(name, &key, &request, &dn.to_string(), None)?;
+            .insert_pending(name, &key, &request, &subject, None)?;
         Ok(request)
     }
 
@@ -1082,14 +1121,13 @@ impl Session<'_> {
     }
 
     fn row_by_id(&self, id: i64) -> Result<Row> {
-        self.row_where("e.id = ?1", params![id])?
-            .ok_or_else(|| {
-                StoreError::Database {
-                    during: "reading an entry",
-                    reason: format!("entry id {id} vanished"),
-                }
-                .into()
-            })
+        self.row_where("e.id = ?1", params![id])?.ok_or_else(|| {
+            StoreError::Database {
+                during: "reading an entry",
+                reason: format!("entry id {id} vanished"),
+            }
+            .into()
+        })
     }
 
     fn row_where(&self, condition: &str, p: impl rusqlite::Params) -> Result<Option<Row>> {
@@ -1184,7 +1222,10 @@ impl Session<'_> {
         let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
         let mac = self.kek.keys.mac(&refs);
         self.conn
-            .execute("UPDATE entries SET mac = ?1 WHERE id = ?2", params![mac, id])
+            .execute(
+                "UPDATE entries SET mac = ?1 WHERE id = ?2",
+                params![mac, id],
+            )
             .map_err(db("writing an entry"))?;
         Ok(())
     }
@@ -1217,8 +1258,8 @@ impl Session<'_> {
             self.check_salt()?;
             return Err(tampered("its sealed private key does not decrypt"));
         };
-        let key = PrivateKey::from_der(&der)
-            .map_err(|_| tampered("its private key does not parse"))?;
+        let key =
+            PrivateKey::from_der(&der).map_err(|_| tampered("its private key does not parse"))?;
         if key.fingerprint().as_bytes().as_slice() != row.spki.as_slice() {
             return Err(tampered("its private key is not the key on record"));
         }
@@ -1249,7 +1290,9 @@ impl Session<'_> {
         renewal_of: Option<i64>,
     ) -> Result<()> {
         let fp = key.fingerprint();
-        if let Some(existing) = self.row_where("e.spki_sha256 = ?1", params![fp.as_bytes().as_slice()])? {
+        if let Some(existing) =
+            self.row_where("e.spki_sha256 = ?1", params![fp.as_bytes().as_slice()])?
+        {
             return Err(StoreError::DuplicateKey {
                 entry: existing.name,
                 fingerprint: fp.to_hex(),
@@ -1624,9 +1667,11 @@ fn write_meta(conn: &Connection, kek: &Kek, cost: Cost) -> Result<()> {
 /// Derives the keys from the stored parameters and checks the passphrase against the verifier.
 fn unlock(conn: &Connection, passphrase: &str) -> Result<Kek> {
     let get = |name: &str| -> Result<rusqlite::types::Value> {
-        conn.query_row("SELECT value FROM meta WHERE name = ?1", params![name], |r| {
-            r.get(0)
-        })
+        conn.query_row(
+            "SELECT value FROM meta WHERE name = ?1",
+            params![name],
+            |r| r.get(0),
+        )
         .optional()
         .map_err(db("reading the key store metadata"))?
         .ok_or_else(|| {
@@ -1680,15 +1725,21 @@ fn unlock(conn: &Connection, passphrase: &str) -> Result<Kek> {
     }
 }
 
-/// Creates the store file with mode 0600 if it does not exist, so SQLite never creates it
-/// with the process umask; SQLite gives the `-wal` and `-shm` files the database's mode.
-fn create_private_file(path: &Path) -> Result<()> {
+/// Creates the store file with mode 0600 if it does not exist (`new`: it must not exist), so
+/// SQLite never creates it with the process umask; SQLite gives the `-wal` and `-shm` files
+/// the database's mode.
+fn create_private_file(path: &Path, new: bool) -> Result<()> {
     let io = |e: std::io::Error| StoreError::Io {
         path: path.display().to_string(),
         reason: e.to_string(),
     };
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(false);
+    options.write(true).truncate(false);
+    if new {
+        options.create_new(true);
+    } else {
+        options.create(true);
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;

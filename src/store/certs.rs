@@ -6,8 +6,11 @@
 
 use std::time::SystemTime;
 
+use const_oid::AssociatedOid;
+use der::Decode;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{ExtendedKeyUsage, SubjectAltName};
+use x509_cert::request::{CertReq, ExtensionReq};
 
 use crate::certificate::Certificate;
 use crate::error::{InstallError, Result};
@@ -39,15 +42,27 @@ pub(super) fn subject(cert: &Certificate) -> String {
 }
 
 pub(super) fn not_before(cert: &Certificate) -> SystemTime {
-    cert.x509().tbs_certificate().validity().not_before.to_system_time()
+    cert.x509()
+        .tbs_certificate()
+        .validity()
+        .not_before
+        .to_system_time()
 }
 
 pub(super) fn not_after(cert: &Certificate) -> SystemTime {
-    cert.x509().tbs_certificate().validity().not_after.to_system_time()
+    cert.x509()
+        .tbs_certificate()
+        .validity()
+        .not_after
+        .to_system_time()
 }
 
 pub(super) fn dns_names(cert: &Certificate) -> Vec<String> {
-    match cert.x509().tbs_certificate().get_extension::<SubjectAltName>() {
+    match cert
+        .x509()
+        .tbs_certificate()
+        .get_extension::<SubjectAltName>()
+    {
         Ok(Some((_, san))) => san
             .0
             .iter()
@@ -72,7 +87,11 @@ pub(super) fn covers_host(cert: &Certificate, host: &str) -> bool {
 }
 
 pub(super) fn allows_server_auth(cert: &Certificate) -> bool {
-    match cert.x509().tbs_certificate().get_extension::<ExtendedKeyUsage>() {
+    match cert
+        .x509()
+        .tbs_certificate()
+        .get_extension::<ExtendedKeyUsage>()
+    {
         Ok(Some((_, eku))) => eku.0.iter().any(|oid| {
             *oid == const_oid::db::rfc5280::ID_KP_SERVER_AUTH
                 || *oid == const_oid::db::rfc5280::ANY_EXTENDED_KEY_USAGE
@@ -82,16 +101,38 @@ pub(super) fn allows_server_auth(cert: &Certificate) -> bool {
     }
 }
 
-/// The DNS names a request asked for. Not available until the request helper lands
-/// `CertificateRequest::dns_names`.
-pub(super) fn request_dns_names(_request: &CertificateRequest) -> Vec<String> {
-    Vec::new()
+/// The DNS names a request asked for, from its extensionRequest's subjectAltName.
+pub(super) fn request_dns_names(request: &CertificateRequest) -> Vec<String> {
+    let Ok(req) = CertReq::from_der(&request.to_der()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for attr in req.info.attributes.iter() {
+        if attr.oid != ExtensionReq::OID {
+            continue;
+        }
+        for value in attr.values.iter() {
+            let Ok(exts) = value.decode_as::<ExtensionReq>() else {
+                continue;
+            };
+            for ext in exts.0.iter().filter(|e| e.extn_id == SubjectAltName::OID) {
+                if let Ok(san) = SubjectAltName::from_der(ext.extn_value.as_bytes()) {
+                    out.extend(san.0.iter().filter_map(|n| match n {
+                        GeneralName::DnsName(d) => Some(d.to_string().to_ascii_lowercase()),
+                        _ => None,
+                    }));
+                }
+            }
+        }
+    }
+    out
 }
 
-/// The subject a request asked for. Not available until the request helper lands
-/// `CertificateRequest::subject`.
-pub(super) fn request_subject(_request: &CertificateRequest) -> String {
-    String::new()
+/// The subject a request asked for, in the same form as [`subject`].
+pub(super) fn request_subject(request: &CertificateRequest) -> String {
+    CertReq::from_der(&request.to_der())
+        .map(|r| r.info.subject.to_string())
+        .unwrap_or_default()
 }
 
 /// Puts the certificate for `fingerprint` first, the others after in input order.

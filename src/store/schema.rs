@@ -8,7 +8,7 @@
 //! `PRAGMA application_id` marks the file as a key store so that another SQLite database is
 //! not mistaken for one.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
@@ -69,43 +69,19 @@ CREATE TABLE bindings (
 CREATE INDEX bindings_entry_id ON bindings(entry_id);
 ";
 
-/// Where the database lives.
-#[derive(Debug, Clone)]
-pub(super) enum Location {
-    /// A file on disk.
-    File(PathBuf),
-    /// A private in-memory database shared by this store's connections (SQLite's `memdb` VFS).
-    Memory(String),
-}
-
-impl Location {
-    pub(super) fn path(&self) -> Option<&Path> {
-        match self {
-            Location::File(p) => Some(p),
-            Location::Memory(_) => None,
-        }
-    }
-}
-
 /// Opens a connection with the store's settings: foreign keys on, `synchronous = FULL`
 /// (every acknowledged commit is on disk before `COMMIT` returns), the busy timeout.
-pub(super) fn connect(location: &Location, busy_timeout: Duration) -> Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        | OpenFlags::SQLITE_OPEN_URI;
-    let conn = match location {
-        Location::File(path) => Connection::open_with_flags(path, flags),
-        Location::Memory(uri) => {
-            Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_CREATE)
-        }
-    }
-    .map_err(|e| StoreError::Io {
-        path: location
-            .path()
-            .map_or_else(|| ":memory:".into(), |p| p.display().to_string()),
+///
+/// The file must exist: the store creates it with mode 0600 first, so that SQLite never
+/// creates it with the process umask.
+pub(super) fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::Io {
+        path: path.display().to_string(),
         reason: e.to_string(),
     })?;
-    conn.busy_timeout(busy_timeout).map_err(db("setting the busy timeout"))?;
+    conn.busy_timeout(busy_timeout)
+        .map_err(db("setting the busy timeout"))?;
     conn.execute_batch(
         "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA trusted_schema = OFF;",
     )
@@ -121,7 +97,9 @@ pub(super) fn enable_wal(conn: &Connection) -> Result<()> {
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Database {
             during: "enabling write-ahead logging",
-            reason: format!("the journal mode stayed `{mode}`; the file system may not support WAL"),
+            reason: format!(
+                "the journal mode stayed `{mode}`; the file system may not support WAL"
+            ),
         }
         .into());
     }
@@ -168,7 +146,8 @@ pub(super) fn version(conn: &Connection) -> Result<i64> {
 pub(super) fn migrate(conn: &Connection, from: i64) -> Result<()> {
     let start = usize::try_from(from).unwrap_or(usize::MAX);
     for step in MIGRATIONS.iter().skip(start) {
-        conn.execute_batch(step).map_err(db("upgrading the schema"))?;
+        conn.execute_batch(step)
+            .map_err(db("upgrading the schema"))?;
     }
     conn.execute_batch(&format!(
         "PRAGMA user_version = {CURRENT_VERSION}; PRAGMA application_id = {APPLICATION_ID};"

@@ -49,11 +49,13 @@ pub(super) struct Keys {
 impl Keys {
     /// Derives the KEK from the passphrase and splits it into the sealing and MAC keys.
     pub(super) fn derive(passphrase: &str, salt: &[u8], cost: Cost) -> Result<Self> {
-        let params = argon2::Params::new(cost.memory_kib, cost.iterations, cost.parallelism, Some(32))
-            .map_err(|e| StoreError::InvalidOptions {
-                reason: format!("Argon2 parameters: {e}"),
-            })?;
-        let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let params =
+            argon2::Params::new(cost.memory_kib, cost.iterations, cost.parallelism, Some(32))
+                .map_err(|e| StoreError::InvalidOptions {
+                    reason: format!("Argon2 parameters: {e}"),
+                })?;
+        let argon =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
         let mut kek = Zeroizing::new([0u8; 32]);
         argon
             .hash_password_into(passphrase.as_bytes(), salt, kek.as_mut_slice())
@@ -178,7 +180,10 @@ mod tests {
     fn seal_round_trips_and_binds_context() {
         let keys = Keys::derive("passphrase", &[7; SALT_LEN], TEST_COST).unwrap();
         let sealed = keys.seal(b"label", b"ctx", b"secret").unwrap();
-        assert_eq!(&keys.open(b"label", b"ctx", &sealed).unwrap()[..], b"secret");
+        assert_eq!(
+            &keys.open(b"label", b"ctx", &sealed).unwrap()[..],
+            b"secret"
+        );
         assert!(keys.open(b"label", b"other", &sealed).is_none());
         assert!(keys.open(b"other", b"ctx", &sealed).is_none());
         for i in 0..sealed.len() {
