@@ -1515,7 +1515,23 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// Deletes an entry (its chain goes with it); a renewal of it becomes an ordinary pending
+    /// entry, with its MAC recomputed.
     fn delete(&self, id: i64) -> Result<()> {
+        let renewal: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT id FROM entries WHERE renewal_of = ?1")
+            .and_then(|mut st| st.query_row(params![id], |r| r.get(0)).optional())
+            .map_err(db("reading renewals"))?;
+        if let Some(renewal) = renewal {
+            self.conn
+                .execute(
+                    "UPDATE entries SET renewal_of = NULL WHERE id = ?1",
+                    params![renewal],
+                )
+                .map_err(db("detaching a renewal"))?;
+            self.update_mac(renewal)?;
+        }
         self.conn
             .execute("DELETE FROM entries WHERE id = ?1", params![id])
             .map_err(db("removing an entry"))?;

@@ -731,3 +731,57 @@ fn reports_find_expiring_and_stale_entries() {
         ["pending"]
     );
 }
+
+#[test]
+fn removing_a_renewed_entry_keeps_its_renewal_as_a_pending_entry() {
+    let store = memory_store();
+    installed(&store, "www", 0, "www.example.com", &["www.example.com"]);
+    let mut tx = store.begin().unwrap();
+    let req = tx
+        .renew_with_rng(&mut ChaCha8Rng::seed_from_u64(5), "www", 2048)
+        .unwrap();
+    tx.remove("www").unwrap();
+    tx.commit().unwrap();
+    let entries = store.entries().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].name(), "www (renewal)");
+    assert_eq!(entries[0].renewal_of(), None);
+    let cert = sign_server(&req.to_pem(), &["www.example.com"]);
+    let mut tx = store.begin().unwrap();
+    assert_eq!(
+        tx.install_certificate(cert.as_bytes()).unwrap(),
+        "www (renewal)"
+    );
+    tx.commit().unwrap();
+}
+
+#[test]
+fn a_transaction_dropped_by_a_panic_is_rolled_back() {
+    let store = memory_store();
+    let clone = store.clone();
+    let result = std::panic::catch_unwind(move || {
+        let mut tx = clone.begin().unwrap();
+        tx.add_pending("a", key(5), &request(&key(5), "a.example.com"))
+            .unwrap();
+        panic!("boom");
+    });
+    assert!(result.is_err());
+    assert!(store.entries().unwrap().is_empty());
+    // The write lock was released.
+    let mut tx = store.begin().unwrap();
+    tx.add_pending("a", key(5), &request(&key(5), "a.example.com"))
+        .unwrap();
+    tx.commit().unwrap();
+    assert_eq!(store.entries().unwrap().len(), 1);
+}
+
+#[test]
+fn kdf_parameters_are_checked() {
+    assert!(KdfParams::new(64, 1, 1).is_ok());
+    for (m, t, p) in [(4, 1, 1), (64, 0, 1), (64, 1, 0), (64, 101, 1), (8, 1, 2), (u32::MAX, 1, 1)] {
+        let err = KdfParams::new(m, t, p).unwrap_err();
+        assert!(matches!(err, Error::Store(StoreError::InvalidOptions { .. })), "{m} {t} {p}");
+    }
+    let rec = KdfParams::RECOMMENDED;
+    assert_eq!((rec.memory_kib(), rec.iterations(), rec.parallelism()), (19456, 2, 1));
+}
