@@ -166,6 +166,16 @@ pub enum KeyError {
         /// Why.
         reason: String,
     },
+    /// An encrypted key was passed where a plain one was expected.
+    #[error(
+        "the private key is encrypted (`ENCRYPTED PRIVATE KEY`): use from_encrypted_pem or from_encrypted_der with its password"
+    )]
+    Encrypted,
+    /// A plain key was passed where an encrypted one was expected.
+    #[error(
+        "the private key is not encrypted: use from_pem or from_der, or encrypt it first (`openssl pkcs8 -topk8 -v2 aes-256-cbc`)"
+    )]
+    NotEncrypted,
 }
 
 // ---------------------------------------------------------------------------------------------
