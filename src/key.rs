@@ -996,11 +996,841 @@ fn refused(reason: String) -> Error {
 /// Refuses OpenSSL's legacy "traditional" PEM encryption, whose KDF is one round of MD5.
 fn refuse_legacy_pem_encryption(pem: &str) -> Result<()> {
     if pem.contains("Proc-Type: 4,ENCRYPTED") {
-        return Err(refused(format!(
+        return Err(refused(
             "this is OpenSSL's legacy PEM encryption (`Proc-Type: 4,ENCRYPTED`, `DEK-Info`), \
              whose key derivation is a single MD5 round (EVP_BytesToKey); convert it with \
              `openssl pkcs8 -topk8 -v2 aes-256-cbc` and use from_encrypted_pem"
-        )));
+                .into(),
+        ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+    use std::time::{Duration, Instant};
+
+    use der::asn1::Null;
+    use pkcs5::EncryptionScheme;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use rsa::traits::PrivateKeyParts;
+
+    use super::*;
+
+    /// One 2048-bit key for the whole file (key generation is the slow part).
+    fn key() -> &'static PrivateKey {
+        static KEY: OnceLock<PrivateKey> = OnceLock::new();
+        KEY.get_or_init(|| {
+            PrivateKey::generate_rsa_with_rng(&mut ChaCha8Rng::seed_from_u64(1), 2048).unwrap()
+        })
+    }
+
+    /// One 512-bit key, made through the legacy policy.
+    fn small_key() -> &'static PrivateKey {
+        static KEY: OnceLock<PrivateKey> = OnceLock::new();
+        KEY.get_or_init(|| {
+            PrivateKey::generate_rsa_with_policy(
+                &mut ChaCha8Rng::seed_from_u64(2),
+                512,
+                KeySizePolicy::InsecureLegacy,
+            )
+            .unwrap()
+        })
+    }
+
+    fn size_refusal(result: Result<()>) -> (usize, String) {
+        match result {
+            Err(Error::Key(KeyError::SizeNotAllowed { bits, reason })) => (bits, reason),
+            other => panic!("expected SizeNotAllowed, got {other:?}"),
+        }
+    }
+
+    fn refusal_reason<T: fmt::Debug>(result: Result<T>) -> String {
+        match result {
+            Err(Error::Key(KeyError::EncryptionRefused { reason })) => reason,
+            other => panic!("expected EncryptionRefused, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn size_policy_matrix() {
+        use KeySizePolicy::{InsecureLegacy, Standard};
+        let allowed = |bits, policy| check_size(bits, policy).is_ok();
+        for bits in [2048, 2056, 3072, 4096, 8192, 16384] {
+            assert!(allowed(bits, Standard), "{bits}");
+            assert!(allowed(bits, InsecureLegacy), "{bits}");
+        }
+        for bits in [512, 1024] {
+            assert!(!allowed(bits, Standard), "{bits}");
+            assert!(allowed(bits, InsecureLegacy), "{bits}");
+        }
+        for bits in [
+            0,
+            40,
+            495,
+            511,
+            513,
+            768,
+            1023,
+            1025,
+            1536,
+            2040,
+            2047,
+            2049,
+            4095,
+            16385,
+            16392,
+            usize::MAX,
+        ] {
+            assert!(!allowed(bits, Standard), "{bits}");
+            assert!(!allowed(bits, InsecureLegacy), "{bits}");
+        }
+    }
+
+    #[test]
+    fn every_size_refusal_says_what_to_use_instead() {
+        for (bits, policy) in [
+            (40, KeySizePolicy::Standard),
+            (511, KeySizePolicy::InsecureLegacy),
+            (512, KeySizePolicy::Standard),
+            (1024, KeySizePolicy::Standard),
+            (2047, KeySizePolicy::Standard),
+            (1536, KeySizePolicy::InsecureLegacy),
+            (2049, KeySizePolicy::Standard),
+            (16392, KeySizePolicy::Standard),
+        ] {
+            let (got, reason) = size_refusal(check_size(bits, policy));
+            assert_eq!(got, bits);
+            assert!(reason.contains("2048, 3072 or 4096"), "{bits}: {reason}");
+        }
+        let (_, tiny) = size_refusal(check_size(40, KeySizePolicy::InsecureLegacy));
+        assert!(
+            tiny.contains("40-bit") && tiny.contains("496") && tiny.contains("512"),
+            "{tiny}"
+        );
+        let (_, legacy) = size_refusal(check_size(1024, KeySizePolicy::Standard));
+        assert!(legacy.contains("InsecureLegacy"), "{legacy}");
+        let (_, odd) = size_refusal(check_size(2049, KeySizePolicy::Standard));
+        assert!(odd.contains("multiple of 8"), "{odd}");
+        let (_, huge) = size_refusal(check_size(16392, KeySizePolicy::Standard));
+        assert!(huge.contains("16384"), "{huge}");
+    }
+
+    #[test]
+    fn generation_refuses_before_doing_work() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for bits in [256, 511, 513, 1024, 2047, 2049, 16392] {
+            let err = PrivateKey::generate_rsa_with_rng(&mut rng, bits).unwrap_err();
+            assert!(
+                matches!(err, Error::Key(KeyError::SizeNotAllowed { bits: b, .. }) if b == bits)
+            );
+        }
+        let err =
+            PrivateKey::generate_rsa_with_policy(&mut rng, 768, KeySizePolicy::InsecureLegacy)
+                .unwrap_err();
+        assert!(matches!(
+            err,
+            Error::Key(KeyError::SizeNotAllowed { bits: 768, .. })
+        ));
+    }
+
+    #[test]
+    fn legacy_sizes_generate_only_under_insecure_legacy() {
+        assert_eq!(small_key().bits(), 512);
+        let k1024 = PrivateKey::generate_rsa_with_policy(
+            &mut ChaCha8Rng::seed_from_u64(4),
+            1024,
+            KeySizePolicy::InsecureLegacy,
+        )
+        .unwrap();
+        assert_eq!(k1024.bits(), 1024);
+    }
+
+    #[test]
+    fn seeded_generation_is_reproducible() {
+        let again =
+            PrivateKey::generate_rsa_with_rng(&mut ChaCha8Rng::seed_from_u64(1), 2048).unwrap();
+        assert_eq!(key().bits(), 2048);
+        assert_eq!(again.fingerprint(), key().fingerprint());
+        assert_eq!(&again, key());
+        let other = small_key();
+        assert_ne!(other, key());
+    }
+
+    #[test]
+    fn fingerprint_is_sha256_of_spki() {
+        use sha2::{Digest, Sha256};
+        let digest: [u8; 32] = Sha256::digest(key().public_key_der()).into();
+        assert_eq!(key().fingerprint().as_bytes(), &digest);
+        // The SPKI is rsaEncryption with the key's modulus.
+        let spki = spki::SubjectPublicKeyInfoRef::from_der(key().public_key_der()).unwrap();
+        assert_eq!(spki.algorithm.oid, RSA_ENCRYPTION_OID);
+        let public = pkcs1::RsaPublicKey::<der::asn1::UintRef<'_>>::from_der(
+            spki.subject_public_key.raw_bytes(),
+        )
+        .unwrap();
+        assert_eq!(
+            public.modulus.as_bytes(),
+            key().rsa().n().to_be_bytes().as_ref()
+        );
+    }
+
+    #[test]
+    fn pkcs8_and_pkcs1_round_trip() {
+        let der = key().to_pkcs8_der().unwrap();
+        assert_eq!(PrivateKey::from_der(&der).unwrap(), *key());
+        let pem = key().to_pkcs8_pem().unwrap();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        let with_text = format!("Key for www.example.com\n{}\ntrailing notes\n", &*pem);
+        assert_eq!(PrivateKey::from_pem(&with_text).unwrap(), *key());
+
+        use pkcs1::EncodeRsaPrivateKey;
+        let pkcs1 = key().rsa().to_pkcs1_der().unwrap();
+        assert_eq!(PrivateKey::from_der(pkcs1.as_bytes()).unwrap(), *key());
+        let pkcs1_pem = key().rsa().to_pkcs1_pem(LineEnding::LF).unwrap();
+        assert!(pkcs1_pem.starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+        assert_eq!(PrivateKey::from_pem(&pkcs1_pem).unwrap(), *key());
+    }
+
+    #[test]
+    fn public_key_pem_is_spki() {
+        let pem = key().public_key_pem().unwrap();
+        let (label, der) = der::pem::decode_vec(pem.as_bytes()).unwrap();
+        assert_eq!(label, "PUBLIC KEY");
+        assert_eq!(der, key().public_key_der());
+    }
+
+    #[test]
+    fn import_applies_the_size_policy() {
+        let der = small_key().to_pkcs8_der().unwrap();
+        let err = PrivateKey::from_der(&der).unwrap_err();
+        assert!(
+            matches!(err, Error::Key(KeyError::SizeNotAllowed { bits: 512, .. })),
+            "{err:?}"
+        );
+        let ok = PrivateKey::from_der_with_policy(&der, KeySizePolicy::InsecureLegacy).unwrap();
+        assert_eq!(&ok, small_key());
+
+        use pkcs1::EncodeRsaPrivateKey;
+        let pem = small_key().rsa().to_pkcs1_pem(LineEnding::LF).unwrap();
+        assert!(matches!(
+            PrivateKey::from_pem(&pem),
+            Err(Error::Key(KeyError::SizeNotAllowed { bits: 512, .. }))
+        ));
+        assert!(PrivateKey::from_pem_with_policy(&pem, KeySizePolicy::InsecureLegacy).is_ok());
+
+        let encrypted = small_key()
+            .to_encrypted_pkcs8_der("pw", &mut ChaCha8Rng::seed_from_u64(5), FAST_PBKDF2)
+            .unwrap();
+        assert!(matches!(
+            PrivateKey::from_encrypted_der(&encrypted, "pw"),
+            Err(Error::Key(KeyError::SizeNotAllowed { bits: 512, .. }))
+        ));
+        assert!(
+            PrivateKey::from_encrypted_der_with_policy(
+                &encrypted,
+                "pw",
+                KeySizePolicy::InsecureLegacy
+            )
+            .is_ok()
+        );
+    }
+
+    /// Cheap parameters so that unit tests stay fast; defaults are exercised in the interop
+    /// tests.
+    const FAST_PBKDF2: KeyEncryption = KeyEncryption::Pbkdf2Sha256 { iterations: 1000 };
+    const FAST_SCRYPT: KeyEncryption = KeyEncryption::Scrypt {
+        log_n: 10,
+        r: 8,
+        p: 1,
+    };
+
+    #[test]
+    fn encrypted_round_trip_and_wrong_password() {
+        for (i, enc) in [FAST_PBKDF2, FAST_SCRYPT].into_iter().enumerate() {
+            let mut rng = ChaCha8Rng::seed_from_u64(10 + i as u64);
+            let pem = key()
+                .to_encrypted_pkcs8_pem("correct horse", &mut rng, enc)
+                .unwrap();
+            assert!(pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----\n"));
+            assert_eq!(
+                PrivateKey::from_encrypted_pem(&pem, "correct horse").unwrap(),
+                *key()
+            );
+            assert!(matches!(
+                PrivateKey::from_encrypted_pem(&pem, "wrong horse"),
+                Err(Error::Key(KeyError::WrongPassword))
+            ));
+            assert!(matches!(
+                PrivateKey::from_pem(&pem),
+                Err(Error::Key(KeyError::Encrypted))
+            ));
+
+            let der = key()
+                .to_encrypted_pkcs8_der("correct horse", &mut rng, enc)
+                .unwrap();
+            assert_eq!(
+                PrivateKey::from_encrypted_der(&der, "correct horse").unwrap(),
+                *key()
+            );
+            assert!(matches!(
+                PrivateKey::from_der(&der),
+                Err(Error::Key(KeyError::Encrypted))
+            ));
+            // What we wrote is PBES2 + AES-256-CBC with the KDF asked for.
+            let info = EncryptedPrivateKeyInfoRef::from_der(&der).unwrap();
+            let params = info.encryption_algorithm.pbes2().unwrap();
+            assert!(matches!(
+                params.encryption,
+                pbes2::EncryptionScheme::Aes256Cbc { .. }
+            ));
+            match (enc, &params.kdf) {
+                (KeyEncryption::Pbkdf2Sha256 { iterations }, pbes2::Kdf::Pbkdf2(p)) => {
+                    assert_eq!(p.iteration_count, iterations);
+                    assert_eq!(p.prf, pbes2::Pbkdf2Prf::HmacWithSha256);
+                }
+                (KeyEncryption::Scrypt { log_n, r, p }, pbes2::Kdf::Scrypt(s)) => {
+                    assert_eq!(s.cost_parameter, 1 << log_n);
+                    assert_eq!(u32::from(s.block_size), r);
+                    assert_eq!(u32::from(s.parallelization), p);
+                }
+                other => panic!("unexpected KDF {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn fresh_salt_and_iv_each_time() {
+        let mut rng = ChaCha8Rng::seed_from_u64(20);
+        let a = key()
+            .to_encrypted_pkcs8_der("pw", &mut rng, FAST_PBKDF2)
+            .unwrap();
+        let b = key()
+            .to_encrypted_pkcs8_der("pw", &mut rng, FAST_PBKDF2)
+            .unwrap();
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn plain_key_to_encrypted_import_is_not_encrypted() {
+        let der = key().to_pkcs8_der().unwrap();
+        assert!(matches!(
+            PrivateKey::from_encrypted_der(&der, "pw"),
+            Err(Error::Key(KeyError::NotEncrypted))
+        ));
+        let pem = key().to_pkcs8_pem().unwrap();
+        assert!(matches!(
+            PrivateKey::from_encrypted_pem(&pem, "pw"),
+            Err(Error::Key(KeyError::NotEncrypted))
+        ));
+    }
+
+    #[test]
+    fn encryption_refuses_empty_password_and_out_of_bounds_params() {
+        let mut rng = ChaCha8Rng::seed_from_u64(21);
+        assert!(matches!(
+            key().to_encrypted_pkcs8_der("", &mut rng, FAST_PBKDF2),
+            Err(Error::Key(KeyError::Encryption { .. }))
+        ));
+        for enc in [
+            KeyEncryption::Pbkdf2Sha256 { iterations: 0 },
+            KeyEncryption::Pbkdf2Sha256 {
+                iterations: MAX_PBKDF2_ITERATIONS + 1,
+            },
+            KeyEncryption::Scrypt {
+                log_n: 30,
+                r: 8,
+                p: 1,
+            },
+            KeyEncryption::Scrypt {
+                log_n: 10,
+                r: 8,
+                p: 5,
+            },
+            KeyEncryption::Scrypt {
+                log_n: 0,
+                r: 8,
+                p: 1,
+            },
+        ] {
+            let started = Instant::now();
+            let err = key()
+                .to_encrypted_pkcs8_der("pw", &mut rng, enc)
+                .unwrap_err();
+            assert!(
+                matches!(err, Error::Key(KeyError::Encryption { .. })),
+                "{enc:?}: {err:?}"
+            );
+            assert!(started.elapsed() < Duration::from_secs(2), "{enc:?}");
+        }
+    }
+
+    /// An `EncryptedPrivateKeyInfo` with the given PBES2 parameters and a bogus ciphertext.
+    fn crafted_pbes2(params: pbes2::Parameters) -> Vec<u8> {
+        let ciphertext = [0x5a; 1232];
+        EncryptedPrivateKeyInfoRef {
+            encryption_algorithm: EncryptionScheme::Pbes2(params),
+            encrypted_data: OctetStringRef::new(&ciphertext).unwrap(),
+        }
+        .to_der()
+        .unwrap()
+    }
+
+    fn scrypt(n: u64, r: u16, p: u16) -> Vec<u8> {
+        crafted_pbes2(pbes2::Parameters {
+            kdf: pbes2::ScryptParams {
+                salt: pbes2::Salt::new([7u8; 16]).unwrap(),
+                cost_parameter: n,
+                block_size: r,
+                parallelization: p,
+                key_length: None,
+            }
+            .into(),
+            encryption: pbes2::EncryptionScheme::Aes256Cbc { iv: [1; 16] },
+        })
+    }
+
+    fn pbkdf2(iterations: u32, prf: pbes2::Pbkdf2Prf) -> Vec<u8> {
+        crafted_pbes2(pbes2::Parameters {
+            kdf: pbes2::Pbkdf2Params {
+                salt: pbes2::Salt::new([7u8; 16]).unwrap(),
+                iteration_count: iterations,
+                key_length: None,
+                prf,
+            }
+            .into(),
+            encryption: pbes2::EncryptionScheme::Aes256Cbc { iv: [1; 16] },
+        })
+    }
+
+    /// Imports `der` and requires a quick `EncryptionRefused`, returning its reason.
+    fn refused_quickly(der: &[u8]) -> String {
+        let started = Instant::now();
+        let result = PrivateKey::from_encrypted_der(der, "pw");
+        let elapsed = started.elapsed();
+        let reason = refusal_reason(result);
+        // A runaway guard, not a benchmark: a KDF actually run with these parameters would
+        // take minutes or abort the process.
+        assert!(
+            elapsed < Duration::from_secs(2),
+            "took {elapsed:?}: {reason}"
+        );
+        assert!(reason.contains("PBES2 AES-256"), "{reason}");
+        reason
+    }
+
+    #[test]
+    fn kdf_guard_refuses_expensive_scrypt_at_once() {
+        let reason = refused_quickly(&scrypt(1 << 30, 8, 1));
+        assert!(reason.contains("MiB"), "{reason}");
+        // 128 * 2^21 * 1 = 256 MiB is the limit; one more step of r is over.
+        refused_quickly(&scrypt(1 << 21, 2, 1));
+        refused_quickly(&scrypt(1 << 20, u16::MAX, 1));
+        let reason = refused_quickly(&scrypt(1000, 8, 1));
+        assert!(reason.contains("power of two"), "{reason}");
+        refused_quickly(&scrypt(1, 8, 1));
+        refused_quickly(&scrypt(0, 8, 1));
+        refused_quickly(&scrypt(u64::MAX, 8, 1));
+        let reason = refused_quickly(&scrypt(1 << 10, 8, 5));
+        assert!(reason.contains("p = 5"), "{reason}");
+        refused_quickly(&scrypt(1 << 10, 8, 0));
+        refused_quickly(&scrypt(1 << 10, 0, 1));
+    }
+
+    #[test]
+    fn kdf_guard_refuses_expensive_pbkdf2_at_once() {
+        let reason = refused_quickly(&pbkdf2(100_000_000, pbes2::Pbkdf2Prf::HmacWithSha256));
+        assert!(reason.contains("100000000 iterations"), "{reason}");
+        refused_quickly(&pbkdf2(
+            MAX_PBKDF2_ITERATIONS + 1,
+            pbes2::Pbkdf2Prf::HmacWithSha1,
+        ));
+        refused_quickly(&pbkdf2(u32::MAX, pbes2::Pbkdf2Prf::HmacWithSha512));
+        refused_quickly(&pbkdf2(0, pbes2::Pbkdf2Prf::HmacWithSha256));
+    }
+
+    #[test]
+    fn within_limits_bogus_ciphertext_is_wrong_password() {
+        for der in [
+            scrypt(1 << 10, 8, 1),
+            pbkdf2(1000, pbes2::Pbkdf2Prf::HmacWithSha1),
+            pbkdf2(1000, pbes2::Pbkdf2Prf::HmacWithSha224),
+            pbkdf2(1000, pbes2::Pbkdf2Prf::HmacWithSha384),
+            pbkdf2(1000, pbes2::Pbkdf2Prf::HmacWithSha512),
+        ] {
+            assert!(matches!(
+                PrivateKey::from_encrypted_der(&der, "pw"),
+                Err(Error::Key(KeyError::WrongPassword))
+            ));
+        }
+    }
+
+    /// `SEQUENCE { AlgorithmIdentifier { oid, params }, OCTET STRING }` for any algorithm.
+    fn crafted(oid: &str, params: AnyRef<'_>) -> Vec<u8> {
+        struct Info<'a> {
+            alg: AlgorithmIdentifierRef<'a>,
+            data: &'a OctetStringRef,
+        }
+        impl<'a> der::EncodeValue for Info<'a> {
+            fn value_len(&self) -> der::Result<der::Length> {
+                self.alg.encoded_len()? + self.data.encoded_len()?
+            }
+            fn encode_value(&self, w: &mut impl der::Writer) -> der::Result<()> {
+                self.alg.encode(w)?;
+                self.data.encode(w)
+            }
+        }
+        impl<'a> der::Sequence<'a> for Info<'a> {}
+        Info {
+            alg: AlgorithmIdentifierRef {
+                oid: ObjectIdentifier::new(oid).unwrap(),
+                parameters: Some(params),
+            },
+            data: OctetStringRef::new(&[0x5a; 1232]).unwrap(),
+        }
+        .to_der()
+        .unwrap()
+    }
+
+    /// PBES1 / PKCS#12 `PBEParameter ::= SEQUENCE { salt OCTET STRING, iterationCount INTEGER }`.
+    fn pbe_parameter() -> Vec<u8> {
+        pkcs5::pbes1::Parameters {
+            salt: [3; 8],
+            iteration_count: 2048,
+        }
+        .to_der()
+        .unwrap()
+    }
+
+    #[test]
+    fn pbes1_and_pkcs12_schemes_are_refused_by_name() {
+        let params = pbe_parameter();
+        let any = AnyRef::from_der(&params).unwrap();
+        for (oid, name, cipher) in [
+            ("1.2.840.113549.1.5.3", "pbeWithMD5AndDES-CBC", "56-bit DES"),
+            (
+                "1.2.840.113549.1.5.10",
+                "pbeWithSHA1AndDES-CBC",
+                "56-bit DES",
+            ),
+            ("1.2.840.113549.1.5.11", "pbeWithSHA1AndRC2-CBC", "RC2"),
+            (
+                "1.2.840.113549.1.12.1.6",
+                "pbeWithSHAAnd40BitRC2-CBC",
+                "40-bit RC2",
+            ),
+            (
+                "1.2.840.113549.1.12.1.2",
+                "pbeWithSHAAnd40BitRC4",
+                "40-bit RC4",
+            ),
+            (
+                "1.2.840.113549.1.12.1.3",
+                "pbeWithSHAAnd3-KeyTripleDES-CBC",
+                "3DES",
+            ),
+        ] {
+            let reason = refused_quickly(&crafted(oid, any));
+            assert!(
+                reason.contains(name) && reason.contains(cipher),
+                "{oid}: {reason}"
+            );
+        }
+        let reason = refused_quickly(&crafted("1.2.840.113549.1.5.3", any));
+        assert!(reason.contains("PBES1"), "{reason}");
+        // The same, built with pkcs5's own PBES1 type.
+        let der = EncryptedPrivateKeyInfoRef {
+            encryption_algorithm: pkcs5::pbes1::Algorithm {
+                encryption: pkcs5::pbes1::EncryptionScheme::PbeWithMd5AndDesCbc,
+                parameters: pkcs5::pbes1::Parameters {
+                    salt: [3; 8],
+                    iteration_count: 2048,
+                },
+            }
+            .into(),
+            encrypted_data: OctetStringRef::new(&[0x5a; 64]).unwrap(),
+        }
+        .to_der()
+        .unwrap();
+        assert!(refused_quickly(&der).contains("pbeWithMD5AndDES-CBC"));
+        let reason = refused_quickly(&crafted("1.2.3.4", any));
+        assert!(reason.contains("1.2.3.4"), "{reason}");
+    }
+
+    /// PBES2 with a cheap PBKDF2 and the given cipher OID and IV.
+    fn pbes2_with_cipher(cipher_oid: &str, iv: &[u8]) -> Vec<u8> {
+        let kdf = pbes2::Kdf::from(pbes2::Pbkdf2Params::hmac_sha256(1000, &[7u8; 16]).unwrap())
+            .to_der()
+            .unwrap();
+        let iv = OctetStringRef::new(iv).unwrap().to_der().unwrap();
+        let cipher = AlgorithmIdentifierRef {
+            oid: ObjectIdentifier::new(cipher_oid).unwrap(),
+            parameters: Some(AnyRef::from_der(&iv).unwrap()),
+        }
+        .to_der()
+        .unwrap();
+        let mut body = kdf;
+        body.extend_from_slice(&cipher);
+        let params = der::asn1::Any::new(Tag::Sequence, body).unwrap();
+        crafted("1.2.840.113549.1.5.13", (&params).into())
+    }
+
+    #[test]
+    fn weak_pbes2_ciphers_are_refused_by_name() {
+        for (oid, iv_len, name) in [
+            ("1.3.14.3.2.7", 8, "single DES"),
+            ("1.2.840.113549.3.7", 8, "3DES"),
+            ("1.2.840.113549.3.2", 8, "RC2"),
+            ("1.2.840.113549.3.4", 0, "RC4"),
+            ("1.2.840.113549.3.9", 8, "RC5"),
+            ("1.2.3.4.5", 16, "1.2.3.4.5"),
+        ] {
+            let reason = refused_quickly(&pbes2_with_cipher(oid, &vec![0; iv_len]));
+            assert!(reason.contains(name), "{oid}: {reason}");
+        }
+        // The control: AES-256-CBC with the same construction gets as far as the password.
+        assert!(matches!(
+            PrivateKey::from_encrypted_der(
+                &pbes2_with_cipher("2.16.840.1.101.3.4.1.42", &[0; 16]),
+                "pw"
+            ),
+            Err(Error::Key(KeyError::WrongPassword))
+        ));
+    }
+
+    #[test]
+    fn unknown_kdf_and_prf_are_refused_by_name() {
+        // PBKDF2 with hmacWithMD5 (1.2.840.113549.2.6), which pkcs5 cannot decode.
+        let salt = OctetStringRef::new(&[7u8; 16]).unwrap().to_der().unwrap();
+        let count = 1000u32.to_der().unwrap();
+        let prf = AlgorithmIdentifierRef {
+            oid: ObjectIdentifier::new_unwrap("1.2.840.113549.2.6"),
+            parameters: Some(Null.into()),
+        }
+        .to_der()
+        .unwrap();
+        let pbkdf2_params =
+            der::asn1::Any::new(Tag::Sequence, [salt, count, prf].concat()).unwrap();
+        let kdf = AlgorithmIdentifierRef {
+            oid: pbes2::PBKDF2_OID,
+            parameters: Some((&pbkdf2_params).into()),
+        }
+        .to_der()
+        .unwrap();
+        let cipher = pbes2::EncryptionScheme::Aes256Cbc { iv: [0; 16] }
+            .to_der()
+            .unwrap();
+        let params = der::asn1::Any::new(Tag::Sequence, [kdf, cipher.clone()].concat()).unwrap();
+        let reason = refused_quickly(&crafted("1.2.840.113549.1.5.13", (&params).into()));
+        assert!(reason.contains("1.2.840.113549.2.6"), "{reason}");
+
+        // A KDF that is neither PBKDF2 nor scrypt (Argon2id's OID from RFC 9106's registry arc).
+        let other_kdf = AlgorithmIdentifierRef {
+            oid: ObjectIdentifier::new_unwrap("1.3.6.1.4.1.4722.2.1"),
+            parameters: Some(Null.into()),
+        }
+        .to_der()
+        .unwrap();
+        let params = der::asn1::Any::new(Tag::Sequence, [other_kdf, cipher].concat()).unwrap();
+        let reason = refused_quickly(&crafted("1.2.840.113549.1.5.13", (&params).into()));
+        assert!(reason.contains("1.3.6.1.4.1.4722.2.1"), "{reason}");
+    }
+
+    #[test]
+    fn legacy_pem_encryption_is_refused_with_advice() {
+        let pem = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00112233445566778899AABBCCDDEEFF\n\nAQID\n-----END RSA PRIVATE KEY-----\n";
+        let reason = refusal_reason(PrivateKey::from_pem(pem));
+        assert!(reason.contains("openssl pkcs8 -topk8"), "{reason}");
+        refusal_reason(PrivateKey::from_encrypted_pem(pem, "pw"));
+    }
+
+    #[test]
+    fn non_rsa_keys_name_their_algorithm() {
+        // A PKCS#8 key with id-ecPublicKey: refused on the algorithm, before its contents.
+        let info = PrivateKeyInfoRef::new(
+            AlgorithmIdentifierRef {
+                oid: EC_PUBLIC_KEY_OID,
+                parameters: None,
+            },
+            OctetStringRef::new(&[0x30, 0x00]).unwrap(),
+        );
+        let der = info.to_der().unwrap();
+        match PrivateKey::from_der(&der) {
+            Err(Error::Key(KeyError::UnsupportedAlgorithm { oid })) => {
+                assert!(oid.contains("1.2.840.10045.2.1"), "{oid}");
+                assert!(oid.contains("id-ecPublicKey"), "{oid}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let pem = "-----BEGIN EC PRIVATE KEY-----\nAQID\n-----END EC PRIVATE KEY-----\n";
+        assert!(matches!(
+            PrivateKey::from_pem(pem),
+            Err(Error::Key(KeyError::UnsupportedAlgorithm { oid })) if oid.contains("1.2.840.10045.2.1")
+        ));
+        // RSASSA-PSS-restricted keys are RSA, but cannot sign PKCS#1 v1.5 requests.
+        let info = PrivateKeyInfoRef::new(
+            AlgorithmIdentifierRef {
+                oid: ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10"),
+                parameters: None,
+            },
+            OctetStringRef::new(&[0x30, 0x00]).unwrap(),
+        );
+        assert!(matches!(
+            PrivateKey::from_der(&info.to_der().unwrap()),
+            Err(Error::Key(KeyError::UnsupportedAlgorithm { .. }))
+        ));
+    }
+
+    #[test]
+    fn wrong_pem_labels_are_typed() {
+        for label in ["CERTIFICATE", "CERTIFICATE REQUEST", "PUBLIC KEY"] {
+            let pem = format!("-----BEGIN {label}-----\nAQID\n-----END {label}-----\n");
+            match PrivateKey::from_pem(&pem) {
+                Err(Error::Encoding(EncodingError::WrongPemLabel { found, .. })) => {
+                    assert_eq!(found, label)
+                }
+                other => panic!("{label}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_der_is_typed() {
+        let der = key().to_pkcs8_der().unwrap();
+        let mut trailing = der.to_vec();
+        trailing.push(0);
+        assert!(matches!(
+            PrivateKey::from_der(&trailing),
+            Err(Error::Encoding(EncodingError::TrailingData {
+                extra: 1,
+                ..
+            }))
+        ));
+        for cut in [1, 2, 10, der.len() / 2, der.len() - 1] {
+            assert!(matches!(
+                PrivateKey::from_der(&der[..cut]),
+                Err(Error::Encoding(EncodingError::MalformedDer { .. }))
+            ));
+        }
+        assert!(matches!(
+            PrivateKey::from_der(&[]),
+            Err(Error::Encoding(EncodingError::Empty { .. }))
+        ));
+        for garbage in [
+            &b"hello world"[..],
+            &[0x30, 0x03, 0x02, 0x01, 0x00],
+            &[0x04, 0x00],
+        ] {
+            assert!(matches!(
+                PrivateKey::from_der(garbage),
+                Err(Error::Encoding(EncodingError::MalformedDer { .. }))
+            ));
+        }
+        let encrypted = key()
+            .to_encrypted_pkcs8_der("pw", &mut ChaCha8Rng::seed_from_u64(6), FAST_PBKDF2)
+            .unwrap();
+        let mut trailing = encrypted.clone();
+        trailing.extend_from_slice(&[0, 0]);
+        assert!(matches!(
+            PrivateKey::from_encrypted_der(&trailing, "pw"),
+            Err(Error::Encoding(EncodingError::TrailingData {
+                extra: 2,
+                ..
+            }))
+        ));
+        assert!(matches!(
+            PrivateKey::from_encrypted_der(&encrypted[..encrypted.len() - 3], "pw"),
+            Err(Error::Encoding(EncodingError::MalformedDer { .. }))
+        ));
+    }
+
+    #[test]
+    fn bad_public_exponents_are_refused_before_rsa_sees_them() {
+        use pkcs1::EncodeRsaPrivateKey;
+        let good = small_key().rsa().to_pkcs1_der().unwrap();
+        let parsed = pkcs1::RsaPrivateKeyRef::from_der(good.as_bytes()).unwrap();
+        for (e, what) in [
+            (&[1u8][..], "below 3"),
+            (&[0x01, 0x00, 0x02], "even"),
+            (&[0x04, 0x00, 0x00, 0x00, 0x01], "above"),
+            (&[0x01; 9], "65 bits"),
+        ] {
+            let mut key = parsed.clone();
+            key.public_exponent = der::asn1::UintRef::new(e).unwrap();
+            let der = key.to_der().unwrap();
+            match PrivateKey::from_der_with_policy(&der, KeySizePolicy::InsecureLegacy) {
+                Err(Error::Key(KeyError::Invalid { reason })) => {
+                    assert!(
+                        reason.contains(what) && reason.contains("65537"),
+                        "{reason}"
+                    )
+                }
+                other => panic!("{e:?}: {other:?}"),
+            }
+        }
+        // A consistent-looking key whose d does not match: rsa's own validation, typed.
+        let mut key = parsed.clone();
+        key.public_exponent = der::asn1::UintRef::new(&[3]).unwrap();
+        assert!(matches!(
+            PrivateKey::from_der_with_policy(&key.to_der().unwrap(), KeySizePolicy::InsecureLegacy),
+            Err(Error::Key(KeyError::Invalid { .. }))
+        ));
+    }
+
+    #[test]
+    fn debug_shows_no_key_material() {
+        let k = key();
+        let debug = format!("{k:?}");
+        assert!(
+            debug.contains("2048") && debug.contains(&k.fingerprint().to_hex()),
+            "{debug}"
+        );
+        let pem = k.to_pkcs8_pem().unwrap();
+        let body_line = pem.lines().nth(5).unwrap();
+        assert!(!debug.contains(body_line));
+        for secret in k.rsa().primes().iter().map(|p| &**p).chain([k.rsa().d()]) {
+            let bytes = secret.to_be_bytes();
+            let hex = hex::encode(&bytes);
+            assert!(!debug.contains(&hex[..16]));
+            assert!(!debug.to_uppercase().contains(&hex[..16].to_uppercase()));
+            // Nor the decimal form's leading digits.
+            let dec = format!("{secret}");
+            assert!(!debug.contains(&dec[..dec.len().min(16)]));
+        }
+        // Errors carry no secrets either: a wrong password error names neither password nor key.
+        let enc = k
+            .to_encrypted_pkcs8_pem(
+                "s3cret-passw0rd",
+                &mut ChaCha8Rng::seed_from_u64(7),
+                FAST_PBKDF2,
+            )
+            .unwrap();
+        let err = PrivateKey::from_encrypted_pem(&enc, "an0ther-passw0rd").unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(
+            !text.contains("s3cret") && !text.contains("an0ther"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn try_clone_and_equality_by_fingerprint() {
+        let copy = key().try_clone().unwrap();
+        assert_eq!(&copy, key());
+        assert_eq!(copy.to_pkcs8_der().unwrap(), key().to_pkcs8_der().unwrap());
+        use std::collections::HashSet;
+        let set: HashSet<&PrivateKey> = [key(), &copy, small_key()].into_iter().collect();
+        assert_eq!(set.len(), 2);
+    }
+
+    #[test]
+    fn bit_width_of_big_endian_bytes() {
+        assert_eq!(bit_width(&[]), 0);
+        assert_eq!(bit_width(&[0, 0]), 0);
+        assert_eq!(bit_width(&[1]), 1);
+        assert_eq!(bit_width(&[0, 0x80, 0]), 16);
+        assert_eq!(bit_width(&[0x7f, 0xff]), 15);
+    }
 }
