@@ -50,7 +50,7 @@ use crate::fingerprint::Fingerprint;
 pub const MAX_SCRYPT_MEMORY: u64 = 256 * 1024 * 1024;
 
 /// Largest scrypt parallelization parameter `p` an encrypted key may use.
-pub const MAX_SCRYPT_P: u64 = 4;
+pub const MAX_SCRYPT_P: u32 = 4;
 
 /// Most PBKDF2 iterations an encrypted key may ask for (ten million: seconds, not minutes).
 pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
@@ -544,7 +544,21 @@ impl PrivateKey {
         let info =
             PrivateKeyInfoRef::from_der(der).map_err(|e| EncodingError::der("PKCS#8 key", e))?;
         check_key_algorithm(&info.algorithm)?;
-        Self::from_pkcs1(info.private_key.as_bytes(), policy)
+        let key = Self::from_pkcs1(info.private_key.as_bytes(), policy)?;
+        // RFC 5958 v2 may repeat the public key; a copy that disagrees means a damaged or
+        // spliced file, and we would not know which half to believe.
+        if let Some(embedded) = info.public_key {
+            let spki = spki::SubjectPublicKeyInfoRef::from_der(&key.public_der)
+                .map_err(|e| EncodingError::der("public key", e))?;
+            if embedded.raw_bytes() != spki.subject_public_key.raw_bytes() {
+                return Err(KeyError::Invalid {
+                    reason: "the public key embedded in the PKCS#8 v2 structure does not match                              the private key"
+                        .into(),
+                }
+                .into());
+            }
+        }
+        Ok(key)
     }
 
     /// Reads PKCS#1 `RSAPrivateKey` DER; checks size and exponent before any arithmetic.
@@ -858,7 +872,7 @@ fn check_kdf(kdf: &pbes2::Kdf) -> Result<()> {
                      {REEXPORT}"
                 )));
             }
-            if r == 0 || p == 0 || p > MAX_SCRYPT_P {
+            if r == 0 || p == 0 || p > u64::from(MAX_SCRYPT_P) {
                 return Err(refused(format!(
                     "scrypt r = {r}, p = {p}: r must be at least 1 and p between 1 and \
                      {MAX_SCRYPT_P}; {REEXPORT}"
@@ -1680,6 +1694,31 @@ mod tests {
         assert!(matches!(
             PrivateKey::from_der(&info.to_der().unwrap()),
             Err(Error::Key(KeyError::UnsupportedAlgorithm { .. }))
+        ));
+    }
+
+    #[test]
+    fn pkcs8_v2_embedded_public_key_must_match() {
+        use pkcs1::EncodeRsaPrivateKey;
+        let pkcs1 = key().rsa().to_pkcs1_der().unwrap();
+        let spki = spki::SubjectPublicKeyInfoRef::from_der(key().public_key_der()).unwrap();
+        let other = spki::SubjectPublicKeyInfoRef::from_der(small_key().public_key_der()).unwrap();
+        let rsa_alg = AlgorithmIdentifierRef {
+            oid: RSA_ENCRYPTION_OID,
+            parameters: Some(Null.into()),
+        };
+        let v2 = |public: &[u8]| {
+            let mut info =
+                PrivateKeyInfoRef::new(rsa_alg, OctetStringRef::new(pkcs1.as_bytes()).unwrap());
+            info.public_key = Some(der::asn1::BitStringRef::from_bytes(public).unwrap());
+            info.to_der().unwrap()
+        };
+        let good = v2(spki.subject_public_key.raw_bytes());
+        assert_eq!(PrivateKey::from_der(&good).unwrap(), *key());
+        let bad = v2(other.subject_public_key.raw_bytes());
+        assert!(matches!(
+            PrivateKey::from_der(&bad),
+            Err(Error::Key(KeyError::Invalid { reason })) if reason.contains("does not match")
         ));
     }
 
