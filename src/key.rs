@@ -1864,6 +1864,46 @@ mod tests {
         assert_eq!(set.len(), 2);
     }
 
+    fn encrypted_fixture() -> &'static [u8] {
+        static DER: OnceLock<Vec<u8>> = OnceLock::new();
+        DER.get_or_init(|| {
+            small_key()
+                .to_encrypted_pkcs8_der("pw", &mut ChaCha8Rng::seed_from_u64(8), FAST_PBKDF2)
+                .unwrap()
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
+            let _ = PrivateKey::from_der(&bytes);
+            let _ = PrivateKey::from_encrypted_der(&bytes, "pw");
+            let text = String::from_utf8_lossy(&bytes);
+            let _ = PrivateKey::from_pem(&text);
+            let _ = PrivateKey::from_encrypted_pem(&text, "pw");
+        }
+
+        #[test]
+        fn mutated_keys_never_panic(index in 0usize..4096, value in proptest::num::u8::ANY) {
+            let plain = small_key().to_pkcs8_der().unwrap();
+            let mut mutated = plain.to_vec();
+            let at = index % mutated.len();
+            mutated[at] = value;
+            let _ = PrivateKey::from_der_with_policy(&mutated, KeySizePolicy::InsecureLegacy);
+
+            let mut mutated = encrypted_fixture().to_vec();
+            let at = index % mutated.len();
+            mutated[at] = value;
+            let result = PrivateKey::from_encrypted_der_with_policy(&mutated, "pw", KeySizePolicy::InsecureLegacy);
+            // Whatever a one-byte change does, a key that still imports is the original.
+            if let Ok(key) = result {
+                proptest::prop_assert_eq!(&key, small_key());
+            }
+        }
+    }
+
     #[test]
     fn bit_width_of_big_endian_bytes() {
         assert_eq!(bit_width(&[]), 0);
