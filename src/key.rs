@@ -634,9 +634,14 @@ fn check_size(bits: usize, policy: KeySizePolicy) -> Result<()> {
         ),
         512 | 1024 if legacy => return Ok(()),
         512 | 1024 => format!(
-            "{bits}-bit RSA can be factored (512-bit in hours of rented computing) and CAs and \
-             browsers refuse it; {USE_INSTEAD} (KeySizePolicy::InsecureLegacy allows 512 and \
-             1024 only to interoperate with a system that cannot be changed)"
+            "{}; {USE_INSTEAD} (KeySizePolicy::InsecureLegacy allows 512 and 1024 only to \
+             interoperate with a system that cannot be changed)",
+            if bits == 512 {
+                "export-era 512-bit RSA is factored in hours of rented computing"
+            } else {
+                "1024-bit RSA is within reach of well-funded attackers, and CAs and browsers \
+                 have refused it since 2013"
+            }
         ),
         _ if bits < 2048 => format!(
             "below the 2048-bit minimum of NIST SP 800-131A and the CA/Browser Forum; \
@@ -943,20 +948,20 @@ fn non_pbes2_reason(oid: &ObjectIdentifier) -> String {
     let pkcs12 = match text.as_str() {
         "1.2.840.113549.1.12.1.1" => Some((
             "pbeWithSHAAnd128BitRC4",
-            "128-bit RC4, a broken stream cipher",
+            "128-bit RC4 (a broken stream cipher)",
         )),
-        "1.2.840.113549.1.12.1.2" => Some(("pbeWithSHAAnd40BitRC4", "40-bit RC4, export grade")),
+        "1.2.840.113549.1.12.1.2" => Some(("pbeWithSHAAnd40BitRC4", "40-bit RC4 (export grade)")),
         "1.2.840.113549.1.12.1.3" => Some(("pbeWithSHAAnd3-KeyTripleDES-CBC", "3DES")),
         "1.2.840.113549.1.12.1.4" => Some(("pbeWithSHAAnd2-KeyTripleDES-CBC", "two-key 3DES")),
         "1.2.840.113549.1.12.1.5" => Some(("pbeWithSHAAnd128BitRC2-CBC", "128-bit RC2")),
         "1.2.840.113549.1.12.1.6" => {
-            Some(("pbeWithSHAAnd40BitRC2-CBC", "40-bit RC2, export grade"))
+            Some(("pbeWithSHAAnd40BitRC2-CBC", "40-bit RC2 (export grade)"))
         }
         _ => None,
     };
     if let Some((name, cipher)) = pkcs12 {
         return format!(
-            "{name} ({text}) is a PKCS#12 password-based scheme with {cipher} and a SHA-1 KDF; \
+            "{name} ({text}) is a PKCS#12 password-based scheme: {cipher} with a SHA-1 KDF; \
              {REEXPORT}"
         );
     }
