@@ -209,7 +209,9 @@ pub enum NameError {
         attribute: String,
     },
     /// An attribute that may appear only once appears more than once.
-    #[error("the name has more than one {attribute}: only OU may be repeated; keep one {attribute}")]
+    #[error(
+        "the name has more than one {attribute}: only OU may be repeated; keep one {attribute}"
+    )]
     Repeated {
         /// The attribute's short name.
         attribute: &'static str,

@@ -503,10 +503,11 @@ impl TryFrom<&Name> for DistinguishedName {
         for rdn in name.iter_rdn() {
             let mut attributes = Vec::with_capacity(rdn.len());
             for atv in rdn.iter() {
-                let kind =
-                    AttributeKind::from_oid(&atv.oid).ok_or_else(|| NameError::UnsupportedAttribute {
+                let kind = AttributeKind::from_oid(&atv.oid).ok_or_else(|| {
+                    NameError::UnsupportedAttribute {
                         attribute: describe_oid(&atv.oid),
-                    })?;
+                    }
+                })?;
                 attributes.push(Attribute::new(kind, decode_value(kind, &atv.value)?)?);
             }
             rdns.push(attributes);
@@ -664,11 +665,15 @@ fn long_name(kind: AttributeKind) -> &'static str {
 /// Checks a country against ISO 3166-1 alpha-2 and returns it upper-cased; on failure suggests
 /// the code that was probably meant.
 fn check_country(value: &str) -> std::result::Result<String, String> {
-    const HOW: &str = "a country is the two-letter ISO 3166-1 alpha-2 code, like `US`, `DE` or `JP`";
+    const HOW: &str =
+        "a country is the two-letter ISO 3166-1 alpha-2 code, like `US`, `DE` or `JP`";
     let upper = value.to_ascii_uppercase();
     let letters = upper.bytes().all(|b| b.is_ascii_uppercase());
     if letters && upper.len() == 2 {
-        if COUNTRIES.binary_search_by(|c| c.0.cmp(upper.as_str())).is_ok() {
+        if COUNTRIES
+            .binary_search_by(|c| c.0.cmp(upper.as_str()))
+            .is_ok()
+        {
             return Ok(upper);
         }
         return Err(match upper.as_str() {
@@ -737,7 +742,10 @@ fn shown(value: &str) -> String {
     let mut out = String::new();
     for (i, c) in value.chars().enumerate() {
         if i == MAX {
-            out.push_str(&format!("... ({} characters in all)", value.chars().count()));
+            out.push_str(&format!(
+                "... ({} characters in all)",
+                value.chars().count()
+            ));
             break;
         }
         if c.is_control() {
@@ -941,9 +949,10 @@ impl<'a> Parser<'a> {
             return Err(self.syntax(format!("expected `=` after the attribute type `{name}`")));
         }
         self.pos += 1;
-        let kind = AttributeKind::from_name(name).ok_or_else(|| NameError::UnsupportedAttribute {
-            attribute: name.to_owned(),
-        })?;
+        let kind =
+            AttributeKind::from_name(name).ok_or_else(|| NameError::UnsupportedAttribute {
+                attribute: name.to_owned(),
+            })?;
         self.skip_spaces();
         let value = if self.peek() == Some(b'#') {
             self.hex_value(kind)?
@@ -1427,7 +1436,10 @@ mod tests {
         assert!(dn.rdns().all(|rdn| rdn.len() == 1));
         assert_eq!(dn.common_name(), Some("www.example.com"));
         assert_eq!(dn.organization(), Some("Example, Inc."));
-        assert_eq!(dn.organizational_units().collect::<Vec<_>>(), ["Web", "Ops"]);
+        assert_eq!(
+            dn.organizational_units().collect::<Vec<_>>(),
+            ["Web", "Ops"]
+        );
         assert_eq!(dn.locality(), Some("Zürich"));
         assert_eq!(dn.state(), Some("ZH"));
         assert_eq!(dn.country(), Some("CH"));
@@ -1456,8 +1468,14 @@ mod tests {
             name_error(DistinguishedName::builder().build()),
             NameError::Empty
         );
-        assert_eq!(name_error("".parse::<DistinguishedName>()), NameError::Empty);
-        assert_eq!(name_error("   ".parse::<DistinguishedName>()), NameError::Empty);
+        assert_eq!(
+            name_error("".parse::<DistinguishedName>()),
+            NameError::Empty
+        );
+        assert_eq!(
+            name_error("   ".parse::<DistinguishedName>()),
+            NameError::Empty
+        );
         assert_eq!(
             name_error(DistinguishedName::from_rdns(Vec::new())),
             NameError::Empty
@@ -1486,7 +1504,14 @@ mod tests {
     #[test]
     fn control_characters_refused_and_escaped_in_message() {
         for kind in AttributeKind::ALL {
-            for bad in ["a\u{0}b", "a\tb", "a\nb", "a\u{7f}b", "a\u{85}b", "a\u{1b}[31m"] {
+            for bad in [
+                "a\u{0}b",
+                "a\tb",
+                "a\nb",
+                "a\u{7f}b",
+                "a\u{85}b",
+                "a\u{1b}[31m",
+            ] {
                 let (attribute, value, reason) = invalid(Attribute::new(kind, bad));
                 assert_eq!(attribute, kind.short_name());
                 assert!(!value.chars().any(char::is_control), "{value:?}");
@@ -1518,11 +1543,17 @@ mod tests {
             let at = "é".repeat(max);
             assert_eq!(Attribute::new(kind, at.clone()).unwrap().value(), at);
             let (_, value, reason) = invalid(Attribute::new(kind, "é".repeat(max + 1)));
-            assert!(reason.contains(&format!("{} characters", max + 1)), "{reason}");
+            assert!(
+                reason.contains(&format!("{} characters", max + 1)),
+                "{reason}"
+            );
             assert!(reason.contains(&format!("limit of {max}")), "{reason}");
             assert!(reason.contains("ub-"), "{reason}");
             if max + 1 > 100 {
-                assert!(value.contains("characters in all"), "long values are cut: {value}");
+                assert!(
+                    value.contains("characters in all"),
+                    "long values are cut: {value}"
+                );
             }
         }
         // CN: 64 characters, checked before the host name rules.
@@ -1554,7 +1585,10 @@ mod tests {
         assert!(reason("USA").contains("`US`"), "{}", reason("USA"));
         assert!(reason("usa").contains("alpha-3"));
         assert!(reason("DEU").contains("`DE`"));
-        assert!(reason("AUT").contains("`AT`"), "alpha-3 AUT is Austria, not AU");
+        assert!(
+            reason("AUT").contains("`AT`"),
+            "alpha-3 AUT is Austria, not AU"
+        );
         assert!(reason("UK").contains("`GB`"));
         assert!(reason("uk").contains("`GB`"));
         assert!(reason("EL").contains("`GR`"));
@@ -1569,7 +1603,11 @@ mod tests {
         // Same through parsing.
         let dn: DistinguishedName = "C=us,CN=x.example".parse().unwrap();
         assert_eq!(dn.country(), Some("US"));
-        assert!(invalid("C=UK".parse::<DistinguishedName>()).2.contains("GB"));
+        assert!(
+            invalid("C=UK".parse::<DistinguishedName>())
+                .2
+                .contains("GB")
+        );
     }
 
     #[test]
@@ -1655,7 +1693,14 @@ mod tests {
             AttributeKind::Locality,
             AttributeKind::State,
         ] {
-            for ok in [" lead", "trail ", "#hash", r#"a,b+c"d\e<f>g;h=i"#, "日本 😀", " "] {
+            for ok in [
+                " lead",
+                "trail ",
+                "#hash",
+                r#"a,b+c"d\e<f>g;h=i"#,
+                "日本 😀",
+                " ",
+            ] {
                 assert_eq!(Attribute::new(kind, ok).unwrap().value(), ok);
             }
         }
@@ -1733,22 +1778,30 @@ mod tests {
     #[test]
     fn display_reverses_rdns_and_joins_multi_valued_with_plus() {
         let dn: DistinguishedName = "CN=www.example.com+OU=Web,O=Example,C=US".parse().unwrap();
-        let first: Vec<_> = dn.rdns().next().unwrap().iter().map(Attribute::kind).collect();
+        let first: Vec<_> = dn
+            .rdns()
+            .next()
+            .unwrap()
+            .iter()
+            .map(Attribute::kind)
+            .collect();
         assert_eq!(first, [AttributeKind::Country]);
         assert_eq!(dn.rdns().len(), 3);
         assert_eq!(dn.rdns().last().unwrap().len(), 2);
         // The multi-valued RDN is in DER SET OF order: the shorter encoding (OU=Web) first.
         assert_eq!(dn.to_string(), "OU=Web+CN=www.example.com,O=Example,C=US");
-        let swapped: DistinguishedName = "OU=Web+CN=www.example.com,O=Example,C=US".parse().unwrap();
+        let swapped: DistinguishedName =
+            "OU=Web+CN=www.example.com,O=Example,C=US".parse().unwrap();
         assert_eq!(swapped, dn);
         assert_eq!(swapped.to_string(), dn.to_string());
     }
 
     #[test]
     fn parses_escapes_hex_and_utf8() {
-        let dn: DistinguishedName = r"O=Ex\2C Inc.\2b\3d,L=Z\C3\BCrich,ST=\E6\97\A5\F0\9F\98\80,C=us"
-            .parse()
-            .unwrap();
+        let dn: DistinguishedName =
+            r"O=Ex\2C Inc.\2b\3d,L=Z\C3\BCrich,ST=\E6\97\A5\F0\9F\98\80,C=us"
+                .parse()
+                .unwrap();
         assert_eq!(dn.organization(), Some("Ex, Inc.+="));
         assert_eq!(dn.locality(), Some("Zürich"));
         assert_eq!(dn.state(), Some("日😀"));
@@ -1778,7 +1831,10 @@ mod tests {
         assert_eq!(dn.to_string(), all);
         for kind in AttributeKind::ALL {
             assert_eq!(AttributeKind::from_name(kind.short_name()), Some(kind));
-            assert_eq!(AttributeKind::from_name(&kind.oid().to_string()), Some(kind));
+            assert_eq!(
+                AttributeKind::from_name(&kind.oid().to_string()),
+                Some(kind)
+            );
             assert_eq!(AttributeKind::from_oid(&kind.oid()), Some(kind));
         }
     }
@@ -1845,7 +1901,10 @@ mod tests {
             assert_eq!(p, position, "{s}: {reason}");
             assert!(reason.contains(why), "{s}: {reason}");
         }
-        let msg = "O=a;b".parse::<DistinguishedName>().unwrap_err().to_string();
+        let msg = "O=a;b"
+            .parse::<DistinguishedName>()
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("at byte 3"), "{msg}");
     }
 
@@ -1879,12 +1938,31 @@ mod tests {
             }
         }
         // The decoded value is validated as any other.
-        assert!(invalid("C=#1303555341".parse::<DistinguishedName>()).2.contains("`US`"));
-        assert_eq!(invalid("CN=#0C0361205F".parse::<DistinguishedName>()).0, "CN");
+        assert!(
+            invalid("C=#1303555341".parse::<DistinguishedName>())
+                .2
+                .contains("`US`")
+        );
+        assert_eq!(
+            invalid("CN=#0C0361205F".parse::<DistinguishedName>()).0,
+            "CN"
+        );
         // Invalid content of the string type.
-        assert!(invalid("O=#0C02C328".parse::<DistinguishedName>()).2.contains("UTF-8"));
-        assert!(invalid("O=#1E03004500".parse::<DistinguishedName>()).2.contains("UCS-2"));
-        assert!(invalid("O=#130140".parse::<DistinguishedName>()).2.contains("PrintableString"));
+        assert!(
+            invalid("O=#0C02C328".parse::<DistinguishedName>())
+                .2
+                .contains("UTF-8")
+        );
+        assert!(
+            invalid("O=#1E03004500".parse::<DistinguishedName>())
+                .2
+                .contains("UCS-2")
+        );
+        assert!(
+            invalid("O=#130140".parse::<DistinguishedName>())
+                .2
+                .contains("PrintableString")
+        );
     }
 
     #[test]
@@ -1906,7 +1984,10 @@ mod tests {
         assert_eq!(name.len(), 2);
         let back = DistinguishedName::try_from(&name).unwrap();
         assert_eq!(back, multi);
-        assert_eq!(back.to_x509().unwrap().to_der().unwrap(), name.to_der().unwrap());
+        assert_eq!(
+            back.to_x509().unwrap().to_der().unwrap(),
+            name.to_der().unwrap()
+        );
     }
 
     #[test]
@@ -1914,7 +1995,10 @@ mod tests {
         let name = Name::from_str("DC=example,CN=a.example").unwrap();
         match name_error(DistinguishedName::try_from(&name)) {
             NameError::UnsupportedAttribute { attribute } => {
-                assert!(attribute.contains("0.9.2342.19200300.100.1.25"), "{attribute}")
+                assert!(
+                    attribute.contains("0.9.2342.19200300.100.1.25"),
+                    "{attribute}"
+                )
             }
             other => panic!("{other:?}"),
         }
