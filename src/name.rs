@@ -82,7 +82,7 @@ pub enum AttributeKind {
 
 impl AttributeKind {
     /// Every kind, in the builder's encoding order.
-    pub const ALL: [AttributeKind; 7] = [
+    pub const ALL: &'static [AttributeKind] = &[
         Self::Country,
         Self::State,
         Self::Locality,
@@ -120,7 +120,7 @@ impl AttributeKind {
 
     /// The kind with this OID, if it is one a server name may hold.
     pub fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.oid() == *oid)
+        Self::ALL.iter().copied().find(|k| k.oid() == *oid)
     }
 
     /// The kind named `name` in an RFC 4514 string: a short name (`CN`, `O`, `OU`, `L`, `ST`,
@@ -324,7 +324,7 @@ impl DistinguishedName {
         Ok(Self { rdns: sorted })
     }
 
-    /// Reads a DER-encoded `Name`, validating it as [`TryFrom<&Name>`](#impl-TryFrom<%26Name>-for-DistinguishedName) does.
+    /// Reads a DER-encoded `Name`, validating it as `TryFrom<&Name>` does.
     pub fn from_der(der: &[u8]) -> Result<Self> {
         encoding::check_der_len("distinguished name", der)?;
         let name = Name::from_der(der).map_err(|e| EncodingError::der("distinguished name", e))?;
@@ -1489,7 +1489,7 @@ mod tests {
 
     #[test]
     fn empty_values_refused_for_every_kind() {
-        for kind in AttributeKind::ALL {
+        for &kind in AttributeKind::ALL {
             let (attribute, value, reason) = invalid(Attribute::new(kind, ""));
             assert_eq!(attribute, kind.short_name());
             assert_eq!(value, "");
@@ -1503,7 +1503,7 @@ mod tests {
 
     #[test]
     fn control_characters_refused_and_escaped_in_message() {
-        for kind in AttributeKind::ALL {
+        for &kind in AttributeKind::ALL {
             for bad in [
                 "a\u{0}b",
                 "a\tb",
@@ -1829,7 +1829,7 @@ mod tests {
             assert_eq!(s.parse::<DistinguishedName>().unwrap(), dn, "{s}");
         }
         assert_eq!(dn.to_string(), all);
-        for kind in AttributeKind::ALL {
+        for &kind in AttributeKind::ALL {
             assert_eq!(AttributeKind::from_name(kind.short_name()), Some(kind));
             assert_eq!(
                 AttributeKind::from_name(&kind.oid().to_string()),
