@@ -293,8 +293,18 @@ pub enum SignatureError {
         /// What is wrong.
         reason: String,
     },
+    /// The signer's key is on an elliptic curve we do not support.
+    #[error(
+        "unsupported elliptic curve {oid}: ECDSA signatures are checked on P-256 (1.2.840.10045.3.1.7) and P-384 (1.3.132.0.34)"
+    )]
+    UnsupportedCurve {
+        /// The curve's OID.
+        oid: String,
+    },
     /// The signature does not verify.
-    #[error("signature does not verify")]
+    #[error(
+        "signature does not verify: the signed data was altered, or it was signed by another key"
+    )]
     Invalid,
 }
 

@@ -21,3 +21,4 @@ pub use fingerprint::Fingerprint;
 pub use key::{KeySizePolicy, PrivateKey};
 pub use name::{DistinguishedName, DistinguishedNameBuilder};
 pub use request::{CertificateRequest, CertificateRequestBuilder};
+pub use signature::SignatureHash;
