@@ -2018,6 +2018,50 @@ mod tests {
     }
 
     #[test]
+    fn from_name_reads_other_directory_strings_and_re_encodes_them() {
+        use der::asn1::TeletexStringRef;
+        let atv = |kind: AttributeKind, value: Any| {
+            RelativeDistinguishedName::try_from(vec![AttributeTypeAndValue {
+                oid: kind.oid(),
+                value,
+            }])
+            .unwrap()
+        };
+        let mut seq = RdnSequence::default();
+        seq.push(atv(
+            AttributeKind::Organization,
+            Any::encode_from(&PrintableStringRef::new("Example").unwrap()).unwrap(),
+        ));
+        seq.push(atv(
+            AttributeKind::OrganizationalUnit,
+            Any::encode_from(&TeletexStringRef::new("Web").unwrap()).unwrap(),
+        ));
+        seq.push(atv(
+            AttributeKind::Locality,
+            Any::encode_from(&BmpString::from_utf8("Zürich").unwrap()).unwrap(),
+        ));
+        let name = Name::hazmat_from_rdn_sequence(seq);
+        let dn = DistinguishedName::try_from(&name).unwrap();
+        assert_eq!(dn.to_string(), "L=Zürich,OU=Web,O=Example");
+        // Re-encoded as UTF8String: the same name, other bytes.
+        let ours = dn.to_x509().unwrap();
+        assert!(ours.iter().all(|atv| atv.value.tag() == Tag::Utf8String));
+        assert_ne!(ours.to_der().unwrap(), name.to_der().unwrap());
+        assert_eq!(DistinguishedName::try_from(&ours).unwrap(), dn);
+    }
+
+    #[test]
+    fn empty_rdn_in_der_refused() {
+        // SEQUENCE { SET {} }
+        let err = DistinguishedName::from_der(&[0x30, 0x02, 0x31, 0x00]).unwrap_err();
+        assert!(
+            matches!(err, Error::Name(NameError::EmptyRdn { index: 0 })),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("RDN number 0"), "{err}");
+    }
+
+    #[test]
     fn shown_values_are_cut_and_escaped() {
         assert_eq!(shown("a\u{1b}b"), r"a\u{1b}b");
         let long = shown(&"x".repeat(1000));
