@@ -60,206 +60,6 @@ use crate::encoding;
 use crate::error::{EncodingError, Error, NameError, Result};
 use crate::hostname::check_host_name;
 
-/// The attribute types a server's distinguished name may hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum AttributeKind {
-    /// `C`, countryName (2.5.4.6): `PrintableString (SIZE (2))`, ISO 3166-1 alpha-2.
-    Country,
-    /// `ST`, stateOrProvinceName (2.5.4.8): at most 128 characters.
-    State,
-    /// `L`, localityName (2.5.4.7): at most 128 characters.
-    Locality,
-    /// `O`, organizationName (2.5.4.10): at most 64 characters.
-    Organization,
-    /// `OU`, organizationalUnitName (2.5.4.11): at most 64 characters; may be repeated.
-    OrganizationalUnit,
-    /// `CN`, commonName (2.5.4.3): the server's host name, at most 64 characters.
-    CommonName,
-    /// `emailAddress` (1.2.840.113549.1.9.1): `IA5String`, at most 255 characters.
-    Email,
-}
-
-impl AttributeKind {
-    /// Every kind, in the builder's encoding order.
-    pub const ALL: &'static [AttributeKind] = &[
-        Self::Country,
-        Self::State,
-        Self::Locality,
-        Self::Organization,
-        Self::OrganizationalUnit,
-        Self::CommonName,
-        Self::Email,
-    ];
-
-    /// The short name used in RFC 4514 strings (`CN`, `O`, ..., `emailAddress`).
-    pub fn short_name(self) -> &'static str {
-        match self {
-            Self::Country => "C",
-            Self::State => "ST",
-            Self::Locality => "L",
-            Self::Organization => "O",
-            Self::OrganizationalUnit => "OU",
-            Self::CommonName => "CN",
-            Self::Email => "emailAddress",
-        }
-    }
-
-    /// The attribute type's OID.
-    pub fn oid(self) -> ObjectIdentifier {
-        match self {
-            Self::Country => rfc4519::COUNTRY_NAME,
-            Self::State => rfc4519::ST,
-            Self::Locality => rfc4519::LOCALITY_NAME,
-            Self::Organization => rfc4519::ORGANIZATION_NAME,
-            Self::OrganizationalUnit => rfc4519::ORGANIZATIONAL_UNIT_NAME,
-            Self::CommonName => rfc4519::COMMON_NAME,
-            Self::Email => rfc3280::EMAIL_ADDRESS,
-        }
-    }
-
-    /// The kind with this OID, if it is one a server name may hold.
-    pub fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
-        Self::ALL.iter().copied().find(|k| k.oid() == *oid)
-    }
-
-    /// The kind named `name` in an RFC 4514 string: a short name (`CN`, `O`, `OU`, `L`, `ST`,
-    /// `C`, `emailAddress` or `E`), a long name (`commonName`, ...) or a dotted OID
-    /// (`2.5.4.3`). Names are case-insensitive.
-    pub fn from_name(name: &str) -> Option<Self> {
-        if name.starts_with(|c: char| c.is_ascii_digit()) {
-            let oid = ObjectIdentifier::new(name).ok()?;
-            return Self::from_oid(&oid);
-        }
-        let lower = name.to_ascii_lowercase();
-        Some(match lower.as_str() {
-            "c" | "countryname" => Self::Country,
-            "st" | "stateorprovincename" => Self::State,
-            "l" | "localityname" => Self::Locality,
-            "o" | "organizationname" => Self::Organization,
-            "ou" | "organizationalunitname" => Self::OrganizationalUnit,
-            "cn" | "commonname" => Self::CommonName,
-            "emailaddress" | "e" => Self::Email,
-            _ => return None,
-        })
-    }
-
-    /// The RFC 5280 upper bound on the value's length, in characters.
-    ///
-    /// ```text
-    /// ub-common-name INTEGER ::= 64
-    /// ub-organization-name INTEGER ::= 64
-    /// ub-organizational-unit-name INTEGER ::= 64
-    /// ub-locality-name INTEGER ::= 128
-    /// ub-state-name INTEGER ::= 128
-    /// ub-emailaddress-length INTEGER ::= 255
-    /// ```
-    pub fn max_len(self) -> usize {
-        match self {
-            Self::Country => 2,
-            Self::State | Self::Locality => 128,
-            Self::Organization | Self::OrganizationalUnit | Self::CommonName => 64,
-            Self::Email => 255,
-        }
-    }
-
-    /// The name of the RFC 5280 upper bound, for error messages.
-    fn bound_name(self) -> &'static str {
-        match self {
-            Self::Country => "X520countryName SIZE (2)",
-            Self::State => "ub-state-name",
-            Self::Locality => "ub-locality-name",
-            Self::Organization => "ub-organization-name",
-            Self::OrganizationalUnit => "ub-organizational-unit-name",
-            Self::CommonName => "ub-common-name",
-            Self::Email => "ub-emailaddress-length",
-        }
-    }
-
-    /// Whether a name may hold more than one attribute of this kind.
-    pub fn repeatable(self) -> bool {
-        self == Self::OrganizationalUnit
-    }
-}
-
-impl fmt::Display for AttributeKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.short_name())
-    }
-}
-
-/// One attribute of a name: its type and validated value.
-///
-/// Made only by [`Attribute::new`], so its value always satisfies the rules of its kind.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Attribute {
-    kind: AttributeKind,
-    value: String,
-}
-
-impl Attribute {
-    /// Validates `value` as an attribute of `kind` (see the [module docs](self) for the rules).
-    ///
-    /// A country is upper-cased (`"us"` becomes `"US"`); every other value is kept as given.
-    pub fn new(kind: AttributeKind, value: impl Into<String>) -> Result<Self> {
-        let value = value.into();
-        match check_value(kind, &value) {
-            Ok(Some(normalized)) => Ok(Self {
-                kind,
-                value: normalized,
-            }),
-            Ok(None) => Ok(Self { kind, value }),
-            Err(reason) => Err(NameError::InvalidValue {
-                attribute: kind.short_name(),
-                value: shown(&value),
-                reason,
-            }
-            .into()),
-        }
-    }
-
-    /// The attribute's type.
-    pub fn kind(&self) -> AttributeKind {
-        self.kind
-    }
-
-    /// The attribute's value.
-    pub fn value(&self) -> &str {
-        &self.value
-    }
-
-    /// The attribute as an `x509_cert` `AttributeTypeAndValue`, the value encoded as the
-    /// [module docs](self#encoding) say.
-    pub fn to_x509(&self) -> Result<AttributeTypeAndValue> {
-        let bad = |e: der::Error| NameError::InvalidValue {
-            attribute: self.kind.short_name(),
-            value: shown(&self.value),
-            reason: format!("cannot be DER-encoded: {e}"),
-        };
-        let value = match self.kind {
-            AttributeKind::Country => {
-                Any::encode_from(&PrintableStringRef::new(&self.value).map_err(bad)?)
-            }
-            AttributeKind::Email => Any::encode_from(&Ia5StringRef::new(&self.value).map_err(bad)?),
-            _ => Any::encode_from(&Utf8StringRef::new(&self.value).map_err(bad)?),
-        }
-        .map_err(bad)?;
-        Ok(AttributeTypeAndValue {
-            oid: self.kind.oid(),
-            value,
-        })
-    }
-}
-
-/// Writes `TYPE=value`, the value escaped as RFC 4514 §2.4 says.
-impl fmt::Display for Attribute {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.kind.short_name())?;
-        f.write_char('=')?;
-        write_escaped(f, &self.value)
-    }
-}
-
 /// A validated X.501 distinguished name for a server.
 ///
 /// See the [module docs](self) for the rules, the order of the RDNs and the encoding.
@@ -603,6 +403,206 @@ impl DistinguishedNameBuilder {
         push(AttributeKind::CommonName, self.common_name)?;
         push(AttributeKind::Email, self.email)?;
         DistinguishedName::from_rdns(rdns)
+    }
+}
+
+/// The attribute types a server's distinguished name may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum AttributeKind {
+    /// `C`, countryName (2.5.4.6): `PrintableString (SIZE (2))`, ISO 3166-1 alpha-2.
+    Country,
+    /// `ST`, stateOrProvinceName (2.5.4.8): at most 128 characters.
+    State,
+    /// `L`, localityName (2.5.4.7): at most 128 characters.
+    Locality,
+    /// `O`, organizationName (2.5.4.10): at most 64 characters.
+    Organization,
+    /// `OU`, organizationalUnitName (2.5.4.11): at most 64 characters; may be repeated.
+    OrganizationalUnit,
+    /// `CN`, commonName (2.5.4.3): the server's host name, at most 64 characters.
+    CommonName,
+    /// `emailAddress` (1.2.840.113549.1.9.1): `IA5String`, at most 255 characters.
+    Email,
+}
+
+impl AttributeKind {
+    /// Every kind, in the builder's encoding order.
+    pub const ALL: &'static [AttributeKind] = &[
+        Self::Country,
+        Self::State,
+        Self::Locality,
+        Self::Organization,
+        Self::OrganizationalUnit,
+        Self::CommonName,
+        Self::Email,
+    ];
+
+    /// The short name used in RFC 4514 strings (`CN`, `O`, ..., `emailAddress`).
+    pub fn short_name(self) -> &'static str {
+        match self {
+            Self::Country => "C",
+            Self::State => "ST",
+            Self::Locality => "L",
+            Self::Organization => "O",
+            Self::OrganizationalUnit => "OU",
+            Self::CommonName => "CN",
+            Self::Email => "emailAddress",
+        }
+    }
+
+    /// The attribute type's OID.
+    pub fn oid(self) -> ObjectIdentifier {
+        match self {
+            Self::Country => rfc4519::COUNTRY_NAME,
+            Self::State => rfc4519::ST,
+            Self::Locality => rfc4519::LOCALITY_NAME,
+            Self::Organization => rfc4519::ORGANIZATION_NAME,
+            Self::OrganizationalUnit => rfc4519::ORGANIZATIONAL_UNIT_NAME,
+            Self::CommonName => rfc4519::COMMON_NAME,
+            Self::Email => rfc3280::EMAIL_ADDRESS,
+        }
+    }
+
+    /// The kind with this OID, if it is one a server name may hold.
+    pub fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
+        Self::ALL.iter().copied().find(|k| k.oid() == *oid)
+    }
+
+    /// The kind named `name` in an RFC 4514 string: a short name (`CN`, `O`, `OU`, `L`, `ST`,
+    /// `C`, `emailAddress` or `E`), a long name (`commonName`, ...) or a dotted OID
+    /// (`2.5.4.3`). Names are case-insensitive.
+    pub fn from_name(name: &str) -> Option<Self> {
+        if name.starts_with(|c: char| c.is_ascii_digit()) {
+            let oid = ObjectIdentifier::new(name).ok()?;
+            return Self::from_oid(&oid);
+        }
+        let lower = name.to_ascii_lowercase();
+        Some(match lower.as_str() {
+            "c" | "countryname" => Self::Country,
+            "st" | "stateorprovincename" => Self::State,
+            "l" | "localityname" => Self::Locality,
+            "o" | "organizationname" => Self::Organization,
+            "ou" | "organizationalunitname" => Self::OrganizationalUnit,
+            "cn" | "commonname" => Self::CommonName,
+            "emailaddress" | "e" => Self::Email,
+            _ => return None,
+        })
+    }
+
+    /// The RFC 5280 upper bound on the value's length, in characters.
+    ///
+    /// ```text
+    /// ub-common-name INTEGER ::= 64
+    /// ub-organization-name INTEGER ::= 64
+    /// ub-organizational-unit-name INTEGER ::= 64
+    /// ub-locality-name INTEGER ::= 128
+    /// ub-state-name INTEGER ::= 128
+    /// ub-emailaddress-length INTEGER ::= 255
+    /// ```
+    pub fn max_len(self) -> usize {
+        match self {
+            Self::Country => 2,
+            Self::State | Self::Locality => 128,
+            Self::Organization | Self::OrganizationalUnit | Self::CommonName => 64,
+            Self::Email => 255,
+        }
+    }
+
+    /// The name of the RFC 5280 upper bound, for error messages.
+    fn bound_name(self) -> &'static str {
+        match self {
+            Self::Country => "X520countryName SIZE (2)",
+            Self::State => "ub-state-name",
+            Self::Locality => "ub-locality-name",
+            Self::Organization => "ub-organization-name",
+            Self::OrganizationalUnit => "ub-organizational-unit-name",
+            Self::CommonName => "ub-common-name",
+            Self::Email => "ub-emailaddress-length",
+        }
+    }
+
+    /// Whether a name may hold more than one attribute of this kind.
+    pub fn repeatable(self) -> bool {
+        self == Self::OrganizationalUnit
+    }
+}
+
+impl fmt::Display for AttributeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.short_name())
+    }
+}
+
+/// One attribute of a name: its type and validated value.
+///
+/// Made only by [`Attribute::new`], so its value always satisfies the rules of its kind.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Attribute {
+    kind: AttributeKind,
+    value: String,
+}
+
+impl Attribute {
+    /// Validates `value` as an attribute of `kind` (see the [module docs](self) for the rules).
+    ///
+    /// A country is upper-cased (`"us"` becomes `"US"`); every other value is kept as given.
+    pub fn new(kind: AttributeKind, value: impl Into<String>) -> Result<Self> {
+        let value = value.into();
+        match check_value(kind, &value) {
+            Ok(Some(normalized)) => Ok(Self {
+                kind,
+                value: normalized,
+            }),
+            Ok(None) => Ok(Self { kind, value }),
+            Err(reason) => Err(NameError::InvalidValue {
+                attribute: kind.short_name(),
+                value: shown(&value),
+                reason,
+            }
+            .into()),
+        }
+    }
+
+    /// The attribute's type.
+    pub fn kind(&self) -> AttributeKind {
+        self.kind
+    }
+
+    /// The attribute's value.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    /// The attribute as an `x509_cert` `AttributeTypeAndValue`, the value encoded as the
+    /// [module docs](self#encoding) say.
+    pub fn to_x509(&self) -> Result<AttributeTypeAndValue> {
+        let bad = |e: der::Error| NameError::InvalidValue {
+            attribute: self.kind.short_name(),
+            value: shown(&self.value),
+            reason: format!("cannot be DER-encoded: {e}"),
+        };
+        let value = match self.kind {
+            AttributeKind::Country => {
+                Any::encode_from(&PrintableStringRef::new(&self.value).map_err(bad)?)
+            }
+            AttributeKind::Email => Any::encode_from(&Ia5StringRef::new(&self.value).map_err(bad)?),
+            _ => Any::encode_from(&Utf8StringRef::new(&self.value).map_err(bad)?),
+        }
+        .map_err(bad)?;
+        Ok(AttributeTypeAndValue {
+            oid: self.kind.oid(),
+            value,
+        })
+    }
+}
+
+/// Writes `TYPE=value`, the value escaped as RFC 4514 §2.4 says.
+impl fmt::Display for Attribute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.kind.short_name())?;
+        f.write_char('=')?;
+        write_escaped(f, &self.value)
     }
 }
 
