@@ -21,9 +21,10 @@ pub use certificate::Certificate;
 pub use endpoint::Endpoint;
 pub use error::{Error, Result};
 pub use fingerprint::Fingerprint;
-pub use key::{KeySizePolicy, PrivateKey};
+pub use key::{KeyEncryption, KeySizePolicy, PrivateKey};
 pub use name::{DistinguishedName, DistinguishedNameBuilder};
 pub use request::{CertificateRequest, CertificateRequestBuilder};
+pub use signature::SignatureHash;
 pub use store::{
     Entry, EntryState, Export, Identity, InstallOptions, KdfParams, KeyStore, StoreOptions,
     Transaction,

@@ -6,14 +6,11 @@ use std::net::IpAddr;
 
 use der::asn1::BitString;
 use der::{Decode, Encode};
-use rsa::pkcs1v15::SigningKey;
-use sha2::Sha256;
-use signature::{SignatureEncoding, Signer};
-use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::request::{CertReq, CertReqInfo, Version};
 
 use crate::encoding;
-use crate::error::{EncodingError, KeyError, RequestError, Result};
+use crate::error::{EncodingError, RequestError, Result};
 use crate::fingerprint::Fingerprint;
 use crate::key::PrivateKey;
 use crate::name::DistinguishedName;
@@ -135,17 +132,12 @@ impl CertificateRequestBuilder {
         let info_der = info.to_der().map_err(|e| RequestError::Invalid {
             reason: e.to_string(),
         })?;
-        let signer = SigningKey::<Sha256>::new(key.rsa().clone());
-        let sig = signer.try_sign(&info_der).map_err(|e| KeyError::Signing {
-            reason: e.to_string(),
-        })?;
+        let (algorithm, sig) =
+            crate::signature::sign_rsa(key, crate::signature::SignatureHash::Sha256, &info_der)?;
         let parsed = CertReq {
             info,
-            algorithm: AlgorithmIdentifierOwned {
-                oid: const_oid::db::rfc5912::SHA_256_WITH_RSA_ENCRYPTION,
-                parameters: Some(der::asn1::Null.into()),
-            },
-            signature: BitString::from_bytes(&sig.to_vec()).map_err(|e| RequestError::Invalid {
+            algorithm,
+            signature: BitString::from_bytes(&sig).map_err(|e| RequestError::Invalid {
                 reason: e.to_string(),
             })?,
         };

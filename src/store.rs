@@ -52,7 +52,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{EndpointError, Error, InstallError, Result, StoreError};
 use crate::fingerprint::Fingerprint;
 use crate::hostname;
-use crate::key::PrivateKey;
+use crate::key::{KeyEncryption, KeySizePolicy, PrivateKey};
 use crate::name::DistinguishedName;
 use crate::request::CertificateRequest;
 
@@ -415,8 +415,21 @@ impl KeyStore {
     }
 
     /// The entry's key as encrypted PKCS#8 PEM (under `password`) and its chain as PEM.
+    ///
+    /// The key is encrypted with [`KeyEncryption::default`] (PBES2, scrypt, AES-256-CBC), which
+    /// `openssl pkey` reads; the entry's key never leaves the store unencrypted.
     pub fn export(&self, name: &str, password: &str) -> Result<Export> {
-        self.read(|s| s.export(name, password))
+        self.export_with(name, password, KeyEncryption::default())
+    }
+
+    /// [`export`](Self::export) with the given key encryption.
+    pub fn export_with(
+        &self,
+        name: &str,
+        password: &str,
+        encryption: KeyEncryption,
+    ) -> Result<Export> {
+        self.read(|s| s.export(name, password, encryption))
     }
 
     /// Re-keys the store: checks `old`, derives a new key-encryption key from `new` with a new
@@ -748,7 +761,8 @@ impl Transaction {
 
     /// Exports an entry, as [`KeyStore::export`].
     pub fn export(&self, name: &str, password: &str) -> Result<Export> {
-        self.session()?.export(name, password)
+        self.session()?
+            .export(name, password, KeyEncryption::default())
     }
 
     /// Makes every change of this transaction durable and visible, all at once.
@@ -1258,8 +1272,10 @@ impl Session<'_> {
             self.check_salt()?;
             return Err(tampered("its sealed private key does not decrypt"));
         };
-        let key =
-            PrivateKey::from_der(&der).map_err(|_| tampered("its private key does not parse"))?;
+        // The key's size was accepted when it was stored, possibly under the legacy policy;
+        // the AEAD tag vouches that it is the key that was stored.
+        let key = PrivateKey::from_der_with_policy(&der, KeySizePolicy::InsecureLegacy)
+            .map_err(|_| tampered("its private key does not parse"))?;
         if key.fingerprint().as_bytes().as_slice() != row.spki.as_slice() {
             return Err(tampered("its private key is not the key on record"));
         }
@@ -1610,27 +1626,18 @@ impl Session<'_> {
         })
     }
 
-    fn export(&self, name: &str, password: &str) -> Result<Export> {
+    fn export(&self, name: &str, password: &str, encryption: KeyEncryption) -> Result<Export> {
         let row = self.row_by_name(name)?;
         let ders = self.chain(row.id)?;
         self.verify(&row, &ders)?;
         let key = self.unseal(&row)?;
-        let key_pem = export_key(&key, password)?;
+        let key_pem = Zeroizing::new(key.to_encrypted_pkcs8_pem_os_rng(password, encryption)?);
         let chain_pem = ders
             .into_iter()
             .map(|der| pem::encode(&pem::Pem::new("CERTIFICATE", der)))
             .collect::<String>();
         Ok(Export { key_pem, chain_pem })
     }
-}
-
-/// The key as encrypted PKCS#8 PEM. Needs `PrivateKey::to_encrypted_pkcs8_pem` from the key
-/// helper; until it lands, export is unavailable.
-fn export_key(_key: &PrivateKey, _password: &str) -> Result<Zeroizing<String>> {
-    Err(crate::error::KeyError::Encryption {
-        reason: "encrypted PKCS#8 export is not available yet".into(),
-    }
-    .into())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -778,10 +778,88 @@ fn a_transaction_dropped_by_a_panic_is_rolled_back() {
 #[test]
 fn kdf_parameters_are_checked() {
     assert!(KdfParams::new(64, 1, 1).is_ok());
-    for (m, t, p) in [(4, 1, 1), (64, 0, 1), (64, 1, 0), (64, 101, 1), (8, 1, 2), (u32::MAX, 1, 1)] {
+    for (m, t, p) in [
+        (4, 1, 1),
+        (64, 0, 1),
+        (64, 1, 0),
+        (64, 101, 1),
+        (8, 1, 2),
+        (u32::MAX, 1, 1),
+    ] {
         let err = KdfParams::new(m, t, p).unwrap_err();
-        assert!(matches!(err, Error::Store(StoreError::InvalidOptions { .. })), "{m} {t} {p}");
+        assert!(
+            matches!(err, Error::Store(StoreError::InvalidOptions { .. })),
+            "{m} {t} {p}"
+        );
     }
     let rec = KdfParams::RECOMMENDED;
-    assert_eq!((rec.memory_kib(), rec.iterations(), rec.parallelism()), (19456, 2, 1));
+    assert_eq!(
+        (rec.memory_kib(), rec.iterations(), rec.parallelism()),
+        (19456, 2, 1)
+    );
+}
+
+#[test]
+fn export_gives_encrypted_pkcs8_and_the_chain() {
+    let store = memory_store();
+    installed(&store, "www", 0, "www.example.com", &["www.example.com"]);
+    add(&store, "pending", 1, "p.example.com");
+    let fast = keymanager::KeyEncryption::Pbkdf2Sha256 { iterations: 1000 };
+    let export = store.export_with("www", "export pw", fast).unwrap();
+    assert!(
+        export
+            .key_pem()
+            .starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    );
+    let key_back = PrivateKey::from_encrypted_pem(export.key_pem(), "export pw").unwrap();
+    assert_eq!(key_back.fingerprint(), key(0).fingerprint());
+    assert!(PrivateKey::from_encrypted_pem(export.key_pem(), "wrong").is_err());
+    let chain = keymanager::Certificate::chain_from_pem(export.chain_pem()).unwrap();
+    assert_eq!(chain.len(), 1);
+    assert!(chain[0].matches(&key_back));
+
+    // OpenSSL reads the exported key, and it is the certificate's key.
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("key.pem");
+    let cert_file = dir.path().join("cert.pem");
+    std::fs::write(&key_file, export.key_pem()).unwrap();
+    std::fs::write(&cert_file, export.chain_pem()).unwrap();
+    let pubkey = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let from_key = pubkey(&[
+        "pkey",
+        "-in",
+        key_file.to_str().unwrap(),
+        "-passin",
+        "pass:export pw",
+        "-pubout",
+    ]);
+    let from_cert = pubkey(&[
+        "x509",
+        "-in",
+        cert_file.to_str().unwrap(),
+        "-noout",
+        "-pubkey",
+    ]);
+    assert_eq!(from_key, from_cert);
+
+    // The default encryption, and a pending entry (no chain yet).
+    let pending = store.export("pending", "pw").unwrap();
+    assert!(pending.chain_pem().is_empty());
+    let back = PrivateKey::from_encrypted_pem(pending.key_pem(), "pw").unwrap();
+    assert_eq!(back.fingerprint(), key(1).fingerprint());
+    assert!(matches!(
+        store.export("nobody", "pw"),
+        Err(Error::Store(StoreError::NotFound { .. }))
+    ));
 }
