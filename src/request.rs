@@ -19,7 +19,7 @@
 //! attribute ([RFC 2985 §5.4.2], [RFC 5272 §3.1]), for:
 //!
 //! - `subjectAltName` ([RFC 5280 §4.2.1.6]) with every DNS name and IP address of the server.
-//!   The common name, when it is a host name (or an IP address), is always one of them: browsers
+//!   The common name (a host name) is always one of them: browsers
 //!   ignore the CN and match only the subjectAltName ([RFC 6125 §6.4.4]).
 //! - `keyUsage` `digitalSignature` and `keyEncipherment`, critical ([RFC 5280 §4.2.1.3]): what an
 //!   RSA TLS server key does.
@@ -504,8 +504,7 @@ impl ExtendedKeyUsage {
 
 /// By-value builder for [`CertificateRequest`].
 ///
-/// By default the request asks for a subjectAltName with the common name (if it is a host name
-/// or an IP address) and every [`dns_name`](Self::dns_name) and
+/// By default the request asks for a subjectAltName with the common name and every [`dns_name`](Self::dns_name) and
 /// [`ip_address`](Self::ip_address), for `keyUsage` `digitalSignature` + `keyEncipherment`
 /// (critical) and for `extKeyUsage` `serverAuth`, and is signed with SHA-256.
 ///
@@ -658,8 +657,8 @@ impl CertificateRequestBuilder {
         Ok(extensions)
     }
 
-    /// The subjectAltName entries: the CN first (if a host name or an IP address), then the
-    /// added names, each checked and deduplicated.
+    /// The subjectAltName entries: the CN first, then the added names, each checked and
+    /// deduplicated.
     fn subject_alt_names(&self) -> Result<(Vec<String>, Vec<IpAddr>)> {
         let mut dns_names: Vec<String> = Vec::new();
         let mut ip_addresses: Vec<IpAddr> = Vec::new();
@@ -668,12 +667,12 @@ impl CertificateRequestBuilder {
                 dns_names.push(name.to_owned());
             }
         };
-        if let Some(cn) = self.subject.common_name() {
-            if let Ok(ip) = cn.parse::<IpAddr>() {
-                ip_addresses.push(ip);
-            } else if hostname::check_host_name(cn, true).is_ok() {
-                add_dns(cn);
-            }
+        // DistinguishedName checks that a CN is a host name; checked again so that a CN that
+        // is not one can never produce an invalid subjectAltName.
+        if let Some(cn) = self.subject.common_name()
+            && hostname::check_host_name(cn, true).is_ok()
+        {
+            add_dns(cn);
         }
         for name in &self.dns_names {
             hostname::check_host_name(name, true).map_err(|reason| {
@@ -917,11 +916,14 @@ mod tests {
             .sign(key())
             .unwrap();
         assert_eq!(req.dns_names(), ["host.example.org"]);
-        let req = CertificateRequest::builder(dn("192.0.2.7"))
+        // Also when other names are added, and only once whatever the case.
+        let req = CertificateRequest::builder(dn("intranet"))
+            .dns_name("www.example.org")
+            .dns_name("INTRANET")
             .ip_address(v4("192.0.2.7"))
             .sign(key())
             .unwrap();
-        assert_eq!(req.dns_names(), Vec::<String>::new());
+        assert_eq!(req.dns_names(), ["intranet", "www.example.org"]);
         assert_eq!(req.ip_addresses(), [v4("192.0.2.7")]);
     }
 
