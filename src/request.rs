@@ -1144,6 +1144,101 @@ mod tests {
         parsed.verify().unwrap();
     }
 
+    /// A request signed by our key with the given attributes, built by hand.
+    fn with_attributes(attributes: Vec<Attribute>) -> Result<CertificateRequest> {
+        let info = CertReqInfo {
+            version: Version::V1,
+            subject: dn("www.example.com").to_x509().unwrap(),
+            public_key: SubjectPublicKeyInfoOwned::from_der(key().public_key_der()).unwrap(),
+            attributes: SetOfVec::try_from(attributes).unwrap(),
+        };
+        let (algorithm, sig) =
+            crate::signature::sign_rsa(key(), SignatureHash::Sha256, &info.to_der().unwrap())
+                .unwrap();
+        let der = CertReq {
+            info,
+            algorithm,
+            signature: BitString::from_bytes(&sig).unwrap(),
+        }
+        .to_der()
+        .unwrap();
+        CertificateRequest::from_der(&der)
+    }
+
+    fn extension_request(extensions: &[Extension]) -> Attribute {
+        Attribute {
+            oid: rfc5912::ID_EXTENSION_REQ,
+            values: SetOfVec::try_from(vec![Any::encode_from(&extensions.to_vec()).unwrap()])
+                .unwrap(),
+        }
+    }
+
+    fn raw_extension(oid: ObjectIdentifier, value: &[u8]) -> Extension {
+        Extension {
+            extn_id: oid,
+            critical: false,
+            extn_value: OctetString::new(value).unwrap(),
+        }
+    }
+
+    #[test]
+    fn foreign_attributes_are_tolerated_or_refused_with_reasons() {
+        // An empty extensionRequest (as x509-cert's RequestBuilder writes) and an unknown
+        // attribute are accepted.
+        let unstructured = Attribute {
+            oid: ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.2"),
+            values: SetOfVec::try_from(vec![
+                Any::encode_from(&Utf8StringRef::new("hello").unwrap()).unwrap(),
+            ])
+            .unwrap(),
+        };
+        let req = with_attributes(vec![extension_request(&[]), unstructured]).unwrap();
+        req.verify().unwrap();
+        assert!(req.requested_extensions().is_empty());
+        assert_eq!(req.attribute_oids().len(), 2);
+        // An unknown extension is listed, with its value.
+        let other = raw_extension(ObjectIdentifier::new_unwrap("1.2.3.4"), &[0x05, 0x00]);
+        let req = with_attributes(vec![extension_request(&[other])]).unwrap();
+        assert_eq!(req.requested_extensions()[0].oid(), "1.2.3.4");
+        assert_eq!(req.requested_extensions()[0].value(), [0x05, 0x00]);
+
+        let invalid = |r: Result<CertificateRequest>| match r {
+            Err(Error::Request(RequestError::Invalid { reason })) => reason,
+            other => panic!("expected Invalid, got {other:?}"),
+        };
+        // An extension requested twice.
+        let ku = raw_extension(rfc5280::ID_CE_KEY_USAGE, &[0x03, 0x02, 0x05, 0xa0]);
+        let reason = invalid(with_attributes(vec![extension_request(&[ku.clone(), ku])]));
+        assert!(reason.contains("2.5.29.15"), "{reason}");
+        // A subjectAltName IP address of 5 bytes.
+        let bad_ip = raw_extension(
+            rfc5280::ID_CE_SUBJECT_ALT_NAME,
+            &[0x30, 0x07, 0x87, 0x05, 192, 0, 2, 1, 0],
+        );
+        let reason = invalid(with_attributes(vec![extension_request(&[bad_ip])]));
+        assert!(reason.contains("5 bytes"), "{reason}");
+        // A malformed subjectAltName.
+        let garbage = raw_extension(rfc5280::ID_CE_SUBJECT_ALT_NAME, b"garbage");
+        invalid(with_attributes(vec![extension_request(&[garbage])]));
+        // An extensionRequest that is not a SEQUENCE OF Extension.
+        let not_extensions = Attribute {
+            oid: rfc5912::ID_EXTENSION_REQ,
+            values: SetOfVec::try_from(vec![Any::encode_from(&7u8).unwrap()]).unwrap(),
+        };
+        invalid(with_attributes(vec![not_extensions]));
+        // A challengePassword with two values.
+        let two = Attribute {
+            oid: rfc2985::PKCS_9_AT_CHALLENGE_PASSWORD,
+            values: SetOfVec::try_from(vec![
+                Any::encode_from(&Utf8StringRef::new("a").unwrap()).unwrap(),
+                Any::encode_from(&Utf8StringRef::new("b").unwrap()).unwrap(),
+            ])
+            .unwrap(),
+        };
+        let reason = invalid(with_attributes(vec![two]));
+        assert!(reason.contains("exactly one value"), "{reason}");
+    }
+
     fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         haystack.windows(needle.len()).position(|w| w == needle)
     }

@@ -70,7 +70,7 @@ pub enum SignatureHash {
 
 impl SignatureHash {
     /// The OID of RSA PKCS#1 v1.5 with this hash.
-    pub fn rsa_pkcs1v15_oid(self) -> ObjectIdentifier {
+    pub(crate) fn rsa_pkcs1v15_oid(self) -> ObjectIdentifier {
         match self {
             Self::Sha256 => rfc5912::SHA_256_WITH_RSA_ENCRYPTION,
             Self::Sha384 => rfc5912::SHA_384_WITH_RSA_ENCRYPTION,
