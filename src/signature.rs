@@ -189,6 +189,16 @@ impl Hash {
         })
     }
 
+    fn name(self) -> &'static str {
+        match self {
+            Self::Sha1 => "SHA-1",
+            Self::Sha224 => "SHA-224",
+            Self::Sha256 => "SHA-256",
+            Self::Sha384 => "SHA-384",
+            Self::Sha512 => "SHA-512",
+        }
+    }
+
     fn digest(self, message: &[u8]) -> Vec<u8> {
         match self {
             Self::Sha1 => Sha1::digest(message).to_vec(),
@@ -342,8 +352,11 @@ fn check_pss_key_restrictions(
     if key.hash != hash || key.mgf_hash != mgf_hash {
         return Err(SignatureError::BadParameters {
             reason: format!(
-                "the RSASSA-PSS key is restricted to {:?} with MGF1-{:?} but the signature uses {hash:?} with MGF1-{mgf_hash:?}",
-                key.hash, key.mgf_hash
+                "the RSASSA-PSS key is restricted to {} with MGF1-{} but the signature uses {} with MGF1-{}",
+                key.hash.name(),
+                key.mgf_hash.name(),
+                hash.name(),
+                mgf_hash.name()
             ),
         }
         .into());
