@@ -758,11 +758,17 @@ fn raw_info(der: &[u8]) -> der::Result<&[u8]> {
 
 /// The error for DER that is not a request: says what it is if we recognise it.
 fn not_a_request(der: &[u8], err: der::Error) -> Error {
-    if x509_cert::Certificate::from_der(der).is_ok() {
-        return RequestError::WrongType {
-            found: "an X.509 certificate",
-        }
-        .into();
+    let found = if x509_cert::Certificate::from_der(der).is_ok() {
+        Some("an X.509 certificate")
+    } else if pkcs8::PrivateKeyInfoRef::from_der(der).is_ok() {
+        Some("a PKCS#8 private key")
+    } else if SubjectPublicKeyInfoOwned::from_der(der).is_ok() {
+        Some("a public key (SubjectPublicKeyInfo)")
+    } else {
+        None
+    };
+    if let Some(found) = found {
+        return RequestError::WrongType { found }.into();
     }
     EncodingError::der("certificate request", err).into()
 }
@@ -1127,6 +1133,15 @@ mod tests {
             encoding(CertificateRequest::from_pem(&key_pem)),
             EncodingError::WrongPemLabel { found, .. } if found == "PRIVATE KEY"
         ));
+        let wrong_type = |r: Result<CertificateRequest>| match r {
+            Err(Error::Request(RequestError::WrongType { found })) => found,
+            other => panic!("expected WrongType, got {other:?}"),
+        };
+        let key_der = key().to_pkcs8_der().unwrap();
+        assert!(wrong_type(CertificateRequest::from_der(&key_der)).contains("private key"));
+        assert!(
+            wrong_type(CertificateRequest::from_der(key().public_key_der())).contains("public key")
+        );
         let two = format!("{}{}", request().to_pem(), request().to_pem());
         assert!(matches!(
             encoding(CertificateRequest::from_pem(&two)),
