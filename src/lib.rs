@@ -18,7 +18,7 @@ mod signature;
 pub use certificate::Certificate;
 pub use error::{Error, Result};
 pub use fingerprint::Fingerprint;
-pub use key::{KeySizePolicy, PrivateKey};
+pub use key::{KeyEncryption, KeySizePolicy, PrivateKey};
 pub use name::{DistinguishedName, DistinguishedNameBuilder};
 pub use request::{CertificateRequest, CertificateRequestBuilder};
 pub use signature::SignatureHash;
