@@ -231,6 +231,14 @@ impl CertificateRequest {
         self.subject.to_string()
     }
 
+    /// The subject as a validated [`DistinguishedName`]: fails with a
+    /// [`NameError`](crate::error::NameError) for a subject our rules refuse (e.g. a common
+    /// name that is not a host name, an attribute type we do not support); use
+    /// [`subject`](Self::subject) to show such a subject.
+    pub fn distinguished_name(&self) -> Result<DistinguishedName> {
+        DistinguishedName::try_from(&self.subject)
+    }
+
     /// The DNS names of the requested subjectAltName, in request order, as written.
     pub fn dns_names(&self) -> Vec<String> {
         self.dns_names.clone()
@@ -853,6 +861,7 @@ mod tests {
         let req = request();
         req.verify().unwrap();
         assert_eq!(req.subject(), "CN=www.example.com,O=Example,C=US");
+        assert_eq!(req.distinguished_name().unwrap(), dn("www.example.com"));
         assert_eq!(
             req.dns_names(),
             ["www.example.com", "example.com", "*.example.com"]

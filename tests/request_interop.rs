@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use keymanager::error::{EncodingError, RequestError, SignatureError};
+use keymanager::error::{EncodingError, NameError, RequestError, SignatureError};
 use keymanager::request::{ExtendedKeyUsage, KeyUsage};
 use keymanager::{CertificateRequest, DistinguishedName, Error, PrivateKey, SignatureHash};
 use rand::SeedableRng;
@@ -179,6 +179,7 @@ fn openssl_request_with_subject_alt_names_parses_and_verifies() {
     let req = read_request(&file);
     req.verify().unwrap();
     assert_eq!(req.subject(), "CN=www.example.com,O=Example,C=US");
+    assert_eq!(req.distinguished_name().unwrap(), subject());
     assert_eq!(req.dns_names(), ["www.example.com", "example.com"]);
     assert_eq!(req.ip_addresses(), [ip("192.0.2.10")]);
     assert_eq!(req.signature_algorithm(), "1.2.840.113549.1.1.11");
@@ -559,6 +560,10 @@ fn openssl_request_with_foreign_subject_is_readable() {
     let req = read_request(&file);
     req.verify().unwrap();
     assert_eq!(req.subject(), "CN=My Server,O=Example\\, Inc.");
+    assert!(matches!(
+        req.distinguished_name(),
+        Err(Error::Name(NameError::InvalidValue { .. }))
+    ));
     assert!(req.dns_names().is_empty());
     assert!(req.requested_extensions().is_empty());
 }
