@@ -273,6 +273,34 @@ pub enum RequestError {
         /// What is wrong.
         reason: String,
     },
+    /// The input is another kind of object, not a certificate request.
+    #[error("this is {found}, not a certificate request (PKCS#10); pass the request file")]
+    WrongType {
+        /// What the input is.
+        found: &'static str,
+    },
+    /// A DNS name for the subjectAltName is not a valid host name.
+    #[error("invalid DNS name `{name}` for the certificate request: {reason}")]
+    InvalidDnsName {
+        /// The name, with control characters escaped.
+        name: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// The challenge password cannot be used (the message never contains it).
+    #[error("invalid challenge password: {reason}; use 1 to 255 printable characters")]
+    InvalidChallengePassword {
+        /// What is wrong.
+        reason: String,
+    },
+    /// DNS names or IP addresses were given for a request built without extensions.
+    #[error(
+        "{count} subjectAltName entries were given but the request was built without extensions; drop `without_extensions()` or the names"
+    )]
+    SubjectAltNamesWithoutExtensions {
+        /// How many names and addresses were given.
+        count: usize,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ use der::{Decode, Encode, Tagged};
 use rsa::pkcs1::{RsaPssParamsOwned, RsaPublicKeyRef};
 use rsa::pkcs1v15::Pkcs1v15Sign;
 use rsa::pss::Pss;
+use rsa::traits::PublicKeyParts;
 use rsa::{BoxedUint, PublicKey};
 use sha1::Sha1;
 use sha2::digest::const_oid::AssociatedOid;
@@ -69,7 +70,7 @@ pub enum SignatureHash {
 
 impl SignatureHash {
     /// The OID of RSA PKCS#1 v1.5 with this hash.
-    pub fn rsa_pkcs1v15_oid(self) -> ObjectIdentifier {
+    pub(crate) fn rsa_pkcs1v15_oid(self) -> ObjectIdentifier {
         match self {
             Self::Sha256 => rfc5912::SHA_256_WITH_RSA_ENCRYPTION,
             Self::Sha384 => rfc5912::SHA_384_WITH_RSA_ENCRYPTION,
@@ -100,9 +101,18 @@ pub(crate) fn verify(
             let key = rsa_key(&spki, false)?;
             rsa_pkcs1v15(&key, hash, message, signature)
         }
-        Scheme::RsaPss { hash, salt_len } => {
+        Scheme::RsaPss {
+            hash,
+            mgf_hash,
+            salt_len,
+        } => {
             let key = rsa_key(&spki, true)?;
-            rsa_pss(&key, hash, salt_len, message, signature)
+            check_pss_key_restrictions(&spki, hash, mgf_hash, salt_len)?;
+            if hash == mgf_hash {
+                rsa_pss(&key, hash, salt_len, message, signature)
+            } else {
+                rsa_pss_mixed(&key, hash, mgf_hash, salt_len, message, signature)
+            }
         }
         Scheme::Ecdsa(hash) => ecdsa(&spki, hash, message, signature)?,
     };
@@ -179,6 +189,16 @@ impl Hash {
         })
     }
 
+    fn name(self) -> &'static str {
+        match self {
+            Self::Sha1 => "SHA-1",
+            Self::Sha224 => "SHA-224",
+            Self::Sha256 => "SHA-256",
+            Self::Sha384 => "SHA-384",
+            Self::Sha512 => "SHA-512",
+        }
+    }
+
     fn digest(self, message: &[u8]) -> Vec<u8> {
         match self {
             Self::Sha1 => Sha1::digest(message).to_vec(),
@@ -194,7 +214,11 @@ impl Hash {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scheme {
     RsaPkcs1v15(Hash),
-    RsaPss { hash: Hash, salt_len: usize },
+    RsaPss {
+        hash: Hash,
+        mgf_hash: Hash,
+        salt_len: usize,
+    },
     Ecdsa(Hash),
 }
 
@@ -231,28 +255,56 @@ impl Scheme {
     }
 }
 
-/// Parses and checks `RSASSA-PSS-params` ([RFC 4055 §3.1]).
+/// Parses and checks the `RSASSA-PSS-params` of a signature algorithm ([RFC 4055 §3.1]).
 ///
 /// [RFC 4055 §3.1]: https://datatracker.ietf.org/doc/html/rfc4055#section-3.1
 fn pss_params(algorithm: &AlgorithmIdentifierOwned) -> Result<Scheme> {
+    let params = algorithm
+        .parameters
+        .as_ref()
+        .ok_or_else(|| SignatureError::BadParameters {
+            reason:
+                "RSASSA-PSS requires RSASSA-PSS-params in the signature algorithm (RFC 4055 §3.1)"
+                    .into(),
+        })?;
+    let params = parse_pss_params(params.into())?;
+    Ok(Scheme::RsaPss {
+        hash: params.hash,
+        mgf_hash: params.mgf_hash,
+        salt_len: params.salt_len,
+    })
+}
+
+/// `RSASSA-PSS-params`, parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PssParams {
+    hash: Hash,
+    mgf_hash: Hash,
+    salt_len: usize,
+}
+
+/// Parses `RSASSA-PSS-params`: the hash and the MGF1 hash (each SHA-1/224/256/384/512), the
+/// salt length; the trailer field must be `trailerFieldBC` (the decoder accepts nothing else).
+///
+/// The MGF1 hash is usually the message hash ([RFC 4055 §3.1] recommends it), but OpenSSL
+/// keeps MGF1-SHA-1 when only the message hash of an RSA-PSS key is set, so both are read.
+///
+/// [RFC 4055 §3.1]: https://datatracker.ietf.org/doc/html/rfc4055#section-3.1
+fn parse_pss_params(params: AnyRef<'_>) -> Result<PssParams> {
     let bad = |reason: String| SignatureError::BadParameters { reason };
-    let params = algorithm.parameters.as_ref().ok_or_else(|| {
-        bad(
-            "RSASSA-PSS requires RSASSA-PSS-params in the signature algorithm (RFC 4055 §3.1)"
-                .into(),
-        )
-    })?;
     let params_der = params
         .to_der()
         .map_err(|e| bad(format!("cannot re-encode RSASSA-PSS-params: {e}")))?;
     let params = RsaPssParamsOwned::from_der(&params_der)
         .map_err(|e| bad(format!("malformed RSASSA-PSS-params: {e}")))?;
-    let hash = Hash::from_oid(params.hash.oid).ok_or_else(|| {
-        bad(format!(
-            "RSASSA-PSS hash {} is not supported: use SHA-1, SHA-224, SHA-256, SHA-384 or SHA-512",
-            params.hash.oid
-        ))
-    })?;
+    let supported = |oid: ObjectIdentifier, what: &str| {
+        Hash::from_oid(oid).ok_or_else(|| {
+            bad(format!(
+                "{what} {oid} is not supported: use SHA-1, SHA-224, SHA-256, SHA-384 or SHA-512"
+            ))
+        })
+    };
+    let hash = supported(params.hash.oid, "RSASSA-PSS hash")?;
     null_or_absent(
         params.hash.parameters.as_ref().map(AnyRef::from),
         "the RSASSA-PSS hash",
@@ -264,27 +316,61 @@ fn pss_params(algorithm: &AlgorithmIdentifierOwned) -> Result<Scheme> {
         ))
         .into());
     }
-    let mgf_hash = params
+    let mgf = params
         .mask_gen
         .parameters
         .as_ref()
         .ok_or_else(|| bad("MGF1 without a hash algorithm parameter".into()))?;
-    if mgf_hash.oid != params.hash.oid {
-        return Err(bad(format!(
-            "the MGF1 hash {} differs from the signature hash {}; only MGF1 with the same hash is supported",
-            mgf_hash.oid, params.hash.oid
-        ))
-        .into());
-    }
-    null_or_absent(
-        mgf_hash.parameters.as_ref().map(AnyRef::from),
-        "the MGF1 hash",
-    )?;
-    // trailerField: the decoder accepts only trailerFieldBC (1).
-    Ok(Scheme::RsaPss {
+    let mgf_hash = supported(mgf.oid, "MGF1 hash")?;
+    null_or_absent(mgf.parameters.as_ref().map(AnyRef::from), "the MGF1 hash")?;
+    Ok(PssParams {
         hash,
+        mgf_hash,
         salt_len: usize::from(params.salt_len),
     })
+}
+
+/// Checks an RSA-PSS signature's parameters against those an `id-RSASSA-PSS` key may carry:
+/// the same hash (and MGF1 hash), a salt at least as long ([RFC 4055 §3.1]).
+///
+/// [RFC 4055 §3.1]: https://datatracker.ietf.org/doc/html/rfc4055#section-3.1
+fn check_pss_key_restrictions(
+    spki: &SubjectPublicKeyInfoRef<'_>,
+    hash: Hash,
+    mgf_hash: Hash,
+    salt_len: usize,
+) -> Result<()> {
+    if spki.algorithm.oid != rfc5912::ID_RSASSA_PSS {
+        return Ok(());
+    }
+    let Some(params) = spki.algorithm.parameters else {
+        return Ok(());
+    };
+    let key = parse_pss_params(params).map_err(|e| SignatureError::BadKey {
+        reason: format!("the RSASSA-PSS key's parameters are unusable: {e}"),
+    })?;
+    if key.hash != hash || key.mgf_hash != mgf_hash {
+        return Err(SignatureError::BadParameters {
+            reason: format!(
+                "the RSASSA-PSS key is restricted to {} with MGF1-{} but the signature uses {} with MGF1-{}",
+                key.hash.name(),
+                key.mgf_hash.name(),
+                hash.name(),
+                mgf_hash.name()
+            ),
+        }
+        .into());
+    }
+    if salt_len < key.salt_len {
+        return Err(SignatureError::BadParameters {
+            reason: format!(
+                "the RSASSA-PSS key requires a salt of at least {} bytes, the signature states {salt_len}",
+                key.salt_len
+            ),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// Checks that algorithm parameters are absent or `NULL`.
@@ -406,6 +492,115 @@ fn rsa_pss(key: &PublicKey, hash: Hash, salt_len: usize, message: &[u8], sig: &[
         Hash::Sha384 => check::<Sha384>(key, salt_len, message, sig),
         Hash::Sha512 => check::<Sha512>(key, salt_len, message, sig),
     }
+}
+
+/// RSASSA-PSS verification ([RFC 8017 §8.1.2], EMSA-PSS-VERIFY §9.1.2) for the case the `rsa`
+/// crate does not cover: an MGF1 hash different from the message hash. Only public data is
+/// handled here, so nothing needs to be constant-time.
+///
+/// [RFC 8017 §8.1.2]: https://datatracker.ietf.org/doc/html/rfc8017#section-8.1.2
+fn rsa_pss_mixed(
+    key: &PublicKey,
+    hash: Hash,
+    mgf_hash: Hash,
+    salt_len: usize,
+    message: &[u8],
+    signature: &[u8],
+) -> bool {
+    // §8.1.2 step 1: the signature has exactly k octets.
+    if signature.len() != key.size() {
+        return false;
+    }
+    // Step 2: s = OS2IP(S) < n, m = RSAVP1(s), EM = I2OSP(m, emLen).
+    let Ok(s) = BoxedUint::from_be_slice(signature, key.n_bits_precision()) else {
+        return false;
+    };
+    if s >= *key.n().as_ref() {
+        return false;
+    }
+    let Ok(m) = rsa::hazmat::rsa_encrypt(key, &s) else {
+        return false;
+    };
+    let em_bits = key.n().bit_width() as usize - 1;
+    let em_len = em_bits.div_ceil(8);
+    let m = m.to_be_bytes();
+    let Some(split) = m.len().checked_sub(em_len) else {
+        return false;
+    };
+    let (high, em) = m.split_at(split);
+    if high.iter().any(|&b| b != 0) {
+        return false;
+    }
+    emsa_pss_verify(em, em_bits, hash, mgf_hash, salt_len, &hash.digest(message))
+}
+
+/// EMSA-PSS-VERIFY ([RFC 8017 §9.1.2]) with separate message and MGF1 hashes.
+///
+/// [RFC 8017 §9.1.2]: https://datatracker.ietf.org/doc/html/rfc8017#section-9.1.2
+fn emsa_pss_verify(
+    em: &[u8],
+    em_bits: usize,
+    hash: Hash,
+    mgf_hash: Hash,
+    salt_len: usize,
+    m_hash: &[u8],
+) -> bool {
+    let em_len = em.len();
+    let h_len = m_hash.len();
+    // Step 3: emLen >= hLen + sLen + 2.
+    if em_len < h_len + salt_len + 2 {
+        return false;
+    }
+    // Step 4: the trailer is 0xbc.
+    let Some((&0xbc, body)) = em.split_last() else {
+        return false;
+    };
+    // Step 5: maskedDB || H.
+    let (masked_db, h) = body.split_at(em_len - h_len - 1);
+    // Step 6: the leftmost 8·emLen − emBits bits of maskedDB are zero.
+    let top_mask = 0xffu8 >> (8 * em_len - em_bits);
+    if masked_db.first().is_some_and(|&b| b & !top_mask != 0) {
+        return false;
+    }
+    // Steps 7-9: DB = maskedDB xor MGF1(H), with the top bits cleared.
+    let mut db = mgf1(mgf_hash, h, masked_db.len());
+    for (d, m) in db.iter_mut().zip(masked_db) {
+        *d ^= m;
+    }
+    if let Some(first) = db.first_mut() {
+        *first &= top_mask;
+    }
+    // Step 10: PS (zeros) || 0x01 || salt. In range: db.len() = emLen - hLen - 1 > ps_len,
+    // and the subtraction cannot underflow after the step 3 check.
+    let ps_len = em_len - h_len - salt_len - 2;
+    if db[..ps_len].iter().any(|&b| b != 0) || db[ps_len] != 0x01 {
+        return false;
+    }
+    // Steps 11-14: H' = Hash(0x00 × 8 || mHash || salt) equals H.
+    let salt = &db[ps_len + 1..];
+    let mut m_prime = Vec::with_capacity(8 + h_len + salt_len);
+    m_prime.extend_from_slice(&[0u8; 8]);
+    m_prime.extend_from_slice(m_hash);
+    m_prime.extend_from_slice(salt);
+    hash.digest(&m_prime) == h
+}
+
+/// MGF1 ([RFC 8017 §B.2.1]): `len` bytes of Hash(seed || counter) blocks.
+///
+/// [RFC 8017 §B.2.1]: https://datatracker.ietf.org/doc/html/rfc8017#appendix-B.2.1
+fn mgf1(hash: Hash, seed: &[u8], len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 64);
+    let mut counter: u32 = 0;
+    let mut block = Vec::with_capacity(seed.len() + 4);
+    while out.len() < len {
+        block.clear();
+        block.extend_from_slice(seed);
+        block.extend_from_slice(&counter.to_be_bytes());
+        out.extend_from_slice(&hash.digest(&block));
+        counter = counter.wrapping_add(1);
+    }
+    out.truncate(len);
+    out
 }
 
 /// ECDSA ([RFC 5758 §3.2]) on P-256 or P-384, with a DER `Ecdsa-Sig-Value`.
@@ -646,6 +841,70 @@ mod tests {
         )));
     }
 
+    /// Our EMSA-PSS-VERIFY (used when the MGF1 hash differs) agrees with the `rsa` crate's
+    /// signer when both hashes are the same.
+    #[test]
+    fn own_pss_verifier_agrees_with_the_rsa_crate() {
+        let public = key().rsa().to_public_key();
+        let cases = [
+            (Hash::Sha256, 32, pss_sign::<Sha256>(MSG, 32)),
+            (Hash::Sha256, 0, pss_sign::<Sha256>(MSG, 0)),
+            (Hash::Sha384, 48, pss_sign::<Sha384>(MSG, 48)),
+            (Hash::Sha512, 64, pss_sign::<Sha512>(MSG, 64)),
+            (Hash::Sha1, 20, pss_sign::<Sha1>(MSG, 20)),
+        ];
+        for (hash, salt, sig) in &cases {
+            assert!(
+                rsa_pss_mixed(&public, *hash, *hash, *salt, MSG, sig),
+                "{hash:?}"
+            );
+            assert!(!rsa_pss_mixed(&public, *hash, *hash, *salt, b"other", sig));
+            assert!(!rsa_pss_mixed(
+                &public,
+                *hash,
+                *hash,
+                *salt,
+                MSG,
+                &tampered(sig)
+            ));
+            assert!(!rsa_pss_mixed(&public, *hash, *hash, salt + 1, MSG, sig));
+            assert!(!rsa_pss_mixed(
+                &public,
+                *hash,
+                Hash::Sha224,
+                *salt,
+                MSG,
+                sig
+            ));
+            assert!(!rsa_pss_mixed(&public, *hash, *hash, *salt, MSG, &sig[1..]));
+        }
+        // Absurd salt lengths and garbage are refused without a panic.
+        assert!(!rsa_pss_mixed(
+            &public,
+            Hash::Sha512,
+            Hash::Sha1,
+            255,
+            MSG,
+            &[0xbc; 256]
+        ));
+        assert!(!rsa_pss_mixed(
+            &public,
+            Hash::Sha256,
+            Hash::Sha1,
+            0,
+            MSG,
+            &[0xff; 256]
+        ));
+        assert!(!rsa_pss_mixed(
+            &public,
+            Hash::Sha256,
+            Hash::Sha1,
+            0,
+            MSG,
+            &[]
+        ));
+    }
+
     #[test]
     fn rsa_pss_default_parameters_mean_sha1_salt_20() {
         // An empty RSASSA-PSS-params SEQUENCE means SHA-1, MGF1-SHA-1, salt 20.
@@ -671,14 +930,24 @@ mod tests {
         assert!(bad_params(&alg(rfc5912::ID_RSASSA_PSS, None)));
         // NULL instead of a SEQUENCE.
         assert!(bad_params(&alg(rfc5912::ID_RSASSA_PSS, null())));
-        // MGF1 hash differing from the signature hash.
-        let mut mixed = RsaPssParamsRef::new::<Sha256>(32);
-        mixed.mask_gen = RsaPssParamsRef::new::<Sha384>(32).mask_gen;
-        let der = mixed.to_der().unwrap();
+        // An unknown MGF1 hash.
+        let mut mgf_md5 = RsaPssParamsRef::new::<Sha256>(32);
+        mgf_md5.mask_gen.parameters = Some(AlgorithmIdentifierRef {
+            oid: ObjectIdentifier::new_unwrap("1.2.840.113549.2.5"),
+            parameters: None,
+        });
+        let der = mgf_md5.to_der().unwrap();
         assert!(bad_params(&alg(
             rfc5912::ID_RSASSA_PSS,
             Some(Any::from_der(&der).unwrap())
         )));
+        // An MGF1 hash differing from the message hash is supported, so a signature made with
+        // MGF1-SHA-256 does not verify as MGF1-SHA-384: Invalid, not a parameter error.
+        let mut mixed = RsaPssParamsRef::new::<Sha256>(32);
+        mixed.mask_gen = RsaPssParamsRef::new::<Sha384>(32).mask_gen;
+        let der = mixed.to_der().unwrap();
+        let mixed = alg(rfc5912::ID_RSASSA_PSS, Some(Any::from_der(&der).unwrap()));
+        assert!(is_invalid(check(spki, &mixed, MSG, &sig)));
         // An unknown hash.
         let mut md5 = RsaPssParamsRef::new::<Sha256>(32);
         md5.hash.oid = ObjectIdentifier::new_unwrap("1.2.840.113549.2.5");
@@ -696,6 +965,59 @@ mod tests {
             rfc5912::ID_RSASSA_PSS,
             Some(Any::from_der(&der).unwrap())
         )));
+    }
+
+    /// Our test key's SubjectPublicKeyInfo relabelled as an `id-RSASSA-PSS` key.
+    fn pss_key_spki(params: Option<Any>) -> Vec<u8> {
+        let mut spki = SubjectPublicKeyInfoOwned::from_der(key().public_key_der()).unwrap();
+        spki.algorithm = alg(rfc5912::ID_RSASSA_PSS, params);
+        spki.to_der().unwrap()
+    }
+
+    #[test]
+    fn rsa_pss_keys_and_their_restrictions() {
+        let sig = pss_sign::<Sha256>(MSG, 32);
+        let restricted = |hash_salt: AlgorithmIdentifierOwned| pss_key_spki(hash_salt.parameters);
+        // Unrestricted id-RSASSA-PSS key: any PSS signature.
+        check(&pss_key_spki(None), &pss_alg::<Sha256>(32), MSG, &sig).unwrap();
+        // Restricted to SHA-256 with salt >= 20: a 32-byte salt is fine.
+        check(
+            &restricted(pss_alg::<Sha256>(20)),
+            &pss_alg::<Sha256>(32),
+            MSG,
+            &sig,
+        )
+        .unwrap();
+        let bad_params = |r: Result<()>| {
+            matches!(
+                r,
+                Err(Error::Signature(SignatureError::BadParameters { .. }))
+            )
+        };
+        // Restricted to SHA-384: a SHA-256 signature is refused.
+        assert!(bad_params(check(
+            &restricted(pss_alg::<Sha384>(32)),
+            &pss_alg::<Sha256>(32),
+            MSG,
+            &sig
+        )));
+        // Restricted to salt >= 48: a 32-byte salt is refused.
+        assert!(bad_params(check(
+            &restricted(pss_alg::<Sha256>(48)),
+            &pss_alg::<Sha256>(32),
+            MSG,
+            &sig
+        )));
+        // A PSS key cannot make PKCS#1 v1.5 signatures.
+        assert!(matches!(
+            check(
+                &pss_key_spki(None),
+                &alg(rfc5912::SHA_256_WITH_RSA_ENCRYPTION, null()),
+                MSG,
+                &pkcs1_sign::<Sha256>(MSG)
+            ),
+            Err(Error::Signature(SignatureError::BadKey { .. }))
+        ));
     }
 
     fn p256_key() -> p256::ecdsa::SigningKey {
