@@ -53,7 +53,6 @@ use crate::certificate::Certificate;
 use crate::endpoint::Endpoint;
 use crate::error::{EndpointError, Error, InstallError, Result, StoreError};
 use crate::fingerprint::Fingerprint;
-use crate::hostname;
 use crate::key::{KeyEncryption, PrivateKey};
 use crate::name::DistinguishedName;
 use crate::request::CertificateRequest;
@@ -591,13 +590,8 @@ impl Transaction {
         check_name(name)?;
         self.session()?.check_name_free(name)?;
         let key = PrivateKey::generate_rsa_with_rng(rng, bits)?;
-        let mut builder = CertificateRequest::builder(dn.clone());
-        if let Some(cn) = dn.common_name()
-            && hostname::check_host_name(cn, true).is_ok()
-        {
-            builder = builder.dns_name(cn.to_ascii_lowercase());
-        }
-        let request = builder.sign(&key)?;
+        // The request names the common name in its subjectAltName too.
+        let request = CertificateRequest::builder(dn.clone()).sign(&key)?;
         let subject = certs::request_subject(&request);
         self.session()?
             .insert_pending(name, &key, &request, &subject, None)?;
@@ -706,23 +700,24 @@ impl Transaction {
         }
         let renewal_name = format!("{name}{RENEWAL_SUFFIX}");
         session.check_name_free(&renewal_name)?;
-        let dn: DistinguishedName = row.subject_requested()?;
-        let mut builder = CertificateRequest::builder(dn.clone());
-        let names = match row.request()? {
-            Some(req) => certs::request_dns_names(&req),
-            None => Vec::new(),
-        };
-        let names = if names.is_empty() {
-            row.dns_names.clone()
-        } else {
-            names
-        };
-        for n in names {
-            builder = builder.dns_name(n);
+        // The same subject and names as the request being renewed; for an entry without one,
+        // the certificate's subject and names.
+        let old_request = row.request()?;
+        let dn = row.subject_requested(old_request.as_ref())?;
+        let mut builder = CertificateRequest::builder(dn);
+        match &old_request {
+            Some(req) => {
+                builder = builder.dns_names(req.dns_names());
+                for ip in req.ip_addresses() {
+                    builder = builder.ip_address(ip);
+                }
+            }
+            None => builder = builder.dns_names(row.dns_names.clone()),
         }
         let key = PrivateKey::generate_rsa_with_rng(rng, bits)?;
         let request = builder.sign(&key)?;
-        session.insert_pending(&renewal_name, &key, &request, &row.subject, Some(row.id))?;
+        let subject = certs::request_subject(&request);
+        session.insert_pending(&renewal_name, &key, &request, &subject, Some(row.id))?;
         Ok(request)
     }
 

@@ -450,6 +450,35 @@ fn install_diagnostics() {
     assert!(err.to_string().contains("serverAuth"));
     assert_eq!(tx.entry("www").unwrap().state(), EntryState::Pending);
 
+    // A CA that dropped a requested name.
+    let two = CertificateRequest::builder(dn("api.example.com"))
+        .dns_name("API2.example.com")
+        .sign(&key(2))
+        .unwrap();
+    tx.add_pending("api", key(2), &two).unwrap();
+    assert_eq!(
+        tx.entry("api").unwrap().dns_names(),
+        ["api.example.com", "api2.example.com"]
+    );
+    let partial = sign_server(&two.to_pem(), &["api.example.com"]);
+    let err = tx.install_certificate(partial.as_bytes()).unwrap_err();
+    match &err {
+        Error::Install(InstallError::NamesDropped {
+            entry,
+            dropped,
+            certified,
+        }) => {
+            assert_eq!(entry, "api");
+            assert_eq!(dropped, &["api2.example.com"]);
+            assert_eq!(certified, &["api.example.com"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("api2.example.com"));
+    // A wildcard certificate covers the requested names.
+    let wild = sign_server(&two.to_pem(), &["*.example.com", "api.example.com"]);
+    assert_eq!(tx.install_certificate(wild.as_bytes()).unwrap(), "api");
+
     // Allowed explicitly, an expired certificate installs.
     let name = tx
         .install_certificate_with(

@@ -6,11 +6,8 @@
 
 use std::time::SystemTime;
 
-use const_oid::AssociatedOid;
-use der::Decode;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{ExtendedKeyUsage, SubjectAltName};
-use x509_cert::request::{CertReq, ExtensionReq};
 
 use crate::certificate::Certificate;
 use crate::error::{InstallError, Result};
@@ -101,38 +98,18 @@ pub(super) fn allows_server_auth(cert: &Certificate) -> bool {
     }
 }
 
-/// The DNS names a request asked for, from its extensionRequest's subjectAltName.
+/// The DNS names a request asked for, lower case.
 pub(super) fn request_dns_names(request: &CertificateRequest) -> Vec<String> {
-    let Ok(req) = CertReq::from_der(&request.to_der()) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for attr in req.info.attributes.iter() {
-        if attr.oid != ExtensionReq::OID {
-            continue;
-        }
-        for value in attr.values.iter() {
-            let Ok(exts) = value.decode_as::<ExtensionReq>() else {
-                continue;
-            };
-            for ext in exts.0.iter().filter(|e| e.extn_id == SubjectAltName::OID) {
-                if let Ok(san) = SubjectAltName::from_der(ext.extn_value.as_bytes()) {
-                    out.extend(san.0.iter().filter_map(|n| match n {
-                        GeneralName::DnsName(d) => Some(d.to_string().to_ascii_lowercase()),
-                        _ => None,
-                    }));
-                }
-            }
-        }
-    }
-    out
+    request
+        .dns_names()
+        .iter()
+        .map(|n| n.to_ascii_lowercase())
+        .collect()
 }
 
 /// The subject a request asked for, in the same form as [`subject`].
 pub(super) fn request_subject(request: &CertificateRequest) -> String {
-    CertReq::from_der(&request.to_der())
-        .map(|r| r.info.subject.to_string())
-        .unwrap_or_default()
+    request.subject()
 }
 
 /// Puts the certificate for `fingerprint` first, the others after in input order.

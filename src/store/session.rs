@@ -135,18 +135,21 @@ impl Row {
     }
 
     /// The subject that was requested, for a renewal's request.
-    pub(super) fn subject_requested(&self) -> Result<DistinguishedName> {
-        if let Some(req) = self.request()? {
-            let s = certs::request_subject(&req);
-            if let Ok(dn) = s.parse() {
-                return Ok(dn);
-            }
-        }
-        self.subject.parse().map_err(|e: Error| {
+    pub(super) fn subject_requested(
+        &self,
+        request: Option<&CertificateRequest>,
+    ) -> Result<DistinguishedName> {
+        let parsed = match request {
+            Some(req) => req.distinguished_name(),
+            None => self.subject.parse(),
+        };
+        parsed.map_err(|e: Error| {
             StoreError::WrongState {
                 name: self.name.clone(),
                 state: self.state.as_str().into(),
-                hint: format!("its subject cannot be reused for a renewal request: {e}"),
+                hint: format!(
+                    "its subject cannot be reused for a renewal request ({e}); make a new entry with create_pending"
+                ),
             }
             .into()
         })
