@@ -307,6 +307,7 @@ impl KeyStore {
                 with_write(&conn, |c| {
                     // Another process may have initialised the file since we looked.
                     if schema::version(c)? == 0 {
+                        check_passphrase(passphrase)?;
                         schema::migrate(c, 0)?;
                         init_meta(c, passphrase, options.kdf.cost)?;
                     }
@@ -361,7 +362,7 @@ impl KeyStore {
             conn: Some(conn),
             kek,
         };
-        tx.check_salt()?;
+        tx.session()?.check_salt()?;
         Ok(tx)
     }
 
@@ -439,6 +440,7 @@ impl KeyStore {
     /// salt and the cost of the options this handle was opened with, and re-seals every key and
     /// re-MACs every row in one transaction. Other open handles must be reopened.
     pub fn change_passphrase(&self, old: &str, new: &str) -> Result<()> {
+        check_passphrase(new)?;
         let tx = self.begin()?;
         let conn = tx.conn()?;
         let checked = unlock(conn, old)?;
@@ -794,19 +796,6 @@ impl Transaction {
             kek: &self.kek,
         })
     }
-
-    fn check_salt(&self) -> Result<()> {
-        let salt: Vec<u8> = self
-            .conn()?
-            .query_row("SELECT value FROM meta WHERE name = 'salt'", [], |r| {
-                r.get(0)
-            })
-            .map_err(db("reading the key store metadata"))?;
-        if salt != self.kek.salt {
-            return Err(StoreError::PassphraseChanged.into());
-        }
-        Ok(())
-    }
 }
 
 impl Drop for Transaction {
@@ -1010,6 +999,19 @@ fn check_name(name: &str) -> Result<()> {
         .into()),
         None => Ok(()),
     }
+}
+
+/// Refuses an empty passphrase for a new store or a passphrase change: it would protect
+/// nothing.
+fn check_passphrase(passphrase: &str) -> Result<()> {
+    if passphrase.is_empty() {
+        return Err(StoreError::InvalidOptions {
+            reason: "the passphrase is empty: choose one, the keys are only as safe as it is"
+                .into(),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 fn fill_busy(e: Error, timeout: Duration) -> Error {

@@ -892,3 +892,19 @@ fn export_gives_encrypted_pkcs8_and_the_chain() {
         Err(Error::Store(StoreError::NotFound { .. }))
     ));
 }
+
+#[test]
+fn empty_passphrases_are_refused() {
+    let err = KeyStore::open_in_memory_with("", &options()).unwrap_err();
+    assert!(
+        matches!(err, Error::Store(StoreError::InvalidOptions { .. })),
+        "{err}"
+    );
+    let store = memory_store();
+    let err = store.change_passphrase(PASS, "").unwrap_err();
+    assert!(
+        matches!(err, Error::Store(StoreError::InvalidOptions { .. })),
+        "{err}"
+    );
+    assert!(store.begin().is_ok(), "nothing changed");
+}
