@@ -55,7 +55,7 @@ use crate::error::{EndpointError, Error, InstallError, Result, StoreError};
 use crate::fingerprint::Fingerprint;
 use crate::key::{KeyEncryption, PrivateKey};
 use crate::name::DistinguishedName;
-use crate::request::CertificateRequest;
+use crate::request::{CertificateRequest, CertificateRequestBuilder};
 
 use open::{create_private_file, init_meta, restrict_side_files, unlock, with_write, write_meta};
 use schema::db;
@@ -569,9 +569,9 @@ impl std::fmt::Debug for Transaction {
 
 impl Transaction {
     /// Generates an RSA key of `bits` bits with the operating system's random source, makes
-    /// its request for `dn`, and stores both as the pending entry `name`; returns the request
-    /// to send to the CA. When the common name is a host name, the request also names it in
-    /// its subjectAltName, as CAs and browsers require.
+    /// its request for `dn` (the common name also in the subjectAltName, as CAs and browsers
+    /// require), and stores both as the pending entry `name`; returns the request to send to
+    /// the CA. The write lock is held while the key is generated.
     pub fn create_pending(
         &mut self,
         name: &str,
@@ -589,11 +589,33 @@ impl Transaction {
         dn: &DistinguishedName,
         bits: usize,
     ) -> Result<CertificateRequest> {
+        self.create_pending_from_with_rng(rng, name, CertificateRequest::builder(dn.clone()), bits)
+    }
+
+    /// [`create_pending`](Self::create_pending) for a request made by `builder`: more DNS names
+    /// or IP addresses in its subjectAltName, another signature hash, ...
+    pub fn create_pending_from(
+        &mut self,
+        name: &str,
+        builder: CertificateRequestBuilder,
+        bits: usize,
+    ) -> Result<CertificateRequest> {
+        self.create_pending_from_with_rng(&mut rand::rng(), name, builder, bits)
+    }
+
+    /// [`create_pending_from`](Self::create_pending_from) with the given random source.
+    pub fn create_pending_from_with_rng(
+        &mut self,
+        rng: &mut impl CryptoRng,
+        name: &str,
+        builder: CertificateRequestBuilder,
+        bits: usize,
+    ) -> Result<CertificateRequest> {
         check_name(name)?;
+        // Fail fast, before the (slow) key generation.
         self.session()?.check_name_free(name)?;
         let key = PrivateKey::generate_rsa_with_rng(rng, bits)?;
-        // The request names the common name in its subjectAltName too.
-        let request = CertificateRequest::builder(dn.clone()).sign(&key)?;
+        let request = builder.sign(&key)?;
         let subject = certs::request_subject(&request);
         self.session()?
             .insert_pending(name, &key, &request, &subject, None)?;

@@ -191,7 +191,15 @@ fn no_private_key_is_written_unsealed() {
     tx.create_pending_with_rng(&mut rng, "b", &dn("b.example.com"), 2048)
         .unwrap();
     tx.commit().unwrap();
+    let c = tx_create_from(&store);
     let b = store.entry("b").unwrap();
+    assert_eq!(b.dns_names(), ["b.example.com"]);
+    assert_eq!(b.state(), EntryState::Pending);
+    assert_eq!(
+        store.entry("c").unwrap().dns_names(),
+        ["c.example.com", "alt.example.com"]
+    );
+    assert_eq!(c.dns_names(), ["c.example.com", "alt.example.com"]);
     // The same seeded generation gives the same key, so we know what to look for.
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let b_key = PrivateKey::generate_rsa_with_rng(&mut rng, 2048).unwrap();
@@ -907,4 +915,27 @@ fn empty_passphrases_are_refused() {
         "{err}"
     );
     assert!(store.begin().is_ok(), "nothing changed");
+}
+
+fn tx_create_from(store: &KeyStore) -> CertificateRequest {
+    let mut tx = store.begin().unwrap();
+    let builder = CertificateRequest::builder(dn("c.example.com")).dns_name("alt.example.com");
+    let req = tx
+        .create_pending_from_with_rng(&mut ChaCha8Rng::seed_from_u64(8), "c", builder, 2048)
+        .unwrap();
+    let err = tx
+        .create_pending_with_rng(
+            &mut ChaCha8Rng::seed_from_u64(9),
+            "c",
+            &dn("d.example"),
+            2048,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Store(StoreError::NameTaken { .. })),
+        "{err}"
+    );
+    tx.commit().unwrap();
+    req.verify().unwrap();
+    req
 }

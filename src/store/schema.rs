@@ -144,13 +144,18 @@ pub(super) fn version(conn: &Connection) -> Result<i64> {
 /// Applies the migrations from `from` to [`CURRENT_VERSION`]; the caller holds a write
 /// transaction.
 pub(super) fn migrate(conn: &Connection, from: i64) -> Result<()> {
+    migrate_with(conn, from, MIGRATIONS)
+}
+
+fn migrate_with(conn: &Connection, from: i64, steps: &[&str]) -> Result<()> {
     let start = usize::try_from(from).unwrap_or(usize::MAX);
-    for step in MIGRATIONS.iter().skip(start) {
+    for step in steps.iter().skip(start) {
         conn.execute_batch(step)
             .map_err(db("upgrading the schema"))?;
     }
     conn.execute_batch(&format!(
-        "PRAGMA user_version = {CURRENT_VERSION}; PRAGMA application_id = {APPLICATION_ID};"
+        "PRAGMA user_version = {}; PRAGMA application_id = {APPLICATION_ID};",
+        steps.len()
     ))
     .map_err(db("upgrading the schema"))?;
     Ok(())
@@ -173,5 +178,104 @@ pub(super) fn db(during: &'static str) -> impl Fn(rusqlite::Error) -> crate::Err
             reason: e.to_string(),
         }
         .into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user_version(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn in_transaction(conn: &Connection, f: impl FnOnce() -> Result<()>) -> Result<()> {
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let r = f();
+        conn.execute_batch(if r.is_ok() { "COMMIT" } else { "ROLLBACK" })
+            .unwrap();
+        r
+    }
+
+    #[test]
+    fn migrates_a_new_file_to_the_current_version() {
+        let conn = Connection::open_in_memory().unwrap();
+        assert_eq!(version(&conn).unwrap(), 0);
+        in_transaction(&conn, || migrate(&conn, 0)).unwrap();
+        assert_eq!(version(&conn).unwrap(), CURRENT_VERSION);
+        let app: i64 = conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(app, APPLICATION_ID);
+        let index: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE name = 'entries_spki_sha256'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(index.contains("UNIQUE"), "{index}");
+    }
+
+    #[test]
+    fn steps_apply_in_order_from_the_file_version_and_all_or_nothing() {
+        let conn = Connection::open_in_memory().unwrap();
+        let steps = [
+            "CREATE TABLE a (x);",
+            "CREATE TABLE b (x);",
+            "CREATE TABLE c (x);",
+        ];
+        in_transaction(&conn, || migrate_with(&conn, 0, &steps[..1])).unwrap();
+        assert_eq!(user_version(&conn), 1);
+        in_transaction(&conn, || migrate_with(&conn, 1, &steps)).unwrap();
+        assert_eq!(user_version(&conn), 3);
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 3);
+
+        let failing = [
+            steps[0],
+            steps[1],
+            steps[2],
+            "CREATE TABLE d (x);",
+            "NOT SQL",
+        ];
+        assert!(in_transaction(&conn, || migrate_with(&conn, 3, &failing)).is_err());
+        assert_eq!(
+            user_version(&conn),
+            3,
+            "a failed step leaves the old version"
+        );
+        let d: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'd'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(d, 0, "and none of its steps");
+    }
+
+    #[test]
+    fn refuses_newer_and_foreign_files() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&format!("PRAGMA user_version = {}", CURRENT_VERSION + 1))
+            .unwrap();
+        assert!(matches!(
+            version(&conn),
+            Err(crate::Error::Store(StoreError::SchemaTooNew { .. }))
+        ));
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA application_id = 42").unwrap();
+        assert!(matches!(
+            version(&conn),
+            Err(crate::Error::Store(StoreError::Corrupt { .. }))
+        ));
     }
 }
