@@ -437,6 +437,20 @@ pub enum InstallError {
         /// The certificate's subject.
         subject: String,
     },
+    /// A renewal's certificate does not cover host bindings of the entry it renews.
+    #[error(
+        "the renewal's certificate does not cover {} bound to entry `{entry}` (it covers {}): unbind them first, or ask the CA for a certificate naming them",
+        endpoints.join(", "),
+        if certified.is_empty() { "no names".to_string() } else { certified.join(", ") }
+    )]
+    RenewalDropsBindings {
+        /// The entry being renewed.
+        entry: String,
+        /// Its host-name endpoints the new certificate does not cover.
+        endpoints: Vec<String>,
+        /// The names the new certificate covers.
+        certified: Vec<String>,
+    },
     /// A request given with a key was made for another key.
     #[error(
         "the certificate request is for key {request_fingerprint}, not for the given key {key_fingerprint}: pass the request made with this key"

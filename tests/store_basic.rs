@@ -939,3 +939,41 @@ fn tx_create_from(store: &KeyStore) -> CertificateRequest {
     req.verify().unwrap();
     req
 }
+
+#[test]
+fn a_renewal_must_cover_the_host_bindings_it_takes_over() {
+    let store = memory_store();
+    // The CA certified more than was asked: a wildcard, and api is bound through it.
+    let req = add(&store, "www", 0, "www.example.com");
+    let cert = sign_server(&req, &["www.example.com", "*.example.com"]);
+    let mut tx = store.begin().unwrap();
+    tx.install_certificate(cert.as_bytes()).unwrap();
+    tx.bind(ep("api.example.com:443"), "www").unwrap();
+    tx.bind(ep("www.example.com:443"), "www").unwrap();
+    let renewal = tx
+        .renew_with_rng(&mut ChaCha8Rng::seed_from_u64(11), "www", 2048)
+        .unwrap();
+    tx.commit().unwrap();
+    assert_eq!(renewal.dns_names(), ["www.example.com"]);
+    // This time the CA certifies what was asked only.
+    let narrow = sign_server(&renewal.to_pem(), &["www.example.com"]);
+    let mut tx = store.begin().unwrap();
+    let err = tx.install_certificate(narrow.as_bytes()).unwrap_err();
+    match &err {
+        Error::Install(InstallError::RenewalDropsBindings {
+            entry, endpoints, ..
+        }) => {
+            assert_eq!(entry, "www");
+            assert_eq!(endpoints, &["api.example.com:443"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Unbinding it first lets the renewal through.
+    tx.unbind(&ep("api.example.com:443")).unwrap();
+    assert_eq!(tx.install_certificate(narrow.as_bytes()).unwrap(), "www");
+    tx.commit().unwrap();
+    assert_eq!(
+        store.entry("www").unwrap().bindings(),
+        [ep("www.example.com:443")]
+    );
+}

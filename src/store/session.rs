@@ -452,6 +452,26 @@ impl Session<'_> {
             }
             .into());
         }
+        let renewed = match row.renewal_of {
+            Some(old_id) => Some(self.row_by_id(old_id)?),
+            None => None,
+        };
+        if let Some(old) = &renewed {
+            let endpoints: Vec<String> = self
+                .bindings_of(old.id)?
+                .iter()
+                .filter(|e| e.host_name().is_some_and(|h| !certs::covers_host(leaf, h)))
+                .map(ToString::to_string)
+                .collect();
+            if !endpoints.is_empty() {
+                return Err(InstallError::RenewalDropsBindings {
+                    entry: old.name.clone(),
+                    endpoints,
+                    certified,
+                }
+                .into());
+            }
+        }
         // The key must still open before we tie a certificate to it.
         self.unseal(&row)?;
         self.conn
@@ -477,15 +497,14 @@ impl Session<'_> {
                 .map_err(db("storing a certificate"))?;
         }
         let mut name = row.name.clone();
-        if let Some(old_id) = row.renewal_of {
-            let old = self.row_by_id(old_id)?;
+        if let Some(old) = renewed {
             self.conn
                 .execute(
                     "UPDATE bindings SET entry_id = ?1 WHERE entry_id = ?2",
-                    params![row.id, old_id],
+                    params![row.id, old.id],
                 )
                 .map_err(db("moving bindings to the renewal"))?;
-            self.delete(old_id)?;
+            self.delete(old.id)?;
             self.conn
                 .execute(
                     "UPDATE entries SET name = ?1, renewal_of = NULL WHERE id = ?2",
