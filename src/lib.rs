@@ -5,6 +5,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod certificate;
+pub mod chain;
 mod encoding;
 pub mod error;
 pub mod fingerprint;
@@ -15,7 +16,8 @@ pub mod name;
 pub mod request;
 mod signature;
 
-pub use certificate::Certificate;
+pub use certificate::{Certificate, KeyUsageBit, KeyUsages};
+pub use chain::Chain;
 pub use error::{Error, Result};
 pub use fingerprint::Fingerprint;
 pub use key::{KeySizePolicy, PrivateKey};
