@@ -332,9 +332,9 @@ impl Certificate {
     pub fn allows_server_auth(&self) -> bool {
         match &self.extensions.extended_key_usage {
             None => true,
-            Some(purposes) => purposes.iter().any(|p| {
-                *p == rfc5280::ID_KP_SERVER_AUTH || *p == rfc5280::ANY_EXTENDED_KEY_USAGE
-            }),
+            Some(purposes) => purposes
+                .iter()
+                .any(|p| *p == rfc5280::ID_KP_SERVER_AUTH || *p == rfc5280::ANY_EXTENDED_KEY_USAGE),
         }
     }
 
@@ -387,11 +387,13 @@ impl Certificate {
     /// Checks that `issuer`'s key made this certificate's signature, over the original
     /// to-be-signed bytes.
     pub fn verify_signed_by(&self, issuer: &Certificate) -> Result<()> {
-        let sig = self.parsed.signature().as_bytes().ok_or_else(|| {
-            CertificateError::Invalid {
+        let sig = self
+            .parsed
+            .signature()
+            .as_bytes()
+            .ok_or_else(|| CertificateError::Invalid {
                 reason: "the signature BIT STRING has unused bits".into(),
-            }
-        })?;
+            })?;
         crate::signature::verify(
             issuer.public_key_der(),
             self.signature_algorithm(),
@@ -1039,16 +1041,25 @@ mod tests {
     #[test]
     fn der_shapes_are_told_apart() {
         // SEQUENCE { INTEGER 0 }
-        assert_eq!(der_shape(&[0x30, 0x03, 0x02, 0x01, 0x00]), DerShape::PrivateKey);
+        assert_eq!(
+            der_shape(&[0x30, 0x03, 0x02, 0x01, 0x00]),
+            DerShape::PrivateKey
+        );
         // SEQUENCE { OID 1.2 }
-        assert_eq!(der_shape(&[0x30, 0x03, 0x06, 0x01, 0x2a]), DerShape::ContentInfo);
+        assert_eq!(
+            der_shape(&[0x30, 0x03, 0x06, 0x01, 0x2a]),
+            DerShape::ContentInfo
+        );
         // SEQUENCE { SEQUENCE { OID }, OCTET STRING }
         let enc = [0x30, 0x07, 0x30, 0x03, 0x06, 0x01, 0x2a, 0x04, 0x00];
         assert_eq!(der_shape(&enc), DerShape::EncryptedPrivateKey);
         let spki = [0x30, 0x07, 0x30, 0x03, 0x06, 0x01, 0x2a, 0x03, 0x00];
         assert_eq!(der_shape(&spki), DerShape::PublicKey);
         // SEQUENCE { SEQUENCE { [0] ...
-        assert_eq!(der_shape(&[0x30, 0x04, 0x30, 0x02, 0xa0, 0x00]), DerShape::Signed);
+        assert_eq!(
+            der_shape(&[0x30, 0x04, 0x30, 0x02, 0xa0, 0x00]),
+            DerShape::Signed
+        );
         assert_eq!(der_shape(&[0x04, 0x00]), DerShape::Unknown);
         assert_eq!(der_shape(&[0x30]), DerShape::Unknown);
     }

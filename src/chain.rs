@@ -19,7 +19,7 @@ use std::time::SystemTime;
 use x509_cert::Version;
 
 use crate::certificate::{self, Certificate, MAX_CERTIFICATES};
-use crate::error::{CertificateError, Result};
+use crate::error::{CertificateError, Result, SignatureError};
 use crate::fingerprint::Fingerprint;
 
 /// A leaf certificate followed by its issuers, issuer by issuer, each link verified.
@@ -200,7 +200,7 @@ fn next_link(current: &Certificate, pool: &[Certificate]) -> Result<Link> {
         match current.verify_signed_by(current) {
             Ok(()) => return Ok(Link::Root),
             Err(err) if named.is_empty() => {
-                return Err(broken(current, current, err.to_string()));
+                return Err(broken(current, current, signature_reason(&err)));
             }
             Err(_) => {} // a key rollover certificate: look for the other key below
         }
@@ -255,7 +255,18 @@ fn check_link(child: &Certificate, issuer: &Certificate) -> std::result::Result<
     }
     child
         .verify_signed_by(issuer)
-        .map_err(|e| format!("the issuer's key does not verify the signature ({e})"))
+        .map_err(|e| signature_reason(&e))
+}
+
+fn signature_reason(err: &crate::Error) -> String {
+    match err {
+        crate::Error::Signature(SignatureError::Invalid) => {
+            "the issuer's key does not verify the signature: the certificate was altered or \
+             signed by another key"
+                .into()
+        }
+        other => format!("the signature cannot be checked: {other}"),
+    }
 }
 
 /// A self-issued certificate whose key identifiers (if any) say it signed itself.

@@ -144,7 +144,9 @@ fn public_key_fingerprint_and_matching() {
     // The SPKI openssl extracts is the same bytes.
     let (_, spki) = openssl_with_files(
         &[("c.pem", f.leaf_pem.as_bytes())],
-        &["x509", "-in", "c.pem", "-noout", "-pubkey", "-out", "pub.pem"],
+        &[
+            "x509", "-in", "c.pem", "-noout", "-pubkey", "-out", "pub.pem",
+        ],
         Some("pub.pem"),
     );
     assert_eq!(
@@ -163,7 +165,10 @@ fn extensions_are_typed() {
     );
     assert_eq!(
         cert.extended_key_usage().unwrap(),
-        vec!["1.3.6.1.5.5.7.3.1".to_owned(), "1.3.6.1.5.5.7.3.2".to_owned()]
+        vec![
+            "1.3.6.1.5.5.7.3.1".to_owned(),
+            "1.3.6.1.5.5.7.3.2".to_owned()
+        ]
     );
     assert!(cert.allows_server_auth());
     assert!(!cert.is_ca());
@@ -224,9 +229,10 @@ fn host_matching_follows_rfc_6125() {
 #[test]
 fn common_name_is_used_only_without_san() {
     let f = fixture();
-    let no_san = f
-        .ca
-        .sign_request(&csr_pem(&f.key, "legacy.example.com"), &["basicConstraints = CA:FALSE"]);
+    let no_san = f.ca.sign_request(
+        &csr_pem(&f.key, "legacy.example.com"),
+        &["basicConstraints = CA:FALSE"],
+    );
     let no_san = Certificate::from_pem(&no_san).unwrap();
     assert!(no_san.dns_names().is_empty());
     assert!(no_san.covers_host("legacy.example.com"));
@@ -256,7 +262,10 @@ fn validity_checks() {
         other => panic!("expected Expired, got {other:?}"),
     }
     match cert.check_validity_at(cert.not_before() - Duration::from_secs(1)) {
-        Err(Error::Certificate(CertificateError::NotYetValid { subject, not_before })) => {
+        Err(Error::Certificate(CertificateError::NotYetValid {
+            subject,
+            not_before,
+        })) => {
             assert_eq!(subject, cert.subject());
             assert_eq!(not_before, iso(cert.not_before()));
         }
@@ -299,7 +308,14 @@ fn bundles_in_any_order_and_p7b() {
         let (_, p7) = openssl_with_files(
             files,
             &[
-                "crl2pkcs7", "-nocrl", "-certfile", "bundle.pem", "-outform", outform, "-out", out,
+                "crl2pkcs7",
+                "-nocrl",
+                "-certfile",
+                "bundle.pem",
+                "-outform",
+                outform,
+                "-out",
+                out,
             ],
             Some(out),
         );
@@ -364,21 +380,47 @@ fn requests_and_private_keys_are_refused_without_echo() {
     );
     let (_, pkcs1_der) = openssl_with_files(
         &[("k.pem", pkcs8_pem.as_bytes())],
-        &["rsa", "-in", "k.pem", "-traditional", "-outform", "DER", "-out", "k1.der"],
+        &[
+            "rsa",
+            "-in",
+            "k.pem",
+            "-traditional",
+            "-outform",
+            "DER",
+            "-out",
+            "k1.der",
+        ],
         Some("k1.der"),
     );
     let (_, encrypted_der) = openssl_with_files(
         &[("k.pem", pkcs8_pem.as_bytes())],
         &[
-            "pkcs8", "-topk8", "-in", "k.pem", "-v2", "aes-256-cbc", "-passout", "pass:pw",
-            "-outform", "DER", "-out", "e.der",
+            "pkcs8",
+            "-topk8",
+            "-in",
+            "k.pem",
+            "-v2",
+            "aes-256-cbc",
+            "-passout",
+            "pass:pw",
+            "-outform",
+            "DER",
+            "-out",
+            "e.der",
         ],
         Some("e.der"),
     );
     let (_, ec_der) = openssl_with_files(
         &[],
         &[
-            "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-outform", "DER", "-out",
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-outform",
+            "DER",
+            "-out",
             "ec.der",
         ],
         Some("ec.der"),
@@ -456,7 +498,10 @@ fn malformed_input_is_refused_with_typed_errors() {
     trailing.extend_from_slice(&[0, 0]);
     assert!(matches!(
         Certificate::from_der(&trailing),
-        Err(Error::Encoding(EncodingError::TrailingData { extra: 2, .. }))
+        Err(Error::Encoding(EncodingError::TrailingData {
+            extra: 2,
+            ..
+        }))
     ));
     assert!(Certificate::parse_any(&trailing).is_err());
     // Oversized.
@@ -502,7 +547,10 @@ fn malformed_input_is_refused_with_typed_errors() {
     ));
     // PKCS#7 of another content type (id-data).
     let data_ci = sequence(&[
-        tlv(0x06, &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01]),
+        tlv(
+            0x06,
+            &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01],
+        ),
         tlv(0xa0, &tlv(0x04, b"x")),
     ]);
     assert!(matches!(
@@ -517,7 +565,10 @@ fn inner_and_outer_signature_algorithms_must_agree() {
     let der = leaf().to_der().to_vec();
     let parts = children(&der);
     let sha384_rsa = sequence(&[
-        tlv(0x06, &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c]),
+        tlv(
+            0x06,
+            &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c],
+        ),
         vec![0x05, 0x00],
     ]);
     let altered = sequence(&[parts[0].clone(), sha384_rsa, parts[2].clone()]);
@@ -549,7 +600,10 @@ fn generalized_time_before_2050_keeps_original_bytes() {
 
     // x509-cert would change the bytes if it re-encoded the certificate.
     let reencoded = x509_cert::Certificate::from_der_checked(&handmade);
-    assert_ne!(reencoded, handmade, "the test needs a certificate x509-cert re-encodes");
+    assert_ne!(
+        reencoded, handmade,
+        "the test needs a certificate x509-cert re-encodes"
+    );
 
     let cert = Certificate::from_der(&handmade).unwrap();
     assert_eq!(cert.to_der(), handmade);
@@ -558,6 +612,14 @@ fn generalized_time_before_2050_keeps_original_bytes() {
     assert_eq!(cert.fingerprint(), f.key.fingerprint());
     let issuer = Certificate::from_pem(f.ca.intermediate_pem().unwrap()).unwrap();
     cert.verify_signed_by(&issuer).unwrap();
+    let root = Certificate::from_pem(f.ca.root_pem()).unwrap();
+    let chain =
+        keymanager::Chain::build(vec![root, cert.clone(), issuer], &f.key.fingerprint()).unwrap();
+    assert_eq!(chain.leaf().to_der(), handmade);
+    assert_eq!(
+        Certificate::chain_from_pem(&chain.to_pem()).unwrap()[0].to_der(),
+        handmade
+    );
 
     // OpenSSL agrees that the handmade certificate is correctly signed.
     let dir = tempfile::tempdir().unwrap();
@@ -567,7 +629,13 @@ fn generalized_time_before_2050_keeps_original_bytes() {
     let (ok, out) = openssl_status(
         dir.path(),
         &[
-            "verify", "-CAfile", "root.pem", "-untrusted", "int.pem", "-purpose", "sslserver",
+            "verify",
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "int.pem",
+            "-purpose",
+            "sslserver",
             "gt.pem",
         ],
     );
@@ -584,6 +652,9 @@ trait ReencodeExt {
 impl ReencodeExt for x509_cert::Certificate {
     fn from_der_checked(der: &[u8]) -> Vec<u8> {
         use der::Decode;
-        x509_cert::Certificate::from_der(der).unwrap().to_der().unwrap()
+        x509_cert::Certificate::from_der(der)
+            .unwrap()
+            .to_der()
+            .unwrap()
     }
 }

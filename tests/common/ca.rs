@@ -101,8 +101,7 @@ impl TestCa {
         let mut args = vec!["req", "-x509", "-config", "ca.cnf", "-nodes"];
         args.extend(options.root_key.newkey_args());
         args.extend([
-            "-keyout", "root.key", "-out", "root.pem", "-days", "3650", "-subj", &subject,
-            &digest,
+            "-keyout", "root.key", "-out", "root.pem", "-days", "3650", "-subj", &subject, &digest,
         ]);
         if options.pss && options.root_key == CaKey::Rsa2048 {
             args.extend(["-sigopt", "rsa_padding_mode:pss"]);
@@ -124,8 +123,8 @@ impl TestCa {
             openssl(
                 d,
                 &[
-                    "req", "-new", "-config", "ca.cnf", "-nodes", "-newkey", "rsa:2048",
-                    "-keyout", "int.key", "-out", "int.csr", "-subj", &subject,
+                    "req", "-new", "-config", "ca.cnf", "-nodes", "-newkey", "rsa:2048", "-keyout",
+                    "int.key", "-out", "int.csr", "-subj", &subject,
                 ],
             );
             let csr = read(d, "int.csr");
@@ -184,7 +183,12 @@ impl TestCa {
         let mut args = vec!["dgst", &digest, "-sign", "key.pem", "-out", "sig.bin"];
         let rsa_issuer = self.intermediate.is_some() || self.options.root_key == CaKey::Rsa2048;
         if self.options.pss && rsa_issuer {
-            args.extend(["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:digest"]);
+            args.extend([
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                "-sigopt",
+                "rsa_pss_saltlen:digest",
+            ]);
         }
         args.push("data.bin");
         openssl(d, &args);
@@ -207,8 +211,21 @@ impl TestCa {
         let serial = SERIAL.fetch_add(1, Ordering::Relaxed).to_string();
         let digest = format!("-{}", self.options.digest);
         let mut args = vec![
-            "x509", "-req", "-in", "req.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-set_serial", &serial, "-days", "365", "-out", "out.pem", &digest,
+            "x509",
+            "-req",
+            "-in",
+            "req.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-set_serial",
+            &serial,
+            "-days",
+            "365",
+            "-out",
+            "out.pem",
+            &digest,
         ];
         if !extensions.is_empty() {
             std::fs::write(d.join("ext.cnf"), extensions.join("\n") + "\n").unwrap();
