@@ -171,15 +171,14 @@ impl Certificate {
     /// and its bytes are never echoed; a bare public key gives
     /// [`CertificateError::NoCertificate`].
     pub fn parse_any(input: &[u8]) -> Result<Vec<Self>> {
-        let trimmed = input.trim_ascii_start();
-        if trimmed.is_empty() {
+        if input.trim_ascii().is_empty() {
             return Err(EncodingError::Empty {
                 what: "certificate",
             }
             .into());
         }
-        if trimmed.first() == Some(&0x30) {
-            return parse_der_any(trimmed);
+        if input.first() == Some(&0x30) {
+            return parse_der_any(input);
         }
         match std::str::from_utf8(input) {
             Ok(text) => Self::chain_from_pem(text),
@@ -423,7 +422,6 @@ impl Certificate {
     }
 
     /// The parsed certificate, for use inside the crate.
-    #[allow(dead_code)] // kept for the store and install code
     pub(crate) fn x509(&self) -> &x509_cert::Certificate {
         &self.parsed
     }
