@@ -166,6 +166,16 @@ pub enum KeyError {
         /// Why.
         reason: String,
     },
+    /// An encrypted key was passed where a plain one was expected.
+    #[error(
+        "the private key is encrypted (`ENCRYPTED PRIVATE KEY`): use from_encrypted_pem or from_encrypted_der with its password"
+    )]
+    Encrypted,
+    /// A plain key was passed where an encrypted one was expected.
+    #[error(
+        "the private key is not encrypted: use from_pem or from_der, or encrypt it first (`openssl pkcs8 -topk8 -v2 aes-256-cbc`)"
+    )]
+    NotEncrypted,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -173,6 +183,9 @@ pub enum KeyError {
 // ---------------------------------------------------------------------------------------------
 
 /// A distinguished name was invalid.
+///
+/// The same rules, and so the same errors, apply whichever way the name was made: with the
+/// builder, parsed from an RFC 4514 string, or read from a DER `Name`.
 #[derive(Debug, Clone, PartialEq, Eq, ThisError)]
 #[non_exhaustive]
 pub enum NameError {
@@ -181,7 +194,7 @@ pub enum NameError {
     InvalidValue {
         /// The attribute's short name (CN, O, C, ...).
         attribute: &'static str,
-        /// The offending value, with control characters escaped.
+        /// The offending value, with control characters escaped (long values are cut short).
         value: String,
         /// What is wrong and what to do.
         reason: String,
@@ -197,6 +210,48 @@ pub enum NameError {
     /// The name has no attributes at all.
     #[error("the distinguished name is empty: set at least a common name")]
     Empty,
+    /// The attribute type is not one a server name may hold.
+    #[error(
+        "unsupported attribute type `{attribute}`: supported are CN (2.5.4.3), O (2.5.4.10), OU (2.5.4.11), L (2.5.4.7), ST (2.5.4.8), C (2.5.4.6) and emailAddress (1.2.840.113549.1.9.1); remove the others"
+    )]
+    UnsupportedAttribute {
+        /// The attribute type as written, or its dotted OID.
+        attribute: String,
+    },
+    /// An attribute that may appear only once appears more than once.
+    #[error(
+        "the name has more than one {attribute}: only OU may be repeated; keep one {attribute}"
+    )]
+    Repeated {
+        /// The attribute's short name.
+        attribute: &'static str,
+    },
+    /// A multi-valued RDN holds the same attribute value twice.
+    #[error(
+        "{attribute} `{value}` appears twice in one multi-valued RDN: an RDN is a set, remove the copy"
+    )]
+    DuplicateInRdn {
+        /// The attribute's short name.
+        attribute: &'static str,
+        /// The repeated value, with control characters escaped.
+        value: String,
+    },
+    /// A relative distinguished name holds no attribute.
+    #[error("RDN number {index} of the name is empty: each RDN needs at least one attribute")]
+    EmptyRdn {
+        /// Zero-based position of the RDN in encoding order.
+        index: usize,
+    },
+    /// An attribute value is encoded with an ASN.1 type this attribute does not allow.
+    #[error("{attribute} is encoded as {found}, but must be {expected}; re-encode the name")]
+    WrongStringType {
+        /// The attribute's short name.
+        attribute: &'static str,
+        /// The ASN.1 type found.
+        found: String,
+        /// The ASN.1 type(s) allowed.
+        expected: &'static str,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,6 +272,34 @@ pub enum RequestError {
     Invalid {
         /// What is wrong.
         reason: String,
+    },
+    /// The input is another kind of object, not a certificate request.
+    #[error("this is {found}, not a certificate request (PKCS#10); pass the request file")]
+    WrongType {
+        /// What the input is.
+        found: &'static str,
+    },
+    /// A DNS name for the subjectAltName is not a valid host name.
+    #[error("invalid DNS name `{name}` for the certificate request: {reason}")]
+    InvalidDnsName {
+        /// The name, with control characters escaped.
+        name: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// The challenge password cannot be used (the message never contains it).
+    #[error("invalid challenge password: {reason}; use 1 to 255 printable characters")]
+    InvalidChallengePassword {
+        /// What is wrong.
+        reason: String,
+    },
+    /// DNS names or IP addresses were given for a request built without extensions.
+    #[error(
+        "{count} subjectAltName entries were given but the request was built without extensions; drop `without_extensions()` or the names"
+    )]
+    SubjectAltNamesWithoutExtensions {
+        /// How many names and addresses were given.
+        count: usize,
     },
 }
 
@@ -248,8 +331,18 @@ pub enum SignatureError {
         /// What is wrong.
         reason: String,
     },
+    /// The signer's key is on an elliptic curve we do not support.
+    #[error(
+        "unsupported elliptic curve {oid}: ECDSA signatures are checked on P-256 (1.2.840.10045.3.1.7) and P-384 (1.3.132.0.34)"
+    )]
+    UnsupportedCurve {
+        /// The curve's OID.
+        oid: String,
+    },
     /// The signature does not verify.
-    #[error("signature does not verify")]
+    #[error(
+        "signature does not verify: the signed data was altered, or it was signed by another key"
+    )]
     Invalid,
 }
 

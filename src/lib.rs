@@ -20,6 +20,7 @@ pub use certificate::{Certificate, KeyUsageBit, KeyUsages};
 pub use chain::Chain;
 pub use error::{Error, Result};
 pub use fingerprint::Fingerprint;
-pub use key::{KeySizePolicy, PrivateKey};
+pub use key::{KeyEncryption, KeySizePolicy, PrivateKey};
 pub use name::{DistinguishedName, DistinguishedNameBuilder};
 pub use request::{CertificateRequest, CertificateRequestBuilder};
+pub use signature::SignatureHash;
