@@ -366,6 +366,85 @@ pub enum CertificateError {
         /// What is wrong.
         reason: String,
     },
+    /// The input is a certificate request (CSR), not a certificate.
+    #[error(
+        "the input is a certificate request (CSR), not a certificate: send it to your certificate authority and install the certificate it returns"
+    )]
+    IsRequest,
+    /// The input holds a private key where certificates were expected. The key is never echoed.
+    #[error(
+        "the input contains a private key where only certificates were expected: pass the certificate file alone, and keep the private key file secret"
+    )]
+    IsPrivateKey,
+    /// The certificate's validity period ended before the time it was checked at.
+    #[error(
+        "the certificate for `{subject}` expired at {not_after}: ask your certificate authority for a new one"
+    )]
+    Expired {
+        /// The certificate's subject (RFC 4514).
+        subject: String,
+        /// The end of the validity period (RFC 3339, UTC).
+        not_after: String,
+    },
+    /// The certificate's validity period starts after the time it was checked at.
+    #[error(
+        "the certificate for `{subject}` is not valid before {not_before}: check the system clock, or wait until then"
+    )]
+    NotYetValid {
+        /// The certificate's subject (RFC 4514).
+        subject: String,
+        /// The start of the validity period (RFC 3339, UTC).
+        not_before: String,
+    },
+    /// A certificate in a chain is not signed by the certificate named as its issuer.
+    #[error(
+        "the chain is broken between `{child}` and its issuer `{issuer}`: {reason}; get the matching intermediate certificates from your certificate authority"
+    )]
+    BrokenLink {
+        /// The subject of the certificate whose signature was checked.
+        child: String,
+        /// The subject of the certificate that should have signed it.
+        issuer: String,
+        /// Why the link does not hold.
+        reason: String,
+    },
+    /// No certificate in the input carries the given public key.
+    #[error(
+        "no certificate carries the public key with fingerprint {fingerprint}: the certificates were issued for another key; check that you picked the certificate for this key"
+    )]
+    NoLeaf {
+        /// The SPKI fingerprint that was looked for.
+        fingerprint: String,
+    },
+    /// Several different certificates carry the leaf's public key, so the leaf is ambiguous.
+    #[error(
+        "{count} different certificates carry the public key with fingerprint {fingerprint}: pass only the one to use"
+    )]
+    AmbiguousLeaf {
+        /// The SPKI fingerprint of the leaf key.
+        fingerprint: String,
+        /// How many distinct certificates carry it.
+        count: usize,
+    },
+    /// Certificates that are not part of the leaf's issuer chain were passed.
+    #[error(
+        "these certificates are not part of the chain of `{leaf}`: `{}`; remove them, or check that the right intermediate certificates were passed",
+        .subjects.join("`, `")
+    )]
+    NotInChain {
+        /// The leaf's subject.
+        leaf: String,
+        /// The subjects of the certificates that do not belong to the chain.
+        subjects: Vec<String>,
+    },
+    /// The input holds more certificates than a chain may have.
+    #[error("{count} certificates is more than the limit of {limit}: pass only the server's chain")]
+    TooMany {
+        /// How many certificates were passed.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------

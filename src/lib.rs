@@ -5,6 +5,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod certificate;
+pub mod chain;
 mod encoding;
 pub mod endpoint;
 pub mod error;
@@ -17,7 +18,8 @@ pub mod request;
 mod signature;
 pub mod store;
 
-pub use certificate::Certificate;
+pub use certificate::{Certificate, KeyUsageBit, KeyUsages};
+pub use chain::Chain;
 pub use endpoint::Endpoint;
 pub use error::{Error, Result};
 pub use fingerprint::Fingerprint;

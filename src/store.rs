@@ -616,7 +616,7 @@ impl Transaction {
         self.session()?.check_name_free(name)?;
         let key = PrivateKey::generate_rsa_with_rng(rng, bits)?;
         let request = builder.sign(&key)?;
-        let subject = certs::request_subject(&request);
+        let subject = request.subject();
         self.session()?
             .insert_pending(name, &key, &request, &subject, None)?;
         Ok(request)
@@ -641,7 +641,7 @@ impl Transaction {
         request.verify()?;
         let session = self.session()?;
         session.check_name_free(name)?;
-        session.insert_pending(name, &key, request, &certs::request_subject(request), None)?;
+        session.insert_pending(name, &key, request, &request.subject(), None)?;
         Ok(())
     }
 
@@ -740,7 +740,7 @@ impl Transaction {
         }
         let key = PrivateKey::generate_rsa_with_rng(rng, bits)?;
         let request = builder.sign(&key)?;
-        let subject = certs::request_subject(&request);
+        let subject = request.subject();
         session.insert_pending(&renewal_name, &key, &request, &subject, Some(row.id))?;
         Ok(request)
     }
@@ -1060,13 +1060,6 @@ fn time(s: i64) -> SystemTime {
         UNIX_EPOCH
             .checked_sub(Duration::from_secs(s.unsigned_abs()))
             .unwrap_or(UNIX_EPOCH)
-    }
-}
-
-fn format_time(t: SystemTime) -> String {
-    match der::DateTime::from_system_time(t) {
-        Ok(dt) => dt.to_string(),
-        Err(_) => format!("{} s after 1970", secs(t)),
     }
 }
 

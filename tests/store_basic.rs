@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
-use keymanager::error::{EndpointError, InstallError, StoreError};
+use keymanager::error::{CertificateError, EndpointError, InstallError, StoreError};
 use keymanager::{
     CertificateRequest, DistinguishedName, Endpoint, EntryState, Error, InstallOptions, KdfParams,
     KeyStore, PrivateKey, StoreOptions,
@@ -362,10 +362,23 @@ fn install_finds_the_right_key_among_many() {
     let cert8 = sign_server(&requests[8], &["host8.example.com"]);
     let der8 = pem::parse(&cert8).unwrap().into_contents();
     let mut tx = store.begin().unwrap();
+    // A bundle with a certificate that is not on the chain is refused, naming it.
+    let stray = format!("{cert7}{cert}");
+    let err = tx.install_certificate(stray.as_bytes()).unwrap_err();
+    assert!(
+        matches!(err, Error::Certificate(CertificateError::NotInChain { .. })),
+        "{err}"
+    );
+    assert_eq!(tx.entry("entry 7").unwrap().state(), EntryState::Pending);
     assert_eq!(
         tx.install_certificate(bundle.as_bytes()).unwrap(),
         "entry 7"
     );
+    let chain = tx.export("entry 7", "pw").unwrap();
+    let chain = keymanager::Certificate::chain_from_pem(chain.chain_pem()).unwrap();
+    assert_eq!(chain.len(), 2, "leaf and CA, leaf first");
+    assert_eq!(chain[0].subject(), "CN=host7.example.com,O=Example");
+    assert_eq!(chain[1].subject(), "CN=Store Test CA");
     assert_eq!(tx.install_certificate(&der8).unwrap(), "entry 8");
     // Installing the same certificate again says which entry has it.
     let err = tx.install_certificate(&der).unwrap_err();
@@ -466,7 +479,8 @@ fn install_diagnostics() {
     tx.add_pending("api", key(2), &two).unwrap();
     assert_eq!(
         tx.entry("api").unwrap().dns_names(),
-        ["api.example.com", "api2.example.com"]
+        ["api.example.com", "API2.example.com"],
+        "as requested"
     );
     let partial = sign_server(&two.to_pem(), &["api.example.com"]);
     let err = tx.install_certificate(partial.as_bytes()).unwrap_err();
@@ -477,12 +491,33 @@ fn install_diagnostics() {
             certified,
         }) => {
             assert_eq!(entry, "api");
-            assert_eq!(dropped, &["api2.example.com"]);
+            assert_eq!(dropped, &["API2.example.com"]);
             assert_eq!(certified, &["api.example.com"]);
         }
         other => panic!("{other:?}"),
     }
-    assert!(err.to_string().contains("api2.example.com"));
+    assert!(err.to_string().contains("API2.example.com"));
+    // Requested IP addresses are checked too.
+    let with_ip = CertificateRequest::builder(dn("ip.example.com"))
+        .ip_address(ip("192.0.2.5"))
+        .sign(&key(3))
+        .unwrap();
+    tx.add_pending("ip", key(3), &with_ip).unwrap();
+    let no_ip = sign_server(&with_ip.to_pem(), &["ip.example.com"]);
+    match tx.install_certificate(no_ip.as_bytes()).unwrap_err() {
+        Error::Install(InstallError::NamesDropped { dropped, .. }) => {
+            assert_eq!(dropped, ["192.0.2.5"])
+        }
+        other => panic!("{other:?}"),
+    }
+    let ip_cert = sign(
+        &with_ip.to_pem(),
+        &[
+            "subjectAltName=DNS:ip.example.com,IP:192.0.2.5",
+            "extendedKeyUsage=serverAuth",
+        ],
+    );
+    assert_eq!(tx.install_certificate(ip_cert.as_bytes()).unwrap(), "ip");
     // A wildcard certificate covers the requested names.
     let wild = sign_server(&two.to_pem(), &["*.example.com", "api.example.com"]);
     assert_eq!(tx.install_certificate(wild.as_bytes()).unwrap(), "api");
@@ -549,6 +584,11 @@ fn bindings_and_resolution() {
         }
         other => panic!("{other:?}"),
     }
+    let err = tx.bind(ep("*.example.com:8443"), "www").unwrap_err();
+    assert!(
+        matches!(err, Error::Endpoint(EndpointError::HostNotCovered { .. })),
+        "a wildcard binding needs a wildcard certificate: {err}"
+    );
     let err = tx.bind(ep("192.0.2.12:443"), "nobody").unwrap_err();
     assert!(
         matches!(err, Error::Store(StoreError::NotFound { .. })),

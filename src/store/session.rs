@@ -12,12 +12,13 @@ use zeroize::Zeroizing;
 use super::certs;
 use super::schema::db;
 use super::{
-    Entry, EntryState, Export, Identity, InstallOptions, KEY_LABEL, Kek, ROW_LABEL, format_time,
-    join_names, secs, split_names, time,
+    Entry, EntryState, Export, Identity, InstallOptions, KEY_LABEL, Kek, ROW_LABEL, join_names,
+    secs, split_names, time,
 };
 use crate::certificate::Certificate;
+use crate::chain::Chain;
 use crate::endpoint::Endpoint;
-use crate::error::{EndpointError, Error, InstallError, Result, StoreError};
+use crate::error::{CertificateError, EndpointError, Error, InstallError, Result, StoreError};
 use crate::fingerprint::Fingerprint;
 use crate::key::{KeyEncryption, KeySizePolicy, PrivateKey};
 use crate::name::DistinguishedName;
@@ -360,7 +361,7 @@ impl Session<'_> {
         }
         let der = key.to_pkcs8_der()?;
         let sealed = self.kek.keys.seal(KEY_LABEL, fp.as_bytes(), &der)?;
-        let names = join_names(&certs::request_dns_names(request));
+        let names = join_names(&request.dns_names());
         self.conn
             .execute(
                 "INSERT INTO entries (name, state, spki_sha256, key_bits, sealed_key, subject, \
@@ -413,42 +414,37 @@ impl Session<'_> {
         };
         self.verify(&row, &[])?;
         let fp = row.fingerprint();
-        let chain = certs::build_chain(certs, &fp)?;
-        let Some(leaf) = chain.first() else {
-            return Err(self.no_match(&chain)?);
-        };
-        let subject = certs::subject(leaf);
+        let chain = Chain::build(certs, &fp)?;
+        let leaf = chain.leaf();
+        let subject = leaf.subject();
         let now = options.now.unwrap_or_else(SystemTime::now);
-        let (nb, na) = (certs::not_before(leaf), certs::not_after(leaf));
         if !options.allow_invalid_dates {
-            let problem = if now < nb {
-                Some(format!("not valid before {}", format_time(nb)))
-            } else if now > na {
-                Some(format!("expired on {}", format_time(na)))
-            } else {
-                None
+            let problem = match leaf.check_validity_at(now) {
+                Ok(()) => None,
+                Err(Error::Certificate(CertificateError::Expired { not_after, .. })) => {
+                    Some(format!("expired since {not_after}"))
+                }
+                Err(Error::Certificate(CertificateError::NotYetValid { not_before, .. })) => {
+                    Some(format!("not valid before {not_before}"))
+                }
+                Err(other) => return Err(other),
             };
             if let Some(problem) = problem {
                 return Err(InstallError::InvalidDates { subject, problem }.into());
             }
         }
-        if !certs::allows_server_auth(leaf) {
+        if !leaf.allows_server_auth() {
             return Err(InstallError::NoServerAuth { subject }.into());
         }
-        let certified = certs::dns_names(leaf);
-        let requested = match row.request()? {
-            Some(req) => certs::request_dns_names(&req),
+        let dropped = match row.request()? {
+            Some(req) => certs::dropped_names(&req, leaf),
             None => Vec::new(),
         };
-        let dropped: Vec<String> = requested
-            .into_iter()
-            .filter(|n| !certs::covers_host(leaf, n))
-            .collect();
         if !dropped.is_empty() {
             return Err(InstallError::NamesDropped {
                 entry: row.name.clone(),
                 dropped,
-                certified,
+                certified: certs::certified_names(leaf),
             }
             .into());
         }
@@ -460,14 +456,17 @@ impl Session<'_> {
             let endpoints: Vec<String> = self
                 .bindings_of(old.id)?
                 .iter()
-                .filter(|e| e.host_name().is_some_and(|h| !certs::covers_host(leaf, h)))
+                .filter(|e| {
+                    e.host_name()
+                        .is_some_and(|h| !certs::covers_binding(leaf, h))
+                })
                 .map(ToString::to_string)
                 .collect();
             if !endpoints.is_empty() {
                 return Err(InstallError::RenewalDropsBindings {
                     entry: old.name.clone(),
                     endpoints,
-                    certified,
+                    certified: certs::certified_names(leaf),
                 }
                 .into());
             }
@@ -480,15 +479,15 @@ impl Session<'_> {
                  installed_at = ?3, not_before = ?4, not_after = ?5 WHERE id = ?6",
                 params![
                     subject,
-                    join_names(&certified),
+                    join_names(&leaf.dns_names()),
                     secs(SystemTime::now()),
-                    secs(nb),
-                    secs(na),
+                    secs(leaf.not_before()),
+                    secs(leaf.not_after()),
                     row.id
                 ],
             )
             .map_err(db("installing a certificate"))?;
-        for (i, cert) in chain.iter().enumerate() {
+        for (i, cert) in chain.certificates().iter().enumerate() {
             self.conn
                 .execute(
                     "INSERT INTO chain (entry_id, position, der) VALUES (?1, ?2, ?3)",
@@ -526,7 +525,7 @@ impl Session<'_> {
             }
             .into());
         };
-        let subject = certs::subject(leaf);
+        let subject = leaf.subject();
         let mut st = self
             .conn
             .prepare_cached(
@@ -575,11 +574,11 @@ impl Session<'_> {
                     entry: name.to_owned(),
                     what: "its certificate does not parse".into(),
                 })?;
-            if !certs::covers_host(&leaf, host) {
+            if !certs::covers_binding(&leaf, host) {
                 return Err(EndpointError::HostNotCovered {
                     entry: name.to_owned(),
                     host: host.to_owned(),
-                    names: certs::dns_names(&leaf),
+                    names: leaf.dns_names(),
                 }
                 .into());
             }
