@@ -33,6 +33,35 @@
 //! does not open. Every entry row and its certificates carry an HMAC-SHA256 under a key derived
 //! from the same passphrase; a changed row is reported as [`StoreError::Tampered`] naming the
 //! entry. No private key is ever written unsealed.
+//!
+//! # Example
+//!
+//! ```
+//! use keymanager::{DistinguishedName, KdfParams, KeyStore, StoreOptions};
+//!
+//! # fn main() -> keymanager::Result<()> {
+//! // A low key-derivation cost for the example only: keep the default in production.
+//! let options = StoreOptions::new().kdf(KdfParams::new(64, 1, 1)?);
+//! let store = KeyStore::open_in_memory_with("correct horse battery staple", &options)?;
+//!
+//! let dn: DistinguishedName = "CN=www.example.com,O=Example".parse()?;
+//! let mut tx = store.begin()?;
+//! let request = tx.create_pending("www", &dn, 2048)?;
+//! tx.commit()?;
+//! assert!(request.to_pem().starts_with("-----BEGIN CERTIFICATE REQUEST-----"));
+//!
+//! // Send the request to the CA; when its certificate comes back:
+//! //     let mut tx = store.begin()?;
+//! //     let name = tx.install_certificate(&certificate_file_bytes)?;
+//! //     tx.bind("0.0.0.0:443".parse()?, &name)?;
+//! //     tx.commit()?;
+//! // and, for each TLS connection:
+//! //     let identity = store.resolve(local_ip, 443, sni)?;
+//! let entries = store.entries()?;
+//! assert_eq!(entries[0].name(), "www");
+//! # Ok(())
+//! # }
+//! ```
 
 mod certs;
 mod open;
