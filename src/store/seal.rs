@@ -40,9 +40,10 @@ pub(super) struct Cost {
     pub(super) parallelism: u32,
 }
 
-/// The keys derived from the passphrase; zeroized on drop.
+/// The keys derived from the passphrase; zeroized on drop (the cipher through the
+/// `zeroize` feature of `chacha20poly1305`).
 pub(super) struct Keys {
-    seal: Zeroizing<[u8; 32]>,
+    cipher: ChaCha20Poly1305,
     mac: Zeroizing<[u8; 32]>,
 }
 
@@ -62,8 +63,10 @@ impl Keys {
             .map_err(|e| StoreError::InvalidOptions {
                 reason: format!("Argon2: {e}"),
             })?;
+        let seal = subkey(&kek, b"keymanager/v1/seal");
+        let key = Zeroizing::new(Key::from(*seal));
         Ok(Self {
-            seal: subkey(&kek, b"keymanager/v1/seal"),
+            cipher: ChaCha20Poly1305::new(&key),
             mac: subkey(&kek, b"keymanager/v1/mac"),
         })
     }
@@ -74,7 +77,7 @@ impl Keys {
         random(&mut nonce)?;
         let aad = aad(label, context);
         let ct = self
-            .cipher()
+            .cipher
             .encrypt(
                 &Nonce::from(nonce),
                 Payload {
@@ -102,7 +105,7 @@ impl Keys {
         let (nonce, ct) = sealed.split_at_checked(NONCE_LEN)?;
         let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
         let aad = aad(label, context);
-        self.cipher()
+        self.cipher
             .decrypt(&Nonce::from(nonce), Payload { msg: ct, aad: &aad })
             .ok()
             .map(Zeroizing::new)
@@ -125,10 +128,6 @@ impl Keys {
             mac.update(part);
         }
         mac
-    }
-
-    fn cipher(&self) -> ChaCha20Poly1305 {
-        ChaCha20Poly1305::new(&Key::from(*self.seal))
     }
 }
 
