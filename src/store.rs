@@ -641,14 +641,14 @@ impl Transaction {
         bits: usize,
     ) -> Result<CertificateRequest> {
         check_name(name)?;
-        // Fail fast, before the (slow) key generation.
-        self.session()?.check_name_free(name)?;
-        let key = PrivateKey::generate_rsa_with_rng(rng, bits)?;
-        let request = builder.sign(&key)?;
-        let subject = request.subject();
-        self.session()?
-            .insert_pending(name, &key, &request, &subject, None)?;
-        Ok(request)
+        self.atomic(|session| {
+            // Fail fast, before the (slow) key generation.
+            session.check_name_free(name)?;
+            let key = PrivateKey::generate_rsa_with_rng(rng, bits)?;
+            let request = builder.sign(&key)?;
+            session.insert_pending(name, &key, &request, &request.subject(), None)?;
+            Ok(request)
+        })
     }
 
     /// Stores a key made elsewhere, with its request, as the pending entry `name`. The request
@@ -668,10 +668,10 @@ impl Transaction {
             .into());
         }
         request.verify()?;
-        let session = self.session()?;
-        session.check_name_free(name)?;
-        session.insert_pending(name, &key, request, &request.subject(), None)?;
-        Ok(())
+        self.atomic(|session| {
+            session.check_name_free(name)?;
+            session.insert_pending(name, &key, request, &request.subject(), None)
+        })
     }
 
     /// Installs a certificate (DER, PEM, or a PEM bundle with its chain) on the pending key
@@ -687,13 +687,13 @@ impl Transaction {
         pem_or_der: &[u8],
         options: InstallOptions,
     ) -> Result<String> {
-        self.session()?.install(pem_or_der, options)
+        self.atomic(|session| session.install(pem_or_der, options))
     }
 
     /// Binds `endpoint` to the installed entry `name`. An endpoint holds one entry: unbind it
     /// first to change it. A host-name endpoint must be covered by the certificate.
     pub fn bind(&mut self, endpoint: Endpoint, name: &str) -> Result<()> {
-        self.session()?.bind(&endpoint, name)
+        self.atomic(|session| session.bind(&endpoint, name))
     }
 
     /// Removes the binding of `endpoint`.
@@ -729,76 +729,80 @@ impl Transaction {
         name: &str,
         bits: usize,
     ) -> Result<CertificateRequest> {
-        let session = self.session()?;
-        let row = session.row_by_name(name)?;
-        if row.state != State::Installed {
-            return Err(StoreError::WrongState {
-                name: name.to_owned(),
-                state: row.state.as_str().into(),
-                hint: "only an installed entry can be renewed; install its certificate first"
-                    .into(),
-            }
-            .into());
-        }
-        session.verify(&row, &session.chain(row.id)?)?;
-        if let Some(existing) = session.renewal_of(row.id)? {
-            return Err(StoreError::WrongState {
-                name: name.to_owned(),
-                state: "being renewed".into(),
-                hint: format!(
-                    "its renewal `{existing}` is pending; install its certificate or remove it"
-                ),
-            }
-            .into());
-        }
-        let renewal_name = format!("{name}{RENEWAL_SUFFIX}");
-        session.check_name_free(&renewal_name)?;
-        // The same subject and names as the request being renewed; for an entry without one,
-        // the certificate's subject and names.
-        let old_request = row.request()?;
-        let dn = row.subject_requested(old_request.as_ref())?;
-        let mut builder = CertificateRequest::builder(dn);
-        match &old_request {
-            Some(req) => {
-                builder = builder.dns_names(req.dns_names());
-                for ip in req.ip_addresses() {
-                    builder = builder.ip_address(ip);
+        self.atomic(|session| {
+            let row = session.row_by_name(name)?;
+            if row.state != State::Installed {
+                return Err(StoreError::WrongState {
+                    name: name.to_owned(),
+                    state: row.state.as_str().into(),
+                    hint: "only an installed entry can be renewed; install its certificate first"
+                        .into(),
                 }
+                .into());
             }
-            None => builder = builder.dns_names(row.dns_names.clone()),
-        }
-        let key = PrivateKey::generate_rsa_with_rng(rng, bits)?;
-        let request = builder.sign(&key)?;
-        let subject = request.subject();
-        session.insert_pending(&renewal_name, &key, &request, &subject, Some(row.id))?;
-        Ok(request)
+            session.verify(&row, &session.chain(row.id)?)?;
+            if let Some(existing) = session.renewal_of(row.id)? {
+                return Err(StoreError::WrongState {
+                    name: name.to_owned(),
+                    state: "being renewed".into(),
+                    hint: format!(
+                        "its renewal `{existing}` is pending; install its certificate or remove it"
+                    ),
+                }
+                .into());
+            }
+            let renewal_name = format!("{name}{RENEWAL_SUFFIX}");
+            session.check_name_free(&renewal_name)?;
+            // The same subject and names as the request being renewed; for an entry without one,
+            // the certificate's subject and names.
+            let old_request = row.request()?;
+            let dn = row.subject_requested(old_request.as_ref())?;
+            let mut builder = CertificateRequest::builder(dn);
+            match &old_request {
+                Some(req) => {
+                    builder = builder.dns_names(req.dns_names());
+                    for ip in req.ip_addresses() {
+                        builder = builder.ip_address(ip);
+                    }
+                }
+                None => builder = builder.dns_names(row.dns_names.clone()),
+            }
+            let key = PrivateKey::generate_rsa_with_rng(rng, bits)?;
+            let request = builder.sign(&key)?;
+            let subject = request.subject();
+            session.insert_pending(&renewal_name, &key, &request, &subject, Some(row.id))?;
+            Ok(request)
+        })
     }
 
     /// Removes the entry `name` and its key. Refused while it is bound
     /// ([`StoreError::StillBound`] names the endpoints). Removing an entry being renewed turns
     /// its renewal into an ordinary pending entry.
     pub fn remove(&mut self, name: &str) -> Result<()> {
-        let session = self.session()?;
-        let row = session.row_by_name(name)?;
-        let endpoints = session.bindings_of(row.id)?;
-        if !endpoints.is_empty() {
-            return Err(StoreError::StillBound {
-                name: name.to_owned(),
-                endpoints: endpoints.iter().map(ToString::to_string).collect(),
+        self.atomic(|session| {
+            let row = session.row_by_name(name)?;
+            let endpoints = session.bindings_of(row.id)?;
+            if !endpoints.is_empty() {
+                return Err(StoreError::StillBound {
+                    name: name.to_owned(),
+                    endpoints: endpoints.iter().map(ToString::to_string).collect(),
+                }
+                .into());
             }
-            .into());
-        }
-        session.delete(row.id)
+            session.delete(row.id)
+        })
     }
 
     /// Removes the entry `name`, its key and its bindings.
     pub fn remove_with_bindings(&mut self, name: &str) -> Result<()> {
-        let session = self.session()?;
-        let row = session.row_by_name(name)?;
-        self.conn()?
-            .execute("DELETE FROM bindings WHERE entry_id = ?1", params![row.id])
-            .map_err(db("removing bindings"))?;
-        session.delete(row.id)
+        self.atomic(|session| {
+            let row = session.row_by_name(name)?;
+            session
+                .conn
+                .execute("DELETE FROM bindings WHERE entry_id = ?1", params![row.id])
+                .map_err(db("removing bindings"))?;
+            session.delete(row.id)
+        })
     }
 
     /// Every entry, as this transaction sees it.
@@ -835,6 +839,32 @@ impl Transaction {
         let result = conn.execute_batch("ROLLBACK").map_err(db("rolling back"));
         self.inner.give(conn);
         result
+    }
+
+    /// Runs one operation inside a savepoint: if it fails, the transaction is left as it was
+    /// before the operation, so the caller may carry on or commit what went before.
+    fn atomic<T>(&mut self, op: impl FnOnce(&Session<'_>) -> Result<T>) -> Result<T> {
+        let session = self.session()?;
+        session
+            .conn
+            .execute_batch("SAVEPOINT keymanager_op")
+            .map_err(db("starting an operation"))?;
+        match op(&session) {
+            Ok(out) => {
+                session
+                    .conn
+                    .execute_batch("RELEASE keymanager_op")
+                    .map_err(db("finishing an operation"))?;
+                Ok(out)
+            }
+            Err(e) => {
+                session
+                    .conn
+                    .execute_batch("ROLLBACK TO keymanager_op; RELEASE keymanager_op")
+                    .map_err(db("undoing a failed operation"))?;
+                Err(e)
+            }
+        }
     }
 
     fn conn(&self) -> Result<&Connection> {

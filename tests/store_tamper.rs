@@ -328,3 +328,30 @@ fn damaged_metadata_is_refused_quickly() {
         "{err}"
     );
 }
+
+#[test]
+fn a_failed_operation_leaves_the_transaction_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = setup(dir.path());
+    let mut tx = store.begin().unwrap();
+    tx.renew_with_rng(&mut ChaCha8Rng::seed_from_u64(1), "www", 2048)
+        .unwrap();
+    tx.commit().unwrap();
+    // Tamper with the renewal: removing the entry it renews must not launder it.
+    raw(dir.path())
+        .execute(
+            "UPDATE entries SET subject = 'CN=evil' WHERE name = 'www (renewal)'",
+            [],
+        )
+        .unwrap();
+    let mut tx = store.begin().unwrap();
+    tx.bind("192.0.2.50:443".parse().unwrap(), "api").unwrap();
+    // Deletes www's bindings, then fails on the renewal: the bindings come back.
+    assert_tampered(tx.remove_with_bindings("www"), "www (renewal)");
+    let www = tx.entry("www").unwrap();
+    assert_eq!(www.bindings(), ["0.0.0.0:443".parse().unwrap()]);
+    // What went before the failed operation is still there and commits.
+    tx.commit().unwrap();
+    assert_eq!(store.entry("api").unwrap().bindings().len(), 1);
+    assert_tampered(store.entry("www (renewal)"), "www (renewal)");
+}

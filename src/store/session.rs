@@ -273,6 +273,8 @@ impl Session<'_> {
         .into())
     }
 
+    /// Recomputes the MAC of a row this session just wrote; callers check the row before
+    /// changing it.
     pub(super) fn update_mac(&self, id: i64) -> Result<()> {
         let row = self.row_by_id(id)?;
         let chain = self.chain(id)?;
@@ -473,11 +475,25 @@ impl Session<'_> {
         }
         // The key must still open before we tie a certificate to it.
         self.unseal(&row)?;
+        // A renewal takes over the bindings and the name of the entry it renews, which goes.
+        let mut name = row.name.clone();
+        if let Some(old) = renewed {
+            self.conn
+                .execute(
+                    "UPDATE bindings SET entry_id = ?1 WHERE entry_id = ?2",
+                    params![row.id, old.id],
+                )
+                .map_err(db("moving bindings to the renewal"))?;
+            self.delete(old.id)?;
+            name = old.name;
+        }
         self.conn
             .execute(
-                "UPDATE entries SET state = 'installed', subject = ?1, dns_names = ?2, \
-                 installed_at = ?3, not_before = ?4, not_after = ?5 WHERE id = ?6",
+                "UPDATE entries SET state = 'installed', name = ?1, subject = ?2, dns_names = ?3, \
+                 installed_at = ?4, not_before = ?5, not_after = ?6, renewal_of = NULL \
+                 WHERE id = ?7",
                 params![
+                    name,
                     subject,
                     join_names(&leaf.dns_names()),
                     secs(SystemTime::now()),
@@ -494,23 +510,6 @@ impl Session<'_> {
                     params![row.id, i as i64, cert.to_der()],
                 )
                 .map_err(db("storing a certificate"))?;
-        }
-        let mut name = row.name.clone();
-        if let Some(old) = renewed {
-            self.conn
-                .execute(
-                    "UPDATE bindings SET entry_id = ?1 WHERE entry_id = ?2",
-                    params![row.id, old.id],
-                )
-                .map_err(db("moving bindings to the renewal"))?;
-            self.delete(old.id)?;
-            self.conn
-                .execute(
-                    "UPDATE entries SET name = ?1, renewal_of = NULL WHERE id = ?2",
-                    params![old.name, row.id],
-                )
-                .map_err(db("renaming the renewal"))?;
-            name = old.name;
         }
         self.update_mac(row.id)?;
         Ok(name)
@@ -601,6 +600,9 @@ impl Session<'_> {
             .and_then(|mut st| st.query_row(params![id], |r| r.get(0)).optional())
             .map_err(db("reading renewals"))?;
         if let Some(renewal) = renewal {
+            // Checked first, so that re-computing its MAC cannot launder a tampered row.
+            let row = self.row_by_id(renewal)?;
+            self.verify(&row, &self.chain(renewal)?)?;
             self.conn
                 .execute(
                     "UPDATE entries SET renewal_of = NULL WHERE id = ?1",
