@@ -108,6 +108,14 @@ const ROW_LABEL: &[u8] = b"keymanager/v1/entry";
 /// Idle connections kept for reuse.
 const POOL_SIZE: usize = 8;
 
+// A store is shared between threads; a transaction may move to another thread.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    const fn send<T: Send>() {}
+    send_sync::<KeyStore>();
+    send::<Transaction>();
+};
+
 // ---------------------------------------------------------------------------------------------
 // Options
 // ---------------------------------------------------------------------------------------------
@@ -1143,6 +1151,27 @@ mod tests {
         assert_traits::<KeyStore>();
         fn assert_send<T: Send>() {}
         assert_send::<Transaction>();
+    }
+
+    #[test]
+    fn an_in_memory_store_leaves_no_file_behind() {
+        let options = StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap());
+        let store = KeyStore::open_in_memory_with("pass", &options).unwrap();
+        assert_eq!(store.path(), None);
+        let path = store.inner.path.clone();
+        let wal = PathBuf::from(format!("{}-wal", path.display()));
+        store.begin().unwrap().commit().unwrap();
+        let clone = store.clone();
+        drop(store);
+        assert!(path.exists() && wal.exists(), "alive while a clone is");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        drop(clone);
+        assert!(!path.exists() && !wal.exists());
     }
 
     #[test]

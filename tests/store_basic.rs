@@ -298,7 +298,13 @@ fn pending_keys_are_checked() {
     der[last] ^= 1;
     let forged = CertificateRequest::from_der(&der).unwrap();
     let err = tx.add_pending("forged", key(1), &forged).unwrap_err();
-    assert!(!matches!(err, Error::Store(_)), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Request(keymanager::error::RequestError::BadSignature)
+        ),
+        "{err:?}"
+    );
     for bad in ["", "a\nb", &"x".repeat(129), " lead"] {
         let err = tx
             .add_pending(bad, key(1), &request(&key(1), "x.example.com"))
@@ -1016,4 +1022,13 @@ fn a_renewal_must_cover_the_host_bindings_it_takes_over() {
         store.entry("www").unwrap().bindings(),
         [ep("www.example.com:443")]
     );
+}
+
+#[test]
+fn an_unusable_path_is_an_io_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing-dir").join("keys.db");
+    let err = KeyStore::open_with(&path, PASS, &options()).unwrap_err();
+    assert!(matches!(err, Error::Store(StoreError::Io { .. })), "{err}");
+    assert!(err.to_string().contains("missing-dir"), "{err}");
 }
