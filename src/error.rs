@@ -491,7 +491,7 @@ pub enum InstallError {
     InvalidDates {
         /// The certificate's subject.
         subject: String,
-        /// What is wrong with the dates ("expired on ...", "not valid before ...").
+        /// What is wrong with the dates ("expired since ...", "not valid before ...").
         problem: String,
     },
     /// The CA left out names that were requested.

@@ -707,3 +707,63 @@ impl Session<'_> {
         Ok(Export { key_pem, chain_pem })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lookups on the paths whose cost must not grow with the store (install, resolve,
+    /// bind) are index lookups, never table scans.
+    #[test]
+    fn hot_lookups_use_indexes() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("BEGIN").unwrap();
+        super::super::schema::migrate(&conn, 0).unwrap();
+        conn.execute_batch("COMMIT").unwrap();
+        for (sql, index) in [
+            (
+                format!("SELECT {ROW_COLUMNS} FROM entries e WHERE e.spki_sha256 = ?1"),
+                "entries_spki_sha256",
+            ),
+            (
+                format!("SELECT {ROW_COLUMNS} FROM entries e WHERE e.name = ?1"),
+                "sqlite_autoindex_entries_1",
+            ),
+            (
+                format!("SELECT {ROW_COLUMNS} FROM entries e WHERE e.id = ?1"),
+                "INTEGER PRIMARY KEY",
+            ),
+            (
+                "SELECT entry_id FROM bindings WHERE endpoint = ?1".into(),
+                "PRIMARY KEY",
+            ),
+            (
+                "SELECT der FROM chain WHERE entry_id = ?1 ORDER BY position".into(),
+                "PRIMARY KEY",
+            ),
+            (
+                "SELECT endpoint FROM bindings WHERE entry_id = ?1 ORDER BY endpoint".into(),
+                "bindings_entry_id",
+            ),
+            (
+                "SELECT id FROM entries WHERE renewal_of = ?1".into(),
+                "entries_renewal_of",
+            ),
+            (
+                "SELECT name, spki_sha256 FROM entries WHERE state = 'pending' AND subject = ?1"
+                    .into(),
+                "entries_subject",
+            ),
+        ] {
+            let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let plan: Vec<String> = st
+                .query_map([0], |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            let plan = plan.join("; ");
+            assert!(plan.contains(index), "{sql}: {plan}");
+            assert!(!plan.starts_with("SCAN"), "{sql}: {plan}");
+        }
+    }
+}
