@@ -465,8 +465,9 @@ pub enum InstallError {
         subject: String,
         /// The certificate's SPKI fingerprint.
         fingerprint: String,
-        /// Pending entries with the same subject, as `(name, key fingerprint)`: the CA may have
-        /// certified another key than the one requested, or the request was made elsewhere.
+        /// Pending entries with the same subject or a DNS name in common, as `(name, key
+        /// fingerprint)`: the CA may have certified another key than the one requested, or the
+        /// request was made elsewhere.
         candidates: Vec<(String, String)>,
     },
     /// The certificate's key already has an installed certificate.
@@ -544,14 +545,14 @@ pub enum InstallError {
 
 fn describe_candidates(candidates: &[(String, String)]) -> String {
     if candidates.is_empty() {
-        return "no pending key has this subject either: was the request made with another key store, or was its entry removed?".into();
+        return "no pending key has this subject or names either: was the request made with another key store, or was its entry removed?".into();
     }
     let list: Vec<String> = candidates
         .iter()
         .map(|(name, fp)| format!("`{name}` (key {fp})"))
         .collect();
     format!(
-        "pending keys with this subject: {}; the CA certified a different key than any of these",
+        "pending keys for this subject or its names: {}; the CA certified a different key than any of these",
         list.join(", ")
     )
 }

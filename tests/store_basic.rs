@@ -428,6 +428,39 @@ fn install_diagnostics() {
         "{msg}"
     );
 
+    // The CA rewrote the subject: the pending key is found by its DNS name, and the CA
+    // certificate in the bundle is not mistaken for the server's.
+    let renamed = sign_server(
+        &request(&key(1), "other.example.org").to_pem(),
+        &["www.example.com"],
+    );
+    let bundle = format!("{}{renamed}", ca().cert_pem());
+    match tx.install_certificate(bundle.as_bytes()).unwrap_err() {
+        Error::Install(InstallError::NoMatchingKey {
+            subject,
+            candidates,
+            ..
+        }) => {
+            assert!(subject.contains("other.example.org"), "{subject}");
+            assert_eq!(candidates.len(), 1);
+            assert_eq!(candidates[0].0, "www");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Nothing in common: the message says so.
+    let unrelated = sign_server(
+        &request(&key(1), "x.example.org").to_pem(),
+        &["x.example.org"],
+    );
+    let msg = tx
+        .install_certificate(unrelated.as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("no pending key has this subject or names"),
+        "{msg}"
+    );
+
     // A request is not a certificate, in PEM or DER.
     for input in [
         req.as_bytes().to_vec(),

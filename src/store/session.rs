@@ -518,26 +518,48 @@ impl Session<'_> {
     /// The error for a certificate no pending key matches, with the pending keys of the same
     /// subject as candidates.
     pub(super) fn no_match(&self, certs: &[Certificate]) -> Result<Error> {
-        let Some(leaf) = certs.first() else {
-            return Ok(crate::error::CertificateError::NoCertificate {
+        // The server certificate is the one that is not a CA, whatever the file order.
+        let Some(leaf) = certs.iter().find(|c| !c.is_ca()).or(certs.first()) else {
+            return Ok(CertificateError::NoCertificate {
                 hint: "the input holds no certificate".into(),
             }
             .into());
         };
         let subject = leaf.subject();
+        let names: Vec<String> = leaf
+            .dns_names()
+            .iter()
+            .map(|n| n.to_ascii_lowercase())
+            .collect();
+        // An error path: scanning the pending entries is fine here.
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT name, spki_sha256 FROM entries \
-                 WHERE state = 'pending' AND subject = ?1 ORDER BY name",
+                "SELECT name, spki_sha256, subject, dns_names FROM entries \
+                 WHERE state = 'pending' ORDER BY name",
             )
             .map_err(db("listing pending keys"))?;
-        let candidates = st
-            .query_map(params![subject], |r| {
-                Ok((r.get::<_, String>(0)?, hex::encode(r.get::<_, Vec<u8>>(1)?)))
+        let pending = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(db("listing pending keys"))?;
+        let candidates = pending
+            .into_iter()
+            .filter(|(_, _, s, dns)| {
+                *s == subject
+                    || split_names(dns)
+                        .iter()
+                        .any(|n| names.contains(&n.to_ascii_lowercase()))
+            })
+            .map(|(name, spki, _, _)| (name, hex::encode(spki)))
+            .collect();
         Ok(InstallError::NoMatchingKey {
             subject,
             fingerprint: leaf.fingerprint().to_hex(),
