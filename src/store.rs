@@ -437,7 +437,11 @@ impl KeyStore {
 
     /// What to serve on a connection to `local_ip:port` that asked for `sni`: the entry bound
     /// to the host name, else to `*.` its parent, else to the address, else to the any-address
-    /// of its family. `None` when nothing is bound. Decrypts only the chosen key.
+    /// of its family. `None` when nothing is bound.
+    ///
+    /// At most four primary-key lookups, then the one entry's integrity check, certificate
+    /// parsing and key decryption: cheap, but a busy server should keep the [`Identity`] per
+    /// endpoint rather than resolve on every handshake.
     pub fn resolve(
         &self,
         local_ip: IpAddr,
