@@ -30,9 +30,11 @@
 //! until [`KeyStore::change_passphrase`] re-keys it with the options it was opened with. Each
 //! private key is sealed with ChaCha20-Poly1305 under a fresh random nonce, with associated
 //! data naming its purpose and its key fingerprint, so a sealed key copied to another entry
-//! does not open. Every entry row and its certificates carry an HMAC-SHA256 under a key derived
-//! from the same passphrase; a changed row is reported as [`StoreError::Tampered`] naming the
-//! entry. No private key is ever written unsealed.
+//! does not open. Every entry row, its certificates and the endpoints bound to it carry an
+//! HMAC-SHA256 under a key derived from the same passphrase; a changed row, certificate or
+//! binding is reported as [`StoreError::Tampered`] naming the entry (so an endpoint re-pointed
+//! at another entry behind the store's back is refused, not served). No private key is ever
+//! written unsealed.
 //!
 //! # Example
 //!
@@ -80,7 +82,7 @@ use zeroize::Zeroizing;
 
 use crate::certificate::Certificate;
 use crate::endpoint::Endpoint;
-use crate::error::{EndpointError, Error, InstallError, Result, StoreError};
+use crate::error::{Error, InstallError, Result, StoreError};
 use crate::fingerprint::Fingerprint;
 use crate::key::{KeyEncryption, PrivateKey};
 use crate::name::DistinguishedName;
@@ -710,20 +712,7 @@ impl Transaction {
 
     /// Removes the binding of `endpoint`.
     pub fn unbind(&mut self, endpoint: &Endpoint) -> Result<()> {
-        let n = self
-            .conn()?
-            .execute(
-                "DELETE FROM bindings WHERE endpoint = ?1",
-                params![endpoint.to_string()],
-            )
-            .map_err(db("unbinding"))?;
-        if n == 0 {
-            return Err(EndpointError::NotBound {
-                endpoint: endpoint.to_string(),
-            }
-            .into());
-        }
-        Ok(())
+        self.atomic(|session| session.unbind(endpoint))
     }
 
     /// Starts renewing the installed entry `name`: a new key of `bits` bits and a request for

@@ -355,3 +355,69 @@ fn a_failed_operation_leaves_the_transaction_as_it_was() {
     assert_eq!(store.entry("api").unwrap().bindings().len(), 1);
     assert_tampered(store.entry("www (renewal)"), "www (renewal)");
 }
+
+/// Bindings are covered by their entry's MAC: pointing an endpoint at another entry, or adding
+/// a binding row, is detected rather than serving the other entry's key.
+#[test]
+fn changed_bindings_are_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = setup(dir.path());
+    let conn = raw(dir.path());
+    assert_eq!(
+        store.resolve(any(), 443, None).unwrap().unwrap().name(),
+        "www"
+    );
+
+    // Re-point 0.0.0.0:443 from www to api.
+    conn.execute(
+        "UPDATE bindings SET entry_id = (SELECT id FROM entries WHERE name = 'api') \
+         WHERE endpoint = '0.0.0.0:443'",
+        [],
+    )
+    .unwrap();
+    assert_tampered(store.resolve(any(), 443, None), "api");
+    assert!(matches!(
+        store.entries(),
+        Err(Error::Store(StoreError::Tampered { .. }))
+    ));
+    conn.execute(
+        "UPDATE bindings SET entry_id = (SELECT id FROM entries WHERE name = 'www') \
+         WHERE endpoint = '0.0.0.0:443'",
+        [],
+    )
+    .unwrap();
+    assert_eq!(
+        store.entries().unwrap().len(),
+        3,
+        "restored, it verifies again"
+    );
+
+    // A binding added behind the store's back.
+    conn.execute(
+        "INSERT INTO bindings (endpoint, entry_id) \
+         SELECT '0.0.0.0:8443', id FROM entries WHERE name = 'api'",
+        [],
+    )
+    .unwrap();
+    assert_tampered(store.resolve(any(), 8443, None), "api");
+    assert_tampered(store.entry("api"), "api");
+    // And it cannot be laundered through the store's own operations.
+    let mut tx = store.begin().unwrap();
+    assert_tampered(tx.unbind(&"0.0.0.0:8443".parse().unwrap()), "api");
+    assert_tampered(tx.bind("0.0.0.0:9443".parse().unwrap(), "api"), "api");
+    drop(tx);
+    conn.execute("DELETE FROM bindings WHERE endpoint = '0.0.0.0:8443'", [])
+        .unwrap();
+
+    // The store's own binds, unbinds and re-keying keep the MACs right.
+    let mut tx = store.begin().unwrap();
+    tx.bind("0.0.0.0:8443".parse().unwrap(), "api").unwrap();
+    tx.unbind(&"0.0.0.0:443".parse().unwrap()).unwrap();
+    tx.commit().unwrap();
+    store.change_passphrase(PASS, "another passphrase").unwrap();
+    assert_eq!(store.entries().unwrap().len(), 3);
+    assert_eq!(
+        store.resolve(any(), 8443, None).unwrap().unwrap().name(),
+        "api"
+    );
+}

@@ -90,8 +90,10 @@ impl Row {
     }
 
     /// Everything the MAC covers, in order: all columns but the MAC and the sealed key (which
-    /// is authenticated by its own AEAD tag), then the certificate chain.
-    pub(super) fn mac_parts(&self, chain: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    /// is authenticated by its own AEAD tag), the number of certificates and the certificate
+    /// chain, then the endpoints bound to the entry (sorted; none for an unbound entry, so the
+    /// chain count keeps the framing unambiguous).
+    pub(super) fn mac_parts(&self, chain: &[Vec<u8>], bindings: &[String]) -> Vec<Vec<u8>> {
         let opt = |v: Option<i64>| v.map_or_else(Vec::new, |v| v.to_be_bytes().to_vec());
         let mut parts = vec![
             ROW_LABEL.to_vec(),
@@ -111,6 +113,7 @@ impl Row {
             (chain.len() as u64).to_be_bytes().to_vec(),
         ];
         parts.extend(chain.iter().cloned());
+        parts.extend(bindings.iter().map(|b| b.as_bytes().to_vec()));
         parts
     }
 
@@ -219,16 +222,19 @@ impl Session<'_> {
             .map_err(db("reading a certificate chain"))
     }
 
-    pub(super) fn bindings_of(&self, id: i64) -> Result<Vec<Endpoint>> {
+    /// The endpoints bound to entry `id`, as stored, sorted: what its MAC covers.
+    pub(super) fn binding_texts(&self, id: i64) -> Result<Vec<String>> {
         let mut st = self
             .conn
             .prepare_cached("SELECT endpoint FROM bindings WHERE entry_id = ?1 ORDER BY endpoint")
             .map_err(db("reading bindings"))?;
-        let texts = st
-            .query_map(params![id], |r| r.get::<_, String>(0))
+        st.query_map(params![id], |r| r.get::<_, String>(0))
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<String>>>())
-            .map_err(db("reading bindings"))?;
-        texts
+            .map_err(db("reading bindings"))
+    }
+
+    pub(super) fn bindings_of(&self, id: i64) -> Result<Vec<Endpoint>> {
+        self.binding_texts(id)?
             .iter()
             .map(|t| {
                 t.parse::<Endpoint>().map_err(|_| {
@@ -258,9 +264,10 @@ impl Session<'_> {
             .map_err(db("reading renewals"))
     }
 
-    /// Checks the row's MAC; on failure, tells a changed passphrase from tampering.
+    /// Checks the row's MAC (over the row, `chain` and the entry's bindings); on failure,
+    /// tells a changed passphrase from tampering.
     pub(super) fn verify(&self, row: &Row, chain: &[Vec<u8>]) -> Result<()> {
-        let parts = row.mac_parts(chain);
+        let parts = row.mac_parts(chain, &self.binding_texts(row.id)?);
         let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
         if self.kek.keys.verify_mac(&refs, &row.mac) {
             return Ok(());
@@ -278,7 +285,7 @@ impl Session<'_> {
     pub(super) fn update_mac(&self, id: i64) -> Result<()> {
         let row = self.row_by_id(id)?;
         let chain = self.chain(id)?;
-        let parts = row.mac_parts(&chain);
+        let parts = row.mac_parts(&chain, &self.binding_texts(id)?);
         let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
         let mac = self.kek.keys.mac(&refs);
         self.conn
@@ -451,7 +458,12 @@ impl Session<'_> {
             .into());
         }
         let renewed = match row.renewal_of {
-            Some(old_id) => Some(self.row_by_id(old_id)?),
+            Some(old_id) => {
+                let old = self.row_by_id(old_id)?;
+                // Checked before its bindings move, so that the new MAC cannot launder them.
+                self.verify(&old, &self.chain(old_id)?)?;
+                Some(old)
+            }
             None => None,
         };
         if let Some(old) = &renewed {
@@ -478,6 +490,14 @@ impl Session<'_> {
         // A renewal takes over the bindings and the name of the entry it renews, which goes.
         let mut name = row.name.clone();
         if let Some(old) = renewed {
+            // Detached first, so that deleting the old entry does not re-check (and fail on)
+            // this row mid-change; its MAC is recomputed below.
+            self.conn
+                .execute(
+                    "UPDATE entries SET renewal_of = NULL WHERE id = ?1",
+                    params![row.id],
+                )
+                .map_err(db("installing a renewal"))?;
             self.conn
                 .execute(
                     "UPDATE bindings SET entry_id = ?1 WHERE entry_id = ?2",
@@ -610,7 +630,26 @@ impl Session<'_> {
                 params![endpoint.to_string(), row.id],
             )
             .map_err(db("binding"))?;
-        Ok(())
+        self.update_mac(row.id)
+    }
+
+    /// Removes the binding of `endpoint`, after checking the entry it points to.
+    pub(super) fn unbind(&self, endpoint: &Endpoint) -> Result<()> {
+        let Some(id) = self.bound_entry(endpoint)? else {
+            return Err(EndpointError::NotBound {
+                endpoint: endpoint.to_string(),
+            }
+            .into());
+        };
+        let row = self.row_by_id(id)?;
+        self.verify(&row, &self.chain(id)?)?;
+        self.conn
+            .execute(
+                "DELETE FROM bindings WHERE endpoint = ?1",
+                params![endpoint.to_string()],
+            )
+            .map_err(db("unbinding"))?;
+        self.update_mac(id)
     }
 
     /// Deletes an entry (its chain goes with it); a renewal of it becomes an ordinary pending
