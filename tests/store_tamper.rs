@@ -421,3 +421,70 @@ fn changed_bindings_are_detected() {
         "api"
     );
 }
+
+/// Odd values written into the file by hand (out-of-range integers, NULLs, wrong types, bad
+/// text, constraint-breaking values) are typed errors on every read path, never a panic nor a
+/// silently different answer.
+#[test]
+fn odd_values_in_columns_are_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(setup(dir.path()));
+    let clean = std::fs::read(dir.path().join("keys.db")).unwrap();
+    let edits: &[&str] = &[
+        "UPDATE entries SET key_bits = -1 WHERE name = 'www'",
+        "UPDATE entries SET key_bits = 9223372036854775807 WHERE name = 'www'",
+        "UPDATE entries SET not_after = -9223372036854775808 WHERE name = 'www'",
+        "UPDATE entries SET not_after = 9223372036854775807 WHERE name = 'www'",
+        "UPDATE entries SET created_at = -9223372036854775808 WHERE name = 'www'",
+        "UPDATE entries SET not_before = NULL, not_after = NULL WHERE name = 'www'",
+        "UPDATE entries SET renewal_of = (SELECT id FROM entries WHERE name = 'api') \
+         WHERE name = 'www'",
+        "UPDATE entries SET dns_names = '' WHERE name = 'www'",
+        "UPDATE entries SET request_der = NULL WHERE name = 'www'",
+        "UPDATE entries SET request_der = x'00' WHERE name = 'www'",
+        "UPDATE entries SET sealed_key = x'' WHERE name = 'www'",
+        "UPDATE entries SET mac = x'' WHERE name = 'www'",
+        "UPDATE chain SET der = x'3000' \
+         WHERE entry_id = (SELECT id FROM entries WHERE name = 'www')",
+        "DELETE FROM chain WHERE entry_id = (SELECT id FROM entries WHERE name = 'www')",
+        "UPDATE bindings SET endpoint = 'not an endpoint' WHERE endpoint = '0.0.0.0:443'",
+        // Past the CHECK constraints and column types.
+        "PRAGMA ignore_check_constraints = ON; \
+         UPDATE entries SET state = 'bogus' WHERE name = 'www'",
+        "PRAGMA ignore_check_constraints = ON; \
+         UPDATE entries SET spki_sha256 = x'0102' WHERE name = 'www'",
+        "PRAGMA writable_schema = ON; \
+         UPDATE sqlite_schema SET sql = replace(sql, 'key_bits     INTEGER', 'key_bits     ANY') \
+         WHERE name = 'entries'; \
+         -- reconnect -- \
+         UPDATE entries SET key_bits = 'many' WHERE name = 'www'",
+        "UPDATE meta SET value = 'x' WHERE name = 'salt'",
+        "UPDATE meta SET value = x'0102' WHERE name = 'salt'",
+        "UPDATE meta SET value = -1 WHERE name = 'kdf_iterations'",
+        "UPDATE meta SET value = 'argon2d' WHERE name = 'kdf'",
+    ];
+    for (i, edit) in edits.iter().enumerate() {
+        let case = dir.path().join(i.to_string());
+        std::fs::create_dir(&case).unwrap();
+        std::fs::write(case.join("keys.db"), &clean).unwrap();
+        // A schema change made through `writable_schema` shows on the next connection.
+        for part in edit.split("-- reconnect --") {
+            raw(&case).execute_batch(part).unwrap();
+        }
+        let outcome = std::panic::catch_unwind(|| -> Result<(), Error> {
+            let store = KeyStore::open_with(case.join("keys.db"), PASS, &options())?;
+            let _ = store.entries()?;
+            let identity = store.resolve(any(), 443, None)?;
+            let _ = store.export("www", "export password")?;
+            // Nothing above may have succeeded with www's row changed.
+            Err(keymanager::Error::Store(StoreError::NotFound {
+                name: format!("no error at all, identity {identity:?}"),
+            }))
+        });
+        match outcome {
+            Err(_) => panic!("edit {i} `{edit}`: panicked"),
+            Ok(Err(Error::Store(StoreError::Tampered { .. } | StoreError::Corrupt { .. }))) => {}
+            Ok(other) => panic!("edit {i} `{edit}`: expected Tampered or Corrupt, got {other:?}"),
+        }
+    }
+}

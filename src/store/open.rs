@@ -109,6 +109,16 @@ pub(super) fn unlock(conn: &Connection, passphrase: &str) -> Result<Kek> {
         reason: format!("stored key derivation parameters are out of range: {reason}"),
     })?;
     let salt = blob("salt")?;
+    if salt.len() != seal::SALT_LEN {
+        return Err(StoreError::Corrupt {
+            reason: format!(
+                "the stored salt is {} bytes, not {}",
+                salt.len(),
+                seal::SALT_LEN
+            ),
+        }
+        .into());
+    }
     let verifier = blob("verifier")?;
     let keys = Keys::derive(passphrase, &salt, cost)?;
     match keys.open(VERIFIER_LABEL, &salt, &verifier) {

@@ -162,7 +162,8 @@ fn migrate_with(conn: &Connection, from: i64, steps: &[&str]) -> Result<()> {
 }
 
 /// Maps a database error to ours; `SQLITE_BUSY`/`SQLITE_LOCKED` become [`StoreError::Busy`]
-/// (the caller fills in the wait), anything else [`StoreError::Database`].
+/// (the caller fills in the wait), a stored value of the wrong type or range
+/// [`StoreError::Corrupt`], anything else [`StoreError::Database`].
 pub(super) fn db(during: &'static str) -> impl Fn(rusqlite::Error) -> crate::Error {
     move |e| {
         if let rusqlite::Error::SqliteFailure(f, _) = &e
@@ -172,6 +173,18 @@ pub(super) fn db(during: &'static str) -> impl Fn(rusqlite::Error) -> crate::Err
             )
         {
             return StoreError::Busy { waited_ms: 0 }.into();
+        }
+        // A value that does not read as its column's type: the file was edited or damaged.
+        if matches!(
+            e,
+            rusqlite::Error::InvalidColumnType(..)
+                | rusqlite::Error::FromSqlConversionFailure(..)
+                | rusqlite::Error::IntegralValueOutOfRange(..)
+        ) {
+            return StoreError::Corrupt {
+                reason: format!("while {during}, a stored value is not what it should be ({e})"),
+            }
+            .into();
         }
         StoreError::Database {
             during,

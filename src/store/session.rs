@@ -69,10 +69,16 @@ impl Row {
         Ok(Row {
             id: r.get(0)?,
             name: r.get(1)?,
-            state: if state == "installed" {
-                State::Installed
-            } else {
-                State::Pending
+            state: match state.as_str() {
+                "installed" => State::Installed,
+                "pending" => State::Pending,
+                _ => {
+                    return Err(rusqlite::Error::FromSqlConversionFailure(
+                        2,
+                        rusqlite::types::Type::Text,
+                        format!("unknown entry state `{}`", state.escape_debug()).into(),
+                    ));
+                }
             },
             spki: r.get(3)?,
             key_bits: r.get(4)?,
