@@ -488,3 +488,55 @@ fn odd_values_in_columns_are_errors_not_panics() {
         }
     }
 }
+
+/// `change_passphrase` re-seals every key in one transaction: when it fails part-way (here on
+/// the last entry, damaged), the keys it had already re-sealed are rolled back with it and the
+/// old passphrase still opens everything.
+#[test]
+fn a_passphrase_change_that_fails_part_way_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = setup(dir.path());
+    let conn = raw(dir.path());
+    let last: String = conn
+        .query_row(
+            "SELECT name FROM entries ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let sealed_before: Vec<Vec<u8>> = conn
+        .prepare("SELECT sealed_key FROM entries ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    conn.execute(
+        "UPDATE entries SET subject = subject || 'x' WHERE name = ?1",
+        params![last],
+    )
+    .unwrap();
+    assert_tampered(store.change_passphrase(PASS, "new passphrase"), &last);
+    conn.execute(
+        "UPDATE entries SET subject = substr(subject, 1, length(subject) - 1) WHERE name = ?1",
+        params![last],
+    )
+    .unwrap();
+    let sealed_after: Vec<Vec<u8>> = conn
+        .prepare("SELECT sealed_key FROM entries ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(sealed_before, sealed_after, "no key was re-sealed");
+    drop(store);
+    assert!(matches!(
+        KeyStore::open_with(dir.path().join("keys.db"), "new passphrase", &options()),
+        Err(Error::Store(StoreError::WrongPassphrase))
+    ));
+    let store = KeyStore::open_with(dir.path().join("keys.db"), PASS, &options()).unwrap();
+    assert_eq!(store.entries().unwrap().len(), 3);
+    let served = store.resolve(any(), 443, None).unwrap().unwrap();
+    assert_eq!(served.private_key().fingerprint(), key(0).fingerprint());
+}
