@@ -275,6 +275,28 @@ mod tests {
         assert_eq!(d, 0, "and none of its steps");
     }
 
+    /// What the durability promise rests on, and what a SIGKILL test cannot see (the page
+    /// cache survives a killed process, not a power loss): every connection commits with
+    /// `synchronous = FULL`, in WAL mode, with foreign keys enforced.
+    #[test]
+    fn connections_are_durable_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.db");
+        std::fs::write(&path, b"").unwrap();
+        let conn = connect(&path, Duration::from_millis(10)).unwrap();
+        enable_wal(&conn).unwrap();
+        let pragma = |name: &str| -> i64 {
+            conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(pragma("synchronous"), 2, "FULL");
+        assert_eq!(pragma("foreign_keys"), 1);
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
     #[test]
     fn refuses_newer_and_foreign_files() {
         let conn = Connection::open_in_memory().unwrap();
