@@ -540,3 +540,25 @@ fn a_passphrase_change_that_fails_part_way_changes_nothing() {
     let served = store.resolve(any(), 443, None).unwrap().unwrap();
     assert_eq!(served.private_key().fingerprint(), key(0).fingerprint());
 }
+
+/// Installing a renewal moves the renewed entry's bindings and re-computes MACs: a binding
+/// forged onto the renewed entry is caught first, not laundered into the renewal.
+#[test]
+fn a_forged_binding_is_not_laundered_by_a_renewal() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = setup(dir.path());
+    let mut tx = store.begin().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(310);
+    let req = tx.renew_with_rng(&mut rng, "www", 2048).unwrap();
+    tx.commit().unwrap();
+    raw(dir.path())
+        .execute(
+            "INSERT INTO bindings (endpoint, entry_id) \
+             SELECT '0.0.0.0:8443', id FROM entries WHERE name = 'www'",
+            [],
+        )
+        .unwrap();
+    let cert = ca().sign_server(&req.to_pem(), &["www.example.com"]);
+    let mut tx = store.begin().unwrap();
+    assert_tampered(tx.install_certificate(cert.as_bytes()), "www");
+}
