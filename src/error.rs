@@ -593,7 +593,9 @@ pub enum EndpointError {
         entry: String,
     },
     /// Nothing is bound to the endpoint.
-    #[error("nothing is bound to endpoint {endpoint}")]
+    #[error(
+        "nothing is bound to endpoint {endpoint}; the bound endpoints are listed by KeyStore::entries"
+    )]
     NotBound {
         /// The endpoint.
         endpoint: String,
@@ -669,7 +671,9 @@ pub enum StoreError {
         reason: String,
     },
     /// No entry has this name.
-    #[error("no entry named `{name}` in the key store")]
+    #[error(
+        "no entry named `{name}` in the key store; names are exact and case-sensitive, list them with KeyStore::entries"
+    )]
     NotFound {
         /// The name.
         name: String,
@@ -743,7 +747,9 @@ pub enum StoreError {
     )]
     PassphraseChanged,
     /// The database reported an error.
-    #[error("key store database error while {during}: {reason}")]
+    #[error(
+        "key store database error while {during}: {reason}; check that the file is on a local, writable disk with free space, then retry"
+    )]
     Database {
         /// What we were doing.
         during: &'static str,

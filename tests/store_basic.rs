@@ -1065,3 +1065,17 @@ fn an_unusable_path_is_an_io_error_naming_it() {
     assert!(matches!(err, Error::Store(StoreError::Io { .. })), "{err}");
     assert!(err.to_string().contains("missing-dir"), "{err}");
 }
+
+#[test]
+fn not_found_errors_say_where_to_look() {
+    let store = memory_store();
+    let err = store.entry("WWW").unwrap_err();
+    assert!(
+        matches!(err, Error::Store(StoreError::NotFound { .. })),
+        "{err}"
+    );
+    assert!(err.to_string().contains("KeyStore::entries"), "{err}");
+    let mut tx = store.begin().unwrap();
+    let err = tx.unbind(&ep("192.0.2.1:443")).unwrap_err();
+    assert!(err.to_string().contains("KeyStore::entries"), "{err}");
+}
