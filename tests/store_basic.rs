@@ -1079,3 +1079,37 @@ fn not_found_errors_say_where_to_look() {
     let err = tx.unbind(&ep("192.0.2.1:443")).unwrap_err();
     assert!(err.to_string().contains("KeyStore::entries"), "{err}");
 }
+
+/// Debug output of everything a server holds shows no secret: no passphrase, no key bytes,
+/// no PEM.
+#[test]
+fn debug_output_holds_no_secrets() {
+    let store = memory_store();
+    installed(&store, "www", 0, "www.example.com", &["www.example.com"]);
+    let mut tx = store.begin().unwrap();
+    tx.bind(ep("0.0.0.0:443"), "www").unwrap();
+    let tx_debug = format!("{tx:?}");
+    tx.commit().unwrap();
+    let identity = store.resolve(ip("192.0.2.1"), 443, None).unwrap().unwrap();
+    let export = store.export("www", "export password").unwrap();
+    let der = key(0).to_pkcs8_der().unwrap();
+    let public_len = key(0).public_key_der().len();
+    // Any 8 private bytes, as the hex or decimal a derived Debug would print.
+    let private = &der[public_len..];
+    for text in [
+        format!("{store:?}"),
+        tx_debug,
+        format!("{identity:?}"),
+        format!("{export:?}"),
+        format!("{:?}", store.entries().unwrap()),
+    ] {
+        assert!(!text.contains(PASS), "{text}");
+        assert!(!text.contains("export password"), "{text}");
+        assert!(!text.contains("BEGIN"), "{text}");
+        for run in private.chunks(8) {
+            assert!(!text.contains(&hex::encode(run)), "{text}");
+            let decimal = format!("{run:?}");
+            assert!(!text.contains(&decimal[1..decimal.len() - 1]), "{text}");
+        }
+    }
+}
