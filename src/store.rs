@@ -36,6 +36,23 @@
 //! at another entry behind the store's back is refused, not served). No private key is ever
 //! written unsealed.
 //!
+//! # File format
+//!
+//! One SQLite file (mode 0600, as are its `-wal` and `-shm` files), marked with
+//! `PRAGMA application_id` and versioned with `PRAGMA user_version`; an older file is
+//! migrated in one transaction when opened, a newer one is refused untouched
+//! ([`StoreError::SchemaTooNew`]).
+//!
+//! ```text
+//! meta      name → value: the KDF and its parameters, the salt, the passphrase verifier
+//! entries   id, unique name, state (pending | installed), SHA-256 of the key's
+//!           SubjectPublicKeyInfo (unique, the install lookup), key size, sealed key,
+//!           subject, DNS names, request DER, created / installed / validity times,
+//!           the entry it renews, MAC
+//! chain     (entry, position) → certificate DER, as received, leaf first
+//! bindings  endpoint (canonical text, primary key: one entry per endpoint) → entry
+//! ```
+//!
 //! # Example
 //!
 //! ```
