@@ -1113,3 +1113,15 @@ fn debug_output_holds_no_secrets() {
         }
     }
 }
+
+#[test]
+fn report_windows_of_any_length_do_not_panic() {
+    let store = memory_store();
+    installed(&store, "www", 0, "www.example.com", &["www.example.com"]);
+    add(&store, "pending", 1, "p.example.com");
+    let all = store.expiring_within(Duration::MAX).unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].name(), "www");
+    assert!(store.pending_older_than(Duration::MAX).unwrap().is_empty());
+    assert!(store.expiring_within(Duration::ZERO).unwrap().is_empty());
+}
