@@ -1131,9 +1131,14 @@ fn secs(t: SystemTime) -> i64 {
     }
 }
 
+/// The time `s` seconds from the epoch. Stored times were written by [`secs`] and are
+/// MAC-checked before use; a value beyond what this platform's `SystemTime` holds (never
+/// written by us) reads as the epoch rather than panicking.
 fn time(s: i64) -> SystemTime {
     if s >= 0 {
-        UNIX_EPOCH + Duration::from_secs(s.unsigned_abs())
+        UNIX_EPOCH
+            .checked_add(Duration::from_secs(s.unsigned_abs()))
+            .unwrap_or(UNIX_EPOCH)
     } else {
         UNIX_EPOCH
             .checked_sub(Duration::from_secs(s.unsigned_abs()))
@@ -1206,5 +1211,7 @@ mod tests {
         for s in [0, 1, 1_700_000_000, -5] {
             assert_eq!(secs(time(s)), s);
         }
+        // The extremes do not panic, whatever the platform's range.
+        let _ = (time(i64::MAX), time(i64::MIN));
     }
 }
