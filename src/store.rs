@@ -728,7 +728,8 @@ impl Transaction {
         self.atomic(|session| session.bind(&endpoint, name))
     }
 
-    /// Removes the binding of `endpoint`.
+    /// Removes the binding of `endpoint`. The entry it points to is checked first: a binding
+    /// changed behind the store's back is [`StoreError::Tampered`], not silently re-sealed.
     pub fn unbind(&mut self, endpoint: &Endpoint) -> Result<()> {
         self.atomic(|session| session.unbind(endpoint))
     }
