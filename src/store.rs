@@ -105,7 +105,7 @@ use crate::key::{KeyEncryption, PrivateKey};
 use crate::name::DistinguishedName;
 use crate::request::{CertificateRequest, CertificateRequestBuilder};
 
-use open::{create_private_file, init_meta, restrict_side_files, unlock, with_write, write_meta};
+use open::{create_private_file, init_meta, restrict_files, unlock, with_write, write_meta};
 use schema::db;
 use seal::{Cost, Keys};
 use session::{Session, State};
@@ -384,7 +384,7 @@ impl KeyStore {
             Ok(kek)
         })();
         let kek = result.map_err(|e| fill_busy(e, busy))?;
-        restrict_side_files(&path)?;
+        restrict_files(&path)?;
         Ok(KeyStore {
             inner: Arc::new(Inner {
                 path,

@@ -1125,3 +1125,17 @@ fn report_windows_of_any_length_do_not_panic() {
     assert!(store.pending_older_than(Duration::MAX).unwrap().is_empty());
     assert!(store.expiring_within(Duration::ZERO).unwrap().is_empty());
 }
+
+#[cfg(unix)]
+#[test]
+fn a_store_file_with_a_loose_mode_is_tightened_on_open() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.db");
+    drop(KeyStore::open_with(&path, PASS, &options()).unwrap());
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    drop(store);
+}

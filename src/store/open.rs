@@ -151,12 +151,13 @@ pub(super) fn create_private_file(path: &Path, new: bool) -> Result<()> {
     Ok(())
 }
 
-/// Makes sure the `-wal` and `-shm` files are not readable by others.
-pub(super) fn restrict_side_files(path: &Path) -> Result<()> {
+/// Makes sure the store file and its `-wal` and `-shm` files are not readable by others
+/// (a store copied or created with a loose mode is tightened when opened).
+pub(super) fn restrict_files(path: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        for suffix in ["-wal", "-shm"] {
+        for suffix in ["", "-wal", "-shm"] {
             let mut side = path.as_os_str().to_owned();
             side.push(suffix);
             let side = Path::new(&side);
