@@ -552,8 +552,10 @@ impl PrivateKey {
                 .map_err(|e| EncodingError::der("public key", e))?;
             if embedded.raw_bytes() != spki.subject_public_key.raw_bytes() {
                 return Err(KeyError::Invalid {
-                    reason: "the public key embedded in the PKCS#8 v2 structure does not match                              the private key"
-                        .into(),
+                    reason:
+                        "the public key embedded in the PKCS#8 v2 structure does not match the \
+                             private key (a damaged or spliced file)"
+                            .into(),
                 }
                 .into());
             }
@@ -1723,7 +1725,8 @@ mod tests {
         let bad = v2(other.subject_public_key.raw_bytes());
         assert!(matches!(
             PrivateKey::from_der(&bad),
-            Err(Error::Key(KeyError::Invalid { reason })) if reason.contains("does not match")
+            Err(Error::Key(KeyError::Invalid { reason }))
+                if reason.contains("does not match the private key") && !reason.contains("  ")
         ));
     }
 
