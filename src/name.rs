@@ -13,7 +13,8 @@
 //! made (with the [builder](DistinguishedName::builder), parsed from an [RFC 4514] string, or
 //! read from an `x509_cert` [`Name`]), the same rules apply and the same [`NameError`]s come out:
 //!
-//! - no value is empty or holds a control character;
+//! - no value is empty or holds a control character, bidirectional controls (U+202E and the
+//!   like) included;
 //! - values are at most the RFC 5280 upper bounds, counted in characters: `ub-common-name`,
 //!   `ub-organization-name` and `ub-organizational-unit-name` 64, `ub-locality-name` and
 //!   `ub-state-name` 128, `ub-emailaddress-length` 255;
@@ -626,6 +627,14 @@ fn check_value(kind: AttributeKind, value: &str) -> std::result::Result<Option<S
             i + 1
         ));
     }
+    if let Some((i, c)) = value.chars().enumerate().find(|(_, c)| is_bidi_control(*c)) {
+        return Err(format!(
+            "bidirectional control character `{}` at character {}: remove it (it makes the \
+             name display differently from what it holds)",
+            c.escape_default(),
+            i + 1
+        ));
+    }
     if kind == AttributeKind::Country {
         return check_country(value).map(Some);
     }
@@ -736,7 +745,18 @@ fn check_email(value: &str) -> std::result::Result<(), String> {
         .map_err(|reason| format!("the domain after `@` is not a host name: {reason}"))
 }
 
-/// `value` as shown in an error message: control characters escaped, cut after 100 characters.
+/// Whether `c` has the Unicode `Bidi_Control` property (UAX #9): the invisible marks,
+/// embeddings, overrides and isolates that reorder how text is displayed ("Trojan Source",
+/// CVE-2021-42574). A name holding one shows differently from what it is.
+fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// `value` as shown in an error message: control characters (and bidirectional controls)
+/// escaped, cut after 100 characters.
 fn shown(value: &str) -> String {
     const MAX: usize = 100;
     let mut out = String::new();
@@ -748,7 +768,7 @@ fn shown(value: &str) -> String {
             ));
             break;
         }
-        if c.is_control() {
+        if c.is_control() || is_bidi_control(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
@@ -1519,6 +1539,22 @@ mod tests {
                 assert!(reason.contains("at character 2"), "{reason}");
             }
         }
+        // Bidirectional controls ("Trojan Source") are refused too, and escaped in the message.
+        for &kind in AttributeKind::ALL {
+            for bad in ["a\u{202e}b", "a\u{2066}b", "a\u{200f}b", "a\u{61c}b"] {
+                let (attribute, value, reason) = invalid(Attribute::new(kind, bad));
+                assert_eq!(attribute, kind.short_name());
+                assert!(!value.chars().any(is_bidi_control), "{value:?}");
+                assert!(reason.contains("bidirectional control"), "{reason}");
+                assert!(reason.contains("at character 2"), "{reason}");
+            }
+        }
+        let err = "CN=a.example,O=\u{202e}moc.evil"
+            .parse::<DistinguishedName>()
+            .unwrap_err();
+        assert!(err.to_string().contains(r"\u{202e}"), "{err}");
+        // Right-to-left text itself is fine.
+        Attribute::new(AttributeKind::Organization, "\u{5e9}\u{5dc}\u{5d5}\u{5dd}").unwrap();
         let err = Attribute::new(AttributeKind::Organization, "Evil\r\nInc").unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains(r"Evil\r\nInc"), "{msg}");
