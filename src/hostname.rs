@@ -51,14 +51,28 @@ pub(crate) fn check_host_name(name: &str, wildcard: bool) -> Result<(), String> 
         }
         check_label(label)?;
     }
-    if labels.len() > 1
-        && labels
-            .last()
-            .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err("the last label is all digits: that is an IP address, not a host name".into());
+    if labels.last().is_some_and(|last| is_number(last)) {
+        return Err(
+            "the last label is a number: browsers and resolvers read such a name as an IPv4 \
+             address (`1234` is 0.0.4.210), not a host name; use the IP address itself or a \
+             name with a letter in its last label"
+                .into(),
+        );
     }
     Ok(())
+}
+
+/// Whether a label is a number as the WHATWG URL host parser's "ends in a number" check reads
+/// it (decimal digits, or `0x` and hex digits): a host name ending in one is parsed as an IPv4
+/// address, so a certificate for it would never match.
+fn is_number(label: &str) -> bool {
+    let hex = label
+        .strip_prefix("0x")
+        .or_else(|| label.strip_prefix("0X"));
+    match hex {
+        Some(digits) => digits.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => !label.is_empty() && label.bytes().all(|b| b.is_ascii_digit()),
+    }
 }
 
 fn check_label(label: &str) -> Result<(), String> {
@@ -109,6 +123,10 @@ mod tests {
             "xn--bcher-kva.example",
             "WWW.Example.COM",
             "1.example.com",
+            "host1",
+            "0xfood",
+            "123.example",
+            "0x1f.example",
         ] {
             assert_eq!(check_host_name(ok, false), Ok(()), "{ok}");
         }
@@ -132,6 +150,14 @@ mod tests {
             "192.0.2.1",
             "a b",
             "tab\there",
+            // Single labels and last labels that are numbers are IPv4 addresses to a browser.
+            "1234",
+            "0",
+            "0x7f000001",
+            "0X7F",
+            "0x",
+            "www.0x1f",
+            "host.123",
         ] {
             assert!(check_host_name(bad, true).is_err(), "{bad:?} accepted");
         }

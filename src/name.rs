@@ -1675,6 +1675,8 @@ mod tests {
             "exa mple.com",
             "example.com.",
             "192.0.2.1",
+            "1234",
+            "0x7f000001",
             "Example Inc",
             "a_b.example",
         ] {

@@ -1005,6 +1005,10 @@ mod tests {
             "www.*.example.com",
             "bücher.de",
             "",
+            // A browser reads these as IPv4 addresses: use `ip_address`.
+            "1234",
+            "192.0.2.1",
+            "0x7f000001",
         ] {
             let err = CertificateRequest::builder(dn("www.example.com"))
                 .dns_name(bad)
