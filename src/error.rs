@@ -171,6 +171,12 @@ pub enum KeyError {
         "the private key is encrypted (`ENCRYPTED PRIVATE KEY`): use from_encrypted_pem or from_encrypted_der with its password"
     )]
     Encrypted,
+    /// The input is another kind of object, not a private key.
+    #[error("this is {found}, not a private key; pass the private key file")]
+    WrongType {
+        /// What the input is.
+        found: &'static str,
+    },
     /// A plain key was passed where an encrypted one was expected.
     #[error(
         "the private key is not encrypted: use from_pem or from_der, or encrypt it first (`openssl pkcs8 -topk8 -v2 aes-256-cbc`)"

@@ -770,6 +770,24 @@ fn classify(der: &[u8]) -> Result<DerKind> {
         (Tag::Integer, Tag::Sequence) => Ok(DerKind::Pkcs8),
         (Tag::Integer, Tag::Integer) => Ok(DerKind::Pkcs1),
         (Tag::Sequence, Tag::OctetString) => Ok(DerKind::Encrypted),
+        (Tag::Sequence, Tag::BitString) if spki::SubjectPublicKeyInfoRef::from_der(der).is_ok() => {
+            Err(KeyError::WrongType {
+                found: "a public key (SubjectPublicKeyInfo)",
+            }
+            .into())
+        }
+        (Tag::Sequence, Tag::Sequence) if x509_cert::Certificate::from_der(der).is_ok() => {
+            Err(KeyError::WrongType {
+                found: "an X.509 certificate",
+            }
+            .into())
+        }
+        (Tag::Sequence, Tag::Sequence) if x509_cert::request::CertReq::from_der(der).is_ok() => {
+            Err(KeyError::WrongType {
+                found: "a certificate request (PKCS#10)",
+            }
+            .into())
+        }
         (a, b) => Err(not_a_key(format!("a SEQUENCE starting with {a}, {b}")).into()),
     }
 }
@@ -1775,6 +1793,26 @@ mod tests {
                 Err(Error::Encoding(EncodingError::MalformedDer { .. }))
             ));
         }
+        // Oversized input is refused before decoding, DER and PEM alike.
+        let huge = vec![0x30; encoding::MAX_DER_LEN + 1];
+        assert!(matches!(
+            PrivateKey::from_der(&huge),
+            Err(Error::Encoding(EncodingError::TooLarge { .. }))
+        ));
+        assert!(matches!(
+            PrivateKey::from_encrypted_der(&huge, "pw"),
+            Err(Error::Encoding(EncodingError::TooLarge { .. }))
+        ));
+        let huge_pem = der::pem::encode_string("PRIVATE KEY", LineEnding::LF, &huge).unwrap();
+        assert!(matches!(
+            PrivateKey::from_pem(&huge_pem),
+            Err(Error::Encoding(EncodingError::TooLarge { .. }))
+        ));
+        let text = "x".repeat(encoding::MAX_PEM_LEN) + &key().to_pkcs8_pem().unwrap();
+        assert!(matches!(
+            PrivateKey::from_pem(&text),
+            Err(Error::Encoding(EncodingError::TooLarge { .. }))
+        ));
         let encrypted = key()
             .to_encrypted_pkcs8_der("pw", &mut ChaCha8Rng::seed_from_u64(6), FAST_PBKDF2)
             .unwrap();
@@ -1791,6 +1829,38 @@ mod tests {
             PrivateKey::from_encrypted_der(&encrypted[..encrypted.len() - 3], "pw"),
             Err(Error::Encoding(EncodingError::MalformedDer { .. }))
         ));
+    }
+
+    /// A public key, a request or a certificate given as a private key is named, not called
+    /// malformed.
+    #[test]
+    fn other_objects_are_named_as_the_wrong_type() {
+        let request = crate::CertificateRequest::builder(
+            crate::DistinguishedName::builder()
+                .common_name("www.example.com")
+                .build()
+                .unwrap(),
+        )
+        .sign(key())
+        .unwrap()
+        .to_der();
+        for (der, what) in [
+            (key().public_key_der(), "public key"),
+            (&request[..], "certificate request"),
+        ] {
+            for result in [
+                PrivateKey::from_der(der),
+                PrivateKey::from_encrypted_der(der, "pw"),
+            ] {
+                match result {
+                    Err(e @ Error::Key(KeyError::WrongType { found })) => {
+                        assert!(found.contains(what), "{found}");
+                        assert!(e.to_string().contains("not a private key"), "{e}");
+                    }
+                    other => panic!("{what}: expected WrongType, got {other:?}"),
+                }
+            }
+        }
     }
 
     #[test]
