@@ -199,6 +199,22 @@ impl Default for KeyEncryption {
 
 /// An RSA private key, with its public half and fingerprint.
 ///
+/// ```text
+/// RSAPrivateKey ::= SEQUENCE {
+///     version           Version,
+///     modulus           INTEGER,  -- n
+///     publicExponent    INTEGER,  -- e
+///     privateExponent   INTEGER,  -- d
+///     prime1            INTEGER,  -- p
+///     prime2            INTEGER,  -- q
+///     exponent1         INTEGER,  -- d mod (p-1)
+///     exponent2         INTEGER,  -- d mod (q-1)
+///     coefficient       INTEGER,  -- (inverse of q) mod p
+///     otherPrimeInfos   OtherPrimeInfos OPTIONAL }
+/// ```
+///
+/// ([RFC 8017 Appendix A.1.2]; two-prime keys only.)
+///
 /// Key material is zeroized on drop (the `rsa` crate's key does this, and every intermediate
 /// DER buffer here is [`Zeroizing`]); `Debug` shows only the size and fingerprint.
 ///
@@ -207,6 +223,8 @@ impl Default for KeyEncryption {
 /// equality of key pairs, decided without touching secret material. There is deliberately no
 /// `Clone`: copies of a private key should be rare and visible, so use
 /// [`try_clone`](Self::try_clone).
+///
+/// [RFC 8017 Appendix A.1.2]: https://datatracker.ietf.org/doc/html/rfc8017#appendix-A.1.2
 pub struct PrivateKey {
     inner: rsa::PrivateKey,
     public_der: Vec<u8>,

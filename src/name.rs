@@ -61,7 +61,13 @@ use crate::encoding;
 use crate::error::{EncodingError, Error, NameError, Result};
 use crate::hostname::check_host_name;
 
-/// A validated X.501 distinguished name for a server.
+/// A validated X.501 distinguished name for a server ([RFC 5280 §4.1.2.4]).
+///
+/// ```text
+/// Name ::= CHOICE { rdnSequence  RDNSequence }
+/// RDNSequence ::= SEQUENCE OF RelativeDistinguishedName
+/// RelativeDistinguishedName ::= SET SIZE (1..MAX) OF AttributeTypeAndValue
+/// ```
 ///
 /// See the [module docs](self) for the rules, the order of the RDNs and the encoding.
 ///
@@ -77,6 +83,8 @@ use crate::hostname::check_host_name;
 /// assert_eq!(dn.to_string().parse::<DistinguishedName>()?, dn);
 /// # Ok::<(), keymanager::Error>(())
 /// ```
+///
+/// [RFC 5280 §4.1.2.4]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.1.2.4
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DistinguishedName {
     /// RDNs in encoding order (most significant, e.g. `C`, first); each non-empty and in DER
@@ -535,9 +543,17 @@ impl fmt::Display for AttributeKind {
     }
 }
 
-/// One attribute of a name: its type and validated value.
+/// One attribute of a name: its type and validated value ([RFC 5280 §4.1.2.4]).
+///
+/// ```text
+/// AttributeTypeAndValue ::= SEQUENCE {
+///     type     AttributeType,        -- OBJECT IDENTIFIER
+///     value    AttributeValue }      -- DirectoryString, PrintableString or IA5String here
+/// ```
 ///
 /// Made only by [`Attribute::new`], so its value always satisfies the rules of its kind.
+///
+/// [RFC 5280 §4.1.2.4]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.1.2.4
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Attribute {
     kind: AttributeKind,

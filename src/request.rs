@@ -476,6 +476,11 @@ impl KeyUsage {
 
 /// An extended key usage purpose ([RFC 5280 §4.2.1.12]).
 ///
+/// ```text
+/// ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId
+/// KeyPurposeId ::= OBJECT IDENTIFIER
+/// ```
+///
 /// [RFC 5280 §4.2.1.12]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.2.1.12
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]

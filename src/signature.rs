@@ -52,10 +52,21 @@ const MIN_RSA_BITS: usize = 512;
 /// Largest RSA modulus, in bits, whose signatures we check.
 const MAX_RSA_BITS: usize = 16384;
 
-/// The hash of an RSA PKCS#1 v1.5 signature this crate makes (requests, test certificates).
+/// The hash of an RSA PKCS#1 v1.5 signature this crate makes (requests, test certificates):
+/// RSASSA-PKCS1-v1_5 ([RFC 8017 §8.2]) with the algorithm identifiers of [RFC 4055 §5], whose
+/// parameters are `NULL`:
+///
+/// ```text
+/// sha256WithRSAEncryption  OBJECT IDENTIFIER  ::=  { pkcs-1 11 }
+/// sha384WithRSAEncryption  OBJECT IDENTIFIER  ::=  { pkcs-1 12 }
+/// sha512WithRSAEncryption  OBJECT IDENTIFIER  ::=  { pkcs-1 13 }
+/// ```
 ///
 /// SHA-256 is the default and what every CA accepts; SHA-384 and SHA-512 are for policies that
 /// require them.
+///
+/// [RFC 8017 §8.2]: https://datatracker.ietf.org/doc/html/rfc8017#section-8.2
+/// [RFC 4055 §5]: https://datatracker.ietf.org/doc/html/rfc4055#section-5
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum SignatureHash {
