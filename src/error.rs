@@ -83,6 +83,14 @@ pub enum EncodingError {
         /// The decoder's description of the problem (never contains secret bytes).
         reason: String,
     },
+    /// A textual value (such as a hex fingerprint) is malformed.
+    #[error("malformed {what}: {reason}")]
+    MalformedText {
+        /// What we were trying to parse.
+        what: &'static str,
+        /// What was wrong and what is expected.
+        reason: String,
+    },
     /// The DER input is followed by extra bytes.
     #[error("{what} is followed by {extra} bytes of trailing data; pass exactly one DER object")]
     TrailingData {
