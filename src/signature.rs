@@ -1353,4 +1353,80 @@ mod tests {
         check(spki.as_bytes(), &a, MSG, &sig).unwrap();
         assert!(is_invalid(check(spki.as_bytes(), &a, MSG, &tampered(&sig))));
     }
+
+    /// A 512-bit key has a 64-byte encoded message: no room for a SHA-512 hash plus the two
+    /// fixed bytes (hLen > emLen - 2), nor for a long salt. Both PSS verifiers say "invalid",
+    /// never panic, whatever the signature bytes.
+    #[test]
+    fn rsa_pss_with_no_room_in_a_small_modulus_is_invalid() {
+        let rsa512 =
+            rsa::PrivateKey::new_unchecked(&mut ChaCha8Rng::seed_from_u64(5), 512).unwrap();
+        let public = rsa512.to_public_key();
+        let spki = public.to_public_key_der().unwrap();
+        // SHA-256 with the longest salt that fits (64 - 32 - 2 = 30) works...
+        let sig = rsa512
+            .sign_with_rng(
+                &mut ChaCha8Rng::seed_from_u64(6),
+                Pss::<Sha256>::new_with_salt(30),
+                &Sha256::digest(MSG),
+            )
+            .unwrap();
+        check(spki.as_bytes(), &pss_alg::<Sha256>(30), MSG, &sig).unwrap();
+        assert!(rsa_pss_mixed(
+            &public,
+            Hash::Sha256,
+            Hash::Sha256,
+            30,
+            MSG,
+            &sig
+        ));
+        // ... one byte more of salt does not fit.
+        assert!(is_invalid(check(
+            spki.as_bytes(),
+            &pss_alg::<Sha256>(31),
+            MSG,
+            &sig
+        )));
+        assert!(!rsa_pss_mixed(
+            &public,
+            Hash::Sha256,
+            Hash::Sha256,
+            31,
+            MSG,
+            &sig
+        ));
+        for bytes in [sig.clone(), vec![0xbc; 64], vec![0; 64], tampered(&sig)] {
+            // SHA-512 (hLen 64 = emLen): no room at all.
+            assert!(is_invalid(check(
+                spki.as_bytes(),
+                &pss_alg::<Sha512>(0),
+                MSG,
+                &bytes
+            )));
+            assert!(!rsa_pss_mixed(
+                &public,
+                Hash::Sha512,
+                Hash::Sha1,
+                0,
+                MSG,
+                &bytes
+            ));
+            assert!(!rsa_pss_mixed(
+                &public,
+                Hash::Sha384,
+                Hash::Sha1,
+                255,
+                MSG,
+                &bytes
+            ));
+            assert!(!rsa_pss_mixed(
+                &public,
+                Hash::Sha1,
+                Hash::Sha256,
+                2048,
+                MSG,
+                &bytes
+            ));
+        }
+    }
 }
