@@ -764,7 +764,7 @@ fn check_email(value: &str) -> std::result::Result<(), String> {
 /// Whether `c` has the Unicode `Bidi_Control` property (UAX #9): the invisible marks,
 /// embeddings, overrides and isolates that reorder how text is displayed ("Trojan Source",
 /// CVE-2021-42574). A name holding one shows differently from what it is.
-fn is_bidi_control(c: char) -> bool {
+pub(crate) fn is_bidi_control(c: char) -> bool {
     matches!(
         c,
         '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'

@@ -624,3 +624,30 @@ fn openssl_request_with_foreign_subject_is_readable() {
     assert!(req.dns_names().is_empty());
     assert!(req.requested_extensions().is_empty());
 }
+
+/// A requester can put a right-to-left override or a C1 control in its subject; `subject()`
+/// and `Debug` show them escaped, so the subject cannot display as something else.
+#[test]
+fn hostile_characters_in_a_foreign_subject_are_escaped() {
+    let file = path("hostile-subject.csr");
+    openssl(&[
+        "req",
+        "-new",
+        "-utf8",
+        "-key",
+        p(&key_path()),
+        "-subj",
+        "/O=\u{202e}moc.elgoog\u{85}x/CN=evil.example",
+        "-out",
+        p(&file),
+    ]);
+    let req = read_request(&file);
+    req.verify().unwrap();
+    let subject = req.subject();
+    assert_eq!(subject, r"CN=evil.example,O=\E2\80\AEmoc.elgoog\C2\85x");
+    let debug = format!("{req:?}");
+    assert!(
+        !debug.contains('\u{202e}') && !debug.contains('\u{85}'),
+        "{debug}"
+    );
+}
