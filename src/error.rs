@@ -112,7 +112,7 @@ pub enum EncodingError {
         limit: usize,
     },
     /// The input is empty.
-    #[error("empty input where a {what} was expected")]
+    #[error("empty input where a {what} was expected; check the file or buffer passed in")]
     Empty {
         /// What was expected.
         what: &'static str,
@@ -148,7 +148,7 @@ pub enum KeyError {
         reason: String,
     },
     /// Key generation failed.
-    #[error("RSA key generation failed: {reason}")]
+    #[error("RSA key generation failed: {reason}; check that the random source works, then retry")]
     Generation {
         /// Why.
         reason: String,
@@ -169,7 +169,7 @@ pub enum KeyError {
         reason: String,
     },
     /// Signing with the key failed.
-    #[error("signing failed: {reason}")]
+    #[error("signing failed: {reason}; the key may be damaged: re-import or regenerate it")]
     Signing {
         /// Why.
         reason: String,
@@ -282,7 +282,9 @@ pub enum RequestError {
     )]
     BadSignature,
     /// The request content is invalid.
-    #[error("invalid certificate request: {reason}")]
+    #[error(
+        "invalid certificate request: {reason}; the request cannot be used as it is, have it made again"
+    )]
     Invalid {
         /// What is wrong.
         reason: String,
@@ -782,6 +784,51 @@ impl EncodingError {
                 what,
                 reason: err.to_string(),
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sample of messages whose detail comes from elsewhere: each still ends with what to do.
+    #[test]
+    fn messages_say_what_to_do() {
+        let cases: [(Error, &str); 5] = [
+            (
+                EncodingError::Empty {
+                    what: "private key",
+                }
+                .into(),
+                "check the file",
+            ),
+            (
+                KeyError::Generation {
+                    reason: "rng failure".into(),
+                }
+                .into(),
+                "random source",
+            ),
+            (
+                KeyError::Signing {
+                    reason: "internal".into(),
+                }
+                .into(),
+                "re-import",
+            ),
+            (
+                RequestError::Invalid {
+                    reason: "extension 2.5.29.17 is requested twice".into(),
+                }
+                .into(),
+                "have it made again",
+            ),
+            (KeyError::WrongPassword.into(), "wrong password"),
+        ];
+        for (error, advice) in cases {
+            let message = error.to_string();
+            assert!(message.contains(advice), "{message}");
         }
     }
 }
