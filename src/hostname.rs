@@ -102,6 +102,7 @@ fn check_label(label: &str) -> Result<(), String> {
     if label.starts_with('-') || label.ends_with('-') {
         return Err(format!("label `{label}` starts or ends with a hyphen"));
     }
+    // Byte slicing cannot split a character: the label is ASCII (checked above).
     if label.len() >= 4 && label[2..4] == *"--" && !label[..2].eq_ignore_ascii_case("xn") {
         return Err(format!(
             "label `{label}` has `--` in positions 3-4, reserved for IDNA `xn--` labels"
