@@ -16,7 +16,7 @@ use std::time::SystemTime;
 
 use const_oid::ObjectIdentifier;
 use const_oid::db::{rfc4519, rfc5280, rfc5911, rfc5912};
-use der::{Decode, Header, Reader, SliceReader, Tag, TagNumber, Tagged};
+use der::{Decode, Encode, Header, Reader, SliceReader, Tag, TagNumber, Tagged};
 use rsa::traits::PublicKeyParts;
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::ext::pkix::name::GeneralName;
@@ -74,6 +74,8 @@ pub struct Certificate {
     der: Vec<u8>,
     tbs: Range<usize>,
     spki: Range<usize>,
+    /// See [`Certificate::fingerprint`]: computed once, it is compared often.
+    fingerprint: Fingerprint,
     parsed: x509_cert::Certificate,
     extensions: KnownExtensions,
 }
@@ -112,10 +114,12 @@ impl Certificate {
             .into());
         }
         let extensions = KnownExtensions::decode(parsed.tbs_certificate())?;
+        let fingerprint = key_fingerprint(der.get(spki.clone()).unwrap_or_default());
         Ok(Self {
             der: der.to_vec(),
             tbs,
             spki,
+            fingerprint,
             parsed,
             extensions,
         })
@@ -350,9 +354,21 @@ impl Certificate {
         self.der.get(self.spki.clone()).unwrap_or_default()
     }
 
-    /// SHA-256 of [`public_key_der`](Self::public_key_der): the identity of the key.
+    /// The identity of the certificate's key: equal to [`PrivateKey::fingerprint`] exactly when
+    /// [`matches`](Self::matches) says the certificate is for that key.
+    ///
+    /// It is the SHA-256 of the key's `SubjectPublicKeyInfo` in its canonical form. For an RSA
+    /// key that is `rsaEncryption` with `NULL` parameters and the minimal DER `RSAPublicKey`
+    /// ([RFC 3279 §2.3.1]), which is what [`public_key_der`](Self::public_key_der) holds in
+    /// every correctly encoded certificate, so the fingerprint is then the SHA-256 of those
+    /// bytes (`openssl x509 -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum`).
+    /// A certificate that encodes the same modulus and exponent differently (parameters
+    /// absent, or the `id-RSASSA-PSS` algorithm) gets the same fingerprint as the key, so a key
+    /// store indexed by fingerprint finds it. Other keys are hashed as they are.
+    ///
+    /// [RFC 3279 §2.3.1]: https://datatracker.ietf.org/doc/html/rfc3279#section-2.3.1
     pub fn fingerprint(&self) -> Fingerprint {
-        Fingerprint::of_spki_der(self.public_key_der())
+        self.fingerprint
     }
 
     /// Whether this certificate is for `key`: the RSA modulus and public exponent are decoded
@@ -954,6 +970,40 @@ fn tbs_and_spki_ranges(der: &[u8]) -> Result<(Range<usize>, Range<usize>)> {
 /// The reader's absolute position in its input.
 fn offset<'a>(reader: &impl Reader<'a>) -> usize {
     usize::try_from(reader.position()).unwrap_or(usize::MAX)
+}
+
+/// SHA-256 of the canonical form of a `SubjectPublicKeyInfo` (see [`Certificate::fingerprint`]).
+fn key_fingerprint(spki_der: &[u8]) -> Fingerprint {
+    let canonical = rsa_numbers(spki_der).and_then(|(n, e)| canonical_rsa_spki(&n, &e));
+    Fingerprint::of_spki_der(canonical.as_deref().unwrap_or(spki_der))
+}
+
+/// The DER `SubjectPublicKeyInfo` of an RSA key as RFC 3279 §2.3.1 writes it.
+///
+/// ```text
+/// SubjectPublicKeyInfo  ::=  SEQUENCE  {
+///      algorithm            AlgorithmIdentifier,   -- rsaEncryption, parameters NULL
+///      subjectPublicKey     BIT STRING  }          -- DER RSAPublicKey
+///
+/// RSAPublicKey ::= SEQUENCE {
+///      modulus            INTEGER,    -- n
+///      publicExponent     INTEGER  }  -- e
+/// ```
+fn canonical_rsa_spki(n: &[u8], e: &[u8]) -> Option<Vec<u8>> {
+    let key = pkcs1::RsaPublicKeyRef {
+        modulus: der::asn1::UintRef::new(n).ok()?,
+        public_exponent: der::asn1::UintRef::new(e).ok()?,
+    };
+    let key_der = key.to_der().ok()?;
+    spki::SubjectPublicKeyInfoRef {
+        algorithm: spki::AlgorithmIdentifierRef {
+            oid: rfc5912::RSA_ENCRYPTION,
+            parameters: Some(der::AnyRef::NULL),
+        },
+        subject_public_key: der::asn1::BitStringRef::from_bytes(&key_der).ok()?,
+    }
+    .to_der()
+    .ok()
 }
 
 /// The RSA modulus and public exponent of an RSA (or RSA-PSS) `SubjectPublicKeyInfo`,

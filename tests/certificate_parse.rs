@@ -658,3 +658,94 @@ impl ReencodeExt for x509_cert::Certificate {
             .unwrap()
     }
 }
+
+/// The fixture's leaf with its subjectPublicKeyInfo replaced by `spki`, re-signed by the CA.
+fn leaf_with_spki(spki: Vec<u8>) -> Certificate {
+    let f = fixture();
+    let original = pem_to_der(&f.leaf_pem);
+    let parts = children(&original);
+    let mut fields = children(&parts[0]);
+    // [0] version, serial, signature, issuer, validity, subject, subjectPublicKeyInfo, ...
+    assert_eq!(fields[6], f.key.public_key_der());
+    fields[6] = spki;
+    let tbs = sequence(&fields);
+    let mut bit_string = vec![0u8];
+    bit_string.extend(f.ca.sign_bytes(&tbs));
+    Certificate::from_der(&sequence(&[tbs, parts[1].clone(), tlv(0x03, &bit_string)])).unwrap()
+}
+
+/// `(modulus TLV, exponent TLV)` of the fixture key's RSAPublicKey.
+fn key_integers() -> (Vec<u8>, Vec<u8>) {
+    let spki = children(fixture().key.public_key_der());
+    let bit_string = &spki[1];
+    assert_eq!(&bit_string[..2], &[0x03, 0x82]);
+    let rsa_public_key = &bit_string[5..]; // tag, 0x82 len len, unused-bits byte
+    let numbers = children(rsa_public_key);
+    (numbers[0].clone(), numbers[1].clone())
+}
+
+fn rsa_spki(algorithm_oid: &[u8], null_parameters: bool, n: &[u8], e: &[u8]) -> Vec<u8> {
+    let mut algorithm = vec![tlv(0x06, algorithm_oid)];
+    if null_parameters {
+        algorithm.push(vec![0x05, 0x00]);
+    }
+    let mut bits = vec![0u8];
+    bits.extend(sequence(&[n.to_vec(), e.to_vec()]));
+    sequence(&[sequence(&algorithm), tlv(0x03, &bits)])
+}
+
+const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+const RSASSA_PSS: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a];
+
+/// The same modulus and exponent in SPKIs that differ byte-wise from the key's: `matches`
+/// compares numbers, and the fingerprint (what a key store indexes pending keys by) agrees.
+#[test]
+fn matching_compares_modulus_and_exponent_not_bytes() {
+    let f = fixture();
+    let (n, e) = key_integers();
+    assert_eq!(
+        rsa_spki(RSA_ENCRYPTION, true, &n, &e),
+        f.key.public_key_der(),
+        "the hand-built canonical SPKI is the key's own"
+    );
+    let int = Certificate::from_pem(f.ca.intermediate_pem().unwrap()).unwrap();
+    for (what, spki) in [
+        ("parameters absent", rsa_spki(RSA_ENCRYPTION, false, &n, &e)),
+        ("id-RSASSA-PSS key", rsa_spki(RSASSA_PSS, false, &n, &e)),
+    ] {
+        let cert = leaf_with_spki(spki.clone());
+        assert_eq!(
+            cert.public_key_der(),
+            spki,
+            "{what}: the SPKI is kept as sent"
+        );
+        assert_ne!(cert.public_key_der(), f.key.public_key_der(), "{what}");
+        assert!(cert.matches(&f.key), "{what}");
+        assert!(!cert.matches(&f.other_key), "{what}");
+        assert_eq!(cert.fingerprint(), f.key.fingerprint(), "{what}");
+        assert_ne!(cert.fingerprint(), f.other_key.fingerprint(), "{what}");
+        let chain = keymanager::Chain::build(vec![int.clone(), cert.clone()], &f.key.fingerprint())
+            .unwrap();
+        assert_eq!(chain.leaf(), &cert, "{what}");
+    }
+    // The same modulus with another exponent is another key.
+    let e3 = tlv(0x02, &[0x03]);
+    let cert = leaf_with_spki(rsa_spki(RSA_ENCRYPTION, true, &n, &e3));
+    assert!(!cert.matches(&f.key));
+    assert_ne!(cert.fingerprint(), f.key.fingerprint());
+    // A non-RSA key (the P-256 OID with an EC point) matches no RSA key and is hashed as is.
+    let ec_public_key = [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+    let p256 = [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+    let mut point = vec![0x00, 0x04];
+    point.extend([0x11; 64]);
+    let ec_spki = sequence(&[
+        sequence(&[tlv(0x06, &ec_public_key), tlv(0x06, &p256)]),
+        tlv(0x03, &point),
+    ]);
+    let cert = leaf_with_spki(ec_spki.clone());
+    assert!(!cert.matches(&f.key));
+    assert_eq!(
+        cert.fingerprint(),
+        keymanager::Fingerprint::of_spki_der(&ec_spki)
+    );
+}
