@@ -5,6 +5,7 @@ mod common;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
+use der::Decode;
 use keymanager::error::CertificateError;
 use keymanager::{
     Certificate, CertificateRequest, Chain, DistinguishedName, Error, Fingerprint, PrivateKey,
@@ -68,8 +69,10 @@ fn issue(ca: &TestCa, key: &PrivateKey, cn: &str) -> Certificate {
 }
 
 /// Builds the chain of `key`'s certificate from the certificates of `ca` (in a scrambled
-/// order), checks its shape, and checks that OpenSSL verifies the same chain.
-fn assert_ca_chain_verifies(ca: &TestCa, key: &PrivateKey) {
+/// order), checks its shape, that OpenSSL verifies the same chain, and that altering any
+/// certificate's signature breaks exactly its link. Returns the signature algorithm OIDs of
+/// the chain, leaf first, so callers can check which algorithm was exercised.
+fn assert_ca_chain_verifies(ca: &TestCa, key: &PrivateKey) -> Vec<String> {
     let leaf = issue(ca, key, "www.example.com");
     let root = Certificate::from_pem(ca.root_pem()).unwrap();
     let mut certs = vec![root.clone(), leaf.clone()];
@@ -81,6 +84,16 @@ fn assert_ca_chain_verifies(ca: &TestCa, key: &PrivateKey) {
     assert_eq!(chain.root(), Some(&root));
     assert_eq!(chain.certificates().len(), certs.len());
     assert_eq!(chain.certificates().last(), Some(&root));
+
+    let ordered = chain.certificates().to_vec();
+    for (i, cert) in ordered.iter().enumerate() {
+        let mut tampered = ordered.clone();
+        tampered[i] = flip_last_byte(cert);
+        let (child, issuer, reason) = broken_link(Chain::build(tampered, &key.fingerprint()));
+        let expected_issuer = ordered.get(i + 1).unwrap_or(cert);
+        assert_eq!((child, issuer), (cert.subject(), expected_issuer.subject()));
+        assert!(reason.contains("does not verify"), "{reason}");
+    }
 
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("root.pem"), ca.root_pem()).unwrap();
@@ -97,7 +110,22 @@ fn assert_ca_chain_verifies(ca: &TestCa, key: &PrivateKey) {
     args.push("leaf.pem");
     let (ok, out) = openssl_status(dir.path(), &args);
     assert!(ok, "openssl does not verify the test chain either: {out}");
+
+    ordered
+        .iter()
+        .map(|c| {
+            x509_cert::Certificate::from_der(c.to_der())
+                .unwrap()
+                .signature_algorithm()
+                .oid
+                .to_string()
+        })
+        .collect()
 }
+
+const RSASSA_PSS: &str = "1.2.840.113549.1.1.10";
+const ECDSA_SHA256: &str = "1.2.840.10045.4.3.2";
+const ECDSA_SHA384: &str = "1.2.840.10045.4.3.3";
 
 fn flip_last_byte(cert: &Certificate) -> Certificate {
     let mut der = cert.to_der().to_vec();
@@ -419,7 +447,8 @@ fn rsa_pss_signed_links_verify() {
         pss: true,
         ..CaOptions::default()
     });
-    assert_ca_chain_verifies(&ca, &f.key);
+    let algorithms = assert_ca_chain_verifies(&ca, &f.key);
+    assert_eq!(algorithms, [RSASSA_PSS; 3]);
 }
 
 #[test]
@@ -432,7 +461,13 @@ fn rsa_sha384_and_sha512_links_verify() {
             intermediate: false,
             ..CaOptions::default()
         });
-        assert_ca_chain_verifies(&ca, &f.key);
+        let algorithms = assert_ca_chain_verifies(&ca, &f.key);
+        let expected = if digest == "sha384" {
+            "1.2.840.113549.1.1.12"
+        } else {
+            "1.2.840.113549.1.1.13"
+        };
+        assert_eq!(algorithms, [expected; 2]);
     }
 }
 
@@ -446,7 +481,8 @@ fn ecdsa_p256_issuer_signs_rsa_leaf() {
         digest: "sha256",
         pss: false,
     });
-    assert_ca_chain_verifies(&ca, &f.key);
+    let algorithms = assert_ca_chain_verifies(&ca, &f.key);
+    assert_eq!(algorithms, [ECDSA_SHA256; 2]);
 }
 
 #[test]
@@ -459,5 +495,10 @@ fn ecdsa_p384_root_and_rsa_intermediate() {
         digest: "sha384",
         pss: false,
     });
-    assert_ca_chain_verifies(&ca, &f.key);
+    let algorithms = assert_ca_chain_verifies(&ca, &f.key);
+    // The leaf is signed by the RSA intermediate; the root's key signs the other two.
+    assert_eq!(
+        algorithms,
+        ["1.2.840.113549.1.1.12", ECDSA_SHA384, ECDSA_SHA384]
+    );
 }
