@@ -502,3 +502,94 @@ fn ecdsa_p384_root_and_rsa_intermediate() {
         ["1.2.840.113549.1.1.12", ECDSA_SHA384, ECDSA_SHA384]
     );
 }
+
+/// 64 certificates that all have the subject and issuer `CN=Same CA` and no key identifiers
+/// (so names and key ids cannot tell the candidates apart), forming one chain of 64 links,
+/// ordered so that every certificate's issuer is the last candidate tried. The greedy builder
+/// then verifies each remaining candidate once per link: at most 64 * 63 / 2 signatures, never
+/// an exponential search. The bound below is very generous; it catches a search that
+/// backtracks over candidate orders.
+#[test]
+fn many_issuers_with_the_same_name_take_bounded_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("c.cnf"),
+        "[req]\ndistinguished_name=dn\nprompt=no\n[dn]\nCN=x\n[v3]\n\
+         basicConstraints=critical,CA:TRUE\nsubjectKeyIdentifier=none\n\
+         authorityKeyIdentifier=none\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("ext"),
+        "basicConstraints=critical,CA:TRUE\nsubjectKeyIdentifier=none\n\
+         authorityKeyIdentifier=none\n",
+    )
+    .unwrap();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let subject = ["-subj", "/CN=Same CA", "-config", "c.cnf"];
+    let mut args = vec!["req", "-x509", "-extensions", "v3", "-days", "2"];
+    args.extend(ec);
+    args.extend(subject);
+    args.extend(["-keyout", "k0", "-out", "c0"]);
+    common::ca::openssl(d, &args);
+    const COUNT: usize = 64;
+    for i in 1..COUNT {
+        let (key, csr, cert) = (format!("k{i}"), format!("r{i}"), format!("c{i}"));
+        let (ca_key, ca_cert) = (format!("k{}", i - 1), format!("c{}", i - 1));
+        let serial = i.to_string();
+        let mut args = vec!["req", "-new"];
+        args.extend(ec);
+        args.extend(subject);
+        args.extend(["-keyout", &key, "-out", &csr]);
+        common::ca::openssl(d, &args);
+        common::ca::openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &ca_cert,
+                "-CAkey",
+                &ca_key,
+                "-set_serial",
+                &serial,
+                "-extfile",
+                "ext",
+                "-days",
+                "2",
+                "-out",
+                &cert,
+            ],
+        );
+    }
+    let certs: Vec<Certificate> = (0..COUNT)
+        .map(|i| {
+            let pem = std::fs::read_to_string(d.join(format!("c{i}"))).unwrap();
+            Certificate::from_pem(&pem).unwrap()
+        })
+        .collect();
+    assert!(certs.iter().all(|c| c.subject() == "CN=Same CA"));
+    assert!(certs.iter().all(|c| c.subject_key_id().is_none()));
+    let leaf = certs[COUNT - 1].clone();
+    // The leaf first, then c0, c1, ...: the issuer of c(i) is c(i-1), the last candidate left.
+    let mut input = vec![leaf.clone()];
+    input.extend(certs[..COUNT - 1].iter().cloned());
+
+    let started = std::time::Instant::now();
+    let chain = Chain::build(input, &leaf.fingerprint()).unwrap();
+    let elapsed = started.elapsed();
+    let expected: Vec<Certificate> = certs.iter().rev().cloned().collect();
+    assert_eq!(chain.certificates(), expected);
+    assert_eq!(chain.root(), Some(&certs[0]));
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+    eprintln!("64 same-name certificates chained in {elapsed:?}");
+}
