@@ -754,6 +754,9 @@ fn parse_der_any(der: &[u8]) -> Result<Vec<Certificate>> {
         }
         .into());
     }
+    if der.get(1) == Some(&INDEFINITE_LENGTH) {
+        return Err(ber_refused());
+    }
     match der_shape(der) {
         DerShape::PrivateKey | DerShape::EncryptedPrivateKey => {
             Err(CertificateError::IsPrivateKey.into())
@@ -776,6 +779,24 @@ fn parse_der_any(der: &[u8]) -> Result<Vec<Certificate>> {
             }
         },
     }
+}
+
+/// The length octet that starts a BER indefinite length ([X.690 §8.1.3.6]); DER forbids it.
+///
+/// [X.690 §8.1.3.6]: https://www.itu.int/rec/T-REC-X.690
+const INDEFINITE_LENGTH: u8 = 0x80;
+
+/// The error for BER input: PKCS#7 files written by streaming tools (`openssl cms -stream`,
+/// some Java and Windows exports) use indefinite lengths, which a DER reader cannot follow.
+fn ber_refused() -> crate::Error {
+    CertificateError::Invalid {
+        reason: "the input uses BER indefinite lengths (as PKCS#7 files written by streaming \
+                 tools do), not DER; re-encode it with `openssl cms -cmsout -in FILE -inform \
+                 DER -outform DER -out chain.p7b` (`-inform PEM` for a text file) and pass \
+                 chain.p7b"
+            .into(),
+    }
+    .into()
 }
 
 fn der_shape(der: &[u8]) -> DerShape {
@@ -856,7 +877,13 @@ fn header_lens(bytes: &[u8]) -> Option<(usize, usize)> {
 /// [RFC 5652 §5.1]: https://datatracker.ietf.org/doc/html/rfc5652#section-5.1
 /// [RFC 2315 §9.1]: https://datatracker.ietf.org/doc/html/rfc2315#section-9.1
 fn pkcs7_certificates(der: &[u8]) -> Result<Vec<Certificate>> {
-    let malformed = |e: der::Error| EncodingError::der("PKCS#7 certificate bundle", e);
+    let malformed = |e: der::Error| -> crate::Error {
+        if e.kind() == der::ErrorKind::IndefiniteLength {
+            ber_refused()
+        } else {
+            EncodingError::der("PKCS#7 certificate bundle", e).into()
+        }
+    };
     let mut reader = SliceReader::new(der).map_err(malformed)?;
     let raw: Vec<&[u8]> = reader
         .sequence(|content_info| {
