@@ -49,7 +49,8 @@ impl Chain {
     ///   authorityKeyIdentifier ([RFC 5280 §4.2.1.1]). Its key must verify the certificate's
     ///   signature over the original to-be-signed bytes, and it must be allowed to sign
     ///   certificates (basicConstraints `cA` in a v3 certificate, keyCertSign when keyUsage is
-    ///   present); otherwise [`CertificateError::BrokenLink`] names both.
+    ///   present); otherwise [`CertificateError::BrokenLink`] names both, by subject and
+    ///   serial number.
     /// - The chain ends at a self-signed certificate, whose signature must verify with its own
     ///   key, or at a certificate whose issuer was not passed (CAs often leave out the root).
     /// - Exact duplicates are ignored. A certificate that is not on the path is an error,
@@ -292,7 +293,9 @@ fn hex_or_none(id: Option<&[u8]>) -> String {
 fn broken(child: &Certificate, issuer: &Certificate, reason: String) -> crate::Error {
     CertificateError::BrokenLink {
         child: child.subject(),
+        child_serial: child.serial_hex(),
         issuer: issuer.subject(),
+        issuer_serial: issuer.serial_hex(),
         reason,
     }
     .into()

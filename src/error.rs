@@ -414,13 +414,17 @@ pub enum CertificateError {
     },
     /// A certificate in a chain is not signed by the certificate named as its issuer.
     #[error(
-        "the chain is broken between `{child}` and its issuer `{issuer}`: {reason}; get the matching intermediate certificates from your certificate authority"
+        "the chain is broken between `{child}` (serial {child_serial}) and its issuer `{issuer}` (serial {issuer_serial}): {reason}; get the matching intermediate certificates from your certificate authority"
     )]
     BrokenLink {
         /// The subject of the certificate whose signature was checked.
         child: String,
+        /// The serial number (hex) of that certificate: CA certificates often share a subject.
+        child_serial: String,
         /// The subject of the certificate that should have signed it.
         issuer: String,
+        /// The serial number (hex) of the certificate that should have signed it.
+        issuer_serial: String,
         /// Why the link does not hold.
         reason: String,
     },

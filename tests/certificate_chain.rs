@@ -139,6 +139,7 @@ fn broken_link(result: keymanager::Result<Chain>) -> (String, String, String) {
             child,
             issuer,
             reason,
+            ..
         })) => (child, issuer, reason),
         other => panic!("expected BrokenLink, got {other:?}"),
     }
@@ -319,6 +320,35 @@ fn same_name_other_key_is_a_broken_link() {
     ));
     assert_eq!((child, issuer), (f.leaf.subject(), f.int.subject()));
     assert!(reason.contains("authorityKeyIdentifier"), "{reason}");
+}
+
+#[test]
+fn a_broken_link_names_both_certificates_by_serial_too() {
+    // The subject alone does not tell the twin intermediate from the real one.
+    let f = fixture();
+    let twin = TestCa::new();
+    let twin_int = Certificate::from_pem(twin.intermediate_pem().unwrap()).unwrap();
+    assert_eq!(twin_int.subject(), f.int.subject());
+    assert_ne!(twin_int.serial_hex(), f.int.serial_hex());
+    let err =
+        Chain::build(vec![f.leaf.clone(), twin_int.clone()], &f.key.fingerprint()).unwrap_err();
+    match &err {
+        Error::Certificate(CertificateError::BrokenLink {
+            child_serial,
+            issuer_serial,
+            ..
+        }) => {
+            assert_eq!(child_serial, &f.leaf.serial_hex());
+            assert_eq!(issuer_serial, &twin_int.serial_hex());
+        }
+        other => panic!("expected BrokenLink, got {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("serial {}", f.leaf.serial_hex()))
+            && text.contains(&format!("serial {}", twin_int.serial_hex())),
+        "{text}"
+    );
 }
 
 #[test]
