@@ -108,7 +108,8 @@ impl Certificate {
         if parsed.tbs_certificate().signature() != parsed.signature_algorithm() {
             return Err(CertificateError::Invalid {
                 reason: "the signature algorithm inside the signed part differs from the one \
-                         outside it (RFC 5280 §4.1.1.2); the certificate was altered"
+                         outside it (RFC 5280 §4.1.1.2): the certificate was altered; get an \
+                         unmodified copy from the certificate authority"
                     .into(),
             }
             .into());
@@ -158,7 +159,11 @@ impl Certificate {
             certs.extend(from_pem_block(block)?);
             check_count(certs.len())?;
         }
-        non_empty(certs, "the PEM holds no certificate")
+        non_empty(
+            certs,
+            "the PEM holds no certificate; pass the `CERTIFICATE` blocks your certificate \
+             authority returned",
+        )
     }
 
     /// Reads certificates in whatever form a CA sent them.
@@ -407,7 +412,9 @@ impl Certificate {
             .signature()
             .as_bytes()
             .ok_or_else(|| CertificateError::Invalid {
-                reason: "the signature BIT STRING has unused bits".into(),
+                reason: "the signature BIT STRING has unused bits, so the certificate is corrupt; \
+                         get a fresh copy from the certificate authority"
+                    .into(),
             })?;
         crate::signature::verify(
             issuer.public_key_der(),
@@ -937,7 +944,11 @@ fn pkcs7_certificates(der: &[u8]) -> Result<Vec<Certificate>> {
         .into_iter()
         .map(Certificate::from_der)
         .collect::<Result<Vec<_>>>()?;
-    non_empty(certs, "the PKCS#7 bundle holds no certificate")
+    non_empty(
+        certs,
+        "the PKCS#7 bundle holds no certificate; export it again with the certificate chain \
+         included, or pass the certificates as PEM",
+    )
 }
 
 fn expect_context(header: Header, number: u32, constructed: bool) -> der::Result<()> {

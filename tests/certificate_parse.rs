@@ -350,10 +350,15 @@ fn empty_p7b_is_no_certificate() {
         Some("e.p7b"),
     );
     drop(dir);
-    assert!(matches!(
-        Certificate::parse_any(&p7),
-        Err(Error::Certificate(CertificateError::NoCertificate { .. }))
-    ));
+    let err = Certificate::parse_any(&p7).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Certificate(CertificateError::NoCertificate { .. })
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("export it again"), "{err}");
 }
 
 #[test]
@@ -572,10 +577,12 @@ fn inner_and_outer_signature_algorithms_must_agree() {
         vec![0x05, 0x00],
     ]);
     let altered = sequence(&[parts[0].clone(), sha384_rsa, parts[2].clone()]);
-    assert!(matches!(
-        Certificate::from_der(&altered),
-        Err(Error::Certificate(CertificateError::Invalid { .. }))
-    ));
+    let err = Certificate::from_der(&altered).unwrap_err();
+    assert!(
+        matches!(err, Error::Certificate(CertificateError::Invalid { .. })),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("unmodified copy"), "{err}");
 }
 
 /// A certificate whose validity is written as GeneralizedTime although the dates are before
@@ -748,4 +755,46 @@ fn matching_compares_modulus_and_exponent_not_bytes() {
         cert.fingerprint(),
         keymanager::Fingerprint::of_spki_der(&ec_spki)
     );
+}
+
+#[test]
+fn a_signature_with_unused_bits_says_to_get_a_fresh_copy() {
+    let der = leaf().to_der().to_vec();
+    let parts = children(&der);
+    let mut bits = parts[2][4..].to_vec(); // BIT STRING, 0x82 len len, then unused-bits byte
+    assert_eq!(bits[0], 0);
+    bits[0] = 1;
+    let odd = sequence(&[parts[0].clone(), parts[1].clone(), tlv(0x03, &bits)]);
+    let cert = Certificate::from_der(&odd).unwrap();
+    let issuer = Certificate::from_pem(fixture().ca.intermediate_pem().unwrap()).unwrap();
+    let err = cert.verify_signed_by(&issuer).unwrap_err();
+    assert!(
+        matches!(err, Error::Certificate(CertificateError::Invalid { .. })),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("fresh copy"), "{err}");
+}
+
+/// `Debug` is a short summary (subject, issuer, serial, fingerprint), never the DER.
+#[test]
+fn debug_is_a_short_summary() {
+    let cert = leaf();
+    let shown = format!("{cert:?}");
+    assert!(shown.contains(&cert.subject()), "{shown}");
+    assert!(shown.contains(&cert.serial_hex()), "{shown}");
+    assert!(shown.contains(&cert.fingerprint().to_hex()), "{shown}");
+    assert!(shown.len() < 512, "{} bytes: {shown}", shown.len());
+    let der_hex = hex::encode(&cert.to_der()[..16]);
+    assert!(!shown.to_lowercase().contains(&der_hex), "{shown}");
+    assert!(
+        !shown.contains(
+            &cert.to_der()[..16]
+                .iter()
+                .map(|b| b.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    );
+    let chain = keymanager::Chain::build(vec![cert.clone()], &fixture().key.fingerprint()).unwrap();
+    assert!(format!("{chain:?}").len() < 1024);
 }
