@@ -60,7 +60,22 @@ const REQUEST_LABELS: [&str; 2] = ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUE
 ///      tbsCertificate       TBSCertificate,
 ///      signatureAlgorithm   AlgorithmIdentifier,
 ///      signatureValue       BIT STRING  }
+///
+/// TBSCertificate  ::=  SEQUENCE  {
+///      version         [0]  EXPLICIT Version DEFAULT v1,
+///      serialNumber         CertificateSerialNumber,
+///      signature            AlgorithmIdentifier,
+///      issuer               Name,
+///      validity             Validity,
+///      subject              Name,
+///      subjectPublicKeyInfo SubjectPublicKeyInfo,
+///      issuerUniqueID  [1]  IMPLICIT UniqueIdentifier OPTIONAL,
+///      subjectUniqueID [2]  IMPLICIT UniqueIdentifier OPTIONAL,
+///      extensions      [3]  EXPLICIT Extensions OPTIONAL }
 /// ```
+///
+/// The issuer's signature covers the DER bytes of `tbsCertificate` exactly as they arrived
+/// ([RFC 5280 §4.1.1.3]); they are sliced from the original input, never re-encoded.
 ///
 /// The extensions this crate uses (subjectAltName, keyUsage, extKeyUsage, basicConstraints,
 /// subject and authority key identifiers) are decoded when the certificate is read: a
@@ -68,6 +83,7 @@ const REQUEST_LABELS: [&str; 2] = ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUE
 /// accessors cannot fail. Two certificates are equal when their DER bytes are.
 ///
 /// [RFC 5280 §4.1]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.1
+/// [RFC 5280 §4.1.1.3]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.1.1.3
 /// [RFC 5280 §4.2]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.2
 #[derive(Clone)]
 pub struct Certificate {
@@ -175,10 +191,38 @@ impl Certificate {
     ///   DER or PEM `PKCS7`
     /// ```
     ///
+    /// From a PKCS#7 / CMS file, the `certificate` choices of the SignedData `certificates`
+    /// field are read ([RFC 5652 §5.1], [RFC 2315 §9.1]); other choices (attribute
+    /// certificates), the CRLs and the signerInfos (empty in a certs-only file) are ignored:
+    /// each certificate carries its own signature, checked when a [`Chain`](crate::Chain) is
+    /// built.
+    ///
+    /// ```text
+    /// ContentInfo ::= SEQUENCE {
+    ///   contentType ContentType,                 -- id-signedData 1.2.840.113549.1.7.2
+    ///   content [0] EXPLICIT ANY DEFINED BY contentType }
+    ///
+    /// SignedData ::= SEQUENCE {
+    ///   version CMSVersion,
+    ///   digestAlgorithms DigestAlgorithmIdentifiers,
+    ///   encapContentInfo EncapsulatedContentInfo,
+    ///   certificates [0] IMPLICIT CertificateSet OPTIONAL,
+    ///   crls [1] IMPLICIT RevocationInfoChoices OPTIONAL,
+    ///   signerInfos SignerInfos }
+    ///
+    /// CertificateSet ::= SET OF CertificateChoices
+    /// ```
+    ///
+    /// The file must be DER; a BER file with indefinite lengths (written by streaming tools)
+    /// is refused with how to re-encode it.
+    ///
     /// A certificate request gives [`CertificateError::IsRequest`]; a private key (PKCS#8,
     /// encrypted PKCS#8, PKCS#1, SEC1, in DER or PEM) gives [`CertificateError::IsPrivateKey`],
     /// and its bytes are never echoed; a bare public key gives
     /// [`CertificateError::NoCertificate`].
+    ///
+    /// [RFC 5652 §5.1]: https://datatracker.ietf.org/doc/html/rfc5652#section-5.1
+    /// [RFC 2315 §9.1]: https://datatracker.ietf.org/doc/html/rfc2315#section-9.1
     pub fn parse_any(input: &[u8]) -> Result<Vec<Self>> {
         if input.trim_ascii().is_empty() {
             return Err(EncodingError::Empty {
@@ -354,7 +398,16 @@ impl Certificate {
             .is_some_and(|bc| bc.ca)
     }
 
-    /// The subject's public key as DER `SubjectPublicKeyInfo`, sliced from the original bytes.
+    /// The subject's public key as DER `SubjectPublicKeyInfo` ([RFC 5280 §4.1.2.7]), sliced
+    /// from the original bytes.
+    ///
+    /// ```text
+    /// SubjectPublicKeyInfo  ::=  SEQUENCE  {
+    ///      algorithm            AlgorithmIdentifier,
+    ///      subjectPublicKey     BIT STRING  }
+    /// ```
+    ///
+    /// [RFC 5280 §4.1.2.7]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.1.2.7
     pub fn public_key_der(&self) -> &[u8] {
         self.der.get(self.spki.clone()).unwrap_or_default()
     }
