@@ -293,9 +293,9 @@ fn hex_or_none(id: Option<&[u8]>) -> String {
 fn broken(child: &Certificate, issuer: &Certificate, reason: String) -> crate::Error {
     CertificateError::BrokenLink {
         child: child.subject(),
-        child_serial: child.serial_hex(),
+        child_serial: child.serial_hex().into(),
         issuer: issuer.subject(),
-        issuer_serial: issuer.serial_hex(),
+        issuer_serial: issuer.serial_hex().into(),
         reason,
     }
     .into()

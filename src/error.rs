@@ -420,11 +420,12 @@ pub enum CertificateError {
         /// The subject of the certificate whose signature was checked.
         child: String,
         /// The serial number (hex) of that certificate: CA certificates often share a subject.
-        child_serial: String,
+        /// (`Box<str>` rather than `String` keeps [`Error`] small.)
+        child_serial: Box<str>,
         /// The subject of the certificate that should have signed it.
         issuer: String,
         /// The serial number (hex) of the certificate that should have signed it.
-        issuer_serial: String,
+        issuer_serial: Box<str>,
         /// Why the link does not hold.
         reason: String,
     },

@@ -338,8 +338,8 @@ fn a_broken_link_names_both_certificates_by_serial_too() {
             issuer_serial,
             ..
         }) => {
-            assert_eq!(child_serial, &f.leaf.serial_hex());
-            assert_eq!(issuer_serial, &twin_int.serial_hex());
+            assert_eq!(&**child_serial, f.leaf.serial_hex());
+            assert_eq!(&**issuer_serial, twin_int.serial_hex());
         }
         other => panic!("expected BrokenLink, got {other:?}"),
     }
