@@ -254,13 +254,18 @@ impl Certificate {
     }
 
     /// The subject name as an RFC 4514 string (most specific attribute first).
+    ///
+    /// Control characters and Unicode bidirectional controls (with which a hostile
+    /// certificate could make its name display as another) are written as RFC 4514 hex
+    /// escapes of their UTF-8 bytes (`\E2\80\AE` for U+202E), as
+    /// [`CertificateRequest::subject`](crate::CertificateRequest::subject) does.
     pub fn subject(&self) -> String {
-        self.subject_name().to_string()
+        display_name(self.subject_name())
     }
 
-    /// The issuer name as an RFC 4514 string.
+    /// The issuer name as an RFC 4514 string, escaped as [`subject`](Self::subject) is.
     pub fn issuer(&self) -> String {
-        self.issuer_name().to_string()
+        display_name(self.issuer_name())
     }
 
     /// The serial number in upper-case hex, without a sign byte (as `openssl x509 -serial`).
@@ -730,6 +735,21 @@ pub(crate) fn names_match(a: &Name, b: &Name) -> bool {
             .to_ascii_lowercase()
     }
     a == b || fold(a) == fold(b)
+}
+
+/// `name` in RFC 4514 form with control and bidirectional-control characters hex-escaped.
+fn display_name(name: &Name) -> String {
+    let mut out = String::new();
+    for c in name.to_string().chars() {
+        if c.is_control() || crate::name::is_bidi_control(c) {
+            for b in c.encode_utf8(&mut [0u8; 4]).bytes() {
+                out.push_str(&format!("\\{b:02X}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// PEM-encodes certificate DER with `\n` line endings.

@@ -798,3 +798,30 @@ fn debug_is_a_short_summary() {
     let chain = keymanager::Chain::build(vec![cert.clone()], &fixture().key.fingerprint()).unwrap();
     assert!(format!("{chain:?}").len() < 1024);
 }
+
+/// A hostile CA could name itself with bidirectional or C1 control characters so that its
+/// name (in `subject()`, `issuer()` and every error message naming it) displays as another.
+#[test]
+fn control_and_bidi_characters_in_names_are_escaped() {
+    let der = leaf().to_der().to_vec();
+    let parts = children(&der);
+    let mut fields = children(&parts[0]);
+    let cn = [0x55, 0x04, 0x03];
+    let hostile = "\u{202e}moc.elgoog\u{85}\u{2066}x";
+    let name = sequence(&[tlv(
+        0x31,
+        &sequence(&[tlv(0x06, &cn), tlv(0x0c, hostile.as_bytes())]),
+    )]);
+    fields[3] = name.clone(); // issuer
+    fields[5] = name; // subject
+    let edited = sequence(&[sequence(&fields), parts[1].clone(), parts[2].clone()]);
+    let cert = Certificate::from_der(&edited).unwrap();
+    let expected = "CN=\\E2\\80\\AEmoc.elgoog\\C2\\85\\E2\\81\\A6x";
+    assert_eq!(cert.subject(), expected);
+    assert_eq!(cert.issuer(), expected);
+    let shown = format!("{cert:?}");
+    assert!(
+        !shown.contains('\u{202e}') && !shown.contains('\u{85}'),
+        "{shown}"
+    );
+}
