@@ -273,3 +273,53 @@ fn ber_pkcs7_is_refused_with_a_conversion_hint() {
         );
     }
 }
+
+/// A name attribute and a subjectAltName directoryName whose values are nested 5,000 deep:
+/// read as opaque values (no recursive decoding), shown as hex, and chain building over them
+/// does not overflow the stack.
+#[test]
+fn deeply_nested_values_inside_a_certificate() {
+    let ca = TestCa::with_options(common::ca::CaOptions {
+        tag: "Deep".into(),
+        intermediate: false,
+        ..Default::default()
+    });
+    let root = Certificate::from_pem(ca.root_pem()).unwrap();
+    let der = root.to_der().to_vec();
+    let parts = common::der_edit::children(&der);
+    let mut fields = common::der_edit::children(&parts[0]);
+    let deep = nested(5_000, 0x30);
+    let name = sequence(&[tlv(
+        0x31,
+        &sequence(&[tlv(0x06, &[0x55, 0x04, 0x03]), deep.clone()]),
+    )]);
+    fields[3] = name.clone(); // issuer
+    fields[5] = name.clone(); // subject
+    // Replace the extensions with one subjectAltName holding a directoryName of that name.
+    let san = sequence(&[
+        tlv(0x06, &[0x55, 0x1d, 0x11]),
+        tlv(0x04, &sequence(&[tlv(0xa4, &name)])),
+    ]);
+    let last = fields.len() - 1;
+    assert_eq!(fields[last][0], 0xa3);
+    fields[last] = tlv(0xa3, &sequence(&[san]));
+    let edited = sequence(&[sequence(&fields), parts[1].clone(), parts[2].clone()]);
+    let started = Instant::now();
+    let cert = Certificate::from_der(&edited).unwrap();
+    assert!(
+        cert.subject().starts_with("2.5.4.3=#3082"),
+        "{}",
+        &cert.subject()[..40]
+    );
+    assert!(cert.dns_names().is_empty());
+    assert!(!cert.covers_host("www.example.com"));
+    let _ = format!("{cert:?}");
+    // Self-issued under the deep name, its (now wrong) self-signature breaks the link.
+    assert!(cert.is_self_issued());
+    let err = keymanager::Chain::build(vec![cert.clone()], &cert.fingerprint()).unwrap_err();
+    assert!(
+        matches!(err, Error::Certificate(CertificateError::BrokenLink { .. })),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
