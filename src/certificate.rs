@@ -1066,7 +1066,7 @@ fn tbs_and_spki_ranges(der: &[u8]) -> Result<(Range<usize>, Range<usize>)> {
                 while !tbs.is_finished() {
                     tbs.tlv_bytes()?;
                 }
-                Ok::<_, der::Error>(start..start + len)
+                Ok::<_, der::Error>(start..start.saturating_add(len))
             })?;
             let tbs_end = offset(cert);
             cert.tlv_bytes()?; // signatureAlgorithm
@@ -1078,7 +1078,9 @@ fn tbs_and_spki_ranges(der: &[u8]) -> Result<(Range<usize>, Range<usize>)> {
     Ok((tbs, spki))
 }
 
-/// The reader's absolute position in its input.
+/// The reader's absolute position in its input (`usize::MAX` where a `u32` does not fit a
+/// `usize`; the ranges built from it then select nothing, and are read with `get`, never
+/// indexed, so a bad position is an empty slice rather than a panic).
 fn offset<'a>(reader: &impl Reader<'a>) -> usize {
     usize::try_from(reader.position()).unwrap_or(usize::MAX)
 }
