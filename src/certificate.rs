@@ -727,14 +727,18 @@ impl KnownExtensions {
 ///
 /// [RFC 5280 §7.1]: https://datatracker.ietf.org/doc/html/rfc5280#section-7.1
 pub(crate) fn names_match(a: &Name, b: &Name) -> bool {
-    fn fold(n: &Name) -> String {
-        n.to_string()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .to_ascii_lowercase()
-    }
-    a == b || fold(a) == fold(b)
+    a == b || name_key(a) == name_key(b)
+}
+
+/// The form in which [`names_match`] compares names: two names match when their keys are
+/// equal. Rendering a name costs time proportional to its size, so code that compares many
+/// names computes each key once.
+pub(crate) fn name_key(name: &Name) -> String {
+    name.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_lowercase()
 }
 
 /// `name` in RFC 4514 form with control and bidirectional-control characters hex-escaped.

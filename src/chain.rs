@@ -117,15 +117,24 @@ impl Chain {
             .into());
         };
         let mut chain = vec![pool.remove(leaf_index)];
+        // Each candidate's subject in comparable form, computed once: names can be kilobytes,
+        // and every link compares the issuer name with every remaining candidate.
+        let mut subjects: Vec<String> = pool
+            .iter()
+            .map(|c| certificate::name_key(c.subject_name()))
+            .collect();
         let mut has_root = false;
         while let Some(current) = chain.last() {
-            match next_link(current, &pool)? {
+            match next_link(current, &pool, &subjects)? {
                 Link::Root => {
                     has_root = true;
                     break;
                 }
                 Link::End => break,
-                Link::Issuer(i) => chain.push(pool.remove(i)),
+                Link::Issuer(i) => {
+                    subjects.remove(i);
+                    chain.push(pool.remove(i));
+                }
             }
         }
         Ok((
@@ -190,11 +199,16 @@ enum Link {
     Issuer(usize),
 }
 
-fn next_link(current: &Certificate, pool: &[Certificate]) -> Result<Link> {
+/// The link after `current`; `subjects[i]` is the [`certificate::name_key`] of `pool[i]`'s
+/// subject.
+fn next_link(current: &Certificate, pool: &[Certificate], subjects: &[String]) -> Result<Link> {
+    let issuer = current.issuer_name();
+    let issuer_key = certificate::name_key(issuer);
     let named: Vec<usize> = (0..pool.len())
         .filter(|i| {
-            pool.get(*i)
-                .is_some_and(|c| certificate::names_match(c.subject_name(), current.issuer_name()))
+            pool.get(*i).is_some_and(|c| {
+                c.subject_name() == issuer || subjects.get(*i) == Some(&issuer_key)
+            })
         })
         .collect();
     if claims_self_signed(current) {

@@ -623,3 +623,84 @@ fn many_issuers_with_the_same_name_take_bounded_time() {
     assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
     eprintln!("64 same-name certificates chained in {elapsed:?}");
 }
+
+/// 48 certificates, each with its own large subject (600 organizational units, about 8 KiB),
+/// chained leaf to root. Comparing names folds them to text; done for every candidate at
+/// every link, that was thousands of renderings of kilobyte names. The bound is generous.
+#[test]
+fn many_large_names_take_bounded_time() {
+    const COUNT: usize = 48;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("c.cnf"),
+        "[req]\ndistinguished_name=dn\nprompt=no\n[dn]\nCN=x\n[v3]\n\
+         basicConstraints=critical,CA:TRUE\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("ext"), "basicConstraints=critical,CA:TRUE\n").unwrap();
+    let subject = |i: usize| -> String {
+        let mut s: String = (0..600).map(|u| format!("/OU=unit {u:03}")).collect();
+        s.push_str(&format!("/CN=Large CA {i}"));
+        s
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let s0 = subject(0);
+    let mut args = vec!["req", "-x509", "-config", "c.cnf", "-extensions", "v3"];
+    args.extend(ec);
+    args.extend(["-subj", &s0, "-days", "2", "-keyout", "k0", "-out", "c0"]);
+    common::ca::openssl(d, &args);
+    for i in 1..COUNT {
+        let (key, csr, cert) = (format!("k{i}"), format!("r{i}"), format!("c{i}"));
+        let (ca_key, ca_cert) = (format!("k{}", i - 1), format!("c{}", i - 1));
+        let (si, serial) = (subject(i), i.to_string());
+        let mut args = vec!["req", "-new", "-config", "c.cnf"];
+        args.extend(ec);
+        args.extend(["-subj", &si, "-keyout", &key, "-out", &csr]);
+        common::ca::openssl(d, &args);
+        common::ca::openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &ca_cert,
+                "-CAkey",
+                &ca_key,
+                "-set_serial",
+                &serial,
+                "-extfile",
+                "ext",
+                "-days",
+                "2",
+                "-out",
+                &cert,
+            ],
+        );
+    }
+    let certs: Vec<Certificate> = (0..COUNT)
+        .map(|i| {
+            let pem = std::fs::read_to_string(d.join(format!("c{i}"))).unwrap();
+            Certificate::from_pem(&pem).unwrap()
+        })
+        .collect();
+    assert!(certs[1].subject().len() > 6000);
+    let leaf = certs[COUNT - 1].clone();
+    let mut input = vec![leaf.clone()];
+    input.extend(certs[..COUNT - 1].iter().cloned());
+    let started = std::time::Instant::now();
+    let chain = Chain::build(input, &leaf.fingerprint()).unwrap();
+    let elapsed = started.elapsed();
+    let expected: Vec<Certificate> = certs.iter().rev().cloned().collect();
+    assert_eq!(chain.certificates(), expected);
+    eprintln!("{COUNT} large-name certificates chained in {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+}
