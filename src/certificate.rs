@@ -305,14 +305,14 @@ impl Certificate {
         let validity = self.parsed.tbs_certificate().validity();
         if t < self.not_before() {
             return Err(CertificateError::NotYetValid {
-                subject: self.subject(),
+                subject: self.subject_for_message(),
                 not_before: validity.not_before.to_string(),
             }
             .into());
         }
         if t > self.not_after() {
             return Err(CertificateError::Expired {
-                subject: self.subject(),
+                subject: self.subject_for_message(),
                 not_after: validity.not_after.to_string(),
             }
             .into());
@@ -482,6 +482,13 @@ impl Certificate {
         )
     }
 
+    /// The subject as error messages and `Debug` show it: [`subject`](Self::subject), cut
+    /// after [`MAX_SHOWN_NAME`] characters, so that a certificate with a huge name cannot make
+    /// an error message (which may list 64 certificates) or a log line megabytes long.
+    pub(crate) fn subject_for_message(&self) -> String {
+        shorten(self.subject())
+    }
+
     /// The subject as a parsed name.
     pub(crate) fn subject_name(&self) -> &Name {
         self.parsed.tbs_certificate().subject()
@@ -537,8 +544,8 @@ impl Hash for Certificate {
 impl fmt::Debug for Certificate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Certificate")
-            .field("subject", &self.subject())
-            .field("issuer", &self.issuer())
+            .field("subject", &self.subject_for_message())
+            .field("issuer", &shorten(self.issuer()))
             .field("serial", &self.serial_hex())
             .field("fingerprint", &self.fingerprint())
             .finish_non_exhaustive()
@@ -739,6 +746,20 @@ pub(crate) fn name_key(name: &Name) -> String {
         .collect::<Vec<_>>()
         .join(" ")
         .to_ascii_lowercase()
+}
+
+/// How many characters of a name error messages and `Debug` show.
+pub(crate) const MAX_SHOWN_NAME: usize = 256;
+
+/// `name` cut after [`MAX_SHOWN_NAME`] characters, saying how much was left out.
+fn shorten(name: String) -> String {
+    let total = name.chars().count();
+    if total <= MAX_SHOWN_NAME {
+        return name;
+    }
+    let mut out: String = name.chars().take(MAX_SHOWN_NAME).collect();
+    out.push_str(&format!("... ({} more characters)", total - MAX_SHOWN_NAME));
+    out
 }
 
 /// `name` in RFC 4514 form with control and bidirectional-control characters hex-escaped.

@@ -65,8 +65,11 @@ impl Chain {
         let (chain, unused) = Self::build_lenient(certs, leaf)?;
         if !unused.is_empty() {
             return Err(CertificateError::NotInChain {
-                leaf: chain.leaf().subject(),
-                subjects: unused.iter().map(Certificate::subject).collect(),
+                leaf: chain.leaf().subject_for_message(),
+                subjects: unused
+                    .iter()
+                    .map(Certificate::subject_for_message)
+                    .collect(),
             }
             .into());
         }
@@ -306,9 +309,9 @@ fn hex_or_none(id: Option<&[u8]>) -> String {
 
 fn broken(child: &Certificate, issuer: &Certificate, reason: String) -> crate::Error {
     CertificateError::BrokenLink {
-        child: child.subject(),
+        child: child.subject_for_message(),
         child_serial: child.serial_hex().into(),
-        issuer: issuer.subject(),
+        issuer: issuer.subject_for_message(),
         issuer_serial: issuer.serial_hex().into(),
         reason,
     }

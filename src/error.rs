@@ -397,7 +397,7 @@ pub enum CertificateError {
         "the certificate for `{subject}` expired at {not_after}: ask your certificate authority for a new one"
     )]
     Expired {
-        /// The certificate's subject (RFC 4514).
+        /// The certificate's subject (RFC 4514, cut after 256 characters).
         subject: String,
         /// The end of the validity period (RFC 3339, UTC).
         not_after: String,
@@ -407,7 +407,7 @@ pub enum CertificateError {
         "the certificate for `{subject}` is not valid before {not_before}: check the system clock, or wait until then"
     )]
     NotYetValid {
-        /// The certificate's subject (RFC 4514).
+        /// The certificate's subject (RFC 4514, cut after 256 characters).
         subject: String,
         /// The start of the validity period (RFC 3339, UTC).
         not_before: String,
@@ -417,7 +417,8 @@ pub enum CertificateError {
         "the chain is broken between `{child}` (serial {child_serial}) and its issuer `{issuer}` (serial {issuer_serial}): {reason}; get the matching intermediate certificates from your certificate authority"
     )]
     BrokenLink {
-        /// The subject of the certificate whose signature was checked.
+        /// The subject of the certificate whose signature was checked (cut after 256
+        /// characters, as all subjects in these errors).
         child: String,
         /// The serial number (hex) of that certificate: CA certificates often share a subject.
         /// (`Box<str>` rather than `String` keeps [`Error`] small.)

@@ -323,3 +323,63 @@ fn deeply_nested_values_inside_a_certificate() {
     );
     assert!(started.elapsed() < Duration::from_secs(2));
 }
+
+/// A certificate whose subject and issuer are 24 KiB of organizational units: error messages
+/// naming it, even many times over, and its `Debug` stay short.
+#[test]
+fn huge_names_are_cut_in_messages_and_debug() {
+    let ca = TestCa::with_options(common::ca::CaOptions {
+        tag: "Huge".into(),
+        intermediate: false,
+        ..Default::default()
+    });
+    let root = Certificate::from_pem(ca.root_pem()).unwrap();
+    let der = root.to_der().to_vec();
+    let parts = common::der_edit::children(&der);
+    let mut fields = common::der_edit::children(&parts[0]);
+    let rdns: Vec<Vec<u8>> = (0..1500)
+        .map(|i| {
+            tlv(
+                0x31,
+                &sequence(&[
+                    tlv(0x06, &[0x55, 0x04, 0x0b]),
+                    tlv(0x0c, format!("u{i:04}").as_bytes()),
+                ]),
+            )
+        })
+        .collect();
+    let name = sequence(&rdns);
+    fields[3] = name.clone();
+    fields[5] = name;
+    let cert = Certificate::from_der(&sequence(&[
+        sequence(&fields),
+        parts[1].clone(),
+        parts[2].clone(),
+    ]))
+    .unwrap();
+    assert!(cert.subject().len() > 10_000, "the accessor is complete");
+
+    let debug = format!("{cert:?}");
+    assert!(debug.len() < 1024, "Debug of {} bytes", debug.len());
+    assert!(debug.contains("more characters"), "{debug}");
+
+    // The altered self-signed certificate is a broken link to itself.
+    let err = keymanager::Chain::build(vec![cert.clone()], &cert.fingerprint()).unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Certificate(CertificateError::BrokenLink { .. })
+    ));
+    assert!(
+        err.to_string().len() < 2048,
+        "{} bytes",
+        err.to_string().len()
+    );
+
+    let far_future = cert.not_after() + Duration::from_secs(1);
+    let err = cert.check_validity_at(far_future).unwrap_err();
+    assert!(
+        err.to_string().len() < 1024,
+        "{} bytes",
+        err.to_string().len()
+    );
+}
