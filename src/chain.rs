@@ -108,6 +108,11 @@ impl Chain {
                 return Err(CertificateError::AmbiguousLeaf {
                     fingerprint: leaf.to_hex(),
                     count,
+                    serials: pool
+                        .iter()
+                        .filter(|c| c.fingerprint() == *leaf)
+                        .map(Certificate::serial_hex)
+                        .collect(),
                 }
                 .into());
             }

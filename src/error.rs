@@ -440,13 +440,16 @@ pub enum CertificateError {
     },
     /// Several different certificates carry the leaf's public key, so the leaf is ambiguous.
     #[error(
-        "{count} different certificates carry the public key with fingerprint {fingerprint}: pass only the one to use"
+        "{count} different certificates carry the public key with fingerprint {fingerprint} (serial numbers {}): pass only the one to use",
+        .serials.join(", ")
     )]
     AmbiguousLeaf {
         /// The SPKI fingerprint of the leaf key.
         fingerprint: String,
         /// How many distinct certificates carry it.
         count: usize,
+        /// Their serial numbers (hex), in input order, to tell them apart.
+        serials: Vec<String>,
     },
     /// Certificates that are not part of the leaf's issuer chain were passed.
     #[error(

@@ -221,16 +221,19 @@ fn no_leaf_and_ambiguous_leaf() {
         other => panic!("expected NoLeaf, got {other:?}"),
     }
     let second = issue(&f.ca, &f.key, "second.example.com");
-    assert!(matches!(
-        Chain::build(
-            vec![f.leaf.clone(), second, f.int.clone()],
-            &f.key.fingerprint()
-        ),
-        Err(Error::Certificate(CertificateError::AmbiguousLeaf {
-            count: 2,
-            ..
-        }))
-    ));
+    let err = Chain::build(
+        vec![f.leaf.clone(), second.clone(), f.int.clone()],
+        &f.key.fingerprint(),
+    )
+    .unwrap_err();
+    match &err {
+        Error::Certificate(CertificateError::AmbiguousLeaf { count, serials, .. }) => {
+            assert_eq!(*count, 2);
+            assert_eq!(serials, &[f.leaf.serial_hex(), second.serial_hex()]);
+        }
+        other => panic!("expected AmbiguousLeaf, got {other:?}"),
+    }
+    assert!(err.to_string().contains(&second.serial_hex()), "{err}");
 }
 
 #[test]
