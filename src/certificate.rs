@@ -1,82 +1,1103 @@
-//! [`Certificate`]: an X.509 certificate as the CA sent it.
+//! [`Certificate`]: an X.509 certificate as the CA sent it, and reading certificates from the
+//! forms CAs send them in (DER, PEM bundles, PKCS#7 "certs-only" files).
 //!
-//! SKELETON: the certificate helper completes this file (accessors, chains, PKCS#7, tests).
+//! A certificate is kept as the exact bytes it arrived in. It is never re-encoded: `x509-cert`
+//! would, for instance, re-encode a `GeneralizedTime` date before 2050 as `UTCTime`
+//! ([RFC 5280 §4.1.2.5]), which changes the to-be-signed bytes and breaks the issuer's
+//! signature. The to-be-signed part and the public key are sliced out of the original bytes.
+//!
+//! [RFC 5280 §4.1.2.5]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.1.2.5
 
-use der::{Decode, Encode};
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ops::Range;
+use std::time::SystemTime;
 
-use crate::encoding;
+use const_oid::ObjectIdentifier;
+use const_oid::db::{rfc4519, rfc5280, rfc5911, rfc5912};
+use der::{Decode, Header, Reader, SliceReader, Tag, TagNumber, Tagged};
+use rsa::traits::PublicKeyParts;
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName,
+    SubjectKeyIdentifier,
+};
+use x509_cert::name::Name;
+
+use crate::encoding::{self, PemBlock};
 use crate::error::{CertificateError, EncodingError, Result};
 use crate::fingerprint::Fingerprint;
+use crate::hostname;
 use crate::key::PrivateKey;
 
-/// An X.509 certificate ([RFC 5280 §4.1]); keeps the original DER bytes.
+/// Most certificates [`Certificate::parse_any`] reads from one input.
+pub const MAX_CERTIFICATES: usize = 64;
+
+/// Largest DER PKCS#7 input [`Certificate::parse_any`] reads: 1 MiB.
+const MAX_PKCS7_LEN: usize = encoding::MAX_PEM_LEN;
+
+/// PEM labels of a certificate ([RFC 7468 §5.1]; `X509 CERTIFICATE` is a legacy alias).
+///
+/// [RFC 7468 §5.1]: https://datatracker.ietf.org/doc/html/rfc7468#section-5.1
+const CERTIFICATE_LABELS: [&str; 2] = ["CERTIFICATE", "X509 CERTIFICATE"];
+
+/// PEM labels of PKCS#7 / CMS data ([RFC 7468 §8]).
+///
+/// [RFC 7468 §8]: https://datatracker.ietf.org/doc/html/rfc7468#section-8
+const PKCS7_LABELS: [&str; 2] = ["PKCS7", "CMS"];
+
+/// PEM labels of certificate requests ([RFC 7468 §7]).
+///
+/// [RFC 7468 §7]: https://datatracker.ietf.org/doc/html/rfc7468#section-7
+const REQUEST_LABELS: [&str; 2] = ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"];
+
+/// An X.509 certificate ([RFC 5280 §4.1]), kept as its original DER bytes.
+///
+/// ```text
+/// Certificate  ::=  SEQUENCE  {
+///      tbsCertificate       TBSCertificate,
+///      signatureAlgorithm   AlgorithmIdentifier,
+///      signatureValue       BIT STRING  }
+/// ```
+///
+/// The extensions this crate uses (subjectAltName, keyUsage, extKeyUsage, basicConstraints,
+/// subject and authority key identifiers) are decoded when the certificate is read: a
+/// certificate with one of them malformed or repeated ([RFC 5280 §4.2]) is refused, so the
+/// accessors cannot fail. Two certificates are equal when their DER bytes are.
 ///
 /// [RFC 5280 §4.1]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.1
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// [RFC 5280 §4.2]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.2
+#[derive(Clone)]
 pub struct Certificate {
     der: Vec<u8>,
+    tbs: Range<usize>,
+    spki: Range<usize>,
     parsed: x509_cert::Certificate,
-    spki_der: Vec<u8>,
+    extensions: KnownExtensions,
+}
+
+/// The extensions we use, decoded once.
+#[derive(Clone, Debug, Default)]
+struct KnownExtensions {
+    /// `None` when the certificate has no subjectAltName extension at all.
+    san: Option<Vec<GeneralName>>,
+    key_usage: Option<KeyUsages>,
+    extended_key_usage: Option<Vec<ObjectIdentifier>>,
+    basic_constraints: Option<BasicConstraints>,
+    subject_key_id: Option<Vec<u8>>,
+    authority_key_id: Option<Vec<u8>>,
 }
 
 impl Certificate {
     /// Reads one certificate from DER; the bytes are kept as they are.
+    ///
+    /// Refuses empty, oversized (over 64 KiB), truncated or malformed input, trailing bytes
+    /// after the certificate, a certificate whose inner and outer signature algorithms differ
+    /// ([RFC 5280 §4.1.1.2]), and malformed or repeated extensions this crate reads.
+    ///
+    /// [RFC 5280 §4.1.1.2]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.1.1.2
     pub fn from_der(der: &[u8]) -> Result<Self> {
         encoding::check_der_len("certificate", der)?;
         let parsed = x509_cert::Certificate::from_der(der)
             .map_err(|e| EncodingError::der("certificate", e))?;
-        let spki_der = parsed
-            .tbs_certificate()
-            .subject_public_key_info()
-            .to_der()
-            .map_err(|e| EncodingError::der("certificate", e))?;
-        Ok(Self {
-            der: der.to_vec(),
-            parsed,
-            spki_der,
-        })
-    }
-
-    /// Reads every certificate in a PEM bundle, in file order.
-    pub fn chain_from_pem(pem: &str) -> Result<Vec<Self>> {
-        let blocks = encoding::pem_blocks("certificate", "CERTIFICATE", pem)?;
-        let certs = blocks
-            .iter()
-            .filter(|b| b.label == "CERTIFICATE")
-            .map(|b| Self::from_der(&b.der))
-            .collect::<Result<Vec<_>>>()?;
-        if certs.is_empty() {
-            return Err(CertificateError::NoCertificate {
-                hint: "the PEM holds no `CERTIFICATE` block".into(),
+        let (tbs, spki) = tbs_and_spki_ranges(der)?;
+        if parsed.tbs_certificate().signature() != parsed.signature_algorithm() {
+            return Err(CertificateError::Invalid {
+                reason: "the signature algorithm inside the signed part differs from the one \
+                         outside it (RFC 5280 §4.1.1.2); the certificate was altered"
+                    .into(),
             }
             .into());
         }
-        Ok(certs)
+        let extensions = KnownExtensions::decode(parsed.tbs_certificate())?;
+        Ok(Self {
+            der: der.to_vec(),
+            tbs,
+            spki,
+            parsed,
+            extensions,
+        })
     }
 
-    /// The original DER bytes.
+    /// Reads exactly one `CERTIFICATE` PEM block; text around it is allowed.
+    ///
+    /// A bundle of several certificates is refused (use [`chain_from_pem`](Self::chain_from_pem));
+    /// a request or private key is refused with [`CertificateError::IsRequest`] /
+    /// [`CertificateError::IsPrivateKey`].
+    pub fn from_pem(pem: &str) -> Result<Self> {
+        let mut certs = Self::chain_from_pem(pem)?;
+        if certs.len() != 1 {
+            return Err(EncodingError::MalformedPem {
+                reason: format!(
+                    "found {} certificates where one was expected; read a bundle with \
+                     `Certificate::chain_from_pem`",
+                    certs.len()
+                ),
+            }
+            .into());
+        }
+        Ok(certs.remove(0))
+    }
+
+    /// Reads every certificate of a PEM bundle, in file order; text around the blocks is allowed.
+    ///
+    /// Accepts `CERTIFICATE` (and the legacy `X509 CERTIFICATE`) blocks, and `PKCS7` blocks
+    /// holding certificates. Any other block is refused, never skipped: a private key
+    /// ([`CertificateError::IsPrivateKey`]), a request ([`CertificateError::IsRequest`]) or
+    /// another label ([`EncodingError::WrongPemLabel`]).
+    pub fn chain_from_pem(pem: &str) -> Result<Vec<Self>> {
+        let blocks = encoding::pem_blocks("certificate", "CERTIFICATE", pem)?;
+        let mut certs = Vec::new();
+        for block in &blocks {
+            certs.extend(from_pem_block(block)?);
+            check_count(certs.len())?;
+        }
+        non_empty(certs, "the PEM holds no certificate")
+    }
+
+    /// Reads certificates in whatever form a CA sent them.
+    ///
+    /// ```text
+    /// DER Certificate                    -> one certificate
+    /// PEM text (one block or a bundle)   -> as `chain_from_pem`
+    /// PKCS#7 certs-only (.p7b / .p7c),   -> the certificates of its SignedData
+    ///   DER or PEM `PKCS7`
+    /// ```
+    ///
+    /// A certificate request gives [`CertificateError::IsRequest`]; a private key (PKCS#8,
+    /// encrypted PKCS#8, PKCS#1, SEC1, in DER or PEM) gives [`CertificateError::IsPrivateKey`],
+    /// and its bytes are never echoed; a bare public key gives
+    /// [`CertificateError::NoCertificate`].
+    pub fn parse_any(input: &[u8]) -> Result<Vec<Self>> {
+        if input.trim_ascii().is_empty() {
+            return Err(EncodingError::Empty {
+                what: "certificate",
+            }
+            .into());
+        }
+        if input.first() == Some(&0x30) {
+            return parse_der_any(input);
+        }
+        match std::str::from_utf8(input) {
+            Ok(text) => Self::chain_from_pem(text),
+            Err(_) => Err(EncodingError::MalformedDer {
+                what: "certificate",
+                reason: "the input is neither PEM text nor DER (DER starts with byte 0x30)".into(),
+            }
+            .into()),
+        }
+    }
+
+    /// The original DER bytes, exactly as read.
     pub fn to_der(&self) -> &[u8] {
         &self.der
     }
 
-    /// The subject's public key as DER `SubjectPublicKeyInfo`.
+    /// The PEM encoding (label `CERTIFICATE`, `\n` line endings) of the original bytes.
+    pub fn to_pem(&self) -> String {
+        pem_encode(&self.der)
+    }
+
+    /// The subject name as an RFC 4514 string (most specific attribute first).
+    pub fn subject(&self) -> String {
+        self.subject_name().to_string()
+    }
+
+    /// The issuer name as an RFC 4514 string.
+    pub fn issuer(&self) -> String {
+        self.issuer_name().to_string()
+    }
+
+    /// The serial number in upper-case hex, without a sign byte (as `openssl x509 -serial`).
+    pub fn serial_hex(&self) -> String {
+        let bytes = self.parsed.tbs_certificate().serial_number().as_bytes();
+        let start = bytes
+            .iter()
+            .position(|b| *b != 0)
+            .unwrap_or(bytes.len().saturating_sub(1));
+        hex::encode_upper(bytes.get(start..).unwrap_or(bytes))
+    }
+
+    /// Start of the validity period ([RFC 5280 §4.1.2.5]).
+    ///
+    /// [RFC 5280 §4.1.2.5]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.1.2.5
+    pub fn not_before(&self) -> SystemTime {
+        self.parsed
+            .tbs_certificate()
+            .validity()
+            .not_before
+            .to_system_time()
+    }
+
+    /// End of the validity period (inclusive).
+    pub fn not_after(&self) -> SystemTime {
+        self.parsed
+            .tbs_certificate()
+            .validity()
+            .not_after
+            .to_system_time()
+    }
+
+    /// Checks that `t` lies within the validity period, both ends included.
+    ///
+    /// Fails with [`CertificateError::NotYetValid`] or [`CertificateError::Expired`].
+    pub fn check_validity_at(&self, t: SystemTime) -> Result<()> {
+        let validity = self.parsed.tbs_certificate().validity();
+        if t < self.not_before() {
+            return Err(CertificateError::NotYetValid {
+                subject: self.subject(),
+                not_before: validity.not_before.to_string(),
+            }
+            .into());
+        }
+        if t > self.not_after() {
+            return Err(CertificateError::Expired {
+                subject: self.subject(),
+                not_after: validity.not_after.to_string(),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// The subjectAltName `dNSName` entries, as written in the certificate.
+    pub fn dns_names(&self) -> Vec<String> {
+        self.san_entries()
+            .filter_map(|n| match n {
+                GeneralName::DnsName(s) => Some(s.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The subjectAltName `iPAddress` entries (4 or 16 bytes; other lengths are skipped).
+    pub fn ip_addresses(&self) -> Vec<IpAddr> {
+        self.san_entries()
+            .filter_map(|n| match n {
+                GeneralName::IpAddress(o) => ip_from_bytes(o.as_bytes()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether this certificate names `host`, as a TLS client would check it ([RFC 6125 §6.4]).
+    ///
+    /// An IP address matches a subjectAltName `iPAddress` only. A DNS name matches a
+    /// subjectAltName `dNSName` ignoring ASCII case and one trailing dot; a wildcard `*` stands
+    /// for exactly one whole leftmost label (`*.example.com` covers `www.example.com`, not
+    /// `example.com` nor `a.b.example.com`). The subject's common names are consulted only
+    /// when the certificate has no subjectAltName extension at all. Pass internationalised
+    /// names in their A-label (`xn--`) form.
+    ///
+    /// [RFC 6125 §6.4]: https://datatracker.ietf.org/doc/html/rfc6125#section-6.4
+    pub fn covers_host(&self, host: &str) -> bool {
+        let host = host.strip_suffix('.').unwrap_or(host);
+        if let Some(ip) = parse_ip(host) {
+            return self.ip_addresses().contains(&ip);
+        }
+        if hostname::check_host_name(host, false).is_err() {
+            return false;
+        }
+        let patterns = match &self.extensions.san {
+            Some(_) => self.dns_names(),
+            None => self.common_names(),
+        };
+        patterns.iter().any(|p| dns_name_matches(p, host))
+    }
+
+    /// The keyUsage extension ([RFC 5280 §4.2.1.3]), or `None` when absent.
+    ///
+    /// [RFC 5280 §4.2.1.3]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.2.1.3
+    pub fn key_usage(&self) -> Option<KeyUsages> {
+        self.extensions.key_usage
+    }
+
+    /// The extKeyUsage extension's purposes as dotted OIDs ([RFC 5280 §4.2.1.12]), or `None`
+    /// when absent.
+    ///
+    /// [RFC 5280 §4.2.1.12]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.2.1.12
+    pub fn extended_key_usage(&self) -> Option<Vec<String>> {
+        self.extensions
+            .extended_key_usage
+            .as_ref()
+            .map(|v| v.iter().map(ToString::to_string).collect())
+    }
+
+    /// Whether the certificate may authenticate a TLS server: it has no extKeyUsage, or its
+    /// extKeyUsage holds `id-kp-serverAuth` (1.3.6.1.5.5.7.3.1) or `anyExtendedKeyUsage`
+    /// (2.5.29.37.0).
+    pub fn allows_server_auth(&self) -> bool {
+        match &self.extensions.extended_key_usage {
+            None => true,
+            Some(purposes) => purposes
+                .iter()
+                .any(|p| *p == rfc5280::ID_KP_SERVER_AUTH || *p == rfc5280::ANY_EXTENDED_KEY_USAGE),
+        }
+    }
+
+    /// Whether the basicConstraints extension says this is a CA certificate.
+    pub fn is_ca(&self) -> bool {
+        self.extensions
+            .basic_constraints
+            .as_ref()
+            .is_some_and(|bc| bc.ca)
+    }
+
+    /// The subject's public key as DER `SubjectPublicKeyInfo`, sliced from the original bytes.
     pub fn public_key_der(&self) -> &[u8] {
-        &self.spki_der
+        self.der.get(self.spki.clone()).unwrap_or_default()
     }
 
-    /// SHA-256 of [`public_key_der`](Self::public_key_der).
+    /// SHA-256 of [`public_key_der`](Self::public_key_der): the identity of the key.
     pub fn fingerprint(&self) -> Fingerprint {
-        Fingerprint::of_spki_der(&self.spki_der)
+        Fingerprint::of_spki_der(self.public_key_der())
     }
 
-    /// Whether this certificate is for `key`.
+    /// Whether this certificate is for `key`: the RSA modulus and public exponent are decoded
+    /// from both and compared as numbers, so differences in encoding do not matter.
     pub fn matches(&self, key: &PrivateKey) -> bool {
-        self.spki_der == key.public_key_der()
+        let Some((n, e)) = rsa_numbers(self.public_key_der()) else {
+            return false;
+        };
+        let rsa = key.rsa();
+        strip_zeros(&rsa.n_bytes()) == n && strip_zeros(&rsa.e_bytes()) == e
+    }
+
+    /// Whether the issuer and subject names are the same (a root, or a CA's key rollover
+    /// certificate, [RFC 5280 §3.2]).
+    ///
+    /// [RFC 5280 §3.2]: https://datatracker.ietf.org/doc/html/rfc5280#section-3.2
+    pub fn is_self_issued(&self) -> bool {
+        names_match(self.issuer_name(), self.subject_name())
+    }
+
+    /// The subjectKeyIdentifier, when present.
+    pub fn subject_key_id(&self) -> Option<&[u8]> {
+        self.extensions.subject_key_id.as_deref()
+    }
+
+    /// The authorityKeyIdentifier's `keyIdentifier`, when present.
+    pub fn authority_key_id(&self) -> Option<&[u8]> {
+        self.extensions.authority_key_id.as_deref()
+    }
+
+    /// Checks that `issuer`'s key made this certificate's signature, over the original
+    /// to-be-signed bytes.
+    pub fn verify_signed_by(&self, issuer: &Certificate) -> Result<()> {
+        let sig = self
+            .parsed
+            .signature()
+            .as_bytes()
+            .ok_or_else(|| CertificateError::Invalid {
+                reason: "the signature BIT STRING has unused bits".into(),
+            })?;
+        crate::signature::verify(
+            issuer.public_key_der(),
+            self.signature_algorithm(),
+            self.tbs_der(),
+            sig,
+        )
+    }
+
+    /// The subject as a parsed name.
+    pub(crate) fn subject_name(&self) -> &Name {
+        self.parsed.tbs_certificate().subject()
+    }
+
+    /// The issuer as a parsed name.
+    pub(crate) fn issuer_name(&self) -> &Name {
+        self.parsed.tbs_certificate().issuer()
+    }
+
+    /// The original to-be-signed bytes.
+    pub(crate) fn tbs_der(&self) -> &[u8] {
+        self.der.get(self.tbs.clone()).unwrap_or_default()
+    }
+
+    /// The outer signature algorithm.
+    pub(crate) fn signature_algorithm(&self) -> &AlgorithmIdentifierOwned {
+        self.parsed.signature_algorithm()
     }
 
     /// The parsed certificate, for use inside the crate.
-    #[allow(dead_code)] // used by chain building
     pub(crate) fn x509(&self) -> &x509_cert::Certificate {
         &self.parsed
+    }
+
+    fn san_entries(&self) -> impl Iterator<Item = &GeneralName> {
+        self.extensions.san.iter().flatten()
+    }
+
+    fn common_names(&self) -> Vec<String> {
+        self.subject_name()
+            .iter()
+            .filter(|atv| atv.oid == rfc4519::COMMON_NAME)
+            .filter_map(|atv| directory_string(&atv.value))
+            .collect()
+    }
+}
+
+impl PartialEq for Certificate {
+    fn eq(&self, other: &Self) -> bool {
+        self.der == other.der
+    }
+}
+
+impl Eq for Certificate {}
+
+impl Hash for Certificate {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.der.hash(state);
+    }
+}
+
+impl fmt::Debug for Certificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Certificate")
+            .field("subject", &self.subject())
+            .field("issuer", &self.issuer())
+            .field("serial", &self.serial_hex())
+            .field("fingerprint", &self.fingerprint())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One bit of the keyUsage extension ([RFC 5280 §4.2.1.3]).
+///
+/// ```text
+/// KeyUsage ::= BIT STRING {
+///      digitalSignature        (0),
+///      nonRepudiation          (1), -- recent editions of X.509 have
+///                                   -- renamed this bit to contentCommitment
+///      keyEncipherment         (2),
+///      dataEncipherment        (3),
+///      keyAgreement            (4),
+///      keyCertSign             (5),
+///      cRLSign                 (6),
+///      encipherOnly            (7),
+///      decipherOnly            (8) }
+/// ```
+///
+/// [RFC 5280 §4.2.1.3]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.2.1.3
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyUsageBit {
+    /// `digitalSignature` (0): TLS signatures (ECDHE key exchange, TLS 1.3).
+    DigitalSignature,
+    /// `nonRepudiation` / `contentCommitment` (1).
+    NonRepudiation,
+    /// `keyEncipherment` (2): TLS 1.2 RSA key exchange.
+    KeyEncipherment,
+    /// `dataEncipherment` (3).
+    DataEncipherment,
+    /// `keyAgreement` (4).
+    KeyAgreement,
+    /// `keyCertSign` (5): signs certificates (a CA).
+    KeyCertSign,
+    /// `cRLSign` (6): signs CRLs.
+    CrlSign,
+    /// `encipherOnly` (7).
+    EncipherOnly,
+    /// `decipherOnly` (8).
+    DecipherOnly,
+}
+
+impl KeyUsageBit {
+    /// All bits, in bit-number order.
+    pub const ALL: [KeyUsageBit; 9] = [
+        Self::DigitalSignature,
+        Self::NonRepudiation,
+        Self::KeyEncipherment,
+        Self::DataEncipherment,
+        Self::KeyAgreement,
+        Self::KeyCertSign,
+        Self::CrlSign,
+        Self::EncipherOnly,
+        Self::DecipherOnly,
+    ];
+
+    /// The RFC 5280 name of the bit (`digitalSignature`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::DigitalSignature => "digitalSignature",
+            Self::NonRepudiation => "nonRepudiation",
+            Self::KeyEncipherment => "keyEncipherment",
+            Self::DataEncipherment => "dataEncipherment",
+            Self::KeyAgreement => "keyAgreement",
+            Self::KeyCertSign => "keyCertSign",
+            Self::CrlSign => "cRLSign",
+            Self::EncipherOnly => "encipherOnly",
+            Self::DecipherOnly => "decipherOnly",
+        }
+    }
+
+    fn mask(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+/// The set of keyUsage bits a certificate asserts.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct KeyUsages(u16);
+
+impl KeyUsages {
+    /// Whether `bit` is set.
+    pub fn contains(self, bit: KeyUsageBit) -> bool {
+        self.0 & bit.mask() != 0
+    }
+
+    /// The bits that are set, in bit-number order.
+    pub fn bits(self) -> Vec<KeyUsageBit> {
+        KeyUsageBit::ALL
+            .into_iter()
+            .filter(|b| self.contains(*b))
+            .collect()
+    }
+
+    /// `digitalSignature`.
+    pub fn digital_signature(self) -> bool {
+        self.contains(KeyUsageBit::DigitalSignature)
+    }
+
+    /// `keyEncipherment`.
+    pub fn key_encipherment(self) -> bool {
+        self.contains(KeyUsageBit::KeyEncipherment)
+    }
+
+    /// `keyAgreement`.
+    pub fn key_agreement(self) -> bool {
+        self.contains(KeyUsageBit::KeyAgreement)
+    }
+
+    /// `keyCertSign`.
+    pub fn key_cert_sign(self) -> bool {
+        self.contains(KeyUsageBit::KeyCertSign)
+    }
+
+    /// `cRLSign`.
+    pub fn crl_sign(self) -> bool {
+        self.contains(KeyUsageBit::CrlSign)
+    }
+}
+
+impl FromIterator<KeyUsageBit> for KeyUsages {
+    fn from_iter<I: IntoIterator<Item = KeyUsageBit>>(iter: I) -> Self {
+        Self(iter.into_iter().fold(0, |acc, b| acc | b.mask()))
+    }
+}
+
+impl fmt::Debug for KeyUsages {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set()
+            .entries(self.bits().iter().map(|b| b.name()))
+            .finish()
+    }
+}
+
+impl KnownExtensions {
+    fn decode(tbs: &x509_cert::TbsCertificate) -> Result<Self> {
+        let bad = |name: &'static str| {
+            move |e: der::Error| CertificateError::Invalid {
+                reason: format!(
+                    "the {name} extension is malformed or repeated ({e}); ask the issuer to \
+                     re-issue the certificate"
+                ),
+            }
+        };
+        let san = tbs
+            .get_extension::<SubjectAltName>()
+            .map_err(bad("subjectAltName"))?
+            .map(|(_, v)| v.0);
+        let key_usage = tbs
+            .get_extension::<KeyUsage>()
+            .map_err(bad("keyUsage"))?
+            .map(|(_, v)| KeyUsages(v.0.bits()));
+        let extended_key_usage = tbs
+            .get_extension::<ExtendedKeyUsage>()
+            .map_err(bad("extKeyUsage"))?
+            .map(|(_, v)| v.0);
+        let basic_constraints = tbs
+            .get_extension::<BasicConstraints>()
+            .map_err(bad("basicConstraints"))?
+            .map(|(_, v)| v);
+        let subject_key_id = tbs
+            .get_extension::<SubjectKeyIdentifier>()
+            .map_err(bad("subjectKeyIdentifier"))?
+            .map(|(_, v)| v.0.as_bytes().to_vec());
+        let authority_key_id = tbs
+            .get_extension::<AuthorityKeyIdentifier>()
+            .map_err(bad("authorityKeyIdentifier"))?
+            .and_then(|(_, v)| v.key_identifier.map(|k| k.as_bytes().to_vec()));
+        Ok(Self {
+            san,
+            key_usage,
+            extended_key_usage,
+            basic_constraints,
+            subject_key_id,
+            authority_key_id,
+        })
+    }
+}
+
+/// Whether two names are the same issuer/subject: equal DER, or equal after ASCII case
+/// folding and whitespace collapsing of their RFC 4514 forms (a simplified [RFC 5280 §7.1]
+/// comparison, for CAs that change a string type or case between certificates).
+///
+/// [RFC 5280 §7.1]: https://datatracker.ietf.org/doc/html/rfc5280#section-7.1
+pub(crate) fn names_match(a: &Name, b: &Name) -> bool {
+    fn fold(n: &Name) -> String {
+        n.to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_ascii_lowercase()
+    }
+    a == b || fold(a) == fold(b)
+}
+
+/// PEM-encodes certificate DER with `\n` line endings.
+pub(crate) fn pem_encode(der: &[u8]) -> String {
+    pem::encode_config(
+        &pem::Pem::new("CERTIFICATE", der.to_vec()),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
+}
+
+fn check_count(count: usize) -> Result<()> {
+    if count > MAX_CERTIFICATES {
+        return Err(CertificateError::TooMany {
+            count,
+            limit: MAX_CERTIFICATES,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+fn non_empty(certs: Vec<Certificate>, hint: &str) -> Result<Vec<Certificate>> {
+    if certs.is_empty() {
+        return Err(CertificateError::NoCertificate { hint: hint.into() }.into());
+    }
+    Ok(certs)
+}
+
+/// The certificates of one PEM block, refusing anything that is not certificates.
+fn from_pem_block(block: &PemBlock) -> Result<Vec<Certificate>> {
+    let label = block.label.as_str();
+    if CERTIFICATE_LABELS.contains(&label) {
+        return Ok(vec![Certificate::from_der(&block.der)?]);
+    }
+    if PKCS7_LABELS.contains(&label) {
+        return pkcs7_certificates(&block.der);
+    }
+    if REQUEST_LABELS.contains(&label) {
+        return Err(CertificateError::IsRequest.into());
+    }
+    if label.ends_with("PRIVATE KEY") {
+        return Err(CertificateError::IsPrivateKey.into());
+    }
+    if label.ends_with("PUBLIC KEY") {
+        return Err(CertificateError::NoCertificate {
+            hint: "the PEM holds a public key; a certificate is a `CERTIFICATE` block signed by \
+                   a certificate authority"
+                .into(),
+        }
+        .into());
+    }
+    Err(EncodingError::WrongPemLabel {
+        found: label.to_owned(),
+        expected: "`CERTIFICATE` or `PKCS7`".into(),
+    }
+    .into())
+}
+
+/// What a DER object is, told from its first tags only (so truncated input is still named).
+#[derive(Debug, PartialEq, Eq)]
+enum DerShape {
+    /// `SEQUENCE { SEQUENCE {...}, SEQUENCE, BIT STRING }`: certificate or request.
+    Signed,
+    /// `SEQUENCE { INTEGER, ... }`: PKCS#8, PKCS#1 or SEC1 private key.
+    PrivateKey,
+    /// `SEQUENCE { SEQUENCE { OID ... }, OCTET STRING }`: encrypted PKCS#8.
+    EncryptedPrivateKey,
+    /// `SEQUENCE { SEQUENCE { OID ... }, BIT STRING }`: SubjectPublicKeyInfo.
+    PublicKey,
+    /// `SEQUENCE { OID, [0] ... }`: PKCS#7 / CMS ContentInfo.
+    ContentInfo,
+    /// Anything else.
+    Unknown,
+}
+
+fn parse_der_any(der: &[u8]) -> Result<Vec<Certificate>> {
+    if der.len() > MAX_PKCS7_LEN {
+        return Err(EncodingError::TooLarge {
+            what: "certificate",
+            len: der.len(),
+            limit: MAX_PKCS7_LEN,
+        }
+        .into());
+    }
+    match der_shape(der) {
+        DerShape::PrivateKey | DerShape::EncryptedPrivateKey => {
+            Err(CertificateError::IsPrivateKey.into())
+        }
+        DerShape::PublicKey => Err(CertificateError::NoCertificate {
+            hint: "the input is a bare public key; a certificate is signed by a certificate \
+                   authority"
+                .into(),
+        }
+        .into()),
+        DerShape::ContentInfo => pkcs7_certificates(der),
+        DerShape::Signed | DerShape::Unknown => match Certificate::from_der(der) {
+            Ok(cert) => Ok(vec![cert]),
+            Err(err) => {
+                if x509_cert::request::CertReq::from_der(der).is_ok() {
+                    Err(CertificateError::IsRequest.into())
+                } else {
+                    Err(err)
+                }
+            }
+        },
+    }
+}
+
+fn der_shape(der: &[u8]) -> DerShape {
+    /// The tags of the first two children of the SEQUENCE at the start of `bytes`, and the
+    /// first child's own first child tag, read leniently (lengths may run past the end).
+    fn peek(bytes: &[u8]) -> Option<(u8, Option<u8>, Option<u8>)> {
+        let (outer_hl, _) = header_lens(bytes)?;
+        let body = bytes.get(outer_hl..)?;
+        let first = *body.first()?;
+        let (first_hl, first_len) = header_lens(body)?;
+        let grandchild = body.get(first_hl).copied();
+        let second = body.get(first_hl.checked_add(first_len)?).copied();
+        Some((first, grandchild, second))
+    }
+    const SEQUENCE: u8 = 0x30;
+    const INTEGER: u8 = 0x02;
+    const OID: u8 = 0x06;
+    const BIT_STRING: u8 = 0x03;
+    const OCTET_STRING: u8 = 0x04;
+    if der.first() != Some(&SEQUENCE) {
+        return DerShape::Unknown;
+    }
+    match peek(der) {
+        Some((INTEGER, _, _)) => DerShape::PrivateKey,
+        Some((OID, _, _)) => DerShape::ContentInfo,
+        Some((SEQUENCE, Some(OID), Some(OCTET_STRING))) => DerShape::EncryptedPrivateKey,
+        Some((SEQUENCE, Some(OID), Some(BIT_STRING))) => DerShape::PublicKey,
+        Some((SEQUENCE, _, _)) => DerShape::Signed,
+        _ => DerShape::Unknown,
+    }
+}
+
+/// Header length and value length of the TLV at the start of `bytes` (short or long form
+/// length, at most 4 length bytes); the value may extend past the end of `bytes`.
+fn header_lens(bytes: &[u8]) -> Option<(usize, usize)> {
+    let first_len = *bytes.get(1)?;
+    if first_len < 0x80 {
+        return Some((2, usize::from(first_len)));
+    }
+    let n = usize::from(first_len & 0x7f);
+    if n == 0 || n > 4 {
+        return None;
+    }
+    let len = bytes
+        .get(2..2 + n)?
+        .iter()
+        .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+    Some((2 + n, len))
+}
+
+/// The certificates of a PKCS#7 / CMS "certs-only" message ([RFC 5652 §5.1], [RFC 2315 §9.1]),
+/// each kept as its original bytes.
+///
+/// ```text
+/// ContentInfo ::= SEQUENCE {
+///   contentType ContentType,                 -- id-signedData 1.2.840.113549.1.7.2
+///   content [0] EXPLICIT ANY DEFINED BY contentType }
+///
+/// SignedData ::= SEQUENCE {
+///   version CMSVersion,
+///   digestAlgorithms DigestAlgorithmIdentifiers,
+///   encapContentInfo EncapsulatedContentInfo,
+///   certificates [0] IMPLICIT CertificateSet OPTIONAL,
+///   crls [1] IMPLICIT RevocationInfoChoices OPTIONAL,
+///   signerInfos SignerInfos }
+///
+/// CertificateChoices ::= CHOICE {
+///   certificate Certificate,                 -- the only choice read; others are skipped
+///   extendedCertificate [0] IMPLICIT ExtendedCertificate,
+///   v1AttrCert [1] IMPLICIT AttributeCertificateV1,
+///   v2AttrCert [2] IMPLICIT AttributeCertificateV2,
+///   other [3] IMPLICIT OtherCertificateFormat }
+/// ```
+///
+/// The signerInfos (empty in a certs-only message) are not checked: the certificates carry
+/// their own signatures, checked when a chain is built.
+///
+/// [RFC 5652 §5.1]: https://datatracker.ietf.org/doc/html/rfc5652#section-5.1
+/// [RFC 2315 §9.1]: https://datatracker.ietf.org/doc/html/rfc2315#section-9.1
+fn pkcs7_certificates(der: &[u8]) -> Result<Vec<Certificate>> {
+    let malformed = |e: der::Error| EncodingError::der("PKCS#7 certificate bundle", e);
+    let mut reader = SliceReader::new(der).map_err(malformed)?;
+    let raw: Vec<&[u8]> = reader
+        .sequence(|content_info| {
+            let content_type = ObjectIdentifier::decode(content_info)?;
+            if content_type != rfc5911::ID_SIGNED_DATA {
+                while !content_info.is_finished() {
+                    content_info.tlv_bytes()?;
+                }
+                return Ok(Err(content_type));
+            }
+            let header = Header::decode(content_info)?;
+            expect_context(header, 0, true)?;
+            content_info.read_nested(header.length(), |explicit| {
+                explicit.sequence(|signed_data| {
+                    signed_data.tlv_bytes()?; // version
+                    signed_data.tlv_bytes()?; // digestAlgorithms
+                    signed_data.tlv_bytes()?; // encapContentInfo
+                    let mut certs = Vec::new();
+                    if Tag::peek(signed_data)? == TagNumber(0).context_specific(true) {
+                        let header = Header::decode(signed_data)?;
+                        signed_data.read_nested(header.length(), |set| {
+                            while !set.is_finished() {
+                                let tag = Tag::peek(set)?;
+                                let tlv = set.tlv_bytes()?;
+                                if tag == Tag::Sequence {
+                                    certs.push(tlv);
+                                }
+                            }
+                            Ok::<_, der::Error>(())
+                        })?;
+                    }
+                    if Tag::peek(signed_data)? == TagNumber(1).context_specific(true) {
+                        signed_data.tlv_bytes()?; // crls
+                    }
+                    Tag::peek(signed_data)?.assert_eq(Tag::Set)?;
+                    signed_data.tlv_bytes()?; // signerInfos
+                    Ok(Ok(certs))
+                })
+            })
+        })
+        .map_err(malformed)?
+        .map_err(|oid| CertificateError::Invalid {
+            reason: format!(
+                "the PKCS#7 data is of content type {oid}, not signedData \
+                 (1.2.840.113549.1.7.2); export the certificates as a .p7b or PEM bundle"
+            ),
+        })?;
+    reader.finish().map_err(malformed)?;
+    check_count(raw.len())?;
+    let certs = raw
+        .into_iter()
+        .map(Certificate::from_der)
+        .collect::<Result<Vec<_>>>()?;
+    non_empty(certs, "the PKCS#7 bundle holds no certificate")
+}
+
+fn expect_context(header: Header, number: u32, constructed: bool) -> der::Result<()> {
+    header
+        .tag()
+        .assert_eq(TagNumber(number).context_specific(constructed))
+        .map(|_| ())
+}
+
+/// Byte ranges of the TBSCertificate and of its subjectPublicKeyInfo in a certificate that
+/// already decoded.
+///
+/// ```text
+/// TBSCertificate  ::=  SEQUENCE  {
+///      version         [0]  EXPLICIT Version DEFAULT v1,
+///      serialNumber         CertificateSerialNumber,
+///      signature            AlgorithmIdentifier,
+///      issuer               Name,
+///      validity             Validity,
+///      subject              Name,
+///      subjectPublicKeyInfo SubjectPublicKeyInfo,
+///      ... }
+/// ```
+fn tbs_and_spki_ranges(der: &[u8]) -> Result<(Range<usize>, Range<usize>)> {
+    let malformed = |e: der::Error| EncodingError::der("certificate", e);
+    let mut reader = SliceReader::new(der).map_err(malformed)?;
+    let (tbs, spki) = reader
+        .sequence(|cert| {
+            let tbs_start = offset(cert);
+            let tbs_header = Header::decode(cert)?;
+            tbs_header.tag().assert_eq(Tag::Sequence)?;
+            let spki = cert.read_nested(tbs_header.length(), |tbs| {
+                if Tag::peek(tbs)? == TagNumber(0).context_specific(true) {
+                    tbs.tlv_bytes()?; // version
+                }
+                for _field in ["serial", "signature", "issuer", "validity", "subject"] {
+                    tbs.tlv_bytes()?;
+                }
+                let start = offset(tbs);
+                let len = tbs.tlv_bytes()?.len();
+                // Skip the optional unique identifiers and extensions.
+                while !tbs.is_finished() {
+                    tbs.tlv_bytes()?;
+                }
+                Ok::<_, der::Error>(start..start + len)
+            })?;
+            let tbs_end = offset(cert);
+            cert.tlv_bytes()?; // signatureAlgorithm
+            cert.tlv_bytes()?; // signatureValue
+            Ok::<_, der::Error>((tbs_start..tbs_end, spki))
+        })
+        .map_err(malformed)?;
+    reader.finish().map_err(malformed)?;
+    Ok((tbs, spki))
+}
+
+/// The reader's absolute position in its input.
+fn offset<'a>(reader: &impl Reader<'a>) -> usize {
+    usize::try_from(reader.position()).unwrap_or(usize::MAX)
+}
+
+/// The RSA modulus and public exponent of an RSA (or RSA-PSS) `SubjectPublicKeyInfo`,
+/// big-endian without leading zeros.
+fn rsa_numbers(spki_der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let spki = spki::SubjectPublicKeyInfoRef::from_der(spki_der).ok()?;
+    let oid = spki.algorithm.oid;
+    if oid != rfc5912::RSA_ENCRYPTION && oid != rfc5912::ID_RSASSA_PSS {
+        return None;
+    }
+    let key = pkcs1::RsaPublicKeyRef::from_der(spki.subject_public_key.as_bytes()?).ok()?;
+    Some((
+        strip_zeros(key.modulus.as_bytes()),
+        strip_zeros(key.public_exponent.as_bytes()),
+    ))
+}
+
+fn strip_zeros(bytes: &[u8]) -> Vec<u8> {
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    bytes.get(start..).unwrap_or_default().to_vec()
+}
+
+fn ip_from_bytes(bytes: &[u8]) -> Option<IpAddr> {
+    if let Ok(v4) = <[u8; 4]>::try_from(bytes) {
+        return Some(IpAddr::V4(Ipv4Addr::from(v4)));
+    }
+    <[u8; 16]>::try_from(bytes)
+        .ok()
+        .map(|v6| IpAddr::V6(Ipv6Addr::from(v6)))
+}
+
+/// An IP literal, also in URL brackets (`[::1]`).
+fn parse_ip(host: &str) -> Option<IpAddr> {
+    let inner = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    inner.parse().ok()
+}
+
+/// [RFC 6125 §6.4.1] and §6.4.3 matching of one presented identifier against a host name that
+/// is already known to be a valid, wildcard-free DNS name.
+///
+/// [RFC 6125 §6.4.1]: https://datatracker.ietf.org/doc/html/rfc6125#section-6.4.1
+fn dns_name_matches(pattern: &str, host: &str) -> bool {
+    let pattern = pattern.strip_suffix('.').unwrap_or(pattern);
+    if hostname::check_host_name(pattern, true).is_err() {
+        return false;
+    }
+    match pattern.strip_prefix("*.") {
+        None => pattern.eq_ignore_ascii_case(host),
+        Some(suffix) => host
+            .split_once('.')
+            .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(suffix)),
+    }
+}
+
+/// The text of a DirectoryString attribute value (UTF8String, PrintableString, IA5String,
+/// TeletexString taken as Latin-1-compatible ASCII).
+fn directory_string(value: &der::Any) -> Option<String> {
+    match value.tag() {
+        Tag::Utf8String | Tag::PrintableString | Tag::Ia5String | Tag::TeletexString => {
+            std::str::from_utf8(value.value()).ok().map(str::to_owned)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_lens_reads_short_and_long_forms() {
+        assert_eq!(header_lens(&[0x30, 0x05]), Some((2, 5)));
+        assert_eq!(header_lens(&[0x30, 0x81, 0xff]), Some((3, 255)));
+        assert_eq!(header_lens(&[0x30, 0x82, 0x01, 0x00]), Some((4, 256)));
+        assert_eq!(header_lens(&[0x30, 0x80]), None);
+        assert_eq!(header_lens(&[0x30, 0x85, 1, 1, 1, 1, 1]), None);
+        assert_eq!(header_lens(&[0x30]), None);
+    }
+
+    #[test]
+    fn der_shapes_are_told_apart() {
+        // SEQUENCE { INTEGER 0 }
+        assert_eq!(
+            der_shape(&[0x30, 0x03, 0x02, 0x01, 0x00]),
+            DerShape::PrivateKey
+        );
+        // SEQUENCE { OID 1.2 }
+        assert_eq!(
+            der_shape(&[0x30, 0x03, 0x06, 0x01, 0x2a]),
+            DerShape::ContentInfo
+        );
+        // SEQUENCE { SEQUENCE { OID }, OCTET STRING }
+        let enc = [0x30, 0x07, 0x30, 0x03, 0x06, 0x01, 0x2a, 0x04, 0x00];
+        assert_eq!(der_shape(&enc), DerShape::EncryptedPrivateKey);
+        let spki = [0x30, 0x07, 0x30, 0x03, 0x06, 0x01, 0x2a, 0x03, 0x00];
+        assert_eq!(der_shape(&spki), DerShape::PublicKey);
+        // SEQUENCE { SEQUENCE { [0] ...
+        assert_eq!(
+            der_shape(&[0x30, 0x04, 0x30, 0x02, 0xa0, 0x00]),
+            DerShape::Signed
+        );
+        assert_eq!(der_shape(&[0x04, 0x00]), DerShape::Unknown);
+        assert_eq!(der_shape(&[0x30]), DerShape::Unknown);
+    }
+
+    #[test]
+    fn dns_wildcards_cover_exactly_one_leftmost_label() {
+        assert!(dns_name_matches("www.example.com", "WWW.example.COM"));
+        assert!(dns_name_matches("*.example.com", "www.example.com"));
+        assert!(dns_name_matches("*.Example.com", "a.example.COM"));
+        assert!(!dns_name_matches("*.example.com", "example.com"));
+        assert!(!dns_name_matches("*.example.com", "a.b.example.com"));
+        assert!(!dns_name_matches("*.com", "example.com"));
+        assert!(!dns_name_matches("w*.example.com", "www.example.com"));
+        assert!(!dns_name_matches("www.*.com", "www.example.com"));
+        assert!(!dns_name_matches("other.example.com", "www.example.com"));
+    }
+
+    #[test]
+    fn key_usages_set_and_debug() {
+        let ku: KeyUsages = [KeyUsageBit::DigitalSignature, KeyUsageBit::KeyEncipherment]
+            .into_iter()
+            .collect();
+        assert!(ku.digital_signature() && ku.key_encipherment());
+        assert!(!ku.key_cert_sign() && !ku.crl_sign() && !ku.key_agreement());
+        assert_eq!(
+            ku.bits(),
+            vec![KeyUsageBit::DigitalSignature, KeyUsageBit::KeyEncipherment]
+        );
+        assert_eq!(
+            format!("{ku:?}"),
+            r#"{"digitalSignature", "keyEncipherment"}"#
+        );
+    }
+
+    #[test]
+    fn ip_literals() {
+        assert_eq!(parse_ip("[::1]"), Some("::1".parse().unwrap()));
+        assert_eq!(parse_ip("192.0.2.1"), Some("192.0.2.1".parse().unwrap()));
+        assert_eq!(parse_ip("example.com"), None);
+        assert_eq!(ip_from_bytes(&[192, 0, 2, 1]), parse_ip("192.0.2.1"));
+        assert_eq!(ip_from_bytes(&[1, 2, 3]), None);
     }
 }

@@ -166,6 +166,16 @@ pub enum KeyError {
         /// Why.
         reason: String,
     },
+    /// An encrypted key was passed where a plain one was expected.
+    #[error(
+        "the private key is encrypted (`ENCRYPTED PRIVATE KEY`): use from_encrypted_pem or from_encrypted_der with its password"
+    )]
+    Encrypted,
+    /// A plain key was passed where an encrypted one was expected.
+    #[error(
+        "the private key is not encrypted: use from_pem or from_der, or encrypt it first (`openssl pkcs8 -topk8 -v2 aes-256-cbc`)"
+    )]
+    NotEncrypted,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -173,6 +183,9 @@ pub enum KeyError {
 // ---------------------------------------------------------------------------------------------
 
 /// A distinguished name was invalid.
+///
+/// The same rules, and so the same errors, apply whichever way the name was made: with the
+/// builder, parsed from an RFC 4514 string, or read from a DER `Name`.
 #[derive(Debug, Clone, PartialEq, Eq, ThisError)]
 #[non_exhaustive]
 pub enum NameError {
@@ -181,7 +194,7 @@ pub enum NameError {
     InvalidValue {
         /// The attribute's short name (CN, O, C, ...).
         attribute: &'static str,
-        /// The offending value, with control characters escaped.
+        /// The offending value, with control characters escaped (long values are cut short).
         value: String,
         /// What is wrong and what to do.
         reason: String,
@@ -197,6 +210,48 @@ pub enum NameError {
     /// The name has no attributes at all.
     #[error("the distinguished name is empty: set at least a common name")]
     Empty,
+    /// The attribute type is not one a server name may hold.
+    #[error(
+        "unsupported attribute type `{attribute}`: supported are CN (2.5.4.3), O (2.5.4.10), OU (2.5.4.11), L (2.5.4.7), ST (2.5.4.8), C (2.5.4.6) and emailAddress (1.2.840.113549.1.9.1); remove the others"
+    )]
+    UnsupportedAttribute {
+        /// The attribute type as written, or its dotted OID.
+        attribute: String,
+    },
+    /// An attribute that may appear only once appears more than once.
+    #[error(
+        "the name has more than one {attribute}: only OU may be repeated; keep one {attribute}"
+    )]
+    Repeated {
+        /// The attribute's short name.
+        attribute: &'static str,
+    },
+    /// A multi-valued RDN holds the same attribute value twice.
+    #[error(
+        "{attribute} `{value}` appears twice in one multi-valued RDN: an RDN is a set, remove the copy"
+    )]
+    DuplicateInRdn {
+        /// The attribute's short name.
+        attribute: &'static str,
+        /// The repeated value, with control characters escaped.
+        value: String,
+    },
+    /// A relative distinguished name holds no attribute.
+    #[error("RDN number {index} of the name is empty: each RDN needs at least one attribute")]
+    EmptyRdn {
+        /// Zero-based position of the RDN in encoding order.
+        index: usize,
+    },
+    /// An attribute value is encoded with an ASN.1 type this attribute does not allow.
+    #[error("{attribute} is encoded as {found}, but must be {expected}; re-encode the name")]
+    WrongStringType {
+        /// The attribute's short name.
+        attribute: &'static str,
+        /// The ASN.1 type found.
+        found: String,
+        /// The ASN.1 type(s) allowed.
+        expected: &'static str,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,6 +272,34 @@ pub enum RequestError {
     Invalid {
         /// What is wrong.
         reason: String,
+    },
+    /// The input is another kind of object, not a certificate request.
+    #[error("this is {found}, not a certificate request (PKCS#10); pass the request file")]
+    WrongType {
+        /// What the input is.
+        found: &'static str,
+    },
+    /// A DNS name for the subjectAltName is not a valid host name.
+    #[error("invalid DNS name `{name}` for the certificate request: {reason}")]
+    InvalidDnsName {
+        /// The name, with control characters escaped.
+        name: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// The challenge password cannot be used (the message never contains it).
+    #[error("invalid challenge password: {reason}; use 1 to 255 printable characters")]
+    InvalidChallengePassword {
+        /// What is wrong.
+        reason: String,
+    },
+    /// DNS names or IP addresses were given for a request built without extensions.
+    #[error(
+        "{count} subjectAltName entries were given but the request was built without extensions; drop `without_extensions()` or the names"
+    )]
+    SubjectAltNamesWithoutExtensions {
+        /// How many names and addresses were given.
+        count: usize,
     },
 }
 
@@ -248,8 +331,18 @@ pub enum SignatureError {
         /// What is wrong.
         reason: String,
     },
+    /// The signer's key is on an elliptic curve we do not support.
+    #[error(
+        "unsupported elliptic curve {oid}: ECDSA signatures are checked on P-256 (1.2.840.10045.3.1.7) and P-384 (1.3.132.0.34)"
+    )]
+    UnsupportedCurve {
+        /// The curve's OID.
+        oid: String,
+    },
     /// The signature does not verify.
-    #[error("signature does not verify")]
+    #[error(
+        "signature does not verify: the signed data was altered, or it was signed by another key"
+    )]
     Invalid,
 }
 
@@ -273,6 +366,85 @@ pub enum CertificateError {
         /// What is wrong.
         reason: String,
     },
+    /// The input is a certificate request (CSR), not a certificate.
+    #[error(
+        "the input is a certificate request (CSR), not a certificate: send it to your certificate authority and install the certificate it returns"
+    )]
+    IsRequest,
+    /// The input holds a private key where certificates were expected. The key is never echoed.
+    #[error(
+        "the input contains a private key where only certificates were expected: pass the certificate file alone, and keep the private key file secret"
+    )]
+    IsPrivateKey,
+    /// The certificate's validity period ended before the time it was checked at.
+    #[error(
+        "the certificate for `{subject}` expired at {not_after}: ask your certificate authority for a new one"
+    )]
+    Expired {
+        /// The certificate's subject (RFC 4514).
+        subject: String,
+        /// The end of the validity period (RFC 3339, UTC).
+        not_after: String,
+    },
+    /// The certificate's validity period starts after the time it was checked at.
+    #[error(
+        "the certificate for `{subject}` is not valid before {not_before}: check the system clock, or wait until then"
+    )]
+    NotYetValid {
+        /// The certificate's subject (RFC 4514).
+        subject: String,
+        /// The start of the validity period (RFC 3339, UTC).
+        not_before: String,
+    },
+    /// A certificate in a chain is not signed by the certificate named as its issuer.
+    #[error(
+        "the chain is broken between `{child}` and its issuer `{issuer}`: {reason}; get the matching intermediate certificates from your certificate authority"
+    )]
+    BrokenLink {
+        /// The subject of the certificate whose signature was checked.
+        child: String,
+        /// The subject of the certificate that should have signed it.
+        issuer: String,
+        /// Why the link does not hold.
+        reason: String,
+    },
+    /// No certificate in the input carries the given public key.
+    #[error(
+        "no certificate carries the public key with fingerprint {fingerprint}: the certificates were issued for another key; check that you picked the certificate for this key"
+    )]
+    NoLeaf {
+        /// The SPKI fingerprint that was looked for.
+        fingerprint: String,
+    },
+    /// Several different certificates carry the leaf's public key, so the leaf is ambiguous.
+    #[error(
+        "{count} different certificates carry the public key with fingerprint {fingerprint}: pass only the one to use"
+    )]
+    AmbiguousLeaf {
+        /// The SPKI fingerprint of the leaf key.
+        fingerprint: String,
+        /// How many distinct certificates carry it.
+        count: usize,
+    },
+    /// Certificates that are not part of the leaf's issuer chain were passed.
+    #[error(
+        "these certificates are not part of the chain of `{leaf}`: `{}`; remove them, or check that the right intermediate certificates were passed",
+        .subjects.join("`, `")
+    )]
+    NotInChain {
+        /// The leaf's subject.
+        leaf: String,
+        /// The subjects of the certificates that do not belong to the chain.
+        subjects: Vec<String>,
+    },
+    /// The input holds more certificates than a chain may have.
+    #[error("{count} certificates is more than the limit of {limit}: pass only the server's chain")]
+    TooMany {
+        /// How many certificates were passed.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -285,31 +457,169 @@ pub enum CertificateError {
 pub enum InstallError {
     /// No pending key matches the certificate's public key.
     #[error(
-        "no pending key matches the certificate for `{subject}` (key fingerprint {fingerprint})"
+        "no pending key matches the certificate for `{subject}` (key fingerprint {fingerprint}); {}",
+        describe_candidates(candidates)
     )]
     NoMatchingKey {
         /// The certificate's subject.
         subject: String,
         /// The certificate's SPKI fingerprint.
         fingerprint: String,
+        /// Pending entries with the same subject or a DNS name in common, as `(name, key
+        /// fingerprint)`: the CA may have certified another key than the one requested, or the
+        /// request was made elsewhere.
+        candidates: Vec<(String, String)>,
     },
+    /// The certificate's key already has an installed certificate.
+    #[error(
+        "the key of this certificate (fingerprint {fingerprint}) already has a certificate installed, in entry `{entry}`; to replace it, renew the entry and install the new certificate on the renewal"
+    )]
+    AlreadyInstalled {
+        /// The entry holding the key.
+        entry: String,
+        /// The key's fingerprint.
+        fingerprint: String,
+    },
+    /// The input is a certificate request, not a certificate.
+    #[error(
+        "this file is a certificate request (CSR), not a certificate: send it to the certificate authority and install the certificate they return"
+    )]
+    IsRequest,
+    /// The certificate is expired or not yet valid.
+    #[error(
+        "the certificate for `{subject}` is {problem}; install it anyway only if you know why (InstallOptions::allow_invalid_dates)"
+    )]
+    InvalidDates {
+        /// The certificate's subject.
+        subject: String,
+        /// What is wrong with the dates ("expired since ...", "not valid before ...").
+        problem: String,
+    },
+    /// The CA left out names that were requested.
+    #[error(
+        "the certificate for entry `{entry}` does not cover requested name(s) {}: the CA dropped them; it covers {}. Ask the CA to reissue, or request again without those names",
+        dropped.join(", "),
+        if certified.is_empty() { "no names".to_string() } else { certified.join(", ") }
+    )]
+    NamesDropped {
+        /// The entry.
+        entry: String,
+        /// The requested names the certificate does not cover.
+        dropped: Vec<String>,
+        /// The names the certificate does cover.
+        certified: Vec<String>,
+    },
+    /// The certificate may not be used by a TLS server.
+    #[error(
+        "the certificate for `{subject}` does not allow TLS server authentication (its extendedKeyUsage lacks serverAuth, 1.3.6.1.5.5.7.3.1): ask the CA for a server certificate"
+    )]
+    NoServerAuth {
+        /// The certificate's subject.
+        subject: String,
+    },
+    /// A renewal's certificate does not cover host bindings of the entry it renews.
+    #[error(
+        "the renewal's certificate does not cover {} bound to entry `{entry}` (it covers {}): unbind them first, or ask the CA for a certificate naming them",
+        endpoints.join(", "),
+        if certified.is_empty() { "no names".to_string() } else { certified.join(", ") }
+    )]
+    RenewalDropsBindings {
+        /// The entry being renewed.
+        entry: String,
+        /// Its host-name endpoints the new certificate does not cover.
+        endpoints: Vec<String>,
+        /// The names the new certificate covers.
+        certified: Vec<String>,
+    },
+    /// A request given with a key was made for another key.
+    #[error(
+        "the certificate request is for key {request_fingerprint}, not for the given key {key_fingerprint}: pass the request made with this key"
+    )]
+    RequestKeyMismatch {
+        /// The request's key fingerprint.
+        request_fingerprint: String,
+        /// The key's fingerprint.
+        key_fingerprint: String,
+    },
+}
+
+fn describe_candidates(candidates: &[(String, String)]) -> String {
+    if candidates.is_empty() {
+        return "no pending key has this subject or names either: was the request made with another key store, or was its entry removed?".into();
+    }
+    let list: Vec<String> = candidates
+        .iter()
+        .map(|(name, fp)| format!("`{name}` (key {fp})"))
+        .collect();
+    format!(
+        "pending keys for this subject or its names: {}; the CA certified a different key than any of these",
+        list.join(", ")
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
 // Endpoints
 // ---------------------------------------------------------------------------------------------
 
+/// Accepted endpoint forms, quoted by parse errors.
+const ENDPOINT_FORMS: &str = "accepted forms: `0.0.0.0:443` or `[::]:443` (any address), `192.0.2.10:443` or `[2001:db8::1]:443` (one address), `www.example.com:443` or `*.example.com:443` (TLS SNI host name)";
+
 /// An endpoint or binding was invalid.
 #[derive(Debug, Clone, PartialEq, Eq, ThisError)]
 #[non_exhaustive]
 pub enum EndpointError {
     /// The endpoint string could not be parsed.
-    #[error("invalid endpoint `{input}`: {reason}")]
+    #[error("invalid endpoint `{input}`: {reason}; {ENDPOINT_FORMS}")]
     Syntax {
         /// The input.
         input: String,
-        /// What is wrong and the accepted forms.
+        /// What is wrong.
         reason: String,
+    },
+    /// Port 0 is not a port a server listens on.
+    #[error(
+        "invalid endpoint `{input}`: port 0 is not allowed, give the port the server listens on (e.g. 443)"
+    )]
+    PortZero {
+        /// The input.
+        input: String,
+    },
+    /// The endpoint is already bound to an entry.
+    #[error("endpoint {endpoint} is already bound to entry `{entry}`; unbind it first")]
+    Taken {
+        /// The endpoint.
+        endpoint: String,
+        /// The entry bound to it.
+        entry: String,
+    },
+    /// Nothing is bound to the endpoint.
+    #[error("nothing is bound to endpoint {endpoint}")]
+    NotBound {
+        /// The endpoint.
+        endpoint: String,
+    },
+    /// Only entries with an installed certificate can be bound.
+    #[error(
+        "entry `{entry}` is {state}, not installed: a key without a certificate cannot serve; install its certificate first"
+    )]
+    NotInstalled {
+        /// The entry.
+        entry: String,
+        /// Its state.
+        state: String,
+    },
+    /// A host-name endpoint is not covered by the entry's certificate.
+    #[error(
+        "entry `{entry}`'s certificate does not cover host `{host}` (it covers {}); bind a host it names",
+        if names.is_empty() { "no DNS names".to_string() } else { names.join(", ") }
+    )]
+    HostNotCovered {
+        /// The entry.
+        entry: String,
+        /// The host name.
+        host: String,
+        /// The certificate's DNS names.
+        names: Vec<String>,
     },
 }
 
@@ -324,6 +634,122 @@ pub enum StoreError {
     /// The passphrase does not open this store.
     #[error("wrong passphrase for this key store; nothing was changed")]
     WrongPassphrase,
+    /// Another writer held the store for longer than the busy timeout.
+    #[error(
+        "the key store is busy: another transaction (in this or another process) held it for more than {waited_ms} ms; nothing was changed, retry later"
+    )]
+    Busy {
+        /// How long we waited, in milliseconds.
+        waited_ms: u128,
+    },
+    /// The file was written by a newer version of this library.
+    #[error(
+        "the key store has schema version {found}, this library supports up to {supported}: upgrade the program; the file was not changed"
+    )]
+    SchemaTooNew {
+        /// The file's schema version.
+        found: i64,
+        /// The newest version this library knows.
+        supported: i64,
+    },
+    /// A stored row failed its integrity check.
+    #[error(
+        "entry `{entry}` in the key store was tampered with or corrupted ({what}); restore the store from a backup"
+    )]
+    Tampered {
+        /// The entry.
+        entry: String,
+        /// What failed.
+        what: String,
+    },
+    /// The store file is not a key store, or its metadata is damaged.
+    #[error("the key store is damaged: {reason}; restore it from a backup")]
+    Corrupt {
+        /// What is wrong.
+        reason: String,
+    },
+    /// No entry has this name.
+    #[error("no entry named `{name}` in the key store")]
+    NotFound {
+        /// The name.
+        name: String,
+    },
+    /// The name is already used by another entry.
+    #[error("an entry named `{name}` already exists: choose another name or remove it first")]
+    NameTaken {
+        /// The name.
+        name: String,
+    },
+    /// The name is not a valid entry name.
+    #[error("invalid entry name `{name}`: {reason}")]
+    InvalidName {
+        /// The name, with control characters escaped.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The key is already held by an entry.
+    #[error("this key (fingerprint {fingerprint}) is already in the store, in entry `{entry}`")]
+    DuplicateKey {
+        /// The entry holding it.
+        entry: String,
+        /// The key's fingerprint.
+        fingerprint: String,
+    },
+    /// The entry is not in the state the operation needs.
+    #[error("entry `{name}` is {state}: {hint}")]
+    WrongState {
+        /// The entry.
+        name: String,
+        /// Its state.
+        state: String,
+        /// What the operation needed and what to do.
+        hint: String,
+    },
+    /// The entry is bound to endpoints.
+    #[error(
+        "entry `{name}` is bound to {}: unbind them first, or use remove_with_bindings",
+        endpoints.join(", ")
+    )]
+    StillBound {
+        /// The entry.
+        name: String,
+        /// Its endpoints.
+        endpoints: Vec<String>,
+    },
+    /// Invalid store options.
+    #[error("invalid key store options: {reason}")]
+    InvalidOptions {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The operating system's random source failed.
+    #[error("the operating system's random number generator failed: {reason}")]
+    Random {
+        /// Why.
+        reason: String,
+    },
+    /// A file could not be created or opened.
+    #[error("cannot open key store file `{path}`: {reason}")]
+    Io {
+        /// The path.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The passphrase was changed by another handle since this one was opened.
+    #[error(
+        "the key store's passphrase was changed by another process or handle: reopen the store with the new passphrase"
+    )]
+    PassphraseChanged,
+    /// The database reported an error.
+    #[error("key store database error while {during}: {reason}")]
+    Database {
+        /// What we were doing.
+        during: &'static str,
+        /// SQLite's message.
+        reason: String,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------

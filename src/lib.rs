@@ -5,7 +5,9 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod certificate;
+pub mod chain;
 mod encoding;
+pub mod endpoint;
 pub mod error;
 pub mod fingerprint;
 #[allow(dead_code)] // used by name, request and store validation as they land
@@ -14,10 +16,18 @@ pub mod key;
 pub mod name;
 pub mod request;
 mod signature;
+pub mod store;
 
-pub use certificate::Certificate;
+pub use certificate::{Certificate, KeyUsageBit, KeyUsages};
+pub use chain::Chain;
+pub use endpoint::Endpoint;
 pub use error::{Error, Result};
 pub use fingerprint::Fingerprint;
-pub use key::{KeySizePolicy, PrivateKey};
+pub use key::{KeyEncryption, KeySizePolicy, PrivateKey};
 pub use name::{DistinguishedName, DistinguishedNameBuilder};
 pub use request::{CertificateRequest, CertificateRequestBuilder};
+pub use signature::SignatureHash;
+pub use store::{
+    Entry, EntryState, Export, Identity, InstallOptions, KdfParams, KeyStore, StoreOptions,
+    Transaction,
+};

@@ -1,0 +1,168 @@
+//! Opening a store file: creating it privately, writing and checking the metadata (key
+//! derivation parameters, salt, passphrase verifier).
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::schema::db;
+use super::seal::{self, Cost, Keys};
+use super::{Kek, VERIFIER_LABEL, VERIFIER_TEXT, check_cost};
+use crate::error::{Result, StoreError};
+
+/// Runs `f` in a `BEGIN IMMEDIATE` transaction on `conn`, committing on success.
+pub(super) fn with_write(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<()>,
+) -> Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .map_err(db("beginning a transaction"))?;
+    match f(conn) {
+        Ok(()) => conn.execute_batch("COMMIT").map_err(db("committing")),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+/// Writes the KDF parameters, a new salt and the passphrase verifier of a new store.
+pub(super) fn init_meta(conn: &Connection, passphrase: &str, cost: Cost) -> Result<()> {
+    let mut salt = vec![0u8; seal::SALT_LEN];
+    seal::random(&mut salt)?;
+    let kek = Kek {
+        keys: Keys::derive(passphrase, &salt, cost)?,
+        salt,
+    };
+    write_meta(conn, &kek, cost)
+}
+
+pub(super) fn write_meta(conn: &Connection, kek: &Kek, cost: Cost) -> Result<()> {
+    let verifier = kek.keys.seal(VERIFIER_LABEL, &kek.salt, VERIFIER_TEXT)?;
+    let mut st = conn
+        .prepare_cached("INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)")
+        .map_err(db("writing the key store metadata"))?;
+    for (name, value) in [
+        ("kdf", rusqlite::types::Value::Text("argon2id".into())),
+        ("kdf_memory_kib", i64::from(cost.memory_kib).into()),
+        ("kdf_iterations", i64::from(cost.iterations).into()),
+        ("kdf_parallelism", i64::from(cost.parallelism).into()),
+        ("salt", kek.salt.clone().into()),
+        ("verifier", verifier.into()),
+    ] {
+        st.execute(params![name, value])
+            .map_err(db("writing the key store metadata"))?;
+    }
+    Ok(())
+}
+
+/// Derives the keys from the stored parameters and checks the passphrase against the verifier.
+pub(super) fn unlock(conn: &Connection, passphrase: &str) -> Result<Kek> {
+    let get = |name: &str| -> Result<rusqlite::types::Value> {
+        conn.query_row(
+            "SELECT value FROM meta WHERE name = ?1",
+            params![name],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db("reading the key store metadata"))?
+        .ok_or_else(|| {
+            StoreError::Corrupt {
+                reason: format!("the metadata `{name}` is missing"),
+            }
+            .into()
+        })
+    };
+    let int = |name: &str| -> Result<u32> {
+        match get(name)? {
+            rusqlite::types::Value::Integer(i) => u32::try_from(i).ok(),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            StoreError::Corrupt {
+                reason: format!("the metadata `{name}` is not a valid number"),
+            }
+            .into()
+        })
+    };
+    let blob = |name: &str| -> Result<Vec<u8>> {
+        match get(name)? {
+            rusqlite::types::Value::Blob(b) => Ok(b),
+            _ => Err(StoreError::Corrupt {
+                reason: format!("the metadata `{name}` is not binary"),
+            }
+            .into()),
+        }
+    };
+    if !matches!(get("kdf")?, rusqlite::types::Value::Text(t) if t == "argon2id") {
+        return Err(StoreError::Corrupt {
+            reason: "unknown key derivation function".into(),
+        }
+        .into());
+    }
+    let cost = Cost {
+        memory_kib: int("kdf_memory_kib")?,
+        iterations: int("kdf_iterations")?,
+        parallelism: int("kdf_parallelism")?,
+    };
+    check_cost(cost).map_err(|reason| StoreError::Corrupt {
+        reason: format!("stored key derivation parameters are out of range: {reason}"),
+    })?;
+    let salt = blob("salt")?;
+    let verifier = blob("verifier")?;
+    let keys = Keys::derive(passphrase, &salt, cost)?;
+    match keys.open(VERIFIER_LABEL, &salt, &verifier) {
+        Some(text) if text.as_slice() == VERIFIER_TEXT => Ok(Kek { keys, salt }),
+        _ => Err(StoreError::WrongPassphrase.into()),
+    }
+}
+
+/// Creates the store file with mode 0600 if it does not exist (`new`: it must not exist), so
+/// SQLite never creates it with the process umask; SQLite gives the `-wal` and `-shm` files
+/// the database's mode.
+pub(super) fn create_private_file(path: &Path, new: bool) -> Result<()> {
+    let io = |e: std::io::Error| StoreError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).truncate(false);
+    if new {
+        options.create_new(true);
+    } else {
+        options.create(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map_err(io)?;
+    Ok(())
+}
+
+/// Makes sure the `-wal` and `-shm` files are not readable by others.
+pub(super) fn restrict_side_files(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            let side = Path::new(&side);
+            if let Ok(meta) = std::fs::metadata(side)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                std::fs::set_permissions(side, std::fs::Permissions::from_mode(0o600)).map_err(
+                    |e| StoreError::Io {
+                        path: side.display().to_string(),
+                        reason: e.to_string(),
+                    },
+                )?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}

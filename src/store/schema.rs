@@ -1,0 +1,281 @@
+//! The database schema, its migrations, and how connections are set up.
+//!
+//! The schema version is SQLite's `PRAGMA user_version`; [`MIGRATIONS`]`[i]` takes a file
+//! from version `i` to `i + 1`. All pending steps run in one `BEGIN IMMEDIATE` transaction,
+//! so a crash mid-migration leaves the file at its old version. A file whose version is newer
+//! than [`MIGRATIONS`]`.len()` is refused without being written to.
+//!
+//! `PRAGMA application_id` marks the file as a key store so that another SQLite database is
+//! not mistaken for one.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Result, StoreError};
+
+/// `KMG1` in ASCII: the `application_id` of a key store file.
+pub(super) const APPLICATION_ID: i64 = 0x4B4D_4731;
+
+/// Migration steps; `MIGRATIONS[i]` goes from version `i` to `i + 1`.
+pub(super) const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema version this library writes.
+pub(super) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Version 1: entries, their certificate chains, bindings, and the metadata (KDF parameters,
+/// salt, passphrase verifier).
+const V1: &str = "
+CREATE TABLE meta (
+    name  TEXT PRIMARY KEY,
+    value ANY NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE entries (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT    NOT NULL UNIQUE,
+    state        TEXT    NOT NULL CHECK (state IN ('pending', 'installed')),
+    spki_sha256  BLOB    NOT NULL CHECK (length(spki_sha256) = 32),
+    key_bits     INTEGER NOT NULL,
+    sealed_key   BLOB    NOT NULL,
+    subject      TEXT    NOT NULL,
+    dns_names    TEXT    NOT NULL,
+    request_der  BLOB,
+    created_at   INTEGER NOT NULL,
+    installed_at INTEGER,
+    not_before   INTEGER,
+    not_after    INTEGER,
+    renewal_of   INTEGER REFERENCES entries(id) ON DELETE SET NULL,
+    mac          BLOB    NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX entries_spki_sha256 ON entries(spki_sha256);
+CREATE INDEX entries_subject ON entries(subject);
+CREATE INDEX entries_not_after ON entries(not_after) WHERE state = 'installed';
+CREATE INDEX entries_created_at ON entries(created_at) WHERE state = 'pending';
+CREATE UNIQUE INDEX entries_renewal_of ON entries(renewal_of) WHERE renewal_of IS NOT NULL;
+
+CREATE TABLE chain (
+    entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    der      BLOB    NOT NULL,
+    PRIMARY KEY (entry_id, position)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE bindings (
+    endpoint TEXT    PRIMARY KEY,
+    entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE RESTRICT
+) STRICT, WITHOUT ROWID;
+CREATE INDEX bindings_entry_id ON bindings(entry_id);
+";
+
+/// Opens a connection with the store's settings: foreign keys on, `synchronous = FULL`
+/// (every acknowledged commit is on disk before `COMMIT` returns), the busy timeout.
+///
+/// The file must exist: the store creates it with mode 0600 first, so that SQLite never
+/// creates it with the process umask.
+pub(super) fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    conn.busy_timeout(busy_timeout)
+        .map_err(db("setting the busy timeout"))?;
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA trusted_schema = OFF;",
+    )
+    .map_err(db("configuring the connection"))?;
+    Ok(conn)
+}
+
+/// Switches a file to write-ahead logging (persistent: done once per open).
+pub(super) fn enable_wal(conn: &Connection) -> Result<()> {
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(db("enabling write-ahead logging"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Database {
+            during: "enabling write-ahead logging",
+            reason: format!(
+                "the journal mode stayed `{mode}`; the file system may not support WAL"
+            ),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// The file's schema version, after checking it is a key store this library can read.
+pub(super) fn version(conn: &Connection) -> Result<i64> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(db("reading the schema version"))?;
+    let app: i64 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(db("reading the application id"))?;
+    if app != 0 && app != APPLICATION_ID {
+        return Err(StoreError::Corrupt {
+            reason: format!("the file is an SQLite database of another application (id {app:#x})"),
+        }
+        .into());
+    }
+    if version > CURRENT_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found: version,
+            supported: CURRENT_VERSION,
+        }
+        .into());
+    }
+    if version == 0 {
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+            .map_err(db("reading the schema"))?;
+        if tables != 0 {
+            return Err(StoreError::Corrupt {
+                reason: "the file is an SQLite database but not a key store".into(),
+            }
+            .into());
+        }
+    }
+    Ok(version)
+}
+
+/// Applies the migrations from `from` to [`CURRENT_VERSION`]; the caller holds a write
+/// transaction.
+pub(super) fn migrate(conn: &Connection, from: i64) -> Result<()> {
+    migrate_with(conn, from, MIGRATIONS)
+}
+
+fn migrate_with(conn: &Connection, from: i64, steps: &[&str]) -> Result<()> {
+    let start = usize::try_from(from).unwrap_or(usize::MAX);
+    for step in steps.iter().skip(start) {
+        conn.execute_batch(step)
+            .map_err(db("upgrading the schema"))?;
+    }
+    conn.execute_batch(&format!(
+        "PRAGMA user_version = {}; PRAGMA application_id = {APPLICATION_ID};",
+        steps.len()
+    ))
+    .map_err(db("upgrading the schema"))?;
+    Ok(())
+}
+
+/// Maps a database error to ours; `SQLITE_BUSY`/`SQLITE_LOCKED` become [`StoreError::Busy`]
+/// (the caller fills in the wait), anything else [`StoreError::Database`].
+pub(super) fn db(during: &'static str) -> impl Fn(rusqlite::Error) -> crate::Error {
+    move |e| {
+        if let rusqlite::Error::SqliteFailure(f, _) = &e
+            && matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            )
+        {
+            return StoreError::Busy { waited_ms: 0 }.into();
+        }
+        StoreError::Database {
+            during,
+            reason: e.to_string(),
+        }
+        .into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user_version(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn in_transaction(conn: &Connection, f: impl FnOnce() -> Result<()>) -> Result<()> {
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let r = f();
+        conn.execute_batch(if r.is_ok() { "COMMIT" } else { "ROLLBACK" })
+            .unwrap();
+        r
+    }
+
+    #[test]
+    fn migrates_a_new_file_to_the_current_version() {
+        let conn = Connection::open_in_memory().unwrap();
+        assert_eq!(version(&conn).unwrap(), 0);
+        in_transaction(&conn, || migrate(&conn, 0)).unwrap();
+        assert_eq!(version(&conn).unwrap(), CURRENT_VERSION);
+        let app: i64 = conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(app, APPLICATION_ID);
+        let index: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE name = 'entries_spki_sha256'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(index.contains("UNIQUE"), "{index}");
+    }
+
+    #[test]
+    fn steps_apply_in_order_from_the_file_version_and_all_or_nothing() {
+        let conn = Connection::open_in_memory().unwrap();
+        let steps = [
+            "CREATE TABLE a (x);",
+            "CREATE TABLE b (x);",
+            "CREATE TABLE c (x);",
+        ];
+        in_transaction(&conn, || migrate_with(&conn, 0, &steps[..1])).unwrap();
+        assert_eq!(user_version(&conn), 1);
+        in_transaction(&conn, || migrate_with(&conn, 1, &steps)).unwrap();
+        assert_eq!(user_version(&conn), 3);
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 3);
+
+        let failing = [
+            steps[0],
+            steps[1],
+            steps[2],
+            "CREATE TABLE d (x);",
+            "NOT SQL",
+        ];
+        assert!(in_transaction(&conn, || migrate_with(&conn, 3, &failing)).is_err());
+        assert_eq!(
+            user_version(&conn),
+            3,
+            "a failed step leaves the old version"
+        );
+        let d: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'd'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(d, 0, "and none of its steps");
+    }
+
+    #[test]
+    fn refuses_newer_and_foreign_files() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&format!("PRAGMA user_version = {}", CURRENT_VERSION + 1))
+            .unwrap();
+        assert!(matches!(
+            version(&conn),
+            Err(crate::Error::Store(StoreError::SchemaTooNew { .. }))
+        ));
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA application_id = 42").unwrap();
+        assert!(matches!(
+            version(&conn),
+            Err(crate::Error::Store(StoreError::Corrupt { .. }))
+        ));
+    }
+}

@@ -1,0 +1,791 @@
+//! Reading and writing entries: the `entries`, `chain` and `bindings` rows, checked against
+//! their MACs and opened with the store's keys.
+//!
+//! A [`Session`] is a connection inside a transaction (a read snapshot or the write
+//! transaction) together with the keys; every public operation of the store runs as one.
+
+use std::time::SystemTime;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use zeroize::Zeroizing;
+
+use super::certs;
+use super::schema::db;
+use super::{
+    Entry, EntryState, Export, Identity, InstallOptions, KEY_LABEL, Kek, ROW_LABEL, join_names,
+    secs, split_names, time,
+};
+use crate::certificate::Certificate;
+use crate::chain::Chain;
+use crate::endpoint::Endpoint;
+use crate::error::{CertificateError, EndpointError, Error, InstallError, Result, StoreError};
+use crate::fingerprint::Fingerprint;
+use crate::key::{KeyEncryption, KeySizePolicy, PrivateKey};
+use crate::name::DistinguishedName;
+use crate::request::CertificateRequest;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum State {
+    Pending,
+    Installed,
+}
+
+impl State {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Installed => "installed",
+        }
+    }
+}
+
+/// One `entries` row.
+pub(super) struct Row {
+    pub(super) id: i64,
+    pub(super) name: String,
+    pub(super) state: State,
+    pub(super) spki: Vec<u8>,
+    pub(super) key_bits: i64,
+    pub(super) sealed_key: Vec<u8>,
+    pub(super) subject: String,
+    pub(super) dns_names: Vec<String>,
+    pub(super) request_der: Option<Vec<u8>>,
+    pub(super) created_at: i64,
+    pub(super) installed_at: Option<i64>,
+    pub(super) not_before: Option<i64>,
+    pub(super) not_after: Option<i64>,
+    pub(super) renewal_of: Option<i64>,
+    pub(super) mac: Vec<u8>,
+}
+
+const ROW_COLUMNS: &str = "e.id, e.name, e.state, e.spki_sha256, e.key_bits, e.sealed_key, \
+    e.subject, e.dns_names, e.request_der, e.created_at, e.installed_at, e.not_before, \
+    e.not_after, e.renewal_of, e.mac";
+
+impl Row {
+    pub(super) fn from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+        let state: String = r.get(2)?;
+        let dns: String = r.get(7)?;
+        Ok(Row {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            state: if state == "installed" {
+                State::Installed
+            } else {
+                State::Pending
+            },
+            spki: r.get(3)?,
+            key_bits: r.get(4)?,
+            sealed_key: r.get(5)?,
+            subject: r.get(6)?,
+            dns_names: split_names(&dns),
+            request_der: r.get(8)?,
+            created_at: r.get(9)?,
+            installed_at: r.get(10)?,
+            not_before: r.get(11)?,
+            not_after: r.get(12)?,
+            renewal_of: r.get(13)?,
+            mac: r.get(14)?,
+        })
+    }
+
+    /// Everything the MAC covers, in order: all columns but the MAC and the sealed key (which
+    /// is authenticated by its own AEAD tag), then the certificate chain.
+    pub(super) fn mac_parts(&self, chain: &[Vec<u8>]) -> Vec<Vec<u8>> {
+        let opt = |v: Option<i64>| v.map_or_else(Vec::new, |v| v.to_be_bytes().to_vec());
+        let mut parts = vec![
+            ROW_LABEL.to_vec(),
+            self.id.to_be_bytes().to_vec(),
+            self.name.as_bytes().to_vec(),
+            self.state.as_str().as_bytes().to_vec(),
+            self.spki.clone(),
+            self.key_bits.to_be_bytes().to_vec(),
+            self.subject.as_bytes().to_vec(),
+            join_names(&self.dns_names).into_bytes(),
+            self.request_der.clone().unwrap_or_default(),
+            self.created_at.to_be_bytes().to_vec(),
+            opt(self.installed_at),
+            opt(self.not_before),
+            opt(self.not_after),
+            opt(self.renewal_of),
+            (chain.len() as u64).to_be_bytes().to_vec(),
+        ];
+        parts.extend(chain.iter().cloned());
+        parts
+    }
+
+    pub(super) fn fingerprint(&self) -> Fingerprint {
+        let mut fp = [0u8; 32];
+        if self.spki.len() == 32 {
+            fp.copy_from_slice(&self.spki);
+        }
+        Fingerprint::from(fp)
+    }
+
+    pub(super) fn request(&self) -> Result<Option<CertificateRequest>> {
+        match &self.request_der {
+            None => Ok(None),
+            Some(der) => CertificateRequest::from_der(der).map(Some).map_err(|_| {
+                StoreError::Tampered {
+                    entry: self.name.clone(),
+                    what: "its stored request does not parse".into(),
+                }
+                .into()
+            }),
+        }
+    }
+
+    /// The subject that was requested, for a renewal's request.
+    pub(super) fn subject_requested(
+        &self,
+        request: Option<&CertificateRequest>,
+    ) -> Result<DistinguishedName> {
+        let parsed = match request {
+            Some(req) => req.distinguished_name(),
+            None => self.subject.parse(),
+        };
+        parsed.map_err(|e: Error| {
+            StoreError::WrongState {
+                name: self.name.clone(),
+                state: self.state.as_str().into(),
+                hint: format!(
+                    "its subject cannot be reused for a renewal request ({e}); make a new entry with create_pending"
+                ),
+            }
+            .into()
+        })
+    }
+}
+
+/// A connection inside a transaction (read or write) with the keys to check and open rows.
+pub(super) struct Session<'a> {
+    pub(super) conn: &'a Connection,
+    pub(super) kek: &'a Kek,
+}
+
+impl Session<'_> {
+    pub(super) fn row_by_name(&self, name: &str) -> Result<Row> {
+        self.row_where("e.name = ?1", params![name])?
+            .ok_or_else(|| {
+                StoreError::NotFound {
+                    name: name.to_owned(),
+                }
+                .into()
+            })
+    }
+
+    pub(super) fn row_by_id(&self, id: i64) -> Result<Row> {
+        self.row_where("e.id = ?1", params![id])?.ok_or_else(|| {
+            StoreError::Database {
+                during: "reading an entry",
+                reason: format!("entry id {id} vanished"),
+            }
+            .into()
+        })
+    }
+
+    pub(super) fn row_where(
+        &self,
+        condition: &str,
+        p: impl rusqlite::Params,
+    ) -> Result<Option<Row>> {
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {ROW_COLUMNS} FROM entries e WHERE {condition}"
+            ))
+            .and_then(|mut st| st.query_row(p, Row::from_sql).optional())
+            .map_err(db("reading an entry"))
+    }
+
+    pub(super) fn ids(&self) -> Result<Vec<i64>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id FROM entries ORDER BY id")
+            .map_err(db("listing entries"))?;
+        let ids = st
+            .query_map([], |r| r.get(0))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<i64>>>())
+            .map_err(db("listing entries"))?;
+        Ok(ids)
+    }
+
+    pub(super) fn chain(&self, id: i64) -> Result<Vec<Vec<u8>>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT der FROM chain WHERE entry_id = ?1 ORDER BY position")
+            .map_err(db("reading a certificate chain"))?;
+        st.query_map(params![id], |r| r.get(0))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<Vec<u8>>>>())
+            .map_err(db("reading a certificate chain"))
+    }
+
+    pub(super) fn bindings_of(&self, id: i64) -> Result<Vec<Endpoint>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT endpoint FROM bindings WHERE entry_id = ?1 ORDER BY endpoint")
+            .map_err(db("reading bindings"))?;
+        let texts = st
+            .query_map(params![id], |r| r.get::<_, String>(0))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<String>>>())
+            .map_err(db("reading bindings"))?;
+        texts
+            .iter()
+            .map(|t| {
+                t.parse::<Endpoint>().map_err(|_| {
+                    StoreError::Corrupt {
+                        reason: format!("stored binding `{}` does not parse", t.escape_debug()),
+                    }
+                    .into()
+                })
+            })
+            .collect()
+    }
+
+    pub(super) fn bound_entry(&self, endpoint: &Endpoint) -> Result<Option<i64>> {
+        self.conn
+            .prepare_cached("SELECT entry_id FROM bindings WHERE endpoint = ?1")
+            .and_then(|mut st| {
+                st.query_row(params![endpoint.to_string()], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(db("looking up a binding"))
+    }
+
+    pub(super) fn renewal_of(&self, id: i64) -> Result<Option<String>> {
+        self.conn
+            .prepare_cached("SELECT name FROM entries WHERE renewal_of = ?1")
+            .and_then(|mut st| st.query_row(params![id], |r| r.get(0)).optional())
+            .map_err(db("reading renewals"))
+    }
+
+    /// Checks the row's MAC; on failure, tells a changed passphrase from tampering.
+    pub(super) fn verify(&self, row: &Row, chain: &[Vec<u8>]) -> Result<()> {
+        let parts = row.mac_parts(chain);
+        let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        if self.kek.keys.verify_mac(&refs, &row.mac) {
+            return Ok(());
+        }
+        self.check_salt()?;
+        Err(StoreError::Tampered {
+            entry: row.name.clone(),
+            what: "its integrity check (MAC) failed".into(),
+        }
+        .into())
+    }
+
+    /// Recomputes the MAC of a row this session just wrote; callers check the row before
+    /// changing it.
+    pub(super) fn update_mac(&self, id: i64) -> Result<()> {
+        let row = self.row_by_id(id)?;
+        let chain = self.chain(id)?;
+        let parts = row.mac_parts(&chain);
+        let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        let mac = self.kek.keys.mac(&refs);
+        self.conn
+            .execute(
+                "UPDATE entries SET mac = ?1 WHERE id = ?2",
+                params![mac, id],
+            )
+            .map_err(db("writing an entry"))?;
+        Ok(())
+    }
+
+    pub(super) fn check_salt(&self) -> Result<()> {
+        let salt: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE name = 'salt'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(db("reading the key store metadata"))?;
+        if salt.as_deref() != Some(self.kek.salt.as_slice()) {
+            return Err(StoreError::PassphraseChanged.into());
+        }
+        Ok(())
+    }
+
+    /// Opens the row's sealed key; a key that does not open, or opens to another key, is
+    /// [`StoreError::Tampered`].
+    pub(super) fn unseal(&self, row: &Row) -> Result<PrivateKey> {
+        let tampered = |what: &str| -> Error {
+            StoreError::Tampered {
+                entry: row.name.clone(),
+                what: what.to_owned(),
+            }
+            .into()
+        };
+        let Some(der) = self.kek.keys.open(KEY_LABEL, &row.spki, &row.sealed_key) else {
+            self.check_salt()?;
+            return Err(tampered("its sealed private key does not decrypt"));
+        };
+        // The key's size was accepted when it was stored, possibly under the legacy policy;
+        // the AEAD tag vouches that it is the key that was stored.
+        let key = PrivateKey::from_der_with_policy(&der, KeySizePolicy::InsecureLegacy)
+            .map_err(|_| tampered("its private key does not parse"))?;
+        if key.fingerprint().as_bytes().as_slice() != row.spki.as_slice() {
+            return Err(tampered("its private key is not the key on record"));
+        }
+        Ok(key)
+    }
+
+    pub(super) fn check_name_free(&self, name: &str) -> Result<()> {
+        let taken: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT id FROM entries WHERE name = ?1")
+            .and_then(|mut st| st.query_row(params![name], |r| r.get(0)).optional())
+            .map_err(db("checking a name"))?;
+        if taken.is_some() {
+            return Err(StoreError::NameTaken {
+                name: name.to_owned(),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    pub(super) fn insert_pending(
+        &self,
+        name: &str,
+        key: &PrivateKey,
+        request: &CertificateRequest,
+        subject: &str,
+        renewal_of: Option<i64>,
+    ) -> Result<()> {
+        let fp = key.fingerprint();
+        if let Some(existing) =
+            self.row_where("e.spki_sha256 = ?1", params![fp.as_bytes().as_slice()])?
+        {
+            return Err(StoreError::DuplicateKey {
+                entry: existing.name,
+                fingerprint: fp.to_hex(),
+            }
+            .into());
+        }
+        let der = key.to_pkcs8_der()?;
+        let sealed = self.kek.keys.seal(KEY_LABEL, fp.as_bytes(), &der)?;
+        let names = join_names(&request.dns_names());
+        self.conn
+            .execute(
+                "INSERT INTO entries (name, state, spki_sha256, key_bits, sealed_key, subject, \
+                 dns_names, request_der, created_at, renewal_of, mac) \
+                 VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, x'')",
+                params![
+                    name,
+                    fp.as_bytes().as_slice(),
+                    key.bits() as i64,
+                    sealed,
+                    subject,
+                    names,
+                    request.to_der(),
+                    secs(SystemTime::now()),
+                    renewal_of,
+                ],
+            )
+            .map_err(db("storing a pending key"))?;
+        self.update_mac(self.conn.last_insert_rowid())
+    }
+
+    pub(super) fn install(&self, bytes: &[u8], options: InstallOptions) -> Result<String> {
+        let certs = certs::parse_any(bytes)?;
+        // One indexed lookup per certificate in the input.
+        let mut installed: Option<Row> = None;
+        let mut pending: Option<Row> = None;
+        for cert in &certs {
+            let fp = cert.fingerprint();
+            if let Some(row) =
+                self.row_where("e.spki_sha256 = ?1", params![fp.as_bytes().as_slice()])?
+            {
+                match row.state {
+                    State::Pending => {
+                        pending = Some(row);
+                        break;
+                    }
+                    State::Installed => installed = installed.or(Some(row)),
+                }
+            }
+        }
+        let Some(row) = pending else {
+            if let Some(row) = installed {
+                return Err(InstallError::AlreadyInstalled {
+                    fingerprint: row.fingerprint().to_hex(),
+                    entry: row.name,
+                }
+                .into());
+            }
+            return Err(self.no_match(&certs)?);
+        };
+        self.verify(&row, &[])?;
+        let fp = row.fingerprint();
+        let chain = Chain::build(certs, &fp)?;
+        let leaf = chain.leaf();
+        let subject = leaf.subject();
+        let now = options.now.unwrap_or_else(SystemTime::now);
+        if !options.allow_invalid_dates {
+            let problem = match leaf.check_validity_at(now) {
+                Ok(()) => None,
+                Err(Error::Certificate(CertificateError::Expired { not_after, .. })) => {
+                    Some(format!("expired since {not_after}"))
+                }
+                Err(Error::Certificate(CertificateError::NotYetValid { not_before, .. })) => {
+                    Some(format!("not valid before {not_before}"))
+                }
+                Err(other) => return Err(other),
+            };
+            if let Some(problem) = problem {
+                return Err(InstallError::InvalidDates { subject, problem }.into());
+            }
+        }
+        if !leaf.allows_server_auth() {
+            return Err(InstallError::NoServerAuth { subject }.into());
+        }
+        let dropped = match row.request()? {
+            Some(req) => certs::dropped_names(&req, leaf),
+            None => Vec::new(),
+        };
+        if !dropped.is_empty() {
+            return Err(InstallError::NamesDropped {
+                entry: row.name.clone(),
+                dropped,
+                certified: certs::certified_names(leaf),
+            }
+            .into());
+        }
+        let renewed = match row.renewal_of {
+            Some(old_id) => Some(self.row_by_id(old_id)?),
+            None => None,
+        };
+        if let Some(old) = &renewed {
+            let endpoints: Vec<String> = self
+                .bindings_of(old.id)?
+                .iter()
+                .filter(|e| {
+                    e.host_name()
+                        .is_some_and(|h| !certs::covers_binding(leaf, h))
+                })
+                .map(ToString::to_string)
+                .collect();
+            if !endpoints.is_empty() {
+                return Err(InstallError::RenewalDropsBindings {
+                    entry: old.name.clone(),
+                    endpoints,
+                    certified: certs::certified_names(leaf),
+                }
+                .into());
+            }
+        }
+        // The key must still open before we tie a certificate to it.
+        self.unseal(&row)?;
+        // A renewal takes over the bindings and the name of the entry it renews, which goes.
+        let mut name = row.name.clone();
+        if let Some(old) = renewed {
+            self.conn
+                .execute(
+                    "UPDATE bindings SET entry_id = ?1 WHERE entry_id = ?2",
+                    params![row.id, old.id],
+                )
+                .map_err(db("moving bindings to the renewal"))?;
+            self.delete(old.id)?;
+            name = old.name;
+        }
+        self.conn
+            .execute(
+                "UPDATE entries SET state = 'installed', name = ?1, subject = ?2, dns_names = ?3, \
+                 installed_at = ?4, not_before = ?5, not_after = ?6, renewal_of = NULL \
+                 WHERE id = ?7",
+                params![
+                    name,
+                    subject,
+                    join_names(&leaf.dns_names()),
+                    secs(SystemTime::now()),
+                    secs(leaf.not_before()),
+                    secs(leaf.not_after()),
+                    row.id
+                ],
+            )
+            .map_err(db("installing a certificate"))?;
+        for (i, cert) in chain.certificates().iter().enumerate() {
+            self.conn
+                .execute(
+                    "INSERT INTO chain (entry_id, position, der) VALUES (?1, ?2, ?3)",
+                    params![row.id, i as i64, cert.to_der()],
+                )
+                .map_err(db("storing a certificate"))?;
+        }
+        self.update_mac(row.id)?;
+        Ok(name)
+    }
+
+    /// The error for a certificate no pending key matches, with the pending keys of the same
+    /// subject as candidates.
+    pub(super) fn no_match(&self, certs: &[Certificate]) -> Result<Error> {
+        // The server certificate is the one that is not a CA, whatever the file order.
+        let Some(leaf) = certs.iter().find(|c| !c.is_ca()).or(certs.first()) else {
+            return Ok(CertificateError::NoCertificate {
+                hint: "the input holds no certificate".into(),
+            }
+            .into());
+        };
+        let subject = leaf.subject();
+        let names: Vec<String> = leaf
+            .dns_names()
+            .iter()
+            .map(|n| n.to_ascii_lowercase())
+            .collect();
+        // An error path: scanning the pending entries is fine here.
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT name, spki_sha256, subject, dns_names FROM entries \
+                 WHERE state = 'pending' ORDER BY name",
+            )
+            .map_err(db("listing pending keys"))?;
+        let pending = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(db("listing pending keys"))?;
+        let candidates = pending
+            .into_iter()
+            .filter(|(_, _, s, dns)| {
+                *s == subject
+                    || split_names(dns)
+                        .iter()
+                        .any(|n| names.contains(&n.to_ascii_lowercase()))
+            })
+            .map(|(name, spki, _, _)| (name, hex::encode(spki)))
+            .collect();
+        Ok(InstallError::NoMatchingKey {
+            subject,
+            fingerprint: leaf.fingerprint().to_hex(),
+            candidates,
+        }
+        .into())
+    }
+
+    pub(super) fn bind(&self, endpoint: &Endpoint, name: &str) -> Result<()> {
+        let row = self.row_by_name(name)?;
+        if row.state != State::Installed {
+            return Err(EndpointError::NotInstalled {
+                entry: name.to_owned(),
+                state: row.state.as_str().into(),
+            }
+            .into());
+        }
+        if let Some(current) = self.bound_entry(endpoint)? {
+            let current = self.row_by_id(current)?;
+            return Err(EndpointError::Taken {
+                endpoint: endpoint.to_string(),
+                entry: current.name,
+            }
+            .into());
+        }
+        let chain = self.chain(row.id)?;
+        self.verify(&row, &chain)?;
+        if let Some(host) = endpoint.host_name() {
+            let leaf = chain
+                .first()
+                .and_then(|der| Certificate::from_der(der).ok())
+                .ok_or_else(|| StoreError::Tampered {
+                    entry: name.to_owned(),
+                    what: "its certificate does not parse".into(),
+                })?;
+            if !certs::covers_binding(&leaf, host) {
+                return Err(EndpointError::HostNotCovered {
+                    entry: name.to_owned(),
+                    host: host.to_owned(),
+                    names: leaf.dns_names(),
+                }
+                .into());
+            }
+        }
+        self.conn
+            .execute(
+                "INSERT INTO bindings (endpoint, entry_id) VALUES (?1, ?2)",
+                params![endpoint.to_string(), row.id],
+            )
+            .map_err(db("binding"))?;
+        Ok(())
+    }
+
+    /// Deletes an entry (its chain goes with it); a renewal of it becomes an ordinary pending
+    /// entry, with its MAC recomputed.
+    pub(super) fn delete(&self, id: i64) -> Result<()> {
+        let renewal: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT id FROM entries WHERE renewal_of = ?1")
+            .and_then(|mut st| st.query_row(params![id], |r| r.get(0)).optional())
+            .map_err(db("reading renewals"))?;
+        if let Some(renewal) = renewal {
+            // Checked first, so that re-computing its MAC cannot launder a tampered row.
+            let row = self.row_by_id(renewal)?;
+            self.verify(&row, &self.chain(renewal)?)?;
+            self.conn
+                .execute(
+                    "UPDATE entries SET renewal_of = NULL WHERE id = ?1",
+                    params![renewal],
+                )
+                .map_err(db("detaching a renewal"))?;
+            self.update_mac(renewal)?;
+        }
+        self.conn
+            .execute("DELETE FROM entries WHERE id = ?1", params![id])
+            .map_err(db("removing an entry"))?;
+        Ok(())
+    }
+
+    pub(super) fn entry(&self, name: &str) -> Result<Entry> {
+        let row = self.row_by_name(name)?;
+        self.to_entry(row)
+    }
+
+    pub(super) fn entries(&self, clause: &str, p: impl rusqlite::Params) -> Result<Vec<Entry>> {
+        let rows = {
+            let mut st = self
+                .conn
+                .prepare_cached(&format!("SELECT {ROW_COLUMNS} FROM entries e {clause}"))
+                .map_err(db("listing entries"))?;
+            st.query_map(p, Row::from_sql)
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<Row>>>())
+                .map_err(db("listing entries"))?
+        };
+        rows.into_iter().map(|row| self.to_entry(row)).collect()
+    }
+
+    pub(super) fn to_entry(&self, row: Row) -> Result<Entry> {
+        let chain = self.chain(row.id)?;
+        self.verify(&row, &chain)?;
+        let bindings = self.bindings_of(row.id)?;
+        let renewal_of = match row.renewal_of {
+            Some(id) => Some(self.row_by_id(id)?.name),
+            None => None,
+        };
+        Ok(Entry {
+            fingerprint: row.fingerprint(),
+            state: match row.state {
+                State::Pending => EntryState::Pending,
+                State::Installed => EntryState::Installed,
+            },
+            key_bits: usize::try_from(row.key_bits).unwrap_or(0),
+            created: time(row.created_at),
+            installed: row.installed_at.map(time),
+            not_before: row.not_before.map(time),
+            not_after: row.not_after.map(time),
+            name: row.name,
+            subject: row.subject,
+            dns_names: row.dns_names,
+            bindings,
+            renewal_of,
+        })
+    }
+
+    pub(super) fn identity(&self, id: i64) -> Result<Identity> {
+        let row = self.row_by_id(id)?;
+        let ders = self.chain(id)?;
+        self.verify(&row, &ders)?;
+        let chain = ders
+            .iter()
+            .map(|d| Certificate::from_der(d))
+            .collect::<Result<Vec<_>>>()
+            .map_err(|_| StoreError::Tampered {
+                entry: row.name.clone(),
+                what: "a stored certificate does not parse".into(),
+            })?;
+        if chain.first().map(Certificate::fingerprint) != Some(row.fingerprint()) {
+            return Err(StoreError::Tampered {
+                entry: row.name.clone(),
+                what: "its certificate is not for its key".into(),
+            }
+            .into());
+        }
+        let key = self.unseal(&row)?;
+        Ok(Identity {
+            name: row.name,
+            chain,
+            key,
+        })
+    }
+
+    pub(super) fn export(
+        &self,
+        name: &str,
+        password: &str,
+        encryption: KeyEncryption,
+    ) -> Result<Export> {
+        let row = self.row_by_name(name)?;
+        let ders = self.chain(row.id)?;
+        self.verify(&row, &ders)?;
+        let key = self.unseal(&row)?;
+        let key_pem = Zeroizing::new(key.to_encrypted_pkcs8_pem_os_rng(password, encryption)?);
+        let chain_pem = ders
+            .into_iter()
+            .map(|der| pem::encode(&pem::Pem::new("CERTIFICATE", der)))
+            .collect::<String>();
+        Ok(Export { key_pem, chain_pem })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lookups on the paths whose cost must not grow with the store (install, resolve,
+    /// bind) are index lookups, never table scans.
+    #[test]
+    fn hot_lookups_use_indexes() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("BEGIN").unwrap();
+        super::super::schema::migrate(&conn, 0).unwrap();
+        conn.execute_batch("COMMIT").unwrap();
+        for (sql, index) in [
+            (
+                format!("SELECT {ROW_COLUMNS} FROM entries e WHERE e.spki_sha256 = ?1"),
+                "entries_spki_sha256",
+            ),
+            (
+                format!("SELECT {ROW_COLUMNS} FROM entries e WHERE e.name = ?1"),
+                "sqlite_autoindex_entries_1",
+            ),
+            (
+                format!("SELECT {ROW_COLUMNS} FROM entries e WHERE e.id = ?1"),
+                "INTEGER PRIMARY KEY",
+            ),
+            (
+                "SELECT entry_id FROM bindings WHERE endpoint = ?1".into(),
+                "PRIMARY KEY",
+            ),
+            (
+                "SELECT der FROM chain WHERE entry_id = ?1 ORDER BY position".into(),
+                "PRIMARY KEY",
+            ),
+            (
+                "SELECT endpoint FROM bindings WHERE entry_id = ?1 ORDER BY endpoint".into(),
+                "bindings_entry_id",
+            ),
+            (
+                "SELECT id FROM entries WHERE renewal_of = ?1".into(),
+                "entries_renewal_of",
+            ),
+            (
+                "SELECT name, spki_sha256 FROM entries WHERE state = 'pending' AND subject = ?1"
+                    .into(),
+                "entries_subject",
+            ),
+        ] {
+            let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let plan: Vec<String> = st
+                .query_map([0], |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            let plan = plan.join("; ");
+            assert!(plan.contains(index), "{sql}: {plan}");
+            assert!(!plan.starts_with("SCAN"), "{sql}: {plan}");
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Crash consistency: a child process commits transactions in a loop and logs each one after
+//! `commit` returns; the parent kills it with SIGKILL at random moments, over a hundred times.
+//! After every kill the store must open, pass SQLite's integrity check, hold every logged
+//! (acknowledged) transaction, and hold no half-applied one.
+
+#[path = "common/openssl_ca.rs"]
+mod openssl_ca;
+#[path = "common/store_workload.rs"]
+mod store_workload;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use keymanager::{KdfParams, KeyStore, StoreOptions};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use store_workload::{Workload, observe};
+
+const CHILD_ENV: &str = "KEYMANAGER_STORE_CRASH_CHILD";
+const PASS: &str = "crash test passphrase";
+const KILLS: usize = 120;
+
+fn options() -> StoreOptions {
+    StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap())
+}
+
+fn db_path(dir: &Path) -> PathBuf {
+    dir.join("keys.db")
+}
+
+/// The child: runs only when re-executed by [`survives_sigkill_at_random_moments`].
+#[test]
+fn crash_child() {
+    let Some(dir) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    let workload = Workload::load(&dir);
+    let store = KeyStore::open_with(db_path(&dir), PASS, &options()).unwrap();
+    let next = observe(&store.entries().unwrap())
+        .unwrap()
+        .map_or(0, |j| j + 1);
+    let mut log = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(dir.join("log"))
+        .unwrap();
+    for i in next.. {
+        workload.step(&store, i).unwrap();
+        // Acknowledged: commit returned.
+        log.write_all(format!("{i}\n").as_bytes()).unwrap();
+        log.sync_data().unwrap();
+    }
+}
+
+#[test]
+fn survives_sigkill_at_random_moments() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return;
+    }
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let workload = Workload::generate();
+    workload.save(dir.path());
+    {
+        let ca = openssl_ca::OpensslCa::new("Crash Test CA");
+        let cert = ca.sign_server(&workload.srv_request_pem(), &["srv.example.com"]);
+        let store = KeyStore::open_with(db_path(dir.path()), PASS, &options()).unwrap();
+        workload.setup(&store, &cert);
+    }
+    let exe = std::env::current_exe().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(2024);
+    let mut progressed = 0;
+    let mut last_j = None;
+    for round in 0..KILLS {
+        let mut child = Command::new(&exe)
+            .args([
+                "--exact",
+                "crash_child",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
+            .env(CHILD_ENV, dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Let it start (open the store) and then commit a few transactions at most.
+        let wait = rng.random_range(20..120u64);
+        std::thread::sleep(Duration::from_millis(wait));
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            panic!("round {round}: the child exited by itself ({status}): {err}");
+        }
+        child.kill().unwrap(); // SIGKILL on Unix
+        child.wait().unwrap();
+
+        let acknowledged = last_logged(dir.path());
+        let path = db_path(dir.path());
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            let check: String = conn
+                .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(check, "ok", "round {round}");
+            let fk: i64 = conn
+                .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert_eq!(fk, 0, "round {round}: foreign key violations");
+        }
+        let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+        let entries = store.entries().unwrap();
+        let j = observe(&entries).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        // Nothing acknowledged (logged) or already seen is lost, and at most one commit per
+        // child is unacknowledged: the one the kill interrupted before it was logged.
+        let floor = acknowledged.max(last_j);
+        match (floor, j) {
+            (None, None) => {}
+            (None, Some(j)) => assert_eq!(j, 0, "round {round}"),
+            (Some(n), Some(j)) => assert!(
+                j == n || j == n + 1,
+                "round {round}: acknowledged {acknowledged:?}, seen {last_j:?}, store holds {j}"
+            ),
+            (Some(n), None) => panic!("round {round}: {n} was committed but the store is empty"),
+        }
+        // Every key still opens: resolve decrypts srv's key.
+        let srv = store
+            .resolve(
+                "192.0.2.1".parse().unwrap(),
+                store_workload::endpoint(j.unwrap_or(0)).port(),
+                None,
+            )
+            .unwrap();
+        if j.is_some() {
+            assert_eq!(srv.unwrap().name(), "srv");
+        }
+        if j != last_j {
+            progressed += 1;
+        }
+        last_j = j;
+    }
+    let total = last_logged(dir.path()).unwrap_or(0);
+    assert!(
+        progressed > KILLS / 2 && total > KILLS as u64,
+        "the child made too little progress to test anything: {progressed} rounds, {total} commits"
+    );
+    eprintln!(
+        "{KILLS} kills, {total} acknowledged commits, {:?}",
+        started.elapsed()
+    );
+}
+
+/// The last complete line of the log.
+fn last_logged(dir: &Path) -> Option<u64> {
+    let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
+    let complete = &log[..log.rfind('\n').map_or(0, |i| i + 1)];
+    complete.lines().last().map(|l| l.parse().unwrap())
+}
