@@ -96,7 +96,7 @@ fn fingerprint(c: &mut Criterion) {
 fn import(c: &mut Criterion) {
     let key = fixture_key();
     let der = key.to_pkcs8_der().expect("PKCS#8 encoding");
-    let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", der.to_vec()));
+    let pem = key.to_pkcs8_pem().expect("PKCS#8 PEM encoding");
     let mut group = c.benchmark_group("key/import");
     group.bench_function("pkcs8_der", |b| {
         b.iter(|| PrivateKey::from_der(black_box(&der)))

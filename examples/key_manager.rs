@@ -19,7 +19,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use keymanager::{CertificateRequest, DistinguishedName, PrivateKey};
-use zeroize::Zeroizing;
 
 const USAGE: &str = "\
 Usage: key_manager [OPTIONS]
@@ -93,11 +92,13 @@ fn run(options: &Options) -> Result<(), String> {
     println!("Key:         RSA {} bits", key.bits());
     println!("Fingerprint: SHA-256 {}", key.fingerprint());
     println!("Subject:     {subject}");
-    println!("SANs:        {}", options.sans.join(", "));
+    let ips = request.ip_addresses().into_iter().map(|ip| ip.to_string());
+    let sans: Vec<String> = request.dns_names().into_iter().chain(ips).collect();
+    println!("SANs:        {}", sans.join(", "));
     println!("Request:     signature verified (sha256WithRSAEncryption)");
     println!();
     print!("{}", request.to_pem());
-    print!("{}", public_key_pem(&key));
+    print!("{}", key.public_key_pem().map_err(|e| e.to_string())?);
 
     if let Some(dir) = &options.out_dir {
         write_files(dir, &key, &request)?;
@@ -109,10 +110,7 @@ fn run(options: &Options) -> Result<(), String> {
 fn write_files(dir: &Path, key: &PrivateKey, request: &CertificateRequest) -> Result<(), String> {
     fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let (key_path, request_path) = output_paths(dir)?;
-    let der = key.to_pkcs8_der().map_err(|e| e.to_string())?;
-    let block = pem::Pem::new("PRIVATE KEY", der.to_vec());
-    let pem = Zeroizing::new(pem::encode(&block));
-    drop(Zeroizing::new(block.into_contents()));
+    let pem = key.to_pkcs8_pem().map_err(|e| e.to_string())?;
     write_new(&key_path, pem.as_bytes(), 0o600)?;
     write_new(&request_path, request.to_pem().as_bytes(), 0o644)?;
     eprintln!(
@@ -153,10 +151,6 @@ fn write_new(path: &Path, contents: &[u8], mode: u32) -> Result<(), String> {
     file.write_all(contents)
         .and_then(|()| file.sync_all())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
-}
-
-fn public_key_pem(key: &PrivateKey) -> String {
-    pem::encode(&pem::Pem::new("PUBLIC KEY", key.public_key_der().to_vec()))
 }
 
 /// Command-line options.
