@@ -58,9 +58,13 @@ impl FromStr for Fingerprint {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let digits: String = s.chars().filter(|c| *c != ':').collect();
         let mut out = [0u8; 32];
-        hex::decode_to_slice(digits.trim(), &mut out).map_err(|_| EncodingError::MalformedDer {
-            what: "SHA-256 fingerprint",
-            reason: "expected 64 hex digits (optionally separated by `:`)".into(),
+        hex::decode_to_slice(digits.trim(), &mut out).map_err(|_| {
+            EncodingError::MalformedText {
+                what: "SHA-256 fingerprint",
+                reason: "expected 64 hex digits (optionally separated by `:`), as `openssl pkey \
+                     -pubout -outform DER | sha256sum` prints"
+                    .into(),
+            }
         })?;
         Ok(Self(out))
     }
@@ -86,6 +90,21 @@ mod tests {
             .collect::<Vec<_>>()
             .join(":");
         assert_eq!(colons.parse::<Fingerprint>().unwrap(), fp);
-        assert!("abcd".parse::<Fingerprint>().is_err());
+        let err = "abcd".parse::<Fingerprint>().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Encoding(EncodingError::MalformedText {
+                    what: "SHA-256 fingerprint",
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.contains("64 hex digits") && !msg.contains("malformed DER"),
+            "{msg}"
+        );
     }
 }

@@ -224,11 +224,24 @@ impl CertificateRequest {
     /// The subject as an [RFC 4514] string (most specific RDN first, e.g.
     /// `CN=www.example.com,O=Example,C=US`), whatever it holds: a request from elsewhere may
     /// have a subject our strict [`DistinguishedName`] refuses (e.g. `CN=My Server`).
-    /// Attributes of unknown type or string type are shown as `OID=#hex`.
+    /// Attributes of unknown type or string type are shown as `OID=#hex`. Control characters
+    /// and Unicode bidirectional controls (which a hostile requester could use to make the
+    /// subject display as something else) are written as RFC 4514 hex escapes of their UTF-8
+    /// bytes (`\E2\80\AE` for U+202E).
     ///
     /// [RFC 4514]: https://datatracker.ietf.org/doc/html/rfc4514#section-2
     pub fn subject(&self) -> String {
-        self.subject.to_string()
+        let mut out = String::new();
+        for c in self.subject.to_string().chars() {
+            if c.is_control() || crate::name::is_bidi_control(c) {
+                for b in c.encode_utf8(&mut [0u8; 4]).bytes() {
+                    out.push_str(&format!("\\{b:02X}"));
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
     }
 
     /// The subject as a validated [`DistinguishedName`]: fails with a
@@ -475,6 +488,11 @@ impl KeyUsage {
 }
 
 /// An extended key usage purpose ([RFC 5280 §4.2.1.12]).
+///
+/// ```text
+/// ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId
+/// KeyPurposeId ::= OBJECT IDENTIFIER
+/// ```
 ///
 /// [RFC 5280 §4.2.1.12]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.2.1.12
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -1005,6 +1023,10 @@ mod tests {
             "www.*.example.com",
             "bücher.de",
             "",
+            // A browser reads these as IPv4 addresses: use `ip_address`.
+            "1234",
+            "192.0.2.1",
+            "0x7f000001",
         ] {
             let err = CertificateRequest::builder(dn("www.example.com"))
                 .dns_name(bad)
