@@ -15,14 +15,13 @@ use std::ops::Range;
 use std::time::SystemTime;
 
 use const_oid::ObjectIdentifier;
-use const_oid::db::{rfc4519, rfc5280, rfc5911, rfc5912};
+use const_oid::db::{rfc4519, rfc5911, rfc5912};
 use der::{Decode, Encode, Header, Reader, SliceReader, Tag, TagNumber, Tagged};
 use rsa::traits::PublicKeyParts;
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName,
-    SubjectKeyIdentifier,
+    self, AuthorityKeyIdentifier, BasicConstraints, SubjectAltName, SubjectKeyIdentifier,
 };
 use x509_cert::name::Name;
 
@@ -31,6 +30,7 @@ use crate::error::{CertificateError, EncodingError, Result};
 use crate::fingerprint::Fingerprint;
 use crate::hostname;
 use crate::key::PrivateKey;
+use crate::usage::{ExtendedKeyUsage, KeyUsages};
 
 /// Most certificates [`Certificate::parse_any`] reads from one input.
 pub const MAX_CERTIFICATES: usize = 64;
@@ -102,7 +102,7 @@ struct KnownExtensions {
     /// `None` when the certificate has no subjectAltName extension at all.
     san: Option<Vec<GeneralName>>,
     key_usage: Option<KeyUsages>,
-    extended_key_usage: Option<Vec<ObjectIdentifier>>,
+    extended_key_usage: Option<Vec<ExtendedKeyUsage>>,
     basic_constraints: Option<BasicConstraints>,
     subject_key_id: Option<Vec<u8>>,
     authority_key_id: Option<Vec<u8>>,
@@ -376,11 +376,8 @@ impl Certificate {
     /// when absent.
     ///
     /// [RFC 5280 §4.2.1.12]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.2.1.12
-    pub fn extended_key_usage(&self) -> Option<Vec<String>> {
-        self.extensions
-            .extended_key_usage
-            .as_ref()
-            .map(|v| v.iter().map(ToString::to_string).collect())
+    pub fn extended_key_usage(&self) -> Option<&[ExtendedKeyUsage]> {
+        self.extensions.extended_key_usage.as_deref()
     }
 
     /// Whether the certificate may authenticate a TLS server: it has no extKeyUsage, or its
@@ -389,9 +386,7 @@ impl Certificate {
     pub fn allows_server_auth(&self) -> bool {
         match &self.extensions.extended_key_usage {
             None => true,
-            Some(purposes) => purposes
-                .iter()
-                .any(|p| *p == rfc5280::ID_KP_SERVER_AUTH || *p == rfc5280::ANY_EXTENDED_KEY_USAGE),
+            Some(purposes) => purposes.iter().any(ExtendedKeyUsage::allows_server_auth),
         }
     }
 
@@ -552,137 +547,6 @@ impl fmt::Debug for Certificate {
     }
 }
 
-/// One bit of the keyUsage extension ([RFC 5280 §4.2.1.3]).
-///
-/// ```text
-/// KeyUsage ::= BIT STRING {
-///      digitalSignature        (0),
-///      nonRepudiation          (1), -- recent editions of X.509 have
-///                                   -- renamed this bit to contentCommitment
-///      keyEncipherment         (2),
-///      dataEncipherment        (3),
-///      keyAgreement            (4),
-///      keyCertSign             (5),
-///      cRLSign                 (6),
-///      encipherOnly            (7),
-///      decipherOnly            (8) }
-/// ```
-///
-/// [RFC 5280 §4.2.1.3]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.2.1.3
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum KeyUsageBit {
-    /// `digitalSignature` (0): TLS signatures (ECDHE key exchange, TLS 1.3).
-    DigitalSignature,
-    /// `nonRepudiation` / `contentCommitment` (1).
-    NonRepudiation,
-    /// `keyEncipherment` (2): TLS 1.2 RSA key exchange.
-    KeyEncipherment,
-    /// `dataEncipherment` (3).
-    DataEncipherment,
-    /// `keyAgreement` (4).
-    KeyAgreement,
-    /// `keyCertSign` (5): signs certificates (a CA).
-    KeyCertSign,
-    /// `cRLSign` (6): signs CRLs.
-    CrlSign,
-    /// `encipherOnly` (7).
-    EncipherOnly,
-    /// `decipherOnly` (8).
-    DecipherOnly,
-}
-
-impl KeyUsageBit {
-    /// All bits, in bit-number order.
-    pub const ALL: [KeyUsageBit; 9] = [
-        Self::DigitalSignature,
-        Self::NonRepudiation,
-        Self::KeyEncipherment,
-        Self::DataEncipherment,
-        Self::KeyAgreement,
-        Self::KeyCertSign,
-        Self::CrlSign,
-        Self::EncipherOnly,
-        Self::DecipherOnly,
-    ];
-
-    /// The RFC 5280 name of the bit (`digitalSignature`, ...).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::DigitalSignature => "digitalSignature",
-            Self::NonRepudiation => "nonRepudiation",
-            Self::KeyEncipherment => "keyEncipherment",
-            Self::DataEncipherment => "dataEncipherment",
-            Self::KeyAgreement => "keyAgreement",
-            Self::KeyCertSign => "keyCertSign",
-            Self::CrlSign => "cRLSign",
-            Self::EncipherOnly => "encipherOnly",
-            Self::DecipherOnly => "decipherOnly",
-        }
-    }
-
-    fn mask(self) -> u16 {
-        1 << (self as u16)
-    }
-}
-
-/// The set of keyUsage bits a certificate asserts.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct KeyUsages(u16);
-
-impl KeyUsages {
-    /// Whether `bit` is set.
-    pub fn contains(self, bit: KeyUsageBit) -> bool {
-        self.0 & bit.mask() != 0
-    }
-
-    /// The bits that are set, in bit-number order.
-    pub fn bits(self) -> Vec<KeyUsageBit> {
-        KeyUsageBit::ALL
-            .into_iter()
-            .filter(|b| self.contains(*b))
-            .collect()
-    }
-
-    /// `digitalSignature`.
-    pub fn digital_signature(self) -> bool {
-        self.contains(KeyUsageBit::DigitalSignature)
-    }
-
-    /// `keyEncipherment`.
-    pub fn key_encipherment(self) -> bool {
-        self.contains(KeyUsageBit::KeyEncipherment)
-    }
-
-    /// `keyAgreement`.
-    pub fn key_agreement(self) -> bool {
-        self.contains(KeyUsageBit::KeyAgreement)
-    }
-
-    /// `keyCertSign`.
-    pub fn key_cert_sign(self) -> bool {
-        self.contains(KeyUsageBit::KeyCertSign)
-    }
-
-    /// `cRLSign`.
-    pub fn crl_sign(self) -> bool {
-        self.contains(KeyUsageBit::CrlSign)
-    }
-}
-
-impl FromIterator<KeyUsageBit> for KeyUsages {
-    fn from_iter<I: IntoIterator<Item = KeyUsageBit>>(iter: I) -> Self {
-        Self(iter.into_iter().fold(0, |acc, b| acc | b.mask()))
-    }
-}
-
-impl fmt::Debug for KeyUsages {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set()
-            .entries(self.bits().iter().map(|b| b.name()))
-            .finish()
-    }
-}
-
 impl KnownExtensions {
     fn decode(tbs: &x509_cert::TbsCertificate) -> Result<Self> {
         let bad = |name: &'static str| {
@@ -698,13 +562,13 @@ impl KnownExtensions {
             .map_err(bad("subjectAltName"))?
             .map(|(_, v)| v.0);
         let key_usage = tbs
-            .get_extension::<KeyUsage>()
+            .get_extension::<pkix::KeyUsage>()
             .map_err(bad("keyUsage"))?
-            .map(|(_, v)| KeyUsages(v.0.bits()));
+            .map(|(_, v)| KeyUsages::from_x509(&v));
         let extended_key_usage = tbs
-            .get_extension::<ExtendedKeyUsage>()
+            .get_extension::<pkix::ExtendedKeyUsage>()
             .map_err(bad("extKeyUsage"))?
-            .map(|(_, v)| v.0);
+            .map(|(_, v)| v.0.into_iter().map(ExtendedKeyUsage::from_oid).collect());
         let basic_constraints = tbs
             .get_extension::<BasicConstraints>()
             .map_err(bad("basicConstraints"))?
@@ -1261,23 +1125,6 @@ mod tests {
         assert!(!dns_name_matches("w*.example.com", "www.example.com"));
         assert!(!dns_name_matches("www.*.com", "www.example.com"));
         assert!(!dns_name_matches("other.example.com", "www.example.com"));
-    }
-
-    #[test]
-    fn key_usages_set_and_debug() {
-        let ku: KeyUsages = [KeyUsageBit::DigitalSignature, KeyUsageBit::KeyEncipherment]
-            .into_iter()
-            .collect();
-        assert!(ku.digital_signature() && ku.key_encipherment());
-        assert!(!ku.key_cert_sign() && !ku.crl_sign() && !ku.key_agreement());
-        assert_eq!(
-            ku.bits(),
-            vec![KeyUsageBit::DigitalSignature, KeyUsageBit::KeyEncipherment]
-        );
-        assert_eq!(
-            format!("{ku:?}"),
-            r#"{"digitalSignature", "keyEncipherment"}"#
-        );
     }
 
     #[test]

@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime};
 use der::{DateTime, Encode};
 use keymanager::error::{CertificateError, EncodingError};
 use keymanager::{
-    Certificate, CertificateRequest, DistinguishedName, Error, KeyUsageBit, PrivateKey,
+    Certificate, CertificateRequest, DistinguishedName, Error, ExtendedKeyUsage, KeyUsage,
+    PrivateKey,
 };
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -160,15 +161,12 @@ fn extensions_are_typed() {
     let cert = leaf();
     let ku = cert.key_usage().unwrap();
     assert_eq!(
-        ku.bits(),
-        vec![KeyUsageBit::DigitalSignature, KeyUsageBit::KeyEncipherment]
+        ku.to_vec(),
+        vec![KeyUsage::DigitalSignature, KeyUsage::KeyEncipherment]
     );
     assert_eq!(
         cert.extended_key_usage().unwrap(),
-        vec![
-            "1.3.6.1.5.5.7.3.1".to_owned(),
-            "1.3.6.1.5.5.7.3.2".to_owned()
-        ]
+        [ExtendedKeyUsage::ServerAuth, ExtendedKeyUsage::ClientAuth]
     );
     assert!(cert.allows_server_auth());
     assert!(!cert.is_ca());
@@ -190,6 +188,10 @@ fn client_only_and_any_eku() {
         &["extendedKeyUsage = clientAuth"],
     );
     let client = Certificate::from_pem(&client).unwrap();
+    assert_eq!(
+        client.extended_key_usage(),
+        Some(&[ExtendedKeyUsage::ClientAuth][..])
+    );
     assert!(!client.allows_server_auth());
     let any = f.ca.sign_request(
         &csr_pem(&f.key, "any"),

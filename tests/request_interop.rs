@@ -9,8 +9,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use keymanager::error::{EncodingError, NameError, RequestError, SignatureError};
-use keymanager::request::{ExtendedKeyUsage, KeyUsage};
 use keymanager::{CertificateRequest, DistinguishedName, Error, PrivateKey, SignatureHash};
+use keymanager::{ExtendedKeyUsage, KeyUsage, KeyUsages};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tempfile::TempDir;
@@ -228,8 +228,8 @@ fn openssl_request_with_usages_reads_back_typed() {
     let req = read_request(&file);
     req.verify().unwrap();
     assert_eq!(
-        req.key_usage(),
-        Some(&[KeyUsage::DigitalSignature, KeyUsage::KeyAgreement][..])
+        req.key_usage().map(KeyUsages::to_vec),
+        Some(vec![KeyUsage::DigitalSignature, KeyUsage::KeyAgreement])
     );
     assert_eq!(
         req.extended_key_usage(),
