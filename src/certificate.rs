@@ -15,8 +15,8 @@ use std::ops::Range;
 use std::time::SystemTime;
 
 use const_oid::ObjectIdentifier;
-use const_oid::db::{rfc4519, rfc5911, rfc5912};
-use der::{Decode, Encode, Header, Reader, SliceReader, Tag, TagNumber, Tagged};
+use const_oid::db::{rfc4519, rfc5911};
+use der::{Decode, Header, Reader, SliceReader, Tag, TagNumber, Tagged};
 use rsa::traits::PublicKeyParts;
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::ext::pkix::name::GeneralName;
@@ -27,7 +27,7 @@ use x509_cert::name::Name;
 
 use crate::encoding::{self, PemBlock};
 use crate::error::{CertificateError, EncodingError, Result};
-use crate::fingerprint::Fingerprint;
+use crate::fingerprint::{self, Fingerprint};
 use crate::hostname;
 use crate::key::PrivateKey;
 use crate::usage::{ExtendedKeyUsage, KeyUsages};
@@ -131,7 +131,7 @@ impl Certificate {
             .into());
         }
         let extensions = KnownExtensions::decode(parsed.tbs_certificate())?;
-        let fingerprint = key_fingerprint(der.get(spki.clone()).unwrap_or_default());
+        let fingerprint = Fingerprint::of_spki_der(der.get(spki.clone()).unwrap_or_default());
         Ok(Self {
             der: der.to_vec(),
             tbs,
@@ -415,16 +415,11 @@ impl Certificate {
     /// The identity of the certificate's key: equal to [`PrivateKey::fingerprint`] exactly when
     /// [`matches`](Self::matches) says the certificate is for that key.
     ///
-    /// It is the SHA-256 of the key's `SubjectPublicKeyInfo` in its canonical form. For an RSA
-    /// key that is `rsaEncryption` with `NULL` parameters and the minimal DER `RSAPublicKey`
-    /// ([RFC 3279 §2.3.1]), which is what [`public_key_der`](Self::public_key_der) holds in
-    /// every correctly encoded certificate, so the fingerprint is then the SHA-256 of those
-    /// bytes (`openssl x509 -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum`).
-    /// A certificate that encodes the same modulus and exponent differently (parameters
-    /// absent, or the `id-RSASSA-PSS` algorithm) gets the same fingerprint as the key, so a key
-    /// store indexed by fingerprint finds it. Other keys are hashed as they are.
-    ///
-    /// [RFC 3279 §2.3.1]: https://datatracker.ietf.org/doc/html/rfc3279#section-2.3.1
+    /// It is [`Fingerprint::of_spki_der`] of [`public_key_der`](Self::public_key_der): the
+    /// SHA-256 of the key's canonical `SubjectPublicKeyInfo`, so a certificate that encodes
+    /// the key's modulus and exponent differently (parameters absent, or the `id-RSASSA-PSS`
+    /// algorithm) still has the key's fingerprint, and a key store indexed by fingerprint
+    /// finds it.
     pub fn fingerprint(&self) -> Fingerprint {
         self.fingerprint
     }
@@ -432,11 +427,12 @@ impl Certificate {
     /// Whether this certificate is for `key`: the RSA modulus and public exponent are decoded
     /// from both and compared as numbers, so differences in encoding do not matter.
     pub fn matches(&self, key: &PrivateKey) -> bool {
-        let Some((n, e)) = rsa_numbers(self.public_key_der()) else {
+        let Some((n, e)) = fingerprint::rsa_numbers(self.public_key_der()) else {
             return false;
         };
         let rsa = key.rsa();
-        strip_zeros(&rsa.n_bytes()) == n && strip_zeros(&rsa.e_bytes()) == e
+        fingerprint::strip_zeros(&rsa.n_bytes()) == n
+            && fingerprint::strip_zeros(&rsa.e_bytes()) == e
     }
 
     /// Whether the issuer and subject names are the same (a root, or a CA's key rollover
@@ -972,60 +968,6 @@ fn tbs_and_spki_ranges(der: &[u8]) -> Result<(Range<usize>, Range<usize>)> {
 /// indexed, so a bad position is an empty slice rather than a panic).
 fn offset<'a>(reader: &impl Reader<'a>) -> usize {
     usize::try_from(reader.position()).unwrap_or(usize::MAX)
-}
-
-/// SHA-256 of the canonical form of a `SubjectPublicKeyInfo` (see [`Certificate::fingerprint`]).
-fn key_fingerprint(spki_der: &[u8]) -> Fingerprint {
-    let canonical = rsa_numbers(spki_der).and_then(|(n, e)| canonical_rsa_spki(&n, &e));
-    Fingerprint::of_spki_der(canonical.as_deref().unwrap_or(spki_der))
-}
-
-/// The DER `SubjectPublicKeyInfo` of an RSA key as RFC 3279 §2.3.1 writes it.
-///
-/// ```text
-/// SubjectPublicKeyInfo  ::=  SEQUENCE  {
-///      algorithm            AlgorithmIdentifier,   -- rsaEncryption, parameters NULL
-///      subjectPublicKey     BIT STRING  }          -- DER RSAPublicKey
-///
-/// RSAPublicKey ::= SEQUENCE {
-///      modulus            INTEGER,    -- n
-///      publicExponent     INTEGER  }  -- e
-/// ```
-fn canonical_rsa_spki(n: &[u8], e: &[u8]) -> Option<Vec<u8>> {
-    let key = pkcs1::RsaPublicKeyRef {
-        modulus: der::asn1::UintRef::new(n).ok()?,
-        public_exponent: der::asn1::UintRef::new(e).ok()?,
-    };
-    let key_der = key.to_der().ok()?;
-    spki::SubjectPublicKeyInfoRef {
-        algorithm: spki::AlgorithmIdentifierRef {
-            oid: rfc5912::RSA_ENCRYPTION,
-            parameters: Some(der::AnyRef::NULL),
-        },
-        subject_public_key: der::asn1::BitStringRef::from_bytes(&key_der).ok()?,
-    }
-    .to_der()
-    .ok()
-}
-
-/// The RSA modulus and public exponent of an RSA (or RSA-PSS) `SubjectPublicKeyInfo`,
-/// big-endian without leading zeros.
-fn rsa_numbers(spki_der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-    let spki = spki::SubjectPublicKeyInfoRef::from_der(spki_der).ok()?;
-    let oid = spki.algorithm.oid;
-    if oid != rfc5912::RSA_ENCRYPTION && oid != rfc5912::ID_RSASSA_PSS {
-        return None;
-    }
-    let key = pkcs1::RsaPublicKeyRef::from_der(spki.subject_public_key.as_bytes()?).ok()?;
-    Some((
-        strip_zeros(key.modulus.as_bytes()),
-        strip_zeros(key.public_exponent.as_bytes()),
-    ))
-}
-
-fn strip_zeros(bytes: &[u8]) -> Vec<u8> {
-    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
-    bytes.get(start..).unwrap_or_default().to_vec()
 }
 
 fn ip_from_bytes(bytes: &[u8]) -> Option<IpAddr> {
