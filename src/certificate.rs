@@ -15,22 +15,22 @@ use std::ops::Range;
 use std::time::SystemTime;
 
 use const_oid::ObjectIdentifier;
-use const_oid::db::{rfc4519, rfc5280, rfc5911, rfc5912};
+use const_oid::db::{rfc4519, rfc5911};
 use der::{Decode, Header, Reader, SliceReader, Tag, TagNumber, Tagged};
 use rsa::traits::PublicKeyParts;
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName,
-    SubjectKeyIdentifier,
+    self, AuthorityKeyIdentifier, BasicConstraints, SubjectAltName, SubjectKeyIdentifier,
 };
 use x509_cert::name::Name;
 
 use crate::encoding::{self, PemBlock};
 use crate::error::{CertificateError, EncodingError, Result};
-use crate::fingerprint::Fingerprint;
+use crate::fingerprint::{self, Fingerprint};
 use crate::hostname;
 use crate::key::PrivateKey;
+use crate::usage::{ExtendedKeyUsage, KeyUsages};
 
 /// Most certificates [`Certificate::parse_any`] reads from one input.
 pub const MAX_CERTIFICATES: usize = 64;
@@ -60,7 +60,22 @@ const REQUEST_LABELS: [&str; 2] = ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUE
 ///      tbsCertificate       TBSCertificate,
 ///      signatureAlgorithm   AlgorithmIdentifier,
 ///      signatureValue       BIT STRING  }
+///
+/// TBSCertificate  ::=  SEQUENCE  {
+///      version         [0]  EXPLICIT Version DEFAULT v1,
+///      serialNumber         CertificateSerialNumber,
+///      signature            AlgorithmIdentifier,
+///      issuer               Name,
+///      validity             Validity,
+///      subject              Name,
+///      subjectPublicKeyInfo SubjectPublicKeyInfo,
+///      issuerUniqueID  [1]  IMPLICIT UniqueIdentifier OPTIONAL,
+///      subjectUniqueID [2]  IMPLICIT UniqueIdentifier OPTIONAL,
+///      extensions      [3]  EXPLICIT Extensions OPTIONAL }
 /// ```
+///
+/// The issuer's signature covers the DER bytes of `tbsCertificate` exactly as they arrived
+/// ([RFC 5280 §4.1.1.3]); they are sliced from the original input, never re-encoded.
 ///
 /// The extensions this crate uses (subjectAltName, keyUsage, extKeyUsage, basicConstraints,
 /// subject and authority key identifiers) are decoded when the certificate is read: a
@@ -68,12 +83,15 @@ const REQUEST_LABELS: [&str; 2] = ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUE
 /// accessors cannot fail. Two certificates are equal when their DER bytes are.
 ///
 /// [RFC 5280 §4.1]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.1
+/// [RFC 5280 §4.1.1.3]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.1.1.3
 /// [RFC 5280 §4.2]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.2
 #[derive(Clone)]
 pub struct Certificate {
     der: Vec<u8>,
     tbs: Range<usize>,
     spki: Range<usize>,
+    /// See [`Certificate::fingerprint`]: computed once, it is compared often.
+    fingerprint: Fingerprint,
     parsed: x509_cert::Certificate,
     extensions: KnownExtensions,
 }
@@ -84,7 +102,7 @@ struct KnownExtensions {
     /// `None` when the certificate has no subjectAltName extension at all.
     san: Option<Vec<GeneralName>>,
     key_usage: Option<KeyUsages>,
-    extended_key_usage: Option<Vec<ObjectIdentifier>>,
+    extended_key_usage: Option<Vec<ExtendedKeyUsage>>,
     basic_constraints: Option<BasicConstraints>,
     subject_key_id: Option<Vec<u8>>,
     authority_key_id: Option<Vec<u8>>,
@@ -106,16 +124,19 @@ impl Certificate {
         if parsed.tbs_certificate().signature() != parsed.signature_algorithm() {
             return Err(CertificateError::Invalid {
                 reason: "the signature algorithm inside the signed part differs from the one \
-                         outside it (RFC 5280 §4.1.1.2); the certificate was altered"
+                         outside it (RFC 5280 §4.1.1.2): the certificate was altered; get an \
+                         unmodified copy from the certificate authority"
                     .into(),
             }
             .into());
         }
         let extensions = KnownExtensions::decode(parsed.tbs_certificate())?;
+        let fingerprint = Fingerprint::of_spki_der(der.get(spki.clone()).unwrap_or_default());
         Ok(Self {
             der: der.to_vec(),
             tbs,
             spki,
+            fingerprint,
             parsed,
             extensions,
         })
@@ -154,7 +175,11 @@ impl Certificate {
             certs.extend(from_pem_block(block)?);
             check_count(certs.len())?;
         }
-        non_empty(certs, "the PEM holds no certificate")
+        non_empty(
+            certs,
+            "the PEM holds no certificate; pass the `CERTIFICATE` blocks your certificate \
+             authority returned",
+        )
     }
 
     /// Reads certificates in whatever form a CA sent them.
@@ -166,10 +191,38 @@ impl Certificate {
     ///   DER or PEM `PKCS7`
     /// ```
     ///
+    /// From a PKCS#7 / CMS file, the `certificate` choices of the SignedData `certificates`
+    /// field are read ([RFC 5652 §5.1], [RFC 2315 §9.1]); other choices (attribute
+    /// certificates), the CRLs and the signerInfos (empty in a certs-only file) are ignored:
+    /// each certificate carries its own signature, checked when a [`Chain`](crate::Chain) is
+    /// built.
+    ///
+    /// ```text
+    /// ContentInfo ::= SEQUENCE {
+    ///   contentType ContentType,                 -- id-signedData 1.2.840.113549.1.7.2
+    ///   content [0] EXPLICIT ANY DEFINED BY contentType }
+    ///
+    /// SignedData ::= SEQUENCE {
+    ///   version CMSVersion,
+    ///   digestAlgorithms DigestAlgorithmIdentifiers,
+    ///   encapContentInfo EncapsulatedContentInfo,
+    ///   certificates [0] IMPLICIT CertificateSet OPTIONAL,
+    ///   crls [1] IMPLICIT RevocationInfoChoices OPTIONAL,
+    ///   signerInfos SignerInfos }
+    ///
+    /// CertificateSet ::= SET OF CertificateChoices
+    /// ```
+    ///
+    /// The file must be DER; a BER file with indefinite lengths (written by streaming tools)
+    /// is refused with how to re-encode it.
+    ///
     /// A certificate request gives [`CertificateError::IsRequest`]; a private key (PKCS#8,
     /// encrypted PKCS#8, PKCS#1, SEC1, in DER or PEM) gives [`CertificateError::IsPrivateKey`],
     /// and its bytes are never echoed; a bare public key gives
     /// [`CertificateError::NoCertificate`].
+    ///
+    /// [RFC 5652 §5.1]: https://datatracker.ietf.org/doc/html/rfc5652#section-5.1
+    /// [RFC 2315 §9.1]: https://datatracker.ietf.org/doc/html/rfc2315#section-9.1
     pub fn parse_any(input: &[u8]) -> Result<Vec<Self>> {
         if input.trim_ascii().is_empty() {
             return Err(EncodingError::Empty {
@@ -201,13 +254,18 @@ impl Certificate {
     }
 
     /// The subject name as an RFC 4514 string (most specific attribute first).
+    ///
+    /// Control characters and Unicode bidirectional controls (with which a hostile
+    /// certificate could make its name display as another) are written as RFC 4514 hex
+    /// escapes of their UTF-8 bytes (`\E2\80\AE` for U+202E), as
+    /// [`CertificateRequest::subject`](crate::CertificateRequest::subject) does.
     pub fn subject(&self) -> String {
-        self.subject_name().to_string()
+        display_name(self.subject_name())
     }
 
-    /// The issuer name as an RFC 4514 string.
+    /// The issuer name as an RFC 4514 string, escaped as [`subject`](Self::subject) is.
     pub fn issuer(&self) -> String {
-        self.issuer_name().to_string()
+        display_name(self.issuer_name())
     }
 
     /// The serial number in upper-case hex, without a sign byte (as `openssl x509 -serial`).
@@ -247,14 +305,14 @@ impl Certificate {
         let validity = self.parsed.tbs_certificate().validity();
         if t < self.not_before() {
             return Err(CertificateError::NotYetValid {
-                subject: self.subject(),
+                subject: self.subject_for_message(),
                 not_before: validity.not_before.to_string(),
             }
             .into());
         }
         if t > self.not_after() {
             return Err(CertificateError::Expired {
-                subject: self.subject(),
+                subject: self.subject_for_message(),
                 not_after: validity.not_after.to_string(),
             }
             .into());
@@ -318,11 +376,8 @@ impl Certificate {
     /// when absent.
     ///
     /// [RFC 5280 §4.2.1.12]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.2.1.12
-    pub fn extended_key_usage(&self) -> Option<Vec<String>> {
-        self.extensions
-            .extended_key_usage
-            .as_ref()
-            .map(|v| v.iter().map(ToString::to_string).collect())
+    pub fn extended_key_usage(&self) -> Option<&[ExtendedKeyUsage]> {
+        self.extensions.extended_key_usage.as_deref()
     }
 
     /// Whether the certificate may authenticate a TLS server: it has no extKeyUsage, or its
@@ -331,9 +386,7 @@ impl Certificate {
     pub fn allows_server_auth(&self) -> bool {
         match &self.extensions.extended_key_usage {
             None => true,
-            Some(purposes) => purposes
-                .iter()
-                .any(|p| *p == rfc5280::ID_KP_SERVER_AUTH || *p == rfc5280::ANY_EXTENDED_KEY_USAGE),
+            Some(purposes) => purposes.iter().any(ExtendedKeyUsage::allows_server_auth),
         }
     }
 
@@ -345,24 +398,41 @@ impl Certificate {
             .is_some_and(|bc| bc.ca)
     }
 
-    /// The subject's public key as DER `SubjectPublicKeyInfo`, sliced from the original bytes.
+    /// The subject's public key as DER `SubjectPublicKeyInfo` ([RFC 5280 §4.1.2.7]), sliced
+    /// from the original bytes.
+    ///
+    /// ```text
+    /// SubjectPublicKeyInfo  ::=  SEQUENCE  {
+    ///      algorithm            AlgorithmIdentifier,
+    ///      subjectPublicKey     BIT STRING  }
+    /// ```
+    ///
+    /// [RFC 5280 §4.1.2.7]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.1.2.7
     pub fn public_key_der(&self) -> &[u8] {
         self.der.get(self.spki.clone()).unwrap_or_default()
     }
 
-    /// SHA-256 of [`public_key_der`](Self::public_key_der): the identity of the key.
+    /// The identity of the certificate's key: equal to [`PrivateKey::fingerprint`] exactly when
+    /// [`matches`](Self::matches) says the certificate is for that key.
+    ///
+    /// It is [`Fingerprint::of_spki_der`] of [`public_key_der`](Self::public_key_der): the
+    /// SHA-256 of the key's canonical `SubjectPublicKeyInfo`, so a certificate that encodes
+    /// the key's modulus and exponent differently (parameters absent, or the `id-RSASSA-PSS`
+    /// algorithm) still has the key's fingerprint, and a key store indexed by fingerprint
+    /// finds it.
     pub fn fingerprint(&self) -> Fingerprint {
-        Fingerprint::of_spki_der(self.public_key_der())
+        self.fingerprint
     }
 
     /// Whether this certificate is for `key`: the RSA modulus and public exponent are decoded
     /// from both and compared as numbers, so differences in encoding do not matter.
     pub fn matches(&self, key: &PrivateKey) -> bool {
-        let Some((n, e)) = rsa_numbers(self.public_key_der()) else {
+        let Some((n, e)) = fingerprint::rsa_numbers(self.public_key_der()) else {
             return false;
         };
         let rsa = key.rsa();
-        strip_zeros(&rsa.n_bytes()) == n && strip_zeros(&rsa.e_bytes()) == e
+        fingerprint::strip_zeros(&rsa.n_bytes()) == n
+            && fingerprint::strip_zeros(&rsa.e_bytes()) == e
     }
 
     /// Whether the issuer and subject names are the same (a root, or a CA's key rollover
@@ -391,7 +461,9 @@ impl Certificate {
             .signature()
             .as_bytes()
             .ok_or_else(|| CertificateError::Invalid {
-                reason: "the signature BIT STRING has unused bits".into(),
+                reason: "the signature BIT STRING has unused bits, so the certificate is corrupt; \
+                         get a fresh copy from the certificate authority"
+                    .into(),
             })?;
         crate::signature::verify(
             issuer.public_key_der(),
@@ -399,6 +471,13 @@ impl Certificate {
             self.tbs_der(),
             sig,
         )
+    }
+
+    /// The subject as error messages and `Debug` show it: [`subject`](Self::subject), cut
+    /// after [`MAX_SHOWN_NAME`] characters, so that a certificate with a huge name cannot make
+    /// an error message (which may list 64 certificates) or a log line megabytes long.
+    pub(crate) fn subject_for_message(&self) -> String {
+        shorten(self.subject())
     }
 
     /// The subject as a parsed name.
@@ -456,142 +535,11 @@ impl Hash for Certificate {
 impl fmt::Debug for Certificate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Certificate")
-            .field("subject", &self.subject())
-            .field("issuer", &self.issuer())
+            .field("subject", &self.subject_for_message())
+            .field("issuer", &shorten(self.issuer()))
             .field("serial", &self.serial_hex())
             .field("fingerprint", &self.fingerprint())
             .finish_non_exhaustive()
-    }
-}
-
-/// One bit of the keyUsage extension ([RFC 5280 §4.2.1.3]).
-///
-/// ```text
-/// KeyUsage ::= BIT STRING {
-///      digitalSignature        (0),
-///      nonRepudiation          (1), -- recent editions of X.509 have
-///                                   -- renamed this bit to contentCommitment
-///      keyEncipherment         (2),
-///      dataEncipherment        (3),
-///      keyAgreement            (4),
-///      keyCertSign             (5),
-///      cRLSign                 (6),
-///      encipherOnly            (7),
-///      decipherOnly            (8) }
-/// ```
-///
-/// [RFC 5280 §4.2.1.3]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.2.1.3
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum KeyUsageBit {
-    /// `digitalSignature` (0): TLS signatures (ECDHE key exchange, TLS 1.3).
-    DigitalSignature,
-    /// `nonRepudiation` / `contentCommitment` (1).
-    NonRepudiation,
-    /// `keyEncipherment` (2): TLS 1.2 RSA key exchange.
-    KeyEncipherment,
-    /// `dataEncipherment` (3).
-    DataEncipherment,
-    /// `keyAgreement` (4).
-    KeyAgreement,
-    /// `keyCertSign` (5): signs certificates (a CA).
-    KeyCertSign,
-    /// `cRLSign` (6): signs CRLs.
-    CrlSign,
-    /// `encipherOnly` (7).
-    EncipherOnly,
-    /// `decipherOnly` (8).
-    DecipherOnly,
-}
-
-impl KeyUsageBit {
-    /// All bits, in bit-number order.
-    pub const ALL: [KeyUsageBit; 9] = [
-        Self::DigitalSignature,
-        Self::NonRepudiation,
-        Self::KeyEncipherment,
-        Self::DataEncipherment,
-        Self::KeyAgreement,
-        Self::KeyCertSign,
-        Self::CrlSign,
-        Self::EncipherOnly,
-        Self::DecipherOnly,
-    ];
-
-    /// The RFC 5280 name of the bit (`digitalSignature`, ...).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::DigitalSignature => "digitalSignature",
-            Self::NonRepudiation => "nonRepudiation",
-            Self::KeyEncipherment => "keyEncipherment",
-            Self::DataEncipherment => "dataEncipherment",
-            Self::KeyAgreement => "keyAgreement",
-            Self::KeyCertSign => "keyCertSign",
-            Self::CrlSign => "cRLSign",
-            Self::EncipherOnly => "encipherOnly",
-            Self::DecipherOnly => "decipherOnly",
-        }
-    }
-
-    fn mask(self) -> u16 {
-        1 << (self as u16)
-    }
-}
-
-/// The set of keyUsage bits a certificate asserts.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct KeyUsages(u16);
-
-impl KeyUsages {
-    /// Whether `bit` is set.
-    pub fn contains(self, bit: KeyUsageBit) -> bool {
-        self.0 & bit.mask() != 0
-    }
-
-    /// The bits that are set, in bit-number order.
-    pub fn bits(self) -> Vec<KeyUsageBit> {
-        KeyUsageBit::ALL
-            .into_iter()
-            .filter(|b| self.contains(*b))
-            .collect()
-    }
-
-    /// `digitalSignature`.
-    pub fn digital_signature(self) -> bool {
-        self.contains(KeyUsageBit::DigitalSignature)
-    }
-
-    /// `keyEncipherment`.
-    pub fn key_encipherment(self) -> bool {
-        self.contains(KeyUsageBit::KeyEncipherment)
-    }
-
-    /// `keyAgreement`.
-    pub fn key_agreement(self) -> bool {
-        self.contains(KeyUsageBit::KeyAgreement)
-    }
-
-    /// `keyCertSign`.
-    pub fn key_cert_sign(self) -> bool {
-        self.contains(KeyUsageBit::KeyCertSign)
-    }
-
-    /// `cRLSign`.
-    pub fn crl_sign(self) -> bool {
-        self.contains(KeyUsageBit::CrlSign)
-    }
-}
-
-impl FromIterator<KeyUsageBit> for KeyUsages {
-    fn from_iter<I: IntoIterator<Item = KeyUsageBit>>(iter: I) -> Self {
-        Self(iter.into_iter().fold(0, |acc, b| acc | b.mask()))
-    }
-}
-
-impl fmt::Debug for KeyUsages {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set()
-            .entries(self.bits().iter().map(|b| b.name()))
-            .finish()
     }
 }
 
@@ -610,13 +558,13 @@ impl KnownExtensions {
             .map_err(bad("subjectAltName"))?
             .map(|(_, v)| v.0);
         let key_usage = tbs
-            .get_extension::<KeyUsage>()
+            .get_extension::<pkix::KeyUsage>()
             .map_err(bad("keyUsage"))?
-            .map(|(_, v)| KeyUsages(v.0.bits()));
+            .map(|(_, v)| KeyUsages::from_x509(&v));
         let extended_key_usage = tbs
-            .get_extension::<ExtendedKeyUsage>()
+            .get_extension::<pkix::ExtendedKeyUsage>()
             .map_err(bad("extKeyUsage"))?
-            .map(|(_, v)| v.0);
+            .map(|(_, v)| v.0.into_iter().map(ExtendedKeyUsage::from_oid).collect());
         let basic_constraints = tbs
             .get_extension::<BasicConstraints>()
             .map_err(bad("basicConstraints"))?
@@ -646,14 +594,47 @@ impl KnownExtensions {
 ///
 /// [RFC 5280 §7.1]: https://datatracker.ietf.org/doc/html/rfc5280#section-7.1
 pub(crate) fn names_match(a: &Name, b: &Name) -> bool {
-    fn fold(n: &Name) -> String {
-        n.to_string()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .to_ascii_lowercase()
+    a == b || name_key(a) == name_key(b)
+}
+
+/// The form in which [`names_match`] compares names: two names match when their keys are
+/// equal. Rendering a name costs time proportional to its size, so code that compares many
+/// names computes each key once.
+pub(crate) fn name_key(name: &Name) -> String {
+    name.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_lowercase()
+}
+
+/// How many characters of a name error messages and `Debug` show.
+pub(crate) const MAX_SHOWN_NAME: usize = 256;
+
+/// `name` cut after [`MAX_SHOWN_NAME`] characters, saying how much was left out.
+fn shorten(name: String) -> String {
+    let total = name.chars().count();
+    if total <= MAX_SHOWN_NAME {
+        return name;
     }
-    a == b || fold(a) == fold(b)
+    let mut out: String = name.chars().take(MAX_SHOWN_NAME).collect();
+    out.push_str(&format!("... ({} more characters)", total - MAX_SHOWN_NAME));
+    out
+}
+
+/// `name` in RFC 4514 form with control and bidirectional-control characters hex-escaped.
+fn display_name(name: &Name) -> String {
+    let mut out = String::new();
+    for c in name.to_string().chars() {
+        if c.is_control() || crate::name::is_bidi_control(c) {
+            for b in c.encode_utf8(&mut [0u8; 4]).bytes() {
+                out.push_str(&format!("\\{b:02X}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// PEM-encodes certificate DER with `\n` line endings.
@@ -738,6 +719,9 @@ fn parse_der_any(der: &[u8]) -> Result<Vec<Certificate>> {
         }
         .into());
     }
+    if der.get(1) == Some(&INDEFINITE_LENGTH) {
+        return Err(ber_refused());
+    }
     match der_shape(der) {
         DerShape::PrivateKey | DerShape::EncryptedPrivateKey => {
             Err(CertificateError::IsPrivateKey.into())
@@ -760,6 +744,24 @@ fn parse_der_any(der: &[u8]) -> Result<Vec<Certificate>> {
             }
         },
     }
+}
+
+/// The length octet that starts a BER indefinite length ([X.690 §8.1.3.6]); DER forbids it.
+///
+/// [X.690 §8.1.3.6]: https://www.itu.int/rec/T-REC-X.690
+const INDEFINITE_LENGTH: u8 = 0x80;
+
+/// The error for BER input: PKCS#7 files written by streaming tools (`openssl cms -stream`,
+/// some Java and Windows exports) use indefinite lengths, which a DER reader cannot follow.
+fn ber_refused() -> crate::Error {
+    CertificateError::Invalid {
+        reason: "the input uses BER indefinite lengths (as PKCS#7 files written by streaming \
+                 tools do), not DER; re-encode it with `openssl cms -cmsout -in FILE -inform \
+                 DER -outform DER -out chain.p7b` (`-inform PEM` for a text file) and pass \
+                 chain.p7b"
+            .into(),
+    }
+    .into()
 }
 
 fn der_shape(der: &[u8]) -> DerShape {
@@ -840,7 +842,13 @@ fn header_lens(bytes: &[u8]) -> Option<(usize, usize)> {
 /// [RFC 5652 §5.1]: https://datatracker.ietf.org/doc/html/rfc5652#section-5.1
 /// [RFC 2315 §9.1]: https://datatracker.ietf.org/doc/html/rfc2315#section-9.1
 fn pkcs7_certificates(der: &[u8]) -> Result<Vec<Certificate>> {
-    let malformed = |e: der::Error| EncodingError::der("PKCS#7 certificate bundle", e);
+    let malformed = |e: der::Error| -> crate::Error {
+        if e.kind() == der::ErrorKind::IndefiniteLength {
+            ber_refused()
+        } else {
+            EncodingError::der("PKCS#7 certificate bundle", e).into()
+        }
+    };
     let mut reader = SliceReader::new(der).map_err(malformed)?;
     let raw: Vec<&[u8]> = reader
         .sequence(|content_info| {
@@ -894,7 +902,11 @@ fn pkcs7_certificates(der: &[u8]) -> Result<Vec<Certificate>> {
         .into_iter()
         .map(Certificate::from_der)
         .collect::<Result<Vec<_>>>()?;
-    non_empty(certs, "the PKCS#7 bundle holds no certificate")
+    non_empty(
+        certs,
+        "the PKCS#7 bundle holds no certificate; export it again with the certificate chain \
+         included, or pass the certificates as PEM",
+    )
 }
 
 fn expect_context(header: Header, number: u32, constructed: bool) -> der::Result<()> {
@@ -939,7 +951,7 @@ fn tbs_and_spki_ranges(der: &[u8]) -> Result<(Range<usize>, Range<usize>)> {
                 while !tbs.is_finished() {
                     tbs.tlv_bytes()?;
                 }
-                Ok::<_, der::Error>(start..start + len)
+                Ok::<_, der::Error>(start..start.saturating_add(len))
             })?;
             let tbs_end = offset(cert);
             cert.tlv_bytes()?; // signatureAlgorithm
@@ -951,29 +963,11 @@ fn tbs_and_spki_ranges(der: &[u8]) -> Result<(Range<usize>, Range<usize>)> {
     Ok((tbs, spki))
 }
 
-/// The reader's absolute position in its input.
+/// The reader's absolute position in its input (`usize::MAX` where a `u32` does not fit a
+/// `usize`; the ranges built from it then select nothing, and are read with `get`, never
+/// indexed, so a bad position is an empty slice rather than a panic).
 fn offset<'a>(reader: &impl Reader<'a>) -> usize {
     usize::try_from(reader.position()).unwrap_or(usize::MAX)
-}
-
-/// The RSA modulus and public exponent of an RSA (or RSA-PSS) `SubjectPublicKeyInfo`,
-/// big-endian without leading zeros.
-fn rsa_numbers(spki_der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-    let spki = spki::SubjectPublicKeyInfoRef::from_der(spki_der).ok()?;
-    let oid = spki.algorithm.oid;
-    if oid != rfc5912::RSA_ENCRYPTION && oid != rfc5912::ID_RSASSA_PSS {
-        return None;
-    }
-    let key = pkcs1::RsaPublicKeyRef::from_der(spki.subject_public_key.as_bytes()?).ok()?;
-    Some((
-        strip_zeros(key.modulus.as_bytes()),
-        strip_zeros(key.public_exponent.as_bytes()),
-    ))
-}
-
-fn strip_zeros(bytes: &[u8]) -> Vec<u8> {
-    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
-    bytes.get(start..).unwrap_or_default().to_vec()
 }
 
 fn ip_from_bytes(bytes: &[u8]) -> Option<IpAddr> {
@@ -1073,23 +1067,6 @@ mod tests {
         assert!(!dns_name_matches("w*.example.com", "www.example.com"));
         assert!(!dns_name_matches("www.*.com", "www.example.com"));
         assert!(!dns_name_matches("other.example.com", "www.example.com"));
-    }
-
-    #[test]
-    fn key_usages_set_and_debug() {
-        let ku: KeyUsages = [KeyUsageBit::DigitalSignature, KeyUsageBit::KeyEncipherment]
-            .into_iter()
-            .collect();
-        assert!(ku.digital_signature() && ku.key_encipherment());
-        assert!(!ku.key_cert_sign() && !ku.crl_sign() && !ku.key_agreement());
-        assert_eq!(
-            ku.bits(),
-            vec![KeyUsageBit::DigitalSignature, KeyUsageBit::KeyEncipherment]
-        );
-        assert_eq!(
-            format!("{ku:?}"),
-            r#"{"digitalSignature", "keyEncipherment"}"#
-        );
     }
 
     #[test]

@@ -49,7 +49,8 @@ impl Chain {
     ///   authorityKeyIdentifier ([RFC 5280 §4.2.1.1]). Its key must verify the certificate's
     ///   signature over the original to-be-signed bytes, and it must be allowed to sign
     ///   certificates (basicConstraints `cA` in a v3 certificate, keyCertSign when keyUsage is
-    ///   present); otherwise [`CertificateError::BrokenLink`] names both.
+    ///   present); otherwise [`CertificateError::BrokenLink`] names both, by subject and
+    ///   serial number.
     /// - The chain ends at a self-signed certificate, whose signature must verify with its own
     ///   key, or at a certificate whose issuer was not passed (CAs often leave out the root).
     /// - Exact duplicates are ignored. A certificate that is not on the path is an error,
@@ -64,8 +65,11 @@ impl Chain {
         let (chain, unused) = Self::build_lenient(certs, leaf)?;
         if !unused.is_empty() {
             return Err(CertificateError::NotInChain {
-                leaf: chain.leaf().subject(),
-                subjects: unused.iter().map(Certificate::subject).collect(),
+                leaf: chain.leaf().subject_for_message(),
+                subjects: unused
+                    .iter()
+                    .map(Certificate::subject_for_message)
+                    .collect(),
             }
             .into());
         }
@@ -104,6 +108,11 @@ impl Chain {
                 return Err(CertificateError::AmbiguousLeaf {
                     fingerprint: leaf.to_hex(),
                     count,
+                    serials: pool
+                        .iter()
+                        .filter(|c| c.fingerprint() == *leaf)
+                        .map(Certificate::serial_hex)
+                        .collect(),
                 }
                 .into());
             }
@@ -116,15 +125,24 @@ impl Chain {
             .into());
         };
         let mut chain = vec![pool.remove(leaf_index)];
+        // Each candidate's subject in comparable form, computed once: names can be kilobytes,
+        // and every link compares the issuer name with every remaining candidate.
+        let mut subjects: Vec<String> = pool
+            .iter()
+            .map(|c| certificate::name_key(c.subject_name()))
+            .collect();
         let mut has_root = false;
         while let Some(current) = chain.last() {
-            match next_link(current, &pool)? {
+            match next_link(current, &pool, &subjects)? {
                 Link::Root => {
                     has_root = true;
                     break;
                 }
                 Link::End => break,
-                Link::Issuer(i) => chain.push(pool.remove(i)),
+                Link::Issuer(i) => {
+                    subjects.remove(i);
+                    chain.push(pool.remove(i));
+                }
             }
         }
         Ok((
@@ -189,11 +207,16 @@ enum Link {
     Issuer(usize),
 }
 
-fn next_link(current: &Certificate, pool: &[Certificate]) -> Result<Link> {
+/// The link after `current`; `subjects[i]` is the [`certificate::name_key`] of `pool[i]`'s
+/// subject.
+fn next_link(current: &Certificate, pool: &[Certificate], subjects: &[String]) -> Result<Link> {
+    let issuer = current.issuer_name();
+    let issuer_key = certificate::name_key(issuer);
     let named: Vec<usize> = (0..pool.len())
         .filter(|i| {
-            pool.get(*i)
-                .is_some_and(|c| certificate::names_match(c.subject_name(), current.issuer_name()))
+            pool.get(*i).is_some_and(|c| {
+                c.subject_name() == issuer || subjects.get(*i) == Some(&issuer_key)
+            })
         })
         .collect();
     if claims_self_signed(current) {
@@ -291,8 +314,10 @@ fn hex_or_none(id: Option<&[u8]>) -> String {
 
 fn broken(child: &Certificate, issuer: &Certificate, reason: String) -> crate::Error {
     CertificateError::BrokenLink {
-        child: child.subject(),
-        issuer: issuer.subject(),
+        child: child.subject_for_message(),
+        child_serial: child.serial_hex().into(),
+        issuer: issuer.subject_for_message(),
+        issuer_serial: issuer.serial_hex().into(),
         reason,
     }
     .into()

@@ -95,7 +95,9 @@ pub(crate) fn pem_single(what: &'static str, accepted: &[&str], input: &str) -> 
         }
         .into());
     }
-    let block = blocks.remove(0);
+    let Some(block) = blocks.pop() else {
+        return Err(EncodingError::NoPemBlock { expected }.into());
+    };
     if !accepted.contains(&block.label.as_str()) {
         return Err(EncodingError::WrongPemLabel {
             found: block.label,

@@ -83,6 +83,14 @@ pub enum EncodingError {
         /// The decoder's description of the problem (never contains secret bytes).
         reason: String,
     },
+    /// A textual value (such as a hex fingerprint) is malformed.
+    #[error("malformed {what}: {reason}")]
+    MalformedText {
+        /// What we were trying to parse.
+        what: &'static str,
+        /// What was wrong and what is expected.
+        reason: String,
+    },
     /// The DER input is followed by extra bytes.
     #[error("{what} is followed by {extra} bytes of trailing data; pass exactly one DER object")]
     TrailingData {
@@ -104,7 +112,7 @@ pub enum EncodingError {
         limit: usize,
     },
     /// The input is empty.
-    #[error("empty input where a {what} was expected")]
+    #[error("empty input where a {what} was expected; check the file or buffer passed in")]
     Empty {
         /// What was expected.
         what: &'static str,
@@ -140,7 +148,7 @@ pub enum KeyError {
         reason: String,
     },
     /// Key generation failed.
-    #[error("RSA key generation failed: {reason}")]
+    #[error("RSA key generation failed: {reason}; check that the random source works, then retry")]
     Generation {
         /// Why.
         reason: String,
@@ -161,7 +169,7 @@ pub enum KeyError {
         reason: String,
     },
     /// Signing with the key failed.
-    #[error("signing failed: {reason}")]
+    #[error("signing failed: {reason}; the key may be damaged: re-import or regenerate it")]
     Signing {
         /// Why.
         reason: String,
@@ -171,6 +179,12 @@ pub enum KeyError {
         "the private key is encrypted (`ENCRYPTED PRIVATE KEY`): use from_encrypted_pem or from_encrypted_der with its password"
     )]
     Encrypted,
+    /// The input is another kind of object, not a private key.
+    #[error("this is {found}, not a private key; pass the private key file")]
+    WrongType {
+        /// What the input is.
+        found: &'static str,
+    },
     /// A plain key was passed where an encrypted one was expected.
     #[error(
         "the private key is not encrypted: use from_pem or from_der, or encrypt it first (`openssl pkcs8 -topk8 -v2 aes-256-cbc`)"
@@ -268,7 +282,9 @@ pub enum RequestError {
     )]
     BadSignature,
     /// The request content is invalid.
-    #[error("invalid certificate request: {reason}")]
+    #[error(
+        "invalid certificate request: {reason}; the request cannot be used as it is, have it made again"
+    )]
     Invalid {
         /// What is wrong.
         reason: String,
@@ -381,7 +397,7 @@ pub enum CertificateError {
         "the certificate for `{subject}` expired at {not_after}: ask your certificate authority for a new one"
     )]
     Expired {
-        /// The certificate's subject (RFC 4514).
+        /// The certificate's subject (RFC 4514, cut after 256 characters).
         subject: String,
         /// The end of the validity period (RFC 3339, UTC).
         not_after: String,
@@ -391,20 +407,26 @@ pub enum CertificateError {
         "the certificate for `{subject}` is not valid before {not_before}: check the system clock, or wait until then"
     )]
     NotYetValid {
-        /// The certificate's subject (RFC 4514).
+        /// The certificate's subject (RFC 4514, cut after 256 characters).
         subject: String,
         /// The start of the validity period (RFC 3339, UTC).
         not_before: String,
     },
     /// A certificate in a chain is not signed by the certificate named as its issuer.
     #[error(
-        "the chain is broken between `{child}` and its issuer `{issuer}`: {reason}; get the matching intermediate certificates from your certificate authority"
+        "the chain is broken between `{child}` (serial {child_serial}) and its issuer `{issuer}` (serial {issuer_serial}): {reason}; get the matching intermediate certificates from your certificate authority"
     )]
     BrokenLink {
-        /// The subject of the certificate whose signature was checked.
+        /// The subject of the certificate whose signature was checked (cut after 256
+        /// characters, as all subjects in these errors).
         child: String,
+        /// The serial number (hex) of that certificate: CA certificates often share a subject.
+        /// (`Box<str>` rather than `String` keeps [`Error`] small.)
+        child_serial: Box<str>,
         /// The subject of the certificate that should have signed it.
         issuer: String,
+        /// The serial number (hex) of the certificate that should have signed it.
+        issuer_serial: Box<str>,
         /// Why the link does not hold.
         reason: String,
     },
@@ -418,13 +440,16 @@ pub enum CertificateError {
     },
     /// Several different certificates carry the leaf's public key, so the leaf is ambiguous.
     #[error(
-        "{count} different certificates carry the public key with fingerprint {fingerprint}: pass only the one to use"
+        "{count} different certificates carry the public key with fingerprint {fingerprint} (serial numbers {}): pass only the one to use",
+        .serials.join(", ")
     )]
     AmbiguousLeaf {
         /// The SPKI fingerprint of the leaf key.
         fingerprint: String,
         /// How many distinct certificates carry it.
         count: usize,
+        /// Their serial numbers (hex), in input order, to tell them apart.
+        serials: Vec<String>,
     },
     /// Certificates that are not part of the leaf's issuer chain were passed.
     #[error(
@@ -774,6 +799,51 @@ impl EncodingError {
                 what,
                 reason: err.to_string(),
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sample of messages whose detail comes from elsewhere: each still ends with what to do.
+    #[test]
+    fn messages_say_what_to_do() {
+        let cases: [(Error, &str); 5] = [
+            (
+                EncodingError::Empty {
+                    what: "private key",
+                }
+                .into(),
+                "check the file",
+            ),
+            (
+                KeyError::Generation {
+                    reason: "rng failure".into(),
+                }
+                .into(),
+                "random source",
+            ),
+            (
+                KeyError::Signing {
+                    reason: "internal".into(),
+                }
+                .into(),
+                "re-import",
+            ),
+            (
+                RequestError::Invalid {
+                    reason: "extension 2.5.29.17 is requested twice".into(),
+                }
+                .into(),
+                "have it made again",
+            ),
+            (KeyError::WrongPassword.into(), "wrong password"),
+        ];
+        for (error, advice) in cases {
+            let message = error.to_string();
+            assert!(message.contains(advice), "{message}");
         }
     }
 }

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use const_oid::db::rfc5912;
+use der::{Decode, Encode};
 use sha2::{Digest, Sha256};
 
 use crate::error::{EncodingError, Error};
@@ -18,9 +20,20 @@ use crate::error::{EncodingError, Error};
 pub struct Fingerprint([u8; 32]);
 
 impl Fingerprint {
-    /// The fingerprint of the given DER `SubjectPublicKeyInfo` bytes.
+    /// The fingerprint of the given DER `SubjectPublicKeyInfo`.
+    ///
+    /// It is the SHA-256 of the key's `SubjectPublicKeyInfo` in its canonical form. For an RSA
+    /// key that is `rsaEncryption` with `NULL` parameters and the minimal DER `RSAPublicKey`
+    /// ([RFC 3279 §2.3.1]), which is what every correct encoder writes, so the fingerprint is
+    /// then simply the SHA-256 of `spki_der` (`openssl pkey -pubout -outform DER | sha256sum`).
+    /// The same modulus and exponent encoded differently (parameters absent, or under the
+    /// `id-RSASSA-PSS` algorithm) get the same fingerprint, so a key, its request and its
+    /// certificate always agree. Other keys are hashed as they are.
+    ///
+    /// [RFC 3279 §2.3.1]: https://datatracker.ietf.org/doc/html/rfc3279#section-2.3.1
     pub fn of_spki_der(spki_der: &[u8]) -> Self {
-        Self(Sha256::digest(spki_der).into())
+        let canonical = rsa_numbers(spki_der).and_then(|(n, e)| canonical_rsa_spki(&n, &e));
+        Self(Sha256::digest(canonical.as_deref().unwrap_or(spki_der)).into())
     }
 
     /// The 32 raw bytes.
@@ -58,12 +71,64 @@ impl FromStr for Fingerprint {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let digits: String = s.chars().filter(|c| *c != ':').collect();
         let mut out = [0u8; 32];
-        hex::decode_to_slice(digits.trim(), &mut out).map_err(|_| EncodingError::MalformedDer {
-            what: "SHA-256 fingerprint",
-            reason: "expected 64 hex digits (optionally separated by `:`)".into(),
+        hex::decode_to_slice(digits.trim(), &mut out).map_err(|_| {
+            EncodingError::MalformedText {
+                what: "SHA-256 fingerprint",
+                reason: "expected 64 hex digits (optionally separated by `:`), as `openssl pkey \
+                     -pubout -outform DER | sha256sum` prints"
+                    .into(),
+            }
         })?;
         Ok(Self(out))
     }
+}
+
+/// The DER `SubjectPublicKeyInfo` of an RSA key as RFC 3279 §2.3.1 writes it.
+///
+/// ```text
+/// SubjectPublicKeyInfo  ::=  SEQUENCE  {
+///      algorithm            AlgorithmIdentifier,   -- rsaEncryption, parameters NULL
+///      subjectPublicKey     BIT STRING  }          -- DER RSAPublicKey
+///
+/// RSAPublicKey ::= SEQUENCE {
+///      modulus            INTEGER,    -- n
+///      publicExponent     INTEGER  }  -- e
+/// ```
+fn canonical_rsa_spki(n: &[u8], e: &[u8]) -> Option<Vec<u8>> {
+    let key = pkcs1::RsaPublicKeyRef {
+        modulus: der::asn1::UintRef::new(n).ok()?,
+        public_exponent: der::asn1::UintRef::new(e).ok()?,
+    };
+    let key_der = key.to_der().ok()?;
+    spki::SubjectPublicKeyInfoRef {
+        algorithm: spki::AlgorithmIdentifierRef {
+            oid: rfc5912::RSA_ENCRYPTION,
+            parameters: Some(der::AnyRef::NULL),
+        },
+        subject_public_key: der::asn1::BitStringRef::from_bytes(&key_der).ok()?,
+    }
+    .to_der()
+    .ok()
+}
+
+/// The RSA modulus and public exponent of an RSA (or RSA-PSS) `SubjectPublicKeyInfo`,
+/// big-endian without leading zeros.
+pub(crate) fn rsa_numbers(spki_der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let spki = spki::SubjectPublicKeyInfoRef::from_der(spki_der).ok()?;
+    let oid = spki.algorithm.oid;
+    if oid != rfc5912::RSA_ENCRYPTION && oid != rfc5912::ID_RSASSA_PSS {
+        return None;
+    }
+    let key = pkcs1::RsaPublicKeyRef::from_der(spki.subject_public_key.as_bytes()?).ok()?;
+    Some((
+        strip_zeros(key.modulus.as_bytes()),
+        strip_zeros(key.public_exponent.as_bytes()),
+    ))
+}
+
+pub(crate) fn strip_zeros(bytes: &[u8]) -> Vec<u8> {
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    bytes.get(start..).unwrap_or_default().to_vec()
 }
 
 #[cfg(test)]
@@ -86,6 +151,56 @@ mod tests {
             .collect::<Vec<_>>()
             .join(":");
         assert_eq!(colons.parse::<Fingerprint>().unwrap(), fp);
-        assert!("abcd".parse::<Fingerprint>().is_err());
+        let err = "abcd".parse::<Fingerprint>().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Encoding(EncodingError::MalformedText {
+                    what: "SHA-256 fingerprint",
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.contains("64 hex digits") && !msg.contains("malformed DER"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn rsa_keys_hash_in_canonical_form() {
+        // RSAPublicKey { n = 0x00c5 (a DER INTEGER needs the leading zero), e = 3 }.
+        let rsa_key = [0x30, 0x07, 0x02, 0x02, 0x00, 0xc5, 0x02, 0x01, 0x03];
+        let spki = |algorithm: &[u8]| {
+            let mut bits = vec![0x03, 10, 0x00];
+            bits.extend_from_slice(&rsa_key);
+            let mut body = algorithm.to_vec();
+            body.extend_from_slice(&bits);
+            let mut out = vec![0x30, u8::try_from(body.len()).unwrap()];
+            out.extend_from_slice(&body);
+            out
+        };
+        // rsaEncryption with NULL parameters (canonical), without parameters, and id-RSASSA-PSS.
+        let with_null = spki(&[
+            0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05,
+            0x00,
+        ]);
+        let absent = spki(&[
+            0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+        ]);
+        let pss = spki(&[
+            0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a,
+        ]);
+        let canonical = Fingerprint::of_spki_der(&with_null);
+        assert_eq!(canonical, Fingerprint(Sha256::digest(&with_null).into()));
+        assert_eq!(Fingerprint::of_spki_der(&absent), canonical);
+        assert_eq!(Fingerprint::of_spki_der(&pss), canonical);
+        // Anything that is not an RSA key is hashed as it is.
+        assert_eq!(
+            Fingerprint::of_spki_der(b"not a key"),
+            Fingerprint(Sha256::digest(b"not a key").into())
+        );
     }
 }

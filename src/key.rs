@@ -199,6 +199,22 @@ impl Default for KeyEncryption {
 
 /// An RSA private key, with its public half and fingerprint.
 ///
+/// ```text
+/// RSAPrivateKey ::= SEQUENCE {
+///     version           Version,
+///     modulus           INTEGER,  -- n
+///     publicExponent    INTEGER,  -- e
+///     privateExponent   INTEGER,  -- d
+///     prime1            INTEGER,  -- p
+///     prime2            INTEGER,  -- q
+///     exponent1         INTEGER,  -- d mod (p-1)
+///     exponent2         INTEGER,  -- d mod (q-1)
+///     coefficient       INTEGER,  -- (inverse of q) mod p
+///     otherPrimeInfos   OtherPrimeInfos OPTIONAL }
+/// ```
+///
+/// ([RFC 8017 Appendix A.1.2]; two-prime keys only.)
+///
 /// Key material is zeroized on drop (the `rsa` crate's key does this, and every intermediate
 /// DER buffer here is [`Zeroizing`]); `Debug` shows only the size and fingerprint.
 ///
@@ -207,6 +223,8 @@ impl Default for KeyEncryption {
 /// equality of key pairs, decided without touching secret material. There is deliberately no
 /// `Clone`: copies of a private key should be rare and visible, so use
 /// [`try_clone`](Self::try_clone).
+///
+/// [RFC 8017 Appendix A.1.2]: https://datatracker.ietf.org/doc/html/rfc8017#appendix-A.1.2
 pub struct PrivateKey {
     inner: rsa::PrivateKey,
     public_der: Vec<u8>,
@@ -552,8 +570,10 @@ impl PrivateKey {
                 .map_err(|e| EncodingError::der("public key", e))?;
             if embedded.raw_bytes() != spki.subject_public_key.raw_bytes() {
                 return Err(KeyError::Invalid {
-                    reason: "the public key embedded in the PKCS#8 v2 structure does not match                              the private key"
-                        .into(),
+                    reason:
+                        "the public key embedded in the PKCS#8 v2 structure does not match the \
+                             private key (a damaged or spliced file)"
+                            .into(),
                 }
                 .into());
             }
@@ -768,6 +788,24 @@ fn classify(der: &[u8]) -> Result<DerKind> {
         (Tag::Integer, Tag::Sequence) => Ok(DerKind::Pkcs8),
         (Tag::Integer, Tag::Integer) => Ok(DerKind::Pkcs1),
         (Tag::Sequence, Tag::OctetString) => Ok(DerKind::Encrypted),
+        (Tag::Sequence, Tag::BitString) if spki::SubjectPublicKeyInfoRef::from_der(der).is_ok() => {
+            Err(KeyError::WrongType {
+                found: "a public key (SubjectPublicKeyInfo)",
+            }
+            .into())
+        }
+        (Tag::Sequence, Tag::Sequence) if x509_cert::Certificate::from_der(der).is_ok() => {
+            Err(KeyError::WrongType {
+                found: "an X.509 certificate",
+            }
+            .into())
+        }
+        (Tag::Sequence, Tag::Sequence) if x509_cert::request::CertReq::from_der(der).is_ok() => {
+            Err(KeyError::WrongType {
+                found: "a certificate request (PKCS#10)",
+            }
+            .into())
+        }
         (a, b) => Err(not_a_key(format!("a SEQUENCE starting with {a}, {b}")).into()),
     }
 }
@@ -1723,7 +1761,8 @@ mod tests {
         let bad = v2(other.subject_public_key.raw_bytes());
         assert!(matches!(
             PrivateKey::from_der(&bad),
-            Err(Error::Key(KeyError::Invalid { reason })) if reason.contains("does not match")
+            Err(Error::Key(KeyError::Invalid { reason }))
+                if reason.contains("does not match the private key") && !reason.contains("  ")
         ));
     }
 
@@ -1772,6 +1811,26 @@ mod tests {
                 Err(Error::Encoding(EncodingError::MalformedDer { .. }))
             ));
         }
+        // Oversized input is refused before decoding, DER and PEM alike.
+        let huge = vec![0x30; encoding::MAX_DER_LEN + 1];
+        assert!(matches!(
+            PrivateKey::from_der(&huge),
+            Err(Error::Encoding(EncodingError::TooLarge { .. }))
+        ));
+        assert!(matches!(
+            PrivateKey::from_encrypted_der(&huge, "pw"),
+            Err(Error::Encoding(EncodingError::TooLarge { .. }))
+        ));
+        let huge_pem = der::pem::encode_string("PRIVATE KEY", LineEnding::LF, &huge).unwrap();
+        assert!(matches!(
+            PrivateKey::from_pem(&huge_pem),
+            Err(Error::Encoding(EncodingError::TooLarge { .. }))
+        ));
+        let text = "x".repeat(encoding::MAX_PEM_LEN) + &key().to_pkcs8_pem().unwrap();
+        assert!(matches!(
+            PrivateKey::from_pem(&text),
+            Err(Error::Encoding(EncodingError::TooLarge { .. }))
+        ));
         let encrypted = key()
             .to_encrypted_pkcs8_der("pw", &mut ChaCha8Rng::seed_from_u64(6), FAST_PBKDF2)
             .unwrap();
@@ -1788,6 +1847,38 @@ mod tests {
             PrivateKey::from_encrypted_der(&encrypted[..encrypted.len() - 3], "pw"),
             Err(Error::Encoding(EncodingError::MalformedDer { .. }))
         ));
+    }
+
+    /// A public key, a request or a certificate given as a private key is named, not called
+    /// malformed.
+    #[test]
+    fn other_objects_are_named_as_the_wrong_type() {
+        let request = crate::CertificateRequest::builder(
+            crate::DistinguishedName::builder()
+                .common_name("www.example.com")
+                .build()
+                .unwrap(),
+        )
+        .sign(key())
+        .unwrap()
+        .to_der();
+        for (der, what) in [
+            (key().public_key_der(), "public key"),
+            (&request[..], "certificate request"),
+        ] {
+            for result in [
+                PrivateKey::from_der(der),
+                PrivateKey::from_encrypted_der(der, "pw"),
+            ] {
+                match result {
+                    Err(e @ Error::Key(KeyError::WrongType { found })) => {
+                        assert!(found.contains(what), "{found}");
+                        assert!(e.to_string().contains("not a private key"), "{e}");
+                    }
+                    other => panic!("{what}: expected WrongType, got {other:?}"),
+                }
+            }
+        }
     }
 
     #[test]

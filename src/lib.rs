@@ -10,15 +10,15 @@ mod encoding;
 pub mod endpoint;
 pub mod error;
 pub mod fingerprint;
-#[allow(dead_code)] // used by name, request and store validation as they land
 mod hostname;
 pub mod key;
 pub mod name;
 pub mod request;
 mod signature;
 pub mod store;
+pub mod usage;
 
-pub use certificate::{Certificate, KeyUsageBit, KeyUsages};
+pub use certificate::Certificate;
 pub use chain::Chain;
 pub use endpoint::Endpoint;
 pub use error::{Error, Result};
@@ -31,3 +31,4 @@ pub use store::{
     Entry, EntryState, Export, Identity, InstallOptions, KdfParams, KeyStore, StoreOptions,
     Transaction,
 };
+pub use usage::{ExtendedKeyUsage, KeyUsage, KeyUsages};

@@ -13,7 +13,8 @@
 //! made (with the [builder](DistinguishedName::builder), parsed from an [RFC 4514] string, or
 //! read from an `x509_cert` [`Name`]), the same rules apply and the same [`NameError`]s come out:
 //!
-//! - no value is empty or holds a control character;
+//! - no value is empty or holds a control character, bidirectional controls (U+202E and the
+//!   like) included;
 //! - values are at most the RFC 5280 upper bounds, counted in characters: `ub-common-name`,
 //!   `ub-organization-name` and `ub-organizational-unit-name` 64, `ub-locality-name` and
 //!   `ub-state-name` 128, `ub-emailaddress-length` 255;
@@ -60,7 +61,13 @@ use crate::encoding;
 use crate::error::{EncodingError, Error, NameError, Result};
 use crate::hostname::check_host_name;
 
-/// A validated X.501 distinguished name for a server.
+/// A validated X.501 distinguished name for a server ([RFC 5280 §4.1.2.4]).
+///
+/// ```text
+/// Name ::= CHOICE { rdnSequence  RDNSequence }
+/// RDNSequence ::= SEQUENCE OF RelativeDistinguishedName
+/// RelativeDistinguishedName ::= SET SIZE (1..MAX) OF AttributeTypeAndValue
+/// ```
 ///
 /// See the [module docs](self) for the rules, the order of the RDNs and the encoding.
 ///
@@ -76,6 +83,8 @@ use crate::hostname::check_host_name;
 /// assert_eq!(dn.to_string().parse::<DistinguishedName>()?, dn);
 /// # Ok::<(), keymanager::Error>(())
 /// ```
+///
+/// [RFC 5280 §4.1.2.4]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.1.2.4
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DistinguishedName {
     /// RDNs in encoding order (most significant, e.g. `C`, first); each non-empty and in DER
@@ -534,9 +543,17 @@ impl fmt::Display for AttributeKind {
     }
 }
 
-/// One attribute of a name: its type and validated value.
+/// One attribute of a name: its type and validated value ([RFC 5280 §4.1.2.4]).
+///
+/// ```text
+/// AttributeTypeAndValue ::= SEQUENCE {
+///     type     AttributeType,        -- OBJECT IDENTIFIER
+///     value    AttributeValue }      -- DirectoryString, PrintableString or IA5String here
+/// ```
 ///
 /// Made only by [`Attribute::new`], so its value always satisfies the rules of its kind.
+///
+/// [RFC 5280 §4.1.2.4]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.1.2.4
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Attribute {
     kind: AttributeKind,
@@ -622,6 +639,14 @@ fn check_value(kind: AttributeKind, value: &str) -> std::result::Result<Option<S
     if let Some((i, c)) = value.chars().enumerate().find(|(_, c)| c.is_control()) {
         return Err(format!(
             "control character `{}` at character {}: remove it",
+            c.escape_default(),
+            i + 1
+        ));
+    }
+    if let Some((i, c)) = value.chars().enumerate().find(|(_, c)| is_bidi_control(*c)) {
+        return Err(format!(
+            "bidirectional control character `{}` at character {}: remove it (it makes the \
+             name display differently from what it holds)",
             c.escape_default(),
             i + 1
         ));
@@ -736,7 +761,18 @@ fn check_email(value: &str) -> std::result::Result<(), String> {
         .map_err(|reason| format!("the domain after `@` is not a host name: {reason}"))
 }
 
-/// `value` as shown in an error message: control characters escaped, cut after 100 characters.
+/// Whether `c` has the Unicode `Bidi_Control` property (UAX #9): the invisible marks,
+/// embeddings, overrides and isolates that reorder how text is displayed ("Trojan Source",
+/// CVE-2021-42574). A name holding one shows differently from what it is.
+pub(crate) fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// `value` as shown in an error message: control characters (and bidirectional controls)
+/// escaped, cut after 100 characters.
 fn shown(value: &str) -> String {
     const MAX: usize = 100;
     let mut out = String::new();
@@ -748,7 +784,7 @@ fn shown(value: &str) -> String {
             ));
             break;
         }
-        if c.is_control() {
+        if c.is_control() || is_bidi_control(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
@@ -1519,6 +1555,22 @@ mod tests {
                 assert!(reason.contains("at character 2"), "{reason}");
             }
         }
+        // Bidirectional controls ("Trojan Source") are refused too, and escaped in the message.
+        for &kind in AttributeKind::ALL {
+            for bad in ["a\u{202e}b", "a\u{2066}b", "a\u{200f}b", "a\u{61c}b"] {
+                let (attribute, value, reason) = invalid(Attribute::new(kind, bad));
+                assert_eq!(attribute, kind.short_name());
+                assert!(!value.chars().any(is_bidi_control), "{value:?}");
+                assert!(reason.contains("bidirectional control"), "{reason}");
+                assert!(reason.contains("at character 2"), "{reason}");
+            }
+        }
+        let err = "CN=a.example,O=\u{202e}moc.evil"
+            .parse::<DistinguishedName>()
+            .unwrap_err();
+        assert!(err.to_string().contains(r"\u{202e}"), "{err}");
+        // Right-to-left text itself is fine.
+        Attribute::new(AttributeKind::Organization, "\u{5e9}\u{5dc}\u{5d5}\u{5dd}").unwrap();
         let err = Attribute::new(AttributeKind::Organization, "Evil\r\nInc").unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains(r"Evil\r\nInc"), "{msg}");
@@ -1639,6 +1691,8 @@ mod tests {
             "exa mple.com",
             "example.com.",
             "192.0.2.1",
+            "1234",
+            "0x7f000001",
             "Example Inc",
             "a_b.example",
         ] {

@@ -53,7 +53,7 @@ use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::attr::Attribute;
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::name::{DirectoryString, GeneralName};
-use x509_cert::ext::pkix::{self, KeyUsages, SubjectAltName};
+use x509_cert::ext::pkix::{self, KeyUsages as KeyUsageFlags, SubjectAltName};
 use x509_cert::name::Name;
 use x509_cert::request::{CertReq, CertReqInfo, Version};
 use zeroize::Zeroizing;
@@ -66,6 +66,7 @@ use crate::fingerprint::Fingerprint;
 use crate::hostname;
 use crate::key::PrivateKey;
 use crate::name::DistinguishedName;
+use crate::usage::{ExtendedKeyUsage, KeyUsages};
 
 /// Longest challenge password: `pkcs-9-ub-challengePassword` ([RFC 2985 §5.4.1]).
 ///
@@ -103,7 +104,7 @@ pub struct CertificateRequest {
     extensions: Vec<RequestedExtension>,
     dns_names: Vec<String>,
     ip_addresses: Vec<IpAddr>,
-    key_usage: Option<Vec<KeyUsage>>,
+    key_usage: Option<KeyUsages>,
     extended_key_usage: Option<Vec<ExtendedKeyUsage>>,
     challenge_password: Option<Zeroizing<String>>,
 }
@@ -224,11 +225,24 @@ impl CertificateRequest {
     /// The subject as an [RFC 4514] string (most specific RDN first, e.g.
     /// `CN=www.example.com,O=Example,C=US`), whatever it holds: a request from elsewhere may
     /// have a subject our strict [`DistinguishedName`] refuses (e.g. `CN=My Server`).
-    /// Attributes of unknown type or string type are shown as `OID=#hex`.
+    /// Attributes of unknown type or string type are shown as `OID=#hex`. Control characters
+    /// and Unicode bidirectional controls (which a hostile requester could use to make the
+    /// subject display as something else) are written as RFC 4514 hex escapes of their UTF-8
+    /// bytes (`\E2\80\AE` for U+202E).
     ///
     /// [RFC 4514]: https://datatracker.ietf.org/doc/html/rfc4514#section-2
     pub fn subject(&self) -> String {
-        self.subject.to_string()
+        let mut out = String::new();
+        for c in self.subject.to_string().chars() {
+            if c.is_control() || crate::name::is_bidi_control(c) {
+                for b in c.encode_utf8(&mut [0u8; 4]).bytes() {
+                    out.push_str(&format!("\\{b:02X}"));
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
     }
 
     /// The subject as a validated [`DistinguishedName`]: fails with a
@@ -256,8 +270,8 @@ impl CertificateRequest {
     }
 
     /// The requested key usages, or `None` if no `keyUsage` extension is requested.
-    pub fn key_usage(&self) -> Option<&[KeyUsage]> {
-        self.key_usage.as_deref()
+    pub fn key_usage(&self) -> Option<KeyUsages> {
+        self.key_usage
     }
 
     /// The requested extended key usages, or `None` if no `extKeyUsage` extension is
@@ -336,7 +350,7 @@ impl CertificateRequest {
             }
             rfc5280::ID_CE_KEY_USAGE => {
                 let usage = pkix::KeyUsage::from_der(value).map_err(malformed)?;
-                self.key_usage = Some(KeyUsage::from_flags(&usage));
+                self.key_usage = Some(KeyUsages::from_x509(&usage));
             }
             rfc5280::ID_CE_EXT_KEY_USAGE => {
                 let usage = pkix::ExtendedKeyUsage::from_der(value).map_err(malformed)?;
@@ -412,101 +426,6 @@ impl RequestedExtension {
     /// The DER of the extension value (the contents of `extnValue`).
     pub fn value(&self) -> &[u8] {
         &self.value
-    }
-}
-
-/// A key usage bit ([RFC 5280 §4.2.1.3]).
-///
-/// ```text
-/// KeyUsage ::= BIT STRING {
-///      digitalSignature        (0),
-///      nonRepudiation          (1), -- recent editions of X.509 have
-///                                   -- renamed this bit to contentCommitment
-///      keyEncipherment         (2),
-///      dataEncipherment        (3),
-///      keyAgreement            (4),
-///      keyCertSign             (5),
-///      cRLSign                 (6),
-///      encipherOnly            (7),
-///      decipherOnly            (8) }
-/// ```
-///
-/// [RFC 5280 §4.2.1.3]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.2.1.3
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum KeyUsage {
-    /// `digitalSignature` (0): TLS handshake signatures.
-    DigitalSignature,
-    /// `nonRepudiation` / `contentCommitment` (1).
-    ContentCommitment,
-    /// `keyEncipherment` (2): RSA key transport (TLS 1.2 RSA key exchange).
-    KeyEncipherment,
-    /// `dataEncipherment` (3).
-    DataEncipherment,
-    /// `keyAgreement` (4).
-    KeyAgreement,
-    /// `keyCertSign` (5): a CA key.
-    KeyCertSign,
-    /// `cRLSign` (6).
-    CrlSign,
-    /// `encipherOnly` (7).
-    EncipherOnly,
-    /// `decipherOnly` (8).
-    DecipherOnly,
-}
-
-impl KeyUsage {
-    fn from_flags(usage: &pkix::KeyUsage) -> Vec<Self> {
-        [
-            (usage.digital_signature(), Self::DigitalSignature),
-            (usage.non_repudiation(), Self::ContentCommitment),
-            (usage.key_encipherment(), Self::KeyEncipherment),
-            (usage.data_encipherment(), Self::DataEncipherment),
-            (usage.key_agreement(), Self::KeyAgreement),
-            (usage.key_cert_sign(), Self::KeyCertSign),
-            (usage.crl_sign(), Self::CrlSign),
-            (usage.encipher_only(), Self::EncipherOnly),
-            (usage.decipher_only(), Self::DecipherOnly),
-        ]
-        .into_iter()
-        .filter_map(|(set, bit)| set.then_some(bit))
-        .collect()
-    }
-}
-
-/// An extended key usage purpose ([RFC 5280 §4.2.1.12]).
-///
-/// [RFC 5280 §4.2.1.12]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.2.1.12
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ExtendedKeyUsage {
-    /// `id-kp-serverAuth` (1.3.6.1.5.5.7.3.1): TLS server.
-    ServerAuth,
-    /// `id-kp-clientAuth` (1.3.6.1.5.5.7.3.2): TLS client.
-    ClientAuth,
-    /// `id-kp-codeSigning` (1.3.6.1.5.5.7.3.3).
-    CodeSigning,
-    /// `id-kp-emailProtection` (1.3.6.1.5.5.7.3.4).
-    EmailProtection,
-    /// `id-kp-timeStamping` (1.3.6.1.5.5.7.3.8).
-    TimeStamping,
-    /// `id-kp-OCSPSigning` (1.3.6.1.5.5.7.3.9).
-    OcspSigning,
-    /// Another purpose, by dotted OID.
-    Other(String),
-}
-
-impl ExtendedKeyUsage {
-    fn from_oid(oid: ObjectIdentifier) -> Self {
-        match oid {
-            rfc5280::ID_KP_SERVER_AUTH => Self::ServerAuth,
-            rfc5280::ID_KP_CLIENT_AUTH => Self::ClientAuth,
-            rfc5280::ID_KP_CODE_SIGNING => Self::CodeSigning,
-            rfc5280::ID_KP_EMAIL_PROTECTION => Self::EmailProtection,
-            rfc5280::ID_KP_TIME_STAMPING => Self::TimeStamping,
-            rfc5280::ID_KP_OCSP_SIGNING => Self::OcspSigning,
-            other => Self::Other(other.to_string()),
-        }
     }
 }
 
@@ -657,7 +576,8 @@ impl CertificateRequestBuilder {
             )?);
         }
         if self.key_usages {
-            let usage = pkix::KeyUsage(KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment);
+            let usage =
+                pkix::KeyUsage(KeyUsageFlags::DigitalSignature | KeyUsageFlags::KeyEncipherment);
             extensions.push(extension(rfc5280::ID_CE_KEY_USAGE, true, &usage)?);
             let eku = pkix::ExtendedKeyUsage(vec![rfc5280::ID_KP_SERVER_AUTH]);
             extensions.push(extension(rfc5280::ID_CE_EXT_KEY_USAGE, false, &eku)?);
@@ -822,6 +742,7 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
+    use crate::usage::KeyUsage;
 
     fn key() -> &'static PrivateKey {
         static KEY: OnceLock<PrivateKey> = OnceLock::new();
@@ -868,8 +789,8 @@ mod tests {
         );
         assert_eq!(req.ip_addresses(), [v4("192.0.2.10"), v4("2001:db8::1")]);
         assert_eq!(
-            req.key_usage(),
-            Some(&[KeyUsage::DigitalSignature, KeyUsage::KeyEncipherment][..])
+            req.key_usage().map(KeyUsages::to_vec),
+            Some(vec![KeyUsage::DigitalSignature, KeyUsage::KeyEncipherment])
         );
         assert_eq!(
             req.extended_key_usage(),
@@ -1005,6 +926,10 @@ mod tests {
             "www.*.example.com",
             "bücher.de",
             "",
+            // A browser reads these as IPv4 addresses: use `ip_address`.
+            "1234",
+            "192.0.2.1",
+            "0x7f000001",
         ] {
             let err = CertificateRequest::builder(dn("www.example.com"))
                 .dns_name(bad)

@@ -30,8 +30,8 @@
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5912;
 use der::asn1::{AnyRef, UintRef};
-use der::{Decode, Encode, Tagged};
-use rsa::pkcs1::{RsaPssParamsOwned, RsaPublicKeyRef};
+use der::{Decode, Reader, TagMode, TagNumber, Tagged};
+use rsa::pkcs1::RsaPublicKeyRef;
 use rsa::pkcs1v15::Pkcs1v15Sign;
 use rsa::pss::Pss;
 use rsa::traits::PublicKeyParts;
@@ -52,10 +52,21 @@ const MIN_RSA_BITS: usize = 512;
 /// Largest RSA modulus, in bits, whose signatures we check.
 const MAX_RSA_BITS: usize = 16384;
 
-/// The hash of an RSA PKCS#1 v1.5 signature this crate makes (requests, test certificates).
+/// The hash of an RSA PKCS#1 v1.5 signature this crate makes (requests, test certificates):
+/// RSASSA-PKCS1-v1_5 ([RFC 8017 §8.2]) with the algorithm identifiers of [RFC 4055 §5], whose
+/// parameters are `NULL`:
+///
+/// ```text
+/// sha256WithRSAEncryption  OBJECT IDENTIFIER  ::=  { pkcs-1 11 }
+/// sha384WithRSAEncryption  OBJECT IDENTIFIER  ::=  { pkcs-1 12 }
+/// sha512WithRSAEncryption  OBJECT IDENTIFIER  ::=  { pkcs-1 13 }
+/// ```
 ///
 /// SHA-256 is the default and what every CA accepts; SHA-384 and SHA-512 are for policies that
 /// require them.
+///
+/// [RFC 8017 §8.2]: https://datatracker.ietf.org/doc/html/rfc8017#section-8.2
+/// [RFC 4055 §5]: https://datatracker.ietf.org/doc/html/rfc4055#section-5
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum SignatureHash {
@@ -284,18 +295,28 @@ struct PssParams {
 }
 
 /// Parses `RSASSA-PSS-params`: the hash and the MGF1 hash (each SHA-1/224/256/384/512), the
-/// salt length; the trailer field must be `trailerFieldBC` (the decoder accepts nothing else).
+/// salt length; the trailer field must be `trailerFieldBC` (1).
 ///
 /// The MGF1 hash is usually the message hash ([RFC 4055 §3.1] recommends it), but OpenSSL
 /// keeps MGF1-SHA-1 when only the message hash of an RSA-PSS key is set, so both are read.
 ///
+/// The structure is decoded here rather than with `pkcs1::RsaPssParams`, whose salt length is
+/// a `u8`: OpenSSL 3.0 signs with `rsa_padding_mode:pss` using the longest salt the key allows
+/// by default, 350 bytes for a 3072-bit key with SHA-256.
+///
 /// [RFC 4055 §3.1]: https://datatracker.ietf.org/doc/html/rfc4055#section-3.1
 fn parse_pss_params(params: AnyRef<'_>) -> Result<PssParams> {
     let bad = |reason: String| SignatureError::BadParameters { reason };
-    let params_der = params
-        .to_der()
-        .map_err(|e| bad(format!("cannot re-encode RSASSA-PSS-params: {e}")))?;
-    let params = RsaPssParamsOwned::from_der(&params_der)
+    let (hash_alg, mask_gen, salt_len, trailer) = params
+        .sequence(|r| {
+            let hash: Option<AlgorithmIdentifierRef<'_>> =
+                r.context_specific(TagNumber(0), TagMode::Explicit)?;
+            let mask_gen: Option<AlgorithmIdentifierRef<'_>> =
+                r.context_specific(TagNumber(1), TagMode::Explicit)?;
+            let salt_len: Option<u32> = r.context_specific(TagNumber(2), TagMode::Explicit)?;
+            let trailer: Option<u32> = r.context_specific(TagNumber(3), TagMode::Explicit)?;
+            Ok::<_, der::Error>((hash, mask_gen, salt_len, trailer))
+        })
         .map_err(|e| bad(format!("malformed RSASSA-PSS-params: {e}")))?;
     let supported = |oid: ObjectIdentifier, what: &str| {
         Hash::from_oid(oid).ok_or_else(|| {
@@ -304,29 +325,55 @@ fn parse_pss_params(params: AnyRef<'_>) -> Result<PssParams> {
             ))
         })
     };
-    let hash = supported(params.hash.oid, "RSASSA-PSS hash")?;
-    null_or_absent(
-        params.hash.parameters.as_ref().map(AnyRef::from),
-        "the RSASSA-PSS hash",
-    )?;
-    if params.mask_gen.oid != rfc5912::ID_MGF_1 {
+    // hashAlgorithm DEFAULT sha1Identifier.
+    let hash = match hash_alg {
+        None => Hash::Sha1,
+        Some(alg) => {
+            null_or_absent(alg.parameters, "the RSASSA-PSS hash")?;
+            supported(alg.oid, "RSASSA-PSS hash")?
+        }
+    };
+    // maskGenAlgorithm DEFAULT mgf1SHA1Identifier.
+    let mgf_hash = match mask_gen {
+        None => Hash::Sha1,
+        Some(mask_gen) => {
+            if mask_gen.oid != rfc5912::ID_MGF_1 {
+                return Err(bad(format!(
+                    "RSASSA-PSS mask generation function {} is not supported: only MGF1 (1.2.840.113549.1.1.8)",
+                    mask_gen.oid
+                ))
+                .into());
+            }
+            let mgf = mask_gen
+                .parameters
+                .ok_or_else(|| bad("MGF1 without a hash algorithm parameter".into()))?
+                .decode_as::<AlgorithmIdentifierRef<'_>>()
+                .map_err(|e| bad(format!("malformed MGF1 hash algorithm: {e}")))?;
+            null_or_absent(mgf.parameters, "the MGF1 hash")?;
+            supported(mgf.oid, "MGF1 hash")?
+        }
+    };
+    // saltLength DEFAULT 20; no supported key has room for a salt longer than its modulus.
+    let salt = salt_len.unwrap_or(20);
+    let salt_len = usize::try_from(salt)
+        .ok()
+        .filter(|&s| s <= MAX_RSA_BITS / 8)
+        .ok_or_else(|| {
+            bad(format!(
+                "RSASSA-PSS salt length {salt} is longer than any supported key ({MAX_RSA_BITS} bits) can hold"
+            ))
+        })?;
+    // trailerField DEFAULT trailerFieldBC (1), the only one defined.
+    if let Some(trailer) = trailer.filter(|&t| t != 1) {
         return Err(bad(format!(
-            "RSASSA-PSS mask generation function {} is not supported: only MGF1 (1.2.840.113549.1.1.8)",
-            params.mask_gen.oid
+            "RSASSA-PSS trailer field {trailer} is not supported: only trailerFieldBC (1) is defined"
         ))
         .into());
     }
-    let mgf = params
-        .mask_gen
-        .parameters
-        .as_ref()
-        .ok_or_else(|| bad("MGF1 without a hash algorithm parameter".into()))?;
-    let mgf_hash = supported(mgf.oid, "MGF1 hash")?;
-    null_or_absent(mgf.parameters.as_ref().map(AnyRef::from), "the MGF1 hash")?;
     Ok(PssParams {
         hash,
         mgf_hash,
-        salt_len: usize::from(params.salt_len),
+        salt_len,
     })
 }
 
@@ -547,8 +594,12 @@ fn emsa_pss_verify(
 ) -> bool {
     let em_len = em.len();
     let h_len = m_hash.len();
-    // Step 3: emLen >= hLen + sLen + 2.
-    if em_len < h_len + salt_len + 2 {
+    // Step 3: emLen >= hLen + sLen + 2 (checked: sLen comes from the signer's parameters).
+    if h_len
+        .checked_add(salt_len)
+        .and_then(|n| n.checked_add(2))
+        .is_none_or(|min| em_len < min)
+    {
         return false;
     }
     // Step 4: the trailer is 0xbc.
@@ -652,6 +703,7 @@ fn ecdsa(
 mod tests {
     use std::sync::OnceLock;
 
+    use der::Encode;
     use der::asn1::{Any, BitString, Null};
     use p256::ecdsa::signature::Signer;
     use pkcs8::EncodePublicKey;
@@ -914,6 +966,80 @@ mod tests {
         );
         let s1 = pss_sign::<Sha1>(MSG, 20);
         check(key().public_key_der(), &empty, MSG, &s1).unwrap();
+    }
+
+    /// `RSASSA-PSS-params` made of the given DER fields, as an `AnyRef`-decodable `Any`.
+    fn pss_params_der(fields: &[&[u8]]) -> Any {
+        Any::new(der::Tag::Sequence, fields.concat()).unwrap()
+    }
+
+    const PSS_SHA256: &[u8] = &[
+        0xa0, 0x0f, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+        0x05, 0x00,
+    ];
+    const PSS_MGF1_SHA256: &[u8] = &[
+        0xa1, 0x1c, 0x30, 0x1a, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08,
+        0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
+    ];
+
+    /// Salt lengths above 255 (OpenSSL 3.0's default for 3072-bit keys is 350) are read; the
+    /// salt length is bounded by the largest key, the trailer field must be 1, and malformed
+    /// fields are parameter errors, never panics.
+    #[test]
+    fn rsa_pss_params_salt_lengths_and_trailer_field() {
+        let parse = |fields: &[&[u8]]| parse_pss_params((&pss_params_der(fields)).into());
+        let bad = |r: Result<PssParams>| match r {
+            Err(e @ Error::Signature(SignatureError::BadParameters { .. })) => e.to_string(),
+            other => panic!("expected BadParameters, got {other:?}"),
+        };
+        let p = parse(&[
+            PSS_SHA256,
+            PSS_MGF1_SHA256,
+            &[0xa2, 0x04, 0x02, 0x02, 0x01, 0x5e],
+        ])
+        .unwrap();
+        assert_eq!(
+            p,
+            PssParams {
+                hash: Hash::Sha256,
+                mgf_hash: Hash::Sha256,
+                salt_len: 350
+            }
+        );
+        // The largest salt any 16384-bit key could hold, and one more.
+        let max = parse(&[
+            PSS_SHA256,
+            PSS_MGF1_SHA256,
+            &[0xa2, 0x04, 0x02, 0x02, 0x08, 0x00],
+        ]);
+        assert_eq!(max.unwrap().salt_len, 2048);
+        let over = bad(parse(&[
+            PSS_SHA256,
+            PSS_MGF1_SHA256,
+            &[0xa2, 0x04, 0x02, 0x02, 0x08, 0x01],
+        ]));
+        assert!(over.contains("2049"), "{over}");
+        // 2^32 and a negative salt length.
+        bad(parse(&[&[
+            0xa2, 0x07, 0x02, 0x05, 0x01, 0x00, 0x00, 0x00, 0x00,
+        ]]));
+        bad(parse(&[&[0xa2, 0x03, 0x02, 0x01, 0xff]]));
+        // Trailer field: 1 (explicit) is fine, 2 is refused by number.
+        let explicit = parse(&[PSS_SHA256, PSS_MGF1_SHA256, &[0xa3, 0x03, 0x02, 0x01, 0x01]]);
+        assert_eq!(explicit.unwrap().salt_len, 20);
+        let trailer = bad(parse(&[&[0xa3, 0x03, 0x02, 0x01, 0x02]]));
+        assert!(trailer.contains("trailer field 2"), "{trailer}");
+        // A field after trailerField, fields out of order, MGF1 whose parameter is not an
+        // AlgorithmIdentifier.
+        bad(parse(&[
+            &[0xa3, 0x03, 0x02, 0x01, 0x01],
+            &[0xa4, 0x02, 0x05, 0x00],
+        ]));
+        bad(parse(&[PSS_MGF1_SHA256, PSS_SHA256]));
+        bad(parse(&[&[
+            0xa1, 0x0f, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01,
+            0x08, 0x05, 0x00,
+        ]]));
     }
 
     #[test]
@@ -1226,5 +1352,81 @@ mod tests {
         let a = alg(rfc5912::SHA_1_WITH_RSA_ENCRYPTION, null());
         check(spki.as_bytes(), &a, MSG, &sig).unwrap();
         assert!(is_invalid(check(spki.as_bytes(), &a, MSG, &tampered(&sig))));
+    }
+
+    /// A 512-bit key has a 64-byte encoded message: no room for a SHA-512 hash plus the two
+    /// fixed bytes (hLen > emLen - 2), nor for a long salt. Both PSS verifiers say "invalid",
+    /// never panic, whatever the signature bytes.
+    #[test]
+    fn rsa_pss_with_no_room_in_a_small_modulus_is_invalid() {
+        let rsa512 =
+            rsa::PrivateKey::new_unchecked(&mut ChaCha8Rng::seed_from_u64(5), 512).unwrap();
+        let public = rsa512.to_public_key();
+        let spki = public.to_public_key_der().unwrap();
+        // SHA-256 with the longest salt that fits (64 - 32 - 2 = 30) works...
+        let sig = rsa512
+            .sign_with_rng(
+                &mut ChaCha8Rng::seed_from_u64(6),
+                Pss::<Sha256>::new_with_salt(30),
+                &Sha256::digest(MSG),
+            )
+            .unwrap();
+        check(spki.as_bytes(), &pss_alg::<Sha256>(30), MSG, &sig).unwrap();
+        assert!(rsa_pss_mixed(
+            &public,
+            Hash::Sha256,
+            Hash::Sha256,
+            30,
+            MSG,
+            &sig
+        ));
+        // ... one byte more of salt does not fit.
+        assert!(is_invalid(check(
+            spki.as_bytes(),
+            &pss_alg::<Sha256>(31),
+            MSG,
+            &sig
+        )));
+        assert!(!rsa_pss_mixed(
+            &public,
+            Hash::Sha256,
+            Hash::Sha256,
+            31,
+            MSG,
+            &sig
+        ));
+        for bytes in [sig.clone(), vec![0xbc; 64], vec![0; 64], tampered(&sig)] {
+            // SHA-512 (hLen 64 = emLen): no room at all.
+            assert!(is_invalid(check(
+                spki.as_bytes(),
+                &pss_alg::<Sha512>(0),
+                MSG,
+                &bytes
+            )));
+            assert!(!rsa_pss_mixed(
+                &public,
+                Hash::Sha512,
+                Hash::Sha1,
+                0,
+                MSG,
+                &bytes
+            ));
+            assert!(!rsa_pss_mixed(
+                &public,
+                Hash::Sha384,
+                Hash::Sha1,
+                255,
+                MSG,
+                &bytes
+            ));
+            assert!(!rsa_pss_mixed(
+                &public,
+                Hash::Sha1,
+                Hash::Sha256,
+                2048,
+                MSG,
+                &bytes
+            ));
+        }
     }
 }

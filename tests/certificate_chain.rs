@@ -5,6 +5,7 @@ mod common;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
+use der::Decode;
 use keymanager::error::CertificateError;
 use keymanager::{
     Certificate, CertificateRequest, Chain, DistinguishedName, Error, Fingerprint, PrivateKey,
@@ -68,8 +69,10 @@ fn issue(ca: &TestCa, key: &PrivateKey, cn: &str) -> Certificate {
 }
 
 /// Builds the chain of `key`'s certificate from the certificates of `ca` (in a scrambled
-/// order), checks its shape, and checks that OpenSSL verifies the same chain.
-fn assert_ca_chain_verifies(ca: &TestCa, key: &PrivateKey) {
+/// order), checks its shape, that OpenSSL verifies the same chain, and that altering any
+/// certificate's signature breaks exactly its link. Returns the signature algorithm OIDs of
+/// the chain, leaf first, so callers can check which algorithm was exercised.
+fn assert_ca_chain_verifies(ca: &TestCa, key: &PrivateKey) -> Vec<String> {
     let leaf = issue(ca, key, "www.example.com");
     let root = Certificate::from_pem(ca.root_pem()).unwrap();
     let mut certs = vec![root.clone(), leaf.clone()];
@@ -81,6 +84,16 @@ fn assert_ca_chain_verifies(ca: &TestCa, key: &PrivateKey) {
     assert_eq!(chain.root(), Some(&root));
     assert_eq!(chain.certificates().len(), certs.len());
     assert_eq!(chain.certificates().last(), Some(&root));
+
+    let ordered = chain.certificates().to_vec();
+    for (i, cert) in ordered.iter().enumerate() {
+        let mut tampered = ordered.clone();
+        tampered[i] = flip_last_byte(cert);
+        let (child, issuer, reason) = broken_link(Chain::build(tampered, &key.fingerprint()));
+        let expected_issuer = ordered.get(i + 1).unwrap_or(cert);
+        assert_eq!((child, issuer), (cert.subject(), expected_issuer.subject()));
+        assert!(reason.contains("does not verify"), "{reason}");
+    }
 
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("root.pem"), ca.root_pem()).unwrap();
@@ -97,7 +110,22 @@ fn assert_ca_chain_verifies(ca: &TestCa, key: &PrivateKey) {
     args.push("leaf.pem");
     let (ok, out) = openssl_status(dir.path(), &args);
     assert!(ok, "openssl does not verify the test chain either: {out}");
+
+    ordered
+        .iter()
+        .map(|c| {
+            x509_cert::Certificate::from_der(c.to_der())
+                .unwrap()
+                .signature_algorithm()
+                .oid
+                .to_string()
+        })
+        .collect()
 }
+
+const RSASSA_PSS: &str = "1.2.840.113549.1.1.10";
+const ECDSA_SHA256: &str = "1.2.840.10045.4.3.2";
+const ECDSA_SHA384: &str = "1.2.840.10045.4.3.3";
 
 fn flip_last_byte(cert: &Certificate) -> Certificate {
     let mut der = cert.to_der().to_vec();
@@ -111,6 +139,7 @@ fn broken_link(result: keymanager::Result<Chain>) -> (String, String, String) {
             child,
             issuer,
             reason,
+            ..
         })) => (child, issuer, reason),
         other => panic!("expected BrokenLink, got {other:?}"),
     }
@@ -192,16 +221,19 @@ fn no_leaf_and_ambiguous_leaf() {
         other => panic!("expected NoLeaf, got {other:?}"),
     }
     let second = issue(&f.ca, &f.key, "second.example.com");
-    assert!(matches!(
-        Chain::build(
-            vec![f.leaf.clone(), second, f.int.clone()],
-            &f.key.fingerprint()
-        ),
-        Err(Error::Certificate(CertificateError::AmbiguousLeaf {
-            count: 2,
-            ..
-        }))
-    ));
+    let err = Chain::build(
+        vec![f.leaf.clone(), second.clone(), f.int.clone()],
+        &f.key.fingerprint(),
+    )
+    .unwrap_err();
+    match &err {
+        Error::Certificate(CertificateError::AmbiguousLeaf { count, serials, .. }) => {
+            assert_eq!(*count, 2);
+            assert_eq!(serials, &[f.leaf.serial_hex(), second.serial_hex()]);
+        }
+        other => panic!("expected AmbiguousLeaf, got {other:?}"),
+    }
+    assert!(err.to_string().contains(&second.serial_hex()), "{err}");
 }
 
 #[test]
@@ -291,6 +323,35 @@ fn same_name_other_key_is_a_broken_link() {
     ));
     assert_eq!((child, issuer), (f.leaf.subject(), f.int.subject()));
     assert!(reason.contains("authorityKeyIdentifier"), "{reason}");
+}
+
+#[test]
+fn a_broken_link_names_both_certificates_by_serial_too() {
+    // The subject alone does not tell the twin intermediate from the real one.
+    let f = fixture();
+    let twin = TestCa::new();
+    let twin_int = Certificate::from_pem(twin.intermediate_pem().unwrap()).unwrap();
+    assert_eq!(twin_int.subject(), f.int.subject());
+    assert_ne!(twin_int.serial_hex(), f.int.serial_hex());
+    let err =
+        Chain::build(vec![f.leaf.clone(), twin_int.clone()], &f.key.fingerprint()).unwrap_err();
+    match &err {
+        Error::Certificate(CertificateError::BrokenLink {
+            child_serial,
+            issuer_serial,
+            ..
+        }) => {
+            assert_eq!(&**child_serial, f.leaf.serial_hex());
+            assert_eq!(&**issuer_serial, twin_int.serial_hex());
+        }
+        other => panic!("expected BrokenLink, got {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("serial {}", f.leaf.serial_hex()))
+            && text.contains(&format!("serial {}", twin_int.serial_hex())),
+        "{text}"
+    );
 }
 
 #[test]
@@ -419,7 +480,8 @@ fn rsa_pss_signed_links_verify() {
         pss: true,
         ..CaOptions::default()
     });
-    assert_ca_chain_verifies(&ca, &f.key);
+    let algorithms = assert_ca_chain_verifies(&ca, &f.key);
+    assert_eq!(algorithms, [RSASSA_PSS; 3]);
 }
 
 #[test]
@@ -432,7 +494,13 @@ fn rsa_sha384_and_sha512_links_verify() {
             intermediate: false,
             ..CaOptions::default()
         });
-        assert_ca_chain_verifies(&ca, &f.key);
+        let algorithms = assert_ca_chain_verifies(&ca, &f.key);
+        let expected = if digest == "sha384" {
+            "1.2.840.113549.1.1.12"
+        } else {
+            "1.2.840.113549.1.1.13"
+        };
+        assert_eq!(algorithms, [expected; 2]);
     }
 }
 
@@ -446,7 +514,8 @@ fn ecdsa_p256_issuer_signs_rsa_leaf() {
         digest: "sha256",
         pss: false,
     });
-    assert_ca_chain_verifies(&ca, &f.key);
+    let algorithms = assert_ca_chain_verifies(&ca, &f.key);
+    assert_eq!(algorithms, [ECDSA_SHA256; 2]);
 }
 
 #[test]
@@ -459,5 +528,182 @@ fn ecdsa_p384_root_and_rsa_intermediate() {
         digest: "sha384",
         pss: false,
     });
-    assert_ca_chain_verifies(&ca, &f.key);
+    let algorithms = assert_ca_chain_verifies(&ca, &f.key);
+    // The leaf is signed by the RSA intermediate; the root's key signs the other two.
+    assert_eq!(
+        algorithms,
+        ["1.2.840.113549.1.1.12", ECDSA_SHA384, ECDSA_SHA384]
+    );
+}
+
+/// 64 certificates that all have the subject and issuer `CN=Same CA` and no key identifiers
+/// (so names and key ids cannot tell the candidates apart), forming one chain of 64 links,
+/// ordered so that every certificate's issuer is the last candidate tried. The greedy builder
+/// then verifies each remaining candidate once per link: at most 64 * 63 / 2 signatures, never
+/// an exponential search. The bound below is very generous; it catches a search that
+/// backtracks over candidate orders.
+#[test]
+fn many_issuers_with_the_same_name_take_bounded_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("c.cnf"),
+        "[req]\ndistinguished_name=dn\nprompt=no\n[dn]\nCN=x\n[v3]\n\
+         basicConstraints=critical,CA:TRUE\nsubjectKeyIdentifier=none\n\
+         authorityKeyIdentifier=none\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("ext"),
+        "basicConstraints=critical,CA:TRUE\nsubjectKeyIdentifier=none\n\
+         authorityKeyIdentifier=none\n",
+    )
+    .unwrap();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let subject = ["-subj", "/CN=Same CA", "-config", "c.cnf"];
+    let mut args = vec!["req", "-x509", "-extensions", "v3", "-days", "2"];
+    args.extend(ec);
+    args.extend(subject);
+    args.extend(["-keyout", "k0", "-out", "c0"]);
+    common::ca::openssl(d, &args);
+    const COUNT: usize = 64;
+    for i in 1..COUNT {
+        let (key, csr, cert) = (format!("k{i}"), format!("r{i}"), format!("c{i}"));
+        let (ca_key, ca_cert) = (format!("k{}", i - 1), format!("c{}", i - 1));
+        let serial = i.to_string();
+        let mut args = vec!["req", "-new"];
+        args.extend(ec);
+        args.extend(subject);
+        args.extend(["-keyout", &key, "-out", &csr]);
+        common::ca::openssl(d, &args);
+        common::ca::openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &ca_cert,
+                "-CAkey",
+                &ca_key,
+                "-set_serial",
+                &serial,
+                "-extfile",
+                "ext",
+                "-days",
+                "2",
+                "-out",
+                &cert,
+            ],
+        );
+    }
+    let certs: Vec<Certificate> = (0..COUNT)
+        .map(|i| {
+            let pem = std::fs::read_to_string(d.join(format!("c{i}"))).unwrap();
+            Certificate::from_pem(&pem).unwrap()
+        })
+        .collect();
+    assert!(certs.iter().all(|c| c.subject() == "CN=Same CA"));
+    assert!(certs.iter().all(|c| c.subject_key_id().is_none()));
+    let leaf = certs[COUNT - 1].clone();
+    // The leaf first, then c0, c1, ...: the issuer of c(i) is c(i-1), the last candidate left.
+    let mut input = vec![leaf.clone()];
+    input.extend(certs[..COUNT - 1].iter().cloned());
+
+    let started = std::time::Instant::now();
+    let chain = Chain::build(input, &leaf.fingerprint()).unwrap();
+    let elapsed = started.elapsed();
+    let expected: Vec<Certificate> = certs.iter().rev().cloned().collect();
+    assert_eq!(chain.certificates(), expected);
+    assert_eq!(chain.root(), Some(&certs[0]));
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+    eprintln!("64 same-name certificates chained in {elapsed:?}");
+}
+
+/// 48 certificates, each with its own large subject (600 organizational units, about 8 KiB),
+/// chained leaf to root. Comparing names folds them to text; done for every candidate at
+/// every link, that was thousands of renderings of kilobyte names. The bound is generous.
+#[test]
+fn many_large_names_take_bounded_time() {
+    const COUNT: usize = 48;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("c.cnf"),
+        "[req]\ndistinguished_name=dn\nprompt=no\n[dn]\nCN=x\n[v3]\n\
+         basicConstraints=critical,CA:TRUE\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("ext"), "basicConstraints=critical,CA:TRUE\n").unwrap();
+    let subject = |i: usize| -> String {
+        let mut s: String = (0..600).map(|u| format!("/OU=unit {u:03}")).collect();
+        s.push_str(&format!("/CN=Large CA {i}"));
+        s
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let s0 = subject(0);
+    let mut args = vec!["req", "-x509", "-config", "c.cnf", "-extensions", "v3"];
+    args.extend(ec);
+    args.extend(["-subj", &s0, "-days", "2", "-keyout", "k0", "-out", "c0"]);
+    common::ca::openssl(d, &args);
+    for i in 1..COUNT {
+        let (key, csr, cert) = (format!("k{i}"), format!("r{i}"), format!("c{i}"));
+        let (ca_key, ca_cert) = (format!("k{}", i - 1), format!("c{}", i - 1));
+        let (si, serial) = (subject(i), i.to_string());
+        let mut args = vec!["req", "-new", "-config", "c.cnf"];
+        args.extend(ec);
+        args.extend(["-subj", &si, "-keyout", &key, "-out", &csr]);
+        common::ca::openssl(d, &args);
+        common::ca::openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &ca_cert,
+                "-CAkey",
+                &ca_key,
+                "-set_serial",
+                &serial,
+                "-extfile",
+                "ext",
+                "-days",
+                "2",
+                "-out",
+                &cert,
+            ],
+        );
+    }
+    let certs: Vec<Certificate> = (0..COUNT)
+        .map(|i| {
+            let pem = std::fs::read_to_string(d.join(format!("c{i}"))).unwrap();
+            Certificate::from_pem(&pem).unwrap()
+        })
+        .collect();
+    assert!(certs[1].subject().len() > 6000);
+    let leaf = certs[COUNT - 1].clone();
+    let mut input = vec![leaf.clone()];
+    input.extend(certs[..COUNT - 1].iter().cloned());
+    let started = std::time::Instant::now();
+    let chain = Chain::build(input, &leaf.fingerprint()).unwrap();
+    let elapsed = started.elapsed();
+    let expected: Vec<Certificate> = certs.iter().rev().cloned().collect();
+    assert_eq!(chain.certificates(), expected);
+    eprintln!("{COUNT} large-name certificates chained in {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
 }

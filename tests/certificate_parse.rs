@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime};
 use der::{DateTime, Encode};
 use keymanager::error::{CertificateError, EncodingError};
 use keymanager::{
-    Certificate, CertificateRequest, DistinguishedName, Error, KeyUsageBit, PrivateKey,
+    Certificate, CertificateRequest, DistinguishedName, Error, ExtendedKeyUsage, KeyUsage,
+    PrivateKey,
 };
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -160,15 +161,12 @@ fn extensions_are_typed() {
     let cert = leaf();
     let ku = cert.key_usage().unwrap();
     assert_eq!(
-        ku.bits(),
-        vec![KeyUsageBit::DigitalSignature, KeyUsageBit::KeyEncipherment]
+        ku.to_vec(),
+        vec![KeyUsage::DigitalSignature, KeyUsage::KeyEncipherment]
     );
     assert_eq!(
         cert.extended_key_usage().unwrap(),
-        vec![
-            "1.3.6.1.5.5.7.3.1".to_owned(),
-            "1.3.6.1.5.5.7.3.2".to_owned()
-        ]
+        [ExtendedKeyUsage::ServerAuth, ExtendedKeyUsage::ClientAuth]
     );
     assert!(cert.allows_server_auth());
     assert!(!cert.is_ca());
@@ -190,6 +188,10 @@ fn client_only_and_any_eku() {
         &["extendedKeyUsage = clientAuth"],
     );
     let client = Certificate::from_pem(&client).unwrap();
+    assert_eq!(
+        client.extended_key_usage(),
+        Some(&[ExtendedKeyUsage::ClientAuth][..])
+    );
     assert!(!client.allows_server_auth());
     let any = f.ca.sign_request(
         &csr_pem(&f.key, "any"),
@@ -350,10 +352,15 @@ fn empty_p7b_is_no_certificate() {
         Some("e.p7b"),
     );
     drop(dir);
-    assert!(matches!(
-        Certificate::parse_any(&p7),
-        Err(Error::Certificate(CertificateError::NoCertificate { .. }))
-    ));
+    let err = Certificate::parse_any(&p7).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Certificate(CertificateError::NoCertificate { .. })
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("export it again"), "{err}");
 }
 
 #[test]
@@ -572,10 +579,12 @@ fn inner_and_outer_signature_algorithms_must_agree() {
         vec![0x05, 0x00],
     ]);
     let altered = sequence(&[parts[0].clone(), sha384_rsa, parts[2].clone()]);
-    assert!(matches!(
-        Certificate::from_der(&altered),
-        Err(Error::Certificate(CertificateError::Invalid { .. }))
-    ));
+    let err = Certificate::from_der(&altered).unwrap_err();
+    assert!(
+        matches!(err, Error::Certificate(CertificateError::Invalid { .. })),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("unmodified copy"), "{err}");
 }
 
 /// A certificate whose validity is written as GeneralizedTime although the dates are before
@@ -657,4 +666,164 @@ impl ReencodeExt for x509_cert::Certificate {
             .to_der()
             .unwrap()
     }
+}
+
+/// The fixture's leaf with its subjectPublicKeyInfo replaced by `spki`, re-signed by the CA.
+fn leaf_with_spki(spki: Vec<u8>) -> Certificate {
+    let f = fixture();
+    let original = pem_to_der(&f.leaf_pem);
+    let parts = children(&original);
+    let mut fields = children(&parts[0]);
+    // [0] version, serial, signature, issuer, validity, subject, subjectPublicKeyInfo, ...
+    assert_eq!(fields[6], f.key.public_key_der());
+    fields[6] = spki;
+    let tbs = sequence(&fields);
+    let mut bit_string = vec![0u8];
+    bit_string.extend(f.ca.sign_bytes(&tbs));
+    Certificate::from_der(&sequence(&[tbs, parts[1].clone(), tlv(0x03, &bit_string)])).unwrap()
+}
+
+/// `(modulus TLV, exponent TLV)` of the fixture key's RSAPublicKey.
+fn key_integers() -> (Vec<u8>, Vec<u8>) {
+    let spki = children(fixture().key.public_key_der());
+    let bit_string = &spki[1];
+    assert_eq!(&bit_string[..2], &[0x03, 0x82]);
+    let rsa_public_key = &bit_string[5..]; // tag, 0x82 len len, unused-bits byte
+    let numbers = children(rsa_public_key);
+    (numbers[0].clone(), numbers[1].clone())
+}
+
+fn rsa_spki(algorithm_oid: &[u8], null_parameters: bool, n: &[u8], e: &[u8]) -> Vec<u8> {
+    let mut algorithm = vec![tlv(0x06, algorithm_oid)];
+    if null_parameters {
+        algorithm.push(vec![0x05, 0x00]);
+    }
+    let mut bits = vec![0u8];
+    bits.extend(sequence(&[n.to_vec(), e.to_vec()]));
+    sequence(&[sequence(&algorithm), tlv(0x03, &bits)])
+}
+
+const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+const RSASSA_PSS: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a];
+
+/// The same modulus and exponent in SPKIs that differ byte-wise from the key's: `matches`
+/// compares numbers, and the fingerprint (what a key store indexes pending keys by) agrees.
+#[test]
+fn matching_compares_modulus_and_exponent_not_bytes() {
+    let f = fixture();
+    let (n, e) = key_integers();
+    assert_eq!(
+        rsa_spki(RSA_ENCRYPTION, true, &n, &e),
+        f.key.public_key_der(),
+        "the hand-built canonical SPKI is the key's own"
+    );
+    let int = Certificate::from_pem(f.ca.intermediate_pem().unwrap()).unwrap();
+    for (what, spki) in [
+        ("parameters absent", rsa_spki(RSA_ENCRYPTION, false, &n, &e)),
+        ("id-RSASSA-PSS key", rsa_spki(RSASSA_PSS, false, &n, &e)),
+    ] {
+        let cert = leaf_with_spki(spki.clone());
+        assert_eq!(
+            cert.public_key_der(),
+            spki,
+            "{what}: the SPKI is kept as sent"
+        );
+        assert_ne!(cert.public_key_der(), f.key.public_key_der(), "{what}");
+        assert!(cert.matches(&f.key), "{what}");
+        assert!(!cert.matches(&f.other_key), "{what}");
+        assert_eq!(cert.fingerprint(), f.key.fingerprint(), "{what}");
+        assert_ne!(cert.fingerprint(), f.other_key.fingerprint(), "{what}");
+        let chain = keymanager::Chain::build(vec![int.clone(), cert.clone()], &f.key.fingerprint())
+            .unwrap();
+        assert_eq!(chain.leaf(), &cert, "{what}");
+    }
+    // The same modulus with another exponent is another key.
+    let e3 = tlv(0x02, &[0x03]);
+    let cert = leaf_with_spki(rsa_spki(RSA_ENCRYPTION, true, &n, &e3));
+    assert!(!cert.matches(&f.key));
+    assert_ne!(cert.fingerprint(), f.key.fingerprint());
+    // A non-RSA key (the P-256 OID with an EC point) matches no RSA key and is hashed as is.
+    let ec_public_key = [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+    let p256 = [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+    let mut point = vec![0x00, 0x04];
+    point.extend([0x11; 64]);
+    let ec_spki = sequence(&[
+        sequence(&[tlv(0x06, &ec_public_key), tlv(0x06, &p256)]),
+        tlv(0x03, &point),
+    ]);
+    let cert = leaf_with_spki(ec_spki.clone());
+    assert!(!cert.matches(&f.key));
+    assert_eq!(
+        cert.fingerprint(),
+        keymanager::Fingerprint::of_spki_der(&ec_spki)
+    );
+}
+
+#[test]
+fn a_signature_with_unused_bits_says_to_get_a_fresh_copy() {
+    let der = leaf().to_der().to_vec();
+    let parts = children(&der);
+    let mut bits = parts[2][4..].to_vec(); // BIT STRING, 0x82 len len, then unused-bits byte
+    assert_eq!(bits[0], 0);
+    bits[0] = 1;
+    let odd = sequence(&[parts[0].clone(), parts[1].clone(), tlv(0x03, &bits)]);
+    let cert = Certificate::from_der(&odd).unwrap();
+    let issuer = Certificate::from_pem(fixture().ca.intermediate_pem().unwrap()).unwrap();
+    let err = cert.verify_signed_by(&issuer).unwrap_err();
+    assert!(
+        matches!(err, Error::Certificate(CertificateError::Invalid { .. })),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("fresh copy"), "{err}");
+}
+
+/// `Debug` is a short summary (subject, issuer, serial, fingerprint), never the DER.
+#[test]
+fn debug_is_a_short_summary() {
+    let cert = leaf();
+    let shown = format!("{cert:?}");
+    assert!(shown.contains(&cert.subject()), "{shown}");
+    assert!(shown.contains(&cert.serial_hex()), "{shown}");
+    assert!(shown.contains(&cert.fingerprint().to_hex()), "{shown}");
+    assert!(shown.len() < 512, "{} bytes: {shown}", shown.len());
+    let der_hex = hex::encode(&cert.to_der()[..16]);
+    assert!(!shown.to_lowercase().contains(&der_hex), "{shown}");
+    assert!(
+        !shown.contains(
+            &cert.to_der()[..16]
+                .iter()
+                .map(|b| b.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    );
+    let chain = keymanager::Chain::build(vec![cert.clone()], &fixture().key.fingerprint()).unwrap();
+    assert!(format!("{chain:?}").len() < 1024);
+}
+
+/// A hostile CA could name itself with bidirectional or C1 control characters so that its
+/// name (in `subject()`, `issuer()` and every error message naming it) displays as another.
+#[test]
+fn control_and_bidi_characters_in_names_are_escaped() {
+    let der = leaf().to_der().to_vec();
+    let parts = children(&der);
+    let mut fields = children(&parts[0]);
+    let cn = [0x55, 0x04, 0x03];
+    let hostile = "\u{202e}moc.elgoog\u{85}\u{2066}x";
+    let name = sequence(&[tlv(
+        0x31,
+        &sequence(&[tlv(0x06, &cn), tlv(0x0c, hostile.as_bytes())]),
+    )]);
+    fields[3] = name.clone(); // issuer
+    fields[5] = name; // subject
+    let edited = sequence(&[sequence(&fields), parts[1].clone(), parts[2].clone()]);
+    let cert = Certificate::from_der(&edited).unwrap();
+    let expected = "CN=\\E2\\80\\AEmoc.elgoog\\C2\\85\\E2\\81\\A6x";
+    assert_eq!(cert.subject(), expected);
+    assert_eq!(cert.issuer(), expected);
+    let shown = format!("{cert:?}");
+    assert!(
+        !shown.contains('\u{202e}') && !shown.contains('\u{85}'),
+        "{shown}"
+    );
 }

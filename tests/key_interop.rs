@@ -619,5 +619,18 @@ fn certificates_and_requests_are_wrong_pem_labels() {
             PrivateKey::from_encrypted_pem(&pem, PASSWORD),
             Err(Error::Encoding(EncodingError::WrongPemLabel { .. }))
         ));
+        // The same objects as DER are named for what they are.
+        let der = pem::parse(&pem).unwrap().into_contents();
+        let expected = if label == "CERTIFICATE" {
+            "X.509 certificate"
+        } else {
+            "certificate request"
+        };
+        match PrivateKey::from_der(&der) {
+            Err(Error::Key(KeyError::WrongType { found })) => {
+                assert!(found.contains(expected), "{label}: {found}")
+            }
+            other => panic!("{label}: expected WrongType, got {other:?}"),
+        }
     }
 }

@@ -9,8 +9,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use keymanager::error::{EncodingError, NameError, RequestError, SignatureError};
-use keymanager::request::{ExtendedKeyUsage, KeyUsage};
 use keymanager::{CertificateRequest, DistinguishedName, Error, PrivateKey, SignatureHash};
+use keymanager::{ExtendedKeyUsage, KeyUsage, KeyUsages};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tempfile::TempDir;
@@ -228,8 +228,8 @@ fn openssl_request_with_usages_reads_back_typed() {
     let req = read_request(&file);
     req.verify().unwrap();
     assert_eq!(
-        req.key_usage(),
-        Some(&[KeyUsage::DigitalSignature, KeyUsage::KeyAgreement][..])
+        req.key_usage().map(KeyUsages::to_vec),
+        Some(vec![KeyUsage::DigitalSignature, KeyUsage::KeyAgreement])
     );
     assert_eq!(
         req.extended_key_usage(),
@@ -366,6 +366,63 @@ fn openssl_rsa_pss_request_with_different_mgf1_hash_verifies() {
         CertificateRequest::from_der(&der).unwrap().verify(),
         Err(Error::Request(RequestError::BadSignature))
     ));
+}
+
+/// RSA-PSS from OpenSSL with moduli that are not a whole number of bytes (2047 bits: the top
+/// bits of the encoded message are masked; 2049 bits: the encoded message is one byte shorter
+/// than the signature) and with OpenSSL 3.0's default salt length for `rsa_padding_mode:pss`,
+/// the maximum, which is over 255 bytes for keys above ~2300 bits (351 bytes for 3073 bits).
+/// Both verifiers are exercised: the `rsa` crate's (MGF1 hash = message hash) and ours (MGF1
+/// SHA-1 with a SHA-256 message hash).
+#[test]
+fn openssl_rsa_pss_requests_with_odd_modulus_sizes_and_long_salts_verify() {
+    use rsa::pkcs8::EncodePrivateKey;
+    use rsa::pkcs8::LineEnding;
+
+    for bits in [2047usize, 2049, 3073] {
+        let rsa = rsa::PrivateKey::new_unchecked(&mut ChaCha8Rng::seed_from_u64(bits as u64), bits)
+            .unwrap();
+        let key = path(&format!("odd-{bits}.key"));
+        fs::write(&key, rsa.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes()).unwrap();
+        for (mgf1, salt) in [
+            ("sha256", "max"),
+            ("sha1", "max"),
+            ("sha256", "digest"),
+            ("sha1", "0"),
+        ] {
+            let file = path(&format!("odd-{bits}-{mgf1}-{salt}.csr"));
+            openssl(&[
+                "req",
+                "-new",
+                "-key",
+                p(&key),
+                "-sha256",
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                "-sigopt",
+                &format!("rsa_mgf1_md:{mgf1}"),
+                "-sigopt",
+                &format!("rsa_pss_saltlen:{salt}"),
+                "-subj",
+                "/CN=odd.example",
+                "-out",
+                p(&file),
+            ]);
+            let case = format!("{bits} bits, MGF1-{mgf1}, salt {salt}");
+            let req = read_request(&file);
+            req.verify().unwrap_or_else(|e| panic!("{case}: {e}"));
+            let mut der = req.to_der();
+            let at = der.windows(11).position(|w| w == b"odd.example").unwrap();
+            der[at] = b'e';
+            assert!(
+                matches!(
+                    CertificateRequest::from_der(&der).unwrap().verify(),
+                    Err(Error::Request(RequestError::BadSignature))
+                ),
+                "{case}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -566,4 +623,31 @@ fn openssl_request_with_foreign_subject_is_readable() {
     ));
     assert!(req.dns_names().is_empty());
     assert!(req.requested_extensions().is_empty());
+}
+
+/// A requester can put a right-to-left override or a C1 control in its subject; `subject()`
+/// and `Debug` show them escaped, so the subject cannot display as something else.
+#[test]
+fn hostile_characters_in_a_foreign_subject_are_escaped() {
+    let file = path("hostile-subject.csr");
+    openssl(&[
+        "req",
+        "-new",
+        "-utf8",
+        "-key",
+        p(&key_path()),
+        "-subj",
+        "/O=\u{202e}moc.elgoog\u{85}x/CN=evil.example",
+        "-out",
+        p(&file),
+    ]);
+    let req = read_request(&file);
+    req.verify().unwrap();
+    let subject = req.subject();
+    assert_eq!(subject, r"CN=evil.example,O=\E2\80\AEmoc.elgoog\C2\85x");
+    let debug = format!("{req:?}");
+    assert!(
+        !debug.contains('\u{202e}') && !debug.contains('\u{85}'),
+        "{debug}"
+    );
 }
