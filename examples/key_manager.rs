@@ -1,27 +1,38 @@
-//! What a web server's key manager does first: make the server's key and the certificate request
-//! to send to a CA.
+//! What a web server's key manager does, end to end, narrated step by step.
 //!
 //! ```text
-//! cargo run --example key_manager                      # 2048-bit key, CN www.example.com
+//! cargo run --example key_manager          # the whole flow, in a temporary directory
 //! cargo run --example key_manager -- --cn shop.example.org --san example.org --bits 3072
 //! cargo run --example key_manager -- --out-dir ./pending   # writes key.pem (0600) and request.pem
 //! cargo run --example key_manager -- --help
 //! ```
 //!
-//! It prints the key's fingerprint and size, the request (PEM) and the public key (PEM). The
-//! private key is never printed; with `--out-dir` it is written to `key.pem`, created with mode
-//! 0600 and never overwritten.
+//! With no arguments it runs the key manager's whole job against a key store file in a fresh
+//! temporary directory: create the store (0600, passphrase-protected), make the pending key and
+//! its certificate request, have a stand-in CA (the `openssl` command-line tool) sign it,
+//! install the certificate with its chain, bind it to endpoints, resolve connections, show a
+//! rollback, reopen with a wrong and then the right passphrase, and start a renewal. Without
+//! `openssl` on the `PATH` it stops after the request and says how to go on by hand.
+//!
+//! With options it only makes a key and its request: it prints the key's fingerprint and size,
+//! the request (PEM) and the public key (PEM). The private key is never printed; with
+//! `--out-dir` it is written to `key.pem`, created with mode 0600 and never overwritten.
 
+use std::error::Error;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use keymanager::{CertificateRequest, DistinguishedName, PrivateKey};
+use keymanager::{
+    CertificateRequest, DistinguishedName, Endpoint, Entry, EntryState, KeyStore, PrivateKey,
+};
 
 const USAGE: &str = "\
-Usage: key_manager [OPTIONS]
+Usage: key_manager             run the whole key-manager flow in a temporary directory
+       key_manager [OPTIONS]   only make a key and its request
 
 Generates an RSA key and a signed PKCS#10 certificate request for it, checks the request's
 signature, and prints the key's fingerprint, the request and the public key.
@@ -39,6 +50,15 @@ Options:
 ";
 
 fn main() -> ExitCode {
+    if std::env::args().len() == 1 {
+        return match flow::run() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("key_manager: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let options = match Options::parse(std::env::args().skip(1)) {
         Ok(Some(options)) => options,
         Ok(None) => {
@@ -199,5 +219,343 @@ impl Options {
             }
         }
         Ok(Some(options))
+    }
+}
+
+/// The whole flow, as a server's key manager runs it.
+mod flow {
+    use super::*;
+
+    /// The store's passphrase. A real program asks the operator or reads a secret store.
+    const PASSPHRASE: &str = "correct horse battery staple";
+    /// The entry's name in the store.
+    const ENTRY: &str = "www";
+
+    pub(super) fn run() -> Result<(), Box<dyn Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("keys.db");
+
+        let store = step1_open(&path)?;
+        let request = step2_request(&store)?;
+        let Some(bundle) = step3_ca_signs(dir.path(), &request)? else {
+            return Ok(());
+        };
+        step4_install_and_bind(&store, &bundle)?;
+        step5_show(&store)?;
+        step6_rollback(&store)?;
+        drop(store);
+        let store = step7_reopen(&path)?;
+        step8_renew(&store)?;
+        println!(
+            "\nDone. The temporary directory {} is deleted now.",
+            dir.path().display()
+        );
+        Ok(())
+    }
+
+    fn step1_open(path: &Path) -> Result<KeyStore, Box<dyn Error>> {
+        heading(1, "open (create) the key store");
+        let store = KeyStore::open(path, PASSPHRASE)?;
+        println!("Created {}", path.display());
+        println!("  mode {}: only this user can read it", file_mode(path)?);
+        println!("  keys inside are sealed with a key derived from the passphrase (Argon2id)");
+        Ok(store)
+    }
+
+    fn step2_request(store: &KeyStore) -> Result<CertificateRequest, Box<dyn Error>> {
+        heading(2, "make the pending key and its certificate request");
+        let dn = DistinguishedName::builder()
+            .common_name("www.example.com")
+            .organization("Example Corp")
+            .country("US")
+            .build()?;
+        let builder = CertificateRequest::builder(dn).dns_name("example.com");
+        let mut tx = store.begin()?;
+        let request = tx.create_pending_from(ENTRY, builder, 2048)?;
+        tx.commit()?;
+        println!(
+            "Pending entry `{ENTRY}`: a new RSA 2048 key, sealed in the store, and its request:"
+        );
+        println!("  subject  {}", request.subject());
+        println!("  SANs     {}", request.dns_names().join(", "));
+        println!("  key      SHA-256 {}", request.fingerprint());
+        println!();
+        print!("{}", request.to_pem());
+        println!();
+        println!(
+            "Send this request to the certificate authority (CA); it answers with a certificate."
+        );
+        Ok(request)
+    }
+
+    /// Signs `request` with a throw-away CA made by the `openssl` CLI; `None` (after saying how
+    /// to go on) when `openssl` is not installed.
+    fn step3_ca_signs(
+        dir: &Path,
+        request: &CertificateRequest,
+    ) -> Result<Option<Vec<u8>>, Box<dyn Error>> {
+        heading(
+            3,
+            "the CA signs the request (a stand-in CA: the openssl CLI)",
+        );
+        if !openssl_available() {
+            println!("`openssl` is not on the PATH, so there is no stand-in CA: stopping here.");
+            println!("To finish by hand: send the request above to a CA, then");
+            println!("  let mut tx = store.begin()?;");
+            println!("  let name = tx.install_certificate(&certificate_and_chain_pem)?;");
+            println!("  tx.bind(\"0.0.0.0:443\".parse()?, &name)?;");
+            println!("  tx.commit()?;");
+            println!("(or install openssl, e.g. `apt-get install -y openssl`, and run this again)");
+            return Ok(None);
+        }
+        let p = |file: &str| dir.join(file);
+        fs::write(p("request.pem"), request.to_pem())?;
+        let san: Vec<String> = request
+            .dns_names()
+            .iter()
+            .map(|n| format!("DNS:{n}"))
+            .collect();
+        fs::write(
+            p("server.ext"),
+            format!(
+                "subjectAltName={}\nkeyUsage=critical,digitalSignature,keyEncipherment\n\
+                 extendedKeyUsage=serverAuth\nbasicConstraints=critical,CA:FALSE\n",
+                san.join(",")
+            ),
+        )?;
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=Example Stand-in CA",
+            "-days",
+            "3650",
+            "-keyout",
+            path_str(&p("ca.key"))?,
+            "-out",
+            path_str(&p("ca.pem"))?,
+        ])?;
+        openssl(&[
+            "x509",
+            "-req",
+            "-days",
+            "90",
+            "-set_serial",
+            "0x1001",
+            "-in",
+            path_str(&p("request.pem"))?,
+            "-CA",
+            path_str(&p("ca.pem"))?,
+            "-CAkey",
+            path_str(&p("ca.key"))?,
+            "-extfile",
+            path_str(&p("server.ext"))?,
+            "-out",
+            path_str(&p("server.pem"))?,
+        ])?;
+        println!("The CA (CN=Example Stand-in CA) issued a 90-day server certificate with");
+        println!(
+            "  subjectAltName {}, keyUsage digitalSignature+keyEncipherment,",
+            san.join(",")
+        );
+        println!("  extendedKeyUsage serverAuth. It sends back the certificate and its own.");
+        let mut bundle = fs::read(p("server.pem"))?;
+        bundle.extend(fs::read(p("ca.pem"))?);
+        Ok(Some(bundle))
+    }
+
+    fn step4_install_and_bind(store: &KeyStore, bundle: &[u8]) -> Result<(), Box<dyn Error>> {
+        heading(4, "install the certificate and bind it");
+        let mut tx = store.begin()?;
+        let name = tx.install_certificate(bundle)?;
+        println!(
+            "The certificate matches the key of pending entry `{name}` (by its public key): installed"
+        );
+        for endpoint in ["0.0.0.0:443", "www.example.com:443"] {
+            tx.bind(endpoint.parse()?, &name)?;
+            println!("  bound {endpoint} -> `{name}`");
+        }
+        tx.commit()?;
+        println!("Committed: the install and both bindings are on disk, together.");
+        Ok(())
+    }
+
+    fn step5_show(store: &KeyStore) -> Result<(), Box<dyn Error>> {
+        heading(5, "list the entries and resolve connections");
+        print_entries(&store.entries()?);
+        println!();
+        let ip: IpAddr = "192.0.2.10".parse()?;
+        let cases = [
+            ("SNI www.example.com", 443, Some("www.example.com")),
+            ("no SNI", 443, None),
+            ("no SNI, unbound port", 8443, None),
+        ];
+        for (what, port, sni) in cases {
+            print!("  {ip}:{port:<5} {what:<22} -> ");
+            match store.resolve(ip, port, sni)? {
+                Some(identity) => {
+                    let leaf = identity
+                        .chain()
+                        .first()
+                        .ok_or("an installed entry has a certificate")?;
+                    println!(
+                        "`{}`: {} (key {}…, chain of {})",
+                        identity.name(),
+                        leaf.subject(),
+                        short(&identity.private_key().fingerprint().to_hex()),
+                        identity.chain().len()
+                    );
+                }
+                None => println!("nothing bound: refuse the handshake"),
+            }
+        }
+        Ok(())
+    }
+
+    fn step6_rollback(store: &KeyStore) -> Result<(), Box<dyn Error>> {
+        heading(6, "a transaction that is not committed changes nothing");
+        let endpoint: Endpoint = "192.0.2.10:8443".parse()?;
+        let mut tx = store.begin()?;
+        tx.bind(endpoint.clone(), ENTRY)?;
+        let seen = tx.entry(ENTRY)?.bindings().contains(&endpoint);
+        println!("Inside the transaction: bound {endpoint} -> `{ENTRY}` (visible to it: {seen})");
+        drop(tx); // or tx.rollback()?; an error or a panic does the same
+        let ip = endpoint.ip().ok_or("an address endpoint")?;
+        let after = store.resolve(ip, endpoint.port(), None)?;
+        println!(
+            "Dropped without commit: {endpoint} resolves to {}",
+            after.map_or("nothing".to_string(), |i| format!("`{}`", i.name()))
+        );
+        Ok(())
+    }
+
+    fn step7_reopen(path: &Path) -> Result<KeyStore, Box<dyn Error>> {
+        heading(7, "reopen the store");
+        match KeyStore::open(path, "wrong passphrase") {
+            Ok(_) => return Err("the store opened with a wrong passphrase".into()),
+            Err(e) => println!("With a wrong passphrase: error: {e}"),
+        }
+        let store = KeyStore::open(path, PASSPHRASE)?;
+        let entries = store.entries()?;
+        println!("With the right one: {} entry, as committed:", entries.len());
+        print_entries(&entries);
+        Ok(store)
+    }
+
+    fn step8_renew(store: &KeyStore) -> Result<(), Box<dyn Error>> {
+        heading(
+            8,
+            "renew: a new key and request, while the old certificate keeps serving",
+        );
+        let mut tx = store.begin()?;
+        let request = tx.renew(ENTRY, 2048)?;
+        tx.commit()?;
+        println!(
+            "New pending key {}… with a request for {} ({}); send it to the CA.",
+            short(&request.fingerprint().to_hex()),
+            request.subject(),
+            request.dns_names().join(", ")
+        );
+        println!("Installing its certificate moves `{ENTRY}`'s name and bindings to the new key.");
+        print_entries(&store.entries()?);
+        Ok(())
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Small helpers
+    // -----------------------------------------------------------------------------------------
+
+    fn heading(n: u32, title: &str) {
+        println!("\n== {n}. {title}");
+    }
+
+    fn print_entries(entries: &[Entry]) {
+        println!(
+            "  {:<15} {:<9} {:<44} {:<10} {:>4}  bindings",
+            "name", "state", "subject", "not after", "bits"
+        );
+        for e in entries {
+            let state = match e.state() {
+                EntryState::Pending => "pending",
+                EntryState::Installed => "installed",
+                _ => "other",
+            };
+            let bindings: Vec<String> = e.bindings().iter().map(ToString::to_string).collect();
+            println!(
+                "  {:<15} {:<9} {:<44} {:<10} {:>4}  {}",
+                e.name(),
+                state,
+                e.subject(),
+                e.not_after().map_or("-".to_string(), date),
+                e.key_bits(),
+                if bindings.is_empty() {
+                    "-".to_string()
+                } else {
+                    bindings.join(", ")
+                }
+            );
+        }
+    }
+
+    /// The first 16 hex digits of a fingerprint.
+    fn short(hex: &str) -> &str {
+        hex.get(..16).unwrap_or(hex)
+    }
+
+    /// `YYYY-MM-DD` (UTC) of a time after 1970.
+    fn date(t: SystemTime) -> String {
+        let days = t
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() / 86_400) as i64;
+        // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        format!("{year:04}-{month:02}-{day:02}")
+    }
+
+    #[cfg(unix)]
+    fn file_mode(path: &Path) -> Result<String, Box<dyn Error>> {
+        use std::os::unix::fs::PermissionsExt;
+        Ok(format!(
+            "{:04o}",
+            fs::metadata(path)?.permissions().mode() & 0o777
+        ))
+    }
+
+    #[cfg(not(unix))]
+    fn file_mode(_: &Path) -> Result<String, Box<dyn Error>> {
+        Ok("(not a Unix system)".into())
+    }
+
+    fn openssl_available() -> bool {
+        Command::new("openssl")
+            .arg("version")
+            .output()
+            .is_ok_and(|out| out.status.success())
+    }
+
+    /// Runs `openssl args...`; an error carries its stderr.
+    fn openssl(args: &[&str]) -> Result<(), Box<dyn Error>> {
+        let out = Command::new("openssl").args(args).output()?;
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            return Err(format!("openssl {} failed: {}", args.join(" "), stderr.trim()).into());
+        }
+        Ok(())
+    }
+
+    fn path_str(path: &Path) -> Result<&str, Box<dyn Error>> {
+        path.to_str()
+            .ok_or_else(|| format!("{} is not UTF-8", path.display()).into())
     }
 }

@@ -7,7 +7,7 @@ PASSWORD=fuzz-password # the fixed password of the private_key_pem target
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-mkdir -p corpus/{private_key_der,private_key_pem,request_der,certificate_der,name_str}
+mkdir -p corpus/{private_key_der,private_key_pem,request_der,certificate_der,name_str,certificate_any,endpoint_str}
 
 for bits in 2048 3072; do
     openssl genrsa -out "$tmp/k$bits.pem" "$bits" 2>/dev/null
@@ -55,4 +55,22 @@ emailAddress=admin@example.com,CN=mail.example.com
 CN=xn--bcher-kva.example,O=Bücher GmbH,C=DE
 CN=\#hash\ ,O=\"quoted\",C=FR
 NAMES
+# certificate_any: the certificate seeds, plus PKCS#7 certs-only (DER and PEM) and a request.
+cp corpus/certificate_der/* corpus/certificate_any/
+for bits in 2048; do
+    openssl crl2pkcs7 -nocrl -certfile "$tmp/leaf$bits.pem" -certfile "$tmp/ca$bits.pem" \
+        -outform DER -out "corpus/certificate_any/chain-$bits.p7b"
+    openssl crl2pkcs7 -nocrl -certfile "$tmp/leaf$bits.pem" -certfile "$tmp/ca$bits.pem" \
+        -out "corpus/certificate_any/chain-$bits.p7b.pem"
+    cp "$tmp/leaf$bits.pem" "corpus/certificate_any/leaf-$bits.pem"
+done
+cp corpus/request_der/san-2048.der corpus/certificate_any/request.der
+
+i=0
+for endpoint in 0.0.0.0:443 '[::]:443' 192.0.2.10:443 '[2001:db8::1]:8443' \
+    '[::ffff:192.0.2.10]:443' www.example.com:443 '*.example.com:443' WWW.Example.COM:65535; do
+    printf '%s' "$endpoint" > "corpus/endpoint_str/endpoint-$i.txt"
+    i=$((i + 1))
+done
+
 echo "seeds written under $(pwd)/corpus"
