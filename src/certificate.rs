@@ -372,8 +372,8 @@ impl Certificate {
         self.extensions.key_usage
     }
 
-    /// The extKeyUsage extension's purposes as dotted OIDs ([RFC 5280 §4.2.1.12]), or `None`
-    /// when absent.
+    /// The extKeyUsage extension's purposes ([RFC 5280 §4.2.1.12]), in certificate order, or
+    /// `None` when absent.
     ///
     /// [RFC 5280 §4.2.1.12]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.2.1.12
     pub fn extended_key_usage(&self) -> Option<&[ExtendedKeyUsage]> {
