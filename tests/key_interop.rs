@@ -4,8 +4,11 @@
 //! encrypted PKCS#8 with PBKDF2 or scrypt) must import with the fingerprint OpenSSL's own public
 //! key has. Legacy encryption OpenSSL can still write is refused by name.
 
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::OnceLock;
 
 use der::Decode;
@@ -52,22 +55,12 @@ fn openssl_key() -> &'static Path {
 
 /// Runs `openssl` with the arguments and returns its output, whatever the exit status.
 fn try_openssl(args: &[&str]) -> Output {
-    Command::new("openssl")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the openssl command-line tool must be installed")
+    cli::try_openssl(None, args)
 }
 
 /// Runs `openssl` and returns its standard output; panics (showing stderr) if it fails.
 fn openssl(args: &[&str]) -> Vec<u8> {
-    let out = try_openssl(args);
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    cli::openssl(None, args).stdout
 }
 
 fn write(name: &str, contents: impl AsRef<[u8]>) -> PathBuf {

@@ -1,8 +1,10 @@
 //! `DistinguishedName` against the OpenSSL CLI: the same names, made by `openssl req -subj`,
 //! give the same DER as ours and the same RFC 4514 text as `-nameopt RFC2253`.
 
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::path::Path;
-use std::process::Command;
 
 use der::{Decode, Encode};
 use keymanager::DistinguishedName;
@@ -47,16 +49,7 @@ const CASES: &[Rdns] = &[
 ];
 
 fn openssl(args: &[&str]) -> Vec<u8> {
-    let out = Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("the openssl CLI is installed");
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    cli::openssl(None, args).stdout
 }
 
 fn key(dir: &Path) -> String {

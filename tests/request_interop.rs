@@ -2,10 +2,12 @@
 //! made by `openssl req` (RSA PKCS#1 v1.5 SHA-256 and SHA-1, RSA-PSS, ECDSA P-256/P-384,
 //! Ed25519) must parse and verify with ours, or give a typed answer.
 
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::fs;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use keymanager::error::{EncodingError, NameError, RequestError, SignatureError};
@@ -47,14 +49,12 @@ fn path(name: &str) -> PathBuf {
 
 /// Runs `openssl` with `args`; panics with its output if it fails. Returns stdout + stderr.
 fn openssl(args: &[&str]) -> String {
-    let out = Command::new("openssl").args(args).output().unwrap();
-    let text = format!(
+    let out = cli::openssl(None, args);
+    format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "openssl {args:?} failed:\n{text}");
-    text
+    )
 }
 
 fn p(path: &Path) -> &str {

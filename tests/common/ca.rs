@@ -11,8 +11,9 @@
 //! ```
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::cli;
 
 /// The issuing key type of a test CA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,26 +244,12 @@ impl TestCa {
 
 /// Runs `openssl args...` in `dir`; panics with its stderr on failure; returns stdout.
 pub fn openssl(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the openssl CLI must be installed");
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    String::from_utf8_lossy(&cli::openssl(Some(dir), args).stdout).into_owned()
 }
 
 /// Runs `openssl args...` in `dir` and returns whether it succeeded, and its stdout+stderr.
 pub fn openssl_status(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the openssl CLI must be installed");
+    let out = cli::try_openssl(Some(dir), args);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -2,4 +2,5 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 pub mod ca;
+pub mod cli;
 pub mod der_edit;
