@@ -232,8 +232,8 @@ pub struct PrivateKey {
 }
 
 impl PrivateKey {
-    /// Generates a new RSA key of `bits` bits with the operating system's random source, under
-    /// the [`KeySizePolicy::Standard`] policy.
+    /// Generates a new RSA key of `bits` bits with `rand::rng()` (a CSPRNG seeded from the
+    /// operating system's random source), under the [`KeySizePolicy::Standard`] policy.
     pub fn generate_rsa(bits: usize) -> Result<Self> {
         Self::generate_rsa_with_rng(&mut rand::rng(), bits)
     }
@@ -519,8 +519,8 @@ impl PrivateKey {
         })
     }
 
-    /// [`to_encrypted_pkcs8_der`](Self::to_encrypted_pkcs8_der) with the operating system's
-    /// random source.
+    /// [`to_encrypted_pkcs8_der`](Self::to_encrypted_pkcs8_der) with `rand::rng()` (a CSPRNG
+    /// seeded from the operating system's random source).
     pub fn to_encrypted_pkcs8_der_os_rng(
         &self,
         password: &str,
@@ -529,8 +529,8 @@ impl PrivateKey {
         self.to_encrypted_pkcs8_der(password, &mut rand::rng(), encryption)
     }
 
-    /// [`to_encrypted_pkcs8_pem`](Self::to_encrypted_pkcs8_pem) with the operating system's
-    /// random source.
+    /// [`to_encrypted_pkcs8_pem`](Self::to_encrypted_pkcs8_pem) with `rand::rng()` (a CSPRNG
+    /// seeded from the operating system's random source).
     pub fn to_encrypted_pkcs8_pem_os_rng(
         &self,
         password: &str,

@@ -137,7 +137,8 @@ pub(crate) fn verify(
 /// Signs `message` with `key`, RSA PKCS#1 v1.5 with `hash` ([RFC 8017 §8.2]); returns the
 /// `AlgorithmIdentifier` (with `NULL` parameters, [RFC 4055 §5]) and the signature.
 ///
-/// The private-key operation is blinded with the operating system's random source.
+/// The private-key operation is blinded with `rand::rng()` (a CSPRNG seeded from the
+/// operating system's random source).
 ///
 /// [RFC 8017 §8.2]: https://datatracker.ietf.org/doc/html/rfc8017#section-8.2
 /// [RFC 4055 §5]: https://datatracker.ietf.org/doc/html/rfc4055#section-5

@@ -629,7 +629,7 @@ impl std::fmt::Debug for Transaction {
 }
 
 impl Transaction {
-    /// Generates an RSA key of `bits` bits with the operating system's random source, makes
+    /// Generates an RSA key of `bits` bits with `rand::rng()` (seeded by the OS), makes
     /// its request for `dn` (the common name also in the subjectAltName, as CAs and browsers
     /// require), and stores both as the pending entry `name`; returns the request to send to
     /// the CA. The write lock is held while the key is generated.
