@@ -454,13 +454,34 @@ impl PrivateKey {
     }
 
     /// The key as encrypted PKCS#8 DER (`EncryptedPrivateKeyInfo`): PBES2 with AES-256-CBC and
-    /// the key derivation of `encryption`, salt and IV from `rng`.
+    /// the key derivation of `encryption`, salt and IV from `rand::rng()` (a CSPRNG seeded
+    /// from the operating system's random source).
     ///
     /// The password must not be empty. The output is not secret and so not zeroized.
     pub fn to_encrypted_pkcs8_der(
         &self,
         password: &str,
+        encryption: KeyEncryption,
+    ) -> Result<Vec<u8>> {
+        self.to_encrypted_pkcs8_der_with_rng(&mut rand::rng(), password, encryption)
+    }
+
+    /// The key as encrypted PKCS#8 PEM (`ENCRYPTED PRIVATE KEY`); see
+    /// [`to_encrypted_pkcs8_der`](Self::to_encrypted_pkcs8_der). `openssl pkey -passin
+    /// pass:...` reads it.
+    pub fn to_encrypted_pkcs8_pem(
+        &self,
+        password: &str,
+        encryption: KeyEncryption,
+    ) -> Result<String> {
+        self.to_encrypted_pkcs8_pem_with_rng(&mut rand::rng(), password, encryption)
+    }
+
+    /// [`to_encrypted_pkcs8_der`](Self::to_encrypted_pkcs8_der) with salt and IV from `rng`.
+    pub fn to_encrypted_pkcs8_der_with_rng(
+        &self,
         rng: &mut impl CryptoRng,
+        password: &str,
         encryption: KeyEncryption,
     ) -> Result<Vec<u8>> {
         if password.is_empty() {
@@ -501,42 +522,20 @@ impl PrivateKey {
         })
     }
 
-    /// The key as encrypted PKCS#8 PEM (`ENCRYPTED PRIVATE KEY`); see
-    /// [`to_encrypted_pkcs8_der`](Self::to_encrypted_pkcs8_der). `openssl pkey -passin
-    /// pass:...` reads it.
-    pub fn to_encrypted_pkcs8_pem(
+    /// [`to_encrypted_pkcs8_pem`](Self::to_encrypted_pkcs8_pem) with salt and IV from `rng`.
+    pub fn to_encrypted_pkcs8_pem_with_rng(
         &self,
-        password: &str,
         rng: &mut impl CryptoRng,
+        password: &str,
         encryption: KeyEncryption,
     ) -> Result<String> {
-        let der = self.to_encrypted_pkcs8_der(password, rng, encryption)?;
+        let der = self.to_encrypted_pkcs8_der_with_rng(rng, password, encryption)?;
         der::pem::encode_string(ENCRYPTED_LABEL, LineEnding::LF, &der).map_err(|e| {
             KeyError::Encryption {
                 reason: e.to_string(),
             }
             .into()
         })
-    }
-
-    /// [`to_encrypted_pkcs8_der`](Self::to_encrypted_pkcs8_der) with `rand::rng()` (a CSPRNG
-    /// seeded from the operating system's random source).
-    pub fn to_encrypted_pkcs8_der_os_rng(
-        &self,
-        password: &str,
-        encryption: KeyEncryption,
-    ) -> Result<Vec<u8>> {
-        self.to_encrypted_pkcs8_der(password, &mut rand::rng(), encryption)
-    }
-
-    /// [`to_encrypted_pkcs8_pem`](Self::to_encrypted_pkcs8_pem) with `rand::rng()` (a CSPRNG
-    /// seeded from the operating system's random source).
-    pub fn to_encrypted_pkcs8_pem_os_rng(
-        &self,
-        password: &str,
-        encryption: KeyEncryption,
-    ) -> Result<String> {
-        self.to_encrypted_pkcs8_pem(password, &mut rand::rng(), encryption)
     }
 
     /// A second copy of this key (the copy is zeroized on drop too).
@@ -1279,7 +1278,7 @@ mod tests {
         assert!(PrivateKey::from_pem_with_policy(&pem, KeySizePolicy::InsecureLegacy).is_ok());
 
         let encrypted = small_key()
-            .to_encrypted_pkcs8_der("pw", &mut ChaCha8Rng::seed_from_u64(5), FAST_PBKDF2)
+            .to_encrypted_pkcs8_der_with_rng(&mut ChaCha8Rng::seed_from_u64(5), "pw", FAST_PBKDF2)
             .unwrap();
         assert!(matches!(
             PrivateKey::from_encrypted_der(&encrypted, "pw"),
@@ -1309,7 +1308,7 @@ mod tests {
         for (i, enc) in [FAST_PBKDF2, FAST_SCRYPT].into_iter().enumerate() {
             let mut rng = ChaCha8Rng::seed_from_u64(10 + i as u64);
             let pem = key()
-                .to_encrypted_pkcs8_pem("correct horse", &mut rng, enc)
+                .to_encrypted_pkcs8_pem_with_rng(&mut rng, "correct horse", enc)
                 .unwrap();
             assert!(pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----\n"));
             assert_eq!(
@@ -1326,7 +1325,7 @@ mod tests {
             ));
 
             let der = key()
-                .to_encrypted_pkcs8_der("correct horse", &mut rng, enc)
+                .to_encrypted_pkcs8_der_with_rng(&mut rng, "correct horse", enc)
                 .unwrap();
             assert_eq!(
                 PrivateKey::from_encrypted_der(&der, "correct horse").unwrap(),
@@ -1362,10 +1361,10 @@ mod tests {
     fn fresh_salt_and_iv_each_time() {
         let mut rng = ChaCha8Rng::seed_from_u64(20);
         let a = key()
-            .to_encrypted_pkcs8_der("pw", &mut rng, FAST_PBKDF2)
+            .to_encrypted_pkcs8_der_with_rng(&mut rng, "pw", FAST_PBKDF2)
             .unwrap();
         let b = key()
-            .to_encrypted_pkcs8_der("pw", &mut rng, FAST_PBKDF2)
+            .to_encrypted_pkcs8_der_with_rng(&mut rng, "pw", FAST_PBKDF2)
             .unwrap();
         assert_ne!(a, b);
     }
@@ -1388,7 +1387,7 @@ mod tests {
     fn encryption_refuses_empty_password_and_out_of_bounds_params() {
         let mut rng = ChaCha8Rng::seed_from_u64(21);
         assert!(matches!(
-            key().to_encrypted_pkcs8_der("", &mut rng, FAST_PBKDF2),
+            key().to_encrypted_pkcs8_der_with_rng(&mut rng, "", FAST_PBKDF2),
             Err(Error::Key(KeyError::Encryption { .. }))
         ));
         for enc in [
@@ -1414,7 +1413,7 @@ mod tests {
         ] {
             let started = Instant::now();
             let err = key()
-                .to_encrypted_pkcs8_der("pw", &mut rng, enc)
+                .to_encrypted_pkcs8_der_with_rng(&mut rng, "pw", enc)
                 .unwrap_err();
             assert!(
                 matches!(err, Error::Key(KeyError::Encryption { .. })),
@@ -1832,7 +1831,7 @@ mod tests {
             Err(Error::Encoding(EncodingError::TooLarge { .. }))
         ));
         let encrypted = key()
-            .to_encrypted_pkcs8_der("pw", &mut ChaCha8Rng::seed_from_u64(6), FAST_PBKDF2)
+            .to_encrypted_pkcs8_der_with_rng(&mut ChaCha8Rng::seed_from_u64(6), "pw", FAST_PBKDF2)
             .unwrap();
         let mut trailing = encrypted.clone();
         trailing.extend_from_slice(&[0, 0]);
@@ -1936,9 +1935,9 @@ mod tests {
         }
         // Errors carry no secrets either: a wrong password error names neither password nor key.
         let enc = k
-            .to_encrypted_pkcs8_pem(
-                "s3cret-passw0rd",
+            .to_encrypted_pkcs8_pem_with_rng(
                 &mut ChaCha8Rng::seed_from_u64(7),
+                "s3cret-passw0rd",
                 FAST_PBKDF2,
             )
             .unwrap();
@@ -1964,7 +1963,11 @@ mod tests {
         static DER: OnceLock<Vec<u8>> = OnceLock::new();
         DER.get_or_init(|| {
             small_key()
-                .to_encrypted_pkcs8_der("pw", &mut ChaCha8Rng::seed_from_u64(8), FAST_PBKDF2)
+                .to_encrypted_pkcs8_der_with_rng(
+                    &mut ChaCha8Rng::seed_from_u64(8),
+                    "pw",
+                    FAST_PBKDF2,
+                )
                 .unwrap()
         })
     }

@@ -182,7 +182,7 @@ fn openssl_reads_our_encrypted_pkcs8_with_scrypt_and_pbkdf2() {
         ("pbkdf2", KeyEncryption::PBKDF2_SHA256_DEFAULT),
     ] {
         let pem = key
-            .to_encrypted_pkcs8_pem(PASSWORD, &mut rng, encryption)
+            .to_encrypted_pkcs8_pem_with_rng(&mut rng, PASSWORD, encryption)
             .unwrap();
         let path = write(&format!("ours-{name}.pem"), &pem);
         assert_eq!(
@@ -227,7 +227,7 @@ fn openssl_reads_our_encrypted_pkcs8_with_scrypt_and_pbkdf2() {
     // The DER form, and a non-ASCII password (both sides use its UTF-8 bytes).
     let password = "pässwörd €";
     let der = key
-        .to_encrypted_pkcs8_der(password, &mut rng, KeyEncryption::default())
+        .to_encrypted_pkcs8_der_with_rng(&mut rng, password, KeyEncryption::default())
         .unwrap();
     let path = write("ours-encrypted.der", &der);
     let pass = format!("pass:{password}");
@@ -250,7 +250,7 @@ fn openssl_reads_our_encrypted_pkcs8_with_scrypt_and_pbkdf2() {
 fn our_os_rng_encryption_round_trips_through_openssl() {
     let key = ours();
     let pem = key
-        .to_encrypted_pkcs8_pem_os_rng(PASSWORD, KeyEncryption::default())
+        .to_encrypted_pkcs8_pem(PASSWORD, KeyEncryption::default())
         .unwrap();
     let path = write("ours-os-rng.pem", &pem);
     // OpenSSL re-encrypts it its own way; we read that back.

@@ -766,7 +766,7 @@ impl Session<'_> {
         let ders = self.chain(row.id)?;
         self.verify(&row, &ders)?;
         let key = self.unseal(&row)?;
-        let key_pem = Zeroizing::new(key.to_encrypted_pkcs8_pem_os_rng(password, encryption)?);
+        let key_pem = Zeroizing::new(key.to_encrypted_pkcs8_pem(password, encryption)?);
         let chain_pem = ders
             .into_iter()
             .map(|der| pem::encode(&pem::Pem::new("CERTIFICATE", der)))
