@@ -52,7 +52,7 @@ fn touch(cert: &Certificate) {
     let _ = cert.covers_host("www.example.com");
     let _ = cert.ip_addresses();
     if let Some(usages) = cert.key_usage() {
-        let _ = usages.bits();
+        let _ = usages.to_vec();
         let _ = format!("{usages:?}");
     }
     let _ = cert.extended_key_usage();
