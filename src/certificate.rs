@@ -260,12 +260,12 @@ impl Certificate {
     /// escapes of their UTF-8 bytes (`\E2\80\AE` for U+202E), as
     /// [`CertificateRequest::subject`](crate::CertificateRequest::subject) does.
     pub fn subject(&self) -> String {
-        display_name(self.subject_name())
+        crate::name::display_x509_name(self.subject_name())
     }
 
     /// The issuer name as an RFC 4514 string, escaped as [`subject`](Self::subject) is.
     pub fn issuer(&self) -> String {
-        display_name(self.issuer_name())
+        crate::name::display_x509_name(self.issuer_name())
     }
 
     /// The serial number in upper-case hex, without a sign byte (as `openssl x509 -serial`).
@@ -619,21 +619,6 @@ fn shorten(name: String) -> String {
     }
     let mut out: String = name.chars().take(MAX_SHOWN_NAME).collect();
     out.push_str(&format!("... ({} more characters)", total - MAX_SHOWN_NAME));
-    out
-}
-
-/// `name` in RFC 4514 form with control and bidirectional-control characters hex-escaped.
-fn display_name(name: &Name) -> String {
-    let mut out = String::new();
-    for c in name.to_string().chars() {
-        if c.is_control() || crate::name::is_bidi_control(c) {
-            for b in c.encode_utf8(&mut [0u8; 4]).bytes() {
-                out.push_str(&format!("\\{b:02X}"));
-            }
-        } else {
-            out.push(c);
-        }
-    }
     out
 }
 

@@ -761,6 +761,23 @@ fn check_email(value: &str) -> std::result::Result<(), String> {
         .map_err(|reason| format!("the domain after `@` is not a host name: {reason}"))
 }
 
+/// Any X.501 `Name` (one our strict [`DistinguishedName`] may refuse, e.g. a CA's) in RFC 4514
+/// form, with control and bidirectional-control characters written as hex escapes of their
+/// UTF-8 bytes (`\E2\80\AE` for U+202E), so a hostile name cannot disguise itself when shown.
+pub(crate) fn display_x509_name(name: &Name) -> String {
+    let mut out = String::new();
+    for c in name.to_string().chars() {
+        if c.is_control() || is_bidi_control(c) {
+            for b in c.encode_utf8(&mut [0u8; 4]).bytes() {
+                out.push_str(&format!("\\{b:02X}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Whether `c` has the Unicode `Bidi_Control` property (UAX #9): the invisible marks,
 /// embeddings, overrides and isolates that reorder how text is displayed ("Trojan Source",
 /// CVE-2021-42574). A name holding one shows differently from what it is.

@@ -232,17 +232,7 @@ impl CertificateRequest {
     ///
     /// [RFC 4514]: https://datatracker.ietf.org/doc/html/rfc4514#section-2
     pub fn subject(&self) -> String {
-        let mut out = String::new();
-        for c in self.subject.to_string().chars() {
-            if c.is_control() || crate::name::is_bidi_control(c) {
-                for b in c.encode_utf8(&mut [0u8; 4]).bytes() {
-                    out.push_str(&format!("\\{b:02X}"));
-                }
-            } else {
-                out.push(c);
-            }
-        }
-        out
+        crate::name::display_x509_name(&self.subject)
     }
 
     /// The subject as a validated [`DistinguishedName`]: fails with a
