@@ -190,6 +190,16 @@ pub enum KeyError {
         "the private key is not encrypted: use from_pem or from_der, or encrypt it first (`openssl pkcs8 -topk8 -v2 aes-256-cbc`)"
     )]
     NotEncrypted,
+    /// The random source failed while generating a key, encrypting one (salt and IV) or
+    /// blinding a signature. With the default (no `rng` argument) methods this is the
+    /// operating system's random source.
+    #[error(
+        "the operating system's random source failed: {reason}; check that the system's entropy source (e.g. getrandom(2) or /dev/urandom) is available, then retry"
+    )]
+    Random {
+        /// Why, as the random source reported it.
+        reason: String,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -810,7 +820,7 @@ mod tests {
     /// A sample of messages whose detail comes from elsewhere: each still ends with what to do.
     #[test]
     fn messages_say_what_to_do() {
-        let cases: [(Error, &str); 5] = [
+        let cases: [(Error, &str); 6] = [
             (
                 EncodingError::Empty {
                     what: "private key",
@@ -840,6 +850,13 @@ mod tests {
                 "have it made again",
             ),
             (KeyError::WrongPassword.into(), "wrong password"),
+            (
+                KeyError::Random {
+                    reason: "getrandom failed".into(),
+                }
+                .into(),
+                "retry",
+            ),
         ];
         for (error, advice) in cases {
             let message = error.to_string();

@@ -34,7 +34,8 @@ use der::pem::LineEnding;
 use der::{Decode, Encode, Reader, Tag, Tagged};
 use pkcs5::pbes2;
 use pkcs8::{EncodePrivateKey, EncryptedPrivateKeyInfoRef, PrivateKeyInfoRef};
-use rand::CryptoRng;
+use rand::rngs::SysRng;
+use rand::{CryptoRng, TryCryptoRng, TryRng};
 use rsa::traits::PublicKeyParts;
 use spki::{AlgorithmIdentifierRef, EncodePublicKey};
 use zeroize::Zeroizing;
@@ -160,11 +161,11 @@ impl KeyEncryption {
 
     /// PBES2 parameters for this choice with a fresh salt and IV from `rng`, checked against
     /// the import limits.
-    fn pbes2_params(self, rng: &mut impl CryptoRng) -> Result<pbes2::Parameters> {
+    fn pbes2_params<R: TryCryptoRng + ?Sized>(self, rng: &mut R) -> Result<pbes2::Parameters> {
         let mut salt = [0u8; 16];
         let mut iv = [0u8; 16];
-        rng.fill_bytes(&mut salt);
-        rng.fill_bytes(&mut iv);
+        rng.try_fill_bytes(&mut salt).map_err(random_failed)?;
+        rng.try_fill_bytes(&mut iv).map_err(random_failed)?;
         let invalid = |what: String| KeyError::Encryption { reason: what };
         let params = match self {
             Self::Scrypt { log_n, r, p } => {
@@ -232,10 +233,13 @@ pub struct PrivateKey {
 }
 
 impl PrivateKey {
-    /// Generates a new RSA key of `bits` bits with `rand::rng()` (a CSPRNG seeded from the
-    /// operating system's random source), under the [`KeySizePolicy::Standard`] policy.
+    /// Generates a new RSA key of `bits` bits with the operating system's random source
+    /// ([`rand::rngs::SysRng`]), under the [`KeySizePolicy::Standard`] policy.
+    ///
+    /// If the operating system's random source fails, this is [`KeyError::Random`] (never a
+    /// panic).
     pub fn generate_rsa(bits: usize) -> Result<Self> {
-        Self::generate_rsa_with_rng(&mut rand::rng(), bits)
+        Self::generate_rsa_try(&mut SysRng, bits, KeySizePolicy::Standard)
     }
 
     /// Generates a new RSA key with the given random source, under the standard policy.
@@ -250,13 +254,21 @@ impl PrivateKey {
         bits: usize,
         policy: KeySizePolicy,
     ) -> Result<Self> {
+        Self::generate_rsa_try(rng, bits, policy)
+    }
+
+    /// Key generation with a fallible random source: its failure is [`KeyError::Random`].
+    pub(crate) fn generate_rsa_try<R: TryCryptoRng + ?Sized>(
+        rng: &mut R,
+        bits: usize,
+        policy: KeySizePolicy,
+    ) -> Result<Self> {
         check_size(bits, policy)?;
+        let mut rng = Recording::new(rng);
         // `new_unchecked` (feature `hazmat`) is the only constructor that makes 512-bit keys;
         // our own `check_size` above is the size check.
-        let inner =
-            rsa::PrivateKey::new_unchecked(rng, bits).map_err(|e| KeyError::Generation {
-                reason: e.to_string(),
-            })?;
+        let inner = rsa::PrivateKey::new_unchecked(&mut rng, bits)
+            .map_err(|e| rng.error_or(e, |reason| KeyError::Generation { reason }))?;
         Self::from_rsa(inner, policy)
     }
 
@@ -454,16 +466,17 @@ impl PrivateKey {
     }
 
     /// The key as encrypted PKCS#8 DER (`EncryptedPrivateKeyInfo`): PBES2 with AES-256-CBC and
-    /// the key derivation of `encryption`, salt and IV from `rand::rng()` (a CSPRNG seeded
-    /// from the operating system's random source).
+    /// the key derivation of `encryption`, salt and IV from the operating system's random
+    /// source ([`rand::rngs::SysRng`]).
     ///
-    /// The password must not be empty. The output is not secret and so not zeroized.
+    /// The password must not be empty. The output is not secret and so not zeroized. If the
+    /// operating system's random source fails, this is [`KeyError::Random`].
     pub fn to_encrypted_pkcs8_der(
         &self,
         password: &str,
         encryption: KeyEncryption,
     ) -> Result<Vec<u8>> {
-        self.to_encrypted_pkcs8_der_with_rng(&mut rand::rng(), password, encryption)
+        self.to_encrypted_pkcs8_der_try(&mut SysRng, password, encryption)
     }
 
     /// The key as encrypted PKCS#8 PEM (`ENCRYPTED PRIVATE KEY`); see
@@ -474,13 +487,34 @@ impl PrivateKey {
         password: &str,
         encryption: KeyEncryption,
     ) -> Result<String> {
-        self.to_encrypted_pkcs8_pem_with_rng(&mut rand::rng(), password, encryption)
+        self.to_encrypted_pkcs8_pem_try(&mut SysRng, password, encryption)
     }
 
     /// [`to_encrypted_pkcs8_der`](Self::to_encrypted_pkcs8_der) with salt and IV from `rng`.
     pub fn to_encrypted_pkcs8_der_with_rng(
         &self,
         rng: &mut impl CryptoRng,
+        password: &str,
+        encryption: KeyEncryption,
+    ) -> Result<Vec<u8>> {
+        self.to_encrypted_pkcs8_der_try(rng, password, encryption)
+    }
+
+    /// [`to_encrypted_pkcs8_pem`](Self::to_encrypted_pkcs8_pem) with salt and IV from `rng`.
+    pub fn to_encrypted_pkcs8_pem_with_rng(
+        &self,
+        rng: &mut impl CryptoRng,
+        password: &str,
+        encryption: KeyEncryption,
+    ) -> Result<String> {
+        self.to_encrypted_pkcs8_pem_try(rng, password, encryption)
+    }
+
+    /// Encrypted PKCS#8 DER with a fallible random source: its failure is
+    /// [`KeyError::Random`].
+    fn to_encrypted_pkcs8_der_try<R: TryCryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
         password: &str,
         encryption: KeyEncryption,
     ) -> Result<Vec<u8>> {
@@ -522,14 +556,15 @@ impl PrivateKey {
         })
     }
 
-    /// [`to_encrypted_pkcs8_pem`](Self::to_encrypted_pkcs8_pem) with salt and IV from `rng`.
-    pub fn to_encrypted_pkcs8_pem_with_rng(
+    /// Encrypted PKCS#8 PEM with a fallible random source: its failure is
+    /// [`KeyError::Random`].
+    fn to_encrypted_pkcs8_pem_try<R: TryCryptoRng + ?Sized>(
         &self,
-        rng: &mut impl CryptoRng,
+        rng: &mut R,
         password: &str,
         encryption: KeyEncryption,
     ) -> Result<String> {
-        let der = self.to_encrypted_pkcs8_der_with_rng(rng, password, encryption)?;
+        let der = self.to_encrypted_pkcs8_der_try(rng, password, encryption)?;
         der::pem::encode_string(ENCRYPTED_LABEL, LineEnding::LF, &der).map_err(|e| {
             KeyError::Encryption {
                 reason: e.to_string(),
@@ -1062,6 +1097,75 @@ fn refuse_legacy_pem_encryption(pem: &str) -> Result<()> {
     Ok(())
 }
 
+/// [`KeyError::Random`] for a failure of the random source.
+fn random_failed(e: impl fmt::Display) -> Error {
+    KeyError::Random {
+        reason: e.to_string(),
+    }
+    .into()
+}
+
+/// A random source that remembers why it failed.
+///
+/// The `rsa` crate reports every failure of the random source as a bare `rsa::Error::Rng`;
+/// wrapped in this, the failure becomes [`KeyError::Random`] with the source's own reason.
+pub(crate) struct Recording<'a, R: ?Sized> {
+    rng: &'a mut R,
+    failure: Option<String>,
+}
+
+impl<'a, R: TryCryptoRng + ?Sized> Recording<'a, R> {
+    pub(crate) fn new(rng: &'a mut R) -> Self {
+        Self { rng, failure: None }
+    }
+
+    /// The error for `e`, an `rsa` error from an operation that used this source:
+    /// [`KeyError::Random`] if the source failed (or `rsa` says it did), `other` otherwise.
+    pub(crate) fn error_or(&self, e: rsa::Error, other: impl FnOnce(String) -> KeyError) -> Error {
+        match (&self.failure, e) {
+            (Some(reason), _) => KeyError::Random {
+                reason: reason.clone(),
+            },
+            (None, rsa::Error::Rng) => KeyError::Random {
+                reason: "the random source reported an error".into(),
+            },
+            (None, e) => other(e.to_string()),
+        }
+        .into()
+    }
+
+    fn record<T>(
+        &mut self,
+        result: core::result::Result<T, R::Error>,
+    ) -> core::result::Result<T, R::Error> {
+        if let Err(e) = &result {
+            self.failure.get_or_insert_with(|| e.to_string());
+        }
+        result
+    }
+}
+
+impl<R: TryCryptoRng + ?Sized> TryRng for Recording<'_, R> {
+    type Error = R::Error;
+
+    fn try_next_u32(&mut self) -> core::result::Result<u32, Self::Error> {
+        let result = self.rng.try_next_u32();
+        self.record(result)
+    }
+
+    fn try_next_u64(&mut self) -> core::result::Result<u64, Self::Error> {
+        let result = self.rng.try_next_u64();
+        self.record(result)
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> core::result::Result<(), Self::Error> {
+        let result = self.rng.try_fill_bytes(dst);
+        self.record(result)
+    }
+}
+
+impl<R: TryCryptoRng + ?Sized> TryCryptoRng for Recording<'_, R> {}
+
 #[cfg(test)]
 mod tests {
     use std::sync::OnceLock;
@@ -1094,6 +1198,118 @@ mod tests {
             )
             .unwrap()
         })
+    }
+
+    /// A random source that serves `budget` bytes, then fails like a broken OS source.
+    struct FailingRng {
+        budget: usize,
+    }
+
+    #[derive(Debug)]
+    struct EntropyGone;
+
+    impl fmt::Display for EntropyGone {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("test entropy source is gone")
+        }
+    }
+
+    impl core::error::Error for EntropyGone {}
+
+    impl TryRng for FailingRng {
+        type Error = EntropyGone;
+
+        fn try_next_u32(&mut self) -> core::result::Result<u32, EntropyGone> {
+            let mut bytes = [0u8; 4];
+            self.try_fill_bytes(&mut bytes)?;
+            Ok(u32::from_le_bytes(bytes))
+        }
+
+        fn try_next_u64(&mut self) -> core::result::Result<u64, EntropyGone> {
+            let mut bytes = [0u8; 8];
+            self.try_fill_bytes(&mut bytes)?;
+            Ok(u64::from_le_bytes(bytes))
+        }
+
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> core::result::Result<(), EntropyGone> {
+            self.budget = self.budget.checked_sub(dst.len()).ok_or(EntropyGone)?;
+            dst.fill(0x5a);
+            Ok(())
+        }
+    }
+
+    impl TryCryptoRng for FailingRng {}
+
+    fn random_reason<T: fmt::Debug>(result: Result<T>) -> String {
+        match result {
+            Err(Error::Key(KeyError::Random { reason })) => reason,
+            other => panic!("expected KeyError::Random, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn failing_random_source_is_a_typed_error_in_key_generation() {
+        for budget in [0, 64] {
+            let reason = random_reason(PrivateKey::generate_rsa_try(
+                &mut FailingRng { budget },
+                2048,
+                KeySizePolicy::Standard,
+            ));
+            assert_eq!(reason, "test entropy source is gone", "budget {budget}");
+        }
+        // The size is still checked first.
+        assert!(matches!(
+            PrivateKey::generate_rsa_try(
+                &mut FailingRng { budget: 0 },
+                1000,
+                KeySizePolicy::Standard
+            ),
+            Err(Error::Key(KeyError::SizeNotAllowed { .. }))
+        ));
+    }
+
+    #[test]
+    fn failing_random_source_is_a_typed_error_in_encrypted_export() {
+        let encryption = KeyEncryption::Pbkdf2Sha256 { iterations: 1000 };
+        // 0: the salt fails; 16: the salt is drawn, the IV fails.
+        for budget in [0, 16] {
+            let reason = random_reason(key().to_encrypted_pkcs8_der_try(
+                &mut FailingRng { budget },
+                "pw",
+                encryption,
+            ));
+            assert_eq!(reason, "test entropy source is gone", "budget {budget}");
+            random_reason(key().to_encrypted_pkcs8_pem_try(
+                &mut FailingRng { budget },
+                "pw",
+                encryption,
+            ));
+        }
+        // With enough randomness the same path succeeds and the result decrypts.
+        let der = key()
+            .to_encrypted_pkcs8_der_try(&mut FailingRng { budget: 32 }, "pw", encryption)
+            .unwrap();
+        assert_eq!(
+            PrivateKey::from_encrypted_der(&der, "pw")
+                .unwrap()
+                .fingerprint(),
+            key().fingerprint()
+        );
+    }
+
+    #[test]
+    fn error_or_maps_a_bare_rsa_rng_error_to_random() {
+        let mut rng = FailingRng { budget: 0 };
+        let recording = Recording::new(&mut rng);
+        random_reason::<()>(Err(
+            recording.error_or(rsa::Error::Rng, |reason| KeyError::Generation { reason })
+        ));
+        assert!(matches!(
+            recording.error_or(rsa::Error::Internal, |reason| KeyError::Generation {
+                reason
+            }),
+            Error::Key(KeyError::Generation { .. })
+        ));
     }
 
     fn size_refusal(result: Result<()>) -> (usize, String) {

@@ -31,6 +31,8 @@ use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5912;
 use der::asn1::{AnyRef, UintRef};
 use der::{Decode, Reader, TagMode, TagNumber, Tagged};
+use rand::TryCryptoRng;
+use rand::rngs::SysRng;
 use rsa::pkcs1::RsaPublicKeyRef;
 use rsa::pkcs1v15::Pkcs1v15Sign;
 use rsa::pss::Pss;
@@ -44,7 +46,7 @@ use signature::hazmat::PrehashVerifier;
 use spki::{AlgorithmIdentifierOwned, AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
 
 use crate::error::{KeyError, Result, SignatureError};
-use crate::key::PrivateKey;
+use crate::key::{PrivateKey, Recording};
 
 /// Smallest RSA modulus, in bits, whose signatures we check (legacy 512-bit keys).
 const MIN_RSA_BITS: usize = 512;
@@ -137,8 +139,8 @@ pub(crate) fn verify(
 /// Signs `message` with `key`, RSA PKCS#1 v1.5 with `hash` ([RFC 8017 §8.2]); returns the
 /// `AlgorithmIdentifier` (with `NULL` parameters, [RFC 4055 §5]) and the signature.
 ///
-/// The private-key operation is blinded with `rand::rng()` (a CSPRNG seeded from the
-/// operating system's random source).
+/// The private-key operation is blinded with randomness from the operating system's random
+/// source ([`rand::rngs::SysRng`]); if it fails, this is [`KeyError::Random`].
 ///
 /// [RFC 8017 §8.2]: https://datatracker.ietf.org/doc/html/rfc8017#section-8.2
 /// [RFC 4055 §5]: https://datatracker.ietf.org/doc/html/rfc4055#section-5
@@ -147,8 +149,18 @@ pub(crate) fn sign_rsa(
     hash: SignatureHash,
     message: &[u8],
 ) -> Result<(AlgorithmIdentifierOwned, Vec<u8>)> {
+    sign_rsa_with(&mut SysRng, key, hash, message)
+}
+
+/// [`sign_rsa`] with blinding randomness from `rng`; its failure is [`KeyError::Random`].
+fn sign_rsa_with<R: TryCryptoRng + ?Sized>(
+    rng: &mut R,
+    key: &PrivateKey,
+    hash: SignatureHash,
+    message: &[u8],
+) -> Result<(AlgorithmIdentifierOwned, Vec<u8>)> {
     let rsa = key.rsa();
-    let mut rng = rand::rng();
+    let mut rng = Recording::new(rng);
     let signed = match hash {
         SignatureHash::Sha256 => rsa.sign_with_rng(
             &mut rng,
@@ -166,9 +178,7 @@ pub(crate) fn sign_rsa(
             &Sha512::digest(message),
         ),
     };
-    let signature = signed.map_err(|e| KeyError::Signing {
-        reason: e.to_string(),
-    })?;
+    let signature = signed.map_err(|e| rng.error_or(e, |reason| KeyError::Signing { reason }))?;
     let algorithm = AlgorithmIdentifierOwned {
         oid: hash.rsa_pkcs1v15_oid(),
         parameters: Some(der::asn1::Null.into()),
@@ -724,6 +734,58 @@ mod tests {
         KEY.get_or_init(|| {
             PrivateKey::generate_rsa_with_rng(&mut ChaCha8Rng::seed_from_u64(1), 2048).unwrap()
         })
+    }
+
+    /// A random source that always fails, like a broken OS source.
+    struct FailingRng;
+
+    #[derive(Debug)]
+    struct EntropyGone;
+
+    impl std::fmt::Display for EntropyGone {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("test entropy source is gone")
+        }
+    }
+
+    impl core::error::Error for EntropyGone {}
+
+    impl rand::TryRng for FailingRng {
+        type Error = EntropyGone;
+
+        fn try_next_u32(&mut self) -> core::result::Result<u32, EntropyGone> {
+            Err(EntropyGone)
+        }
+
+        fn try_next_u64(&mut self) -> core::result::Result<u64, EntropyGone> {
+            Err(EntropyGone)
+        }
+
+        fn try_fill_bytes(&mut self, _: &mut [u8]) -> core::result::Result<(), EntropyGone> {
+            Err(EntropyGone)
+        }
+    }
+
+    impl TryCryptoRng for FailingRng {}
+
+    #[test]
+    fn failing_random_source_is_a_typed_error_in_signing() {
+        for hash in [
+            SignatureHash::Sha256,
+            SignatureHash::Sha384,
+            SignatureHash::Sha512,
+        ] {
+            match sign_rsa_with(&mut FailingRng, key(), hash, MSG) {
+                Err(Error::Key(KeyError::Random { reason })) => {
+                    assert_eq!(reason, "test entropy source is gone")
+                }
+                other => panic!("expected KeyError::Random for {hash:?}, got {other:?}"),
+            }
+        }
+        // The default path (the OS source) signs, and the signature verifies.
+        let (algorithm, signature) = sign_rsa(key(), SignatureHash::Sha256, MSG).unwrap();
+        assert_eq!(algorithm.oid, SignatureHash::Sha256.rsa_pkcs1v15_oid());
+        verify(key().public_key_der(), &algorithm, MSG, &signature).unwrap();
     }
 
     fn alg(oid: ObjectIdentifier, parameters: Option<Any>) -> AlgorithmIdentifierOwned {

@@ -93,7 +93,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rand::CryptoRng;
+use rand::rngs::SysRng;
+use rand::{CryptoRng, TryCryptoRng};
 use rusqlite::{Connection, params};
 use zeroize::Zeroizing;
 
@@ -101,7 +102,7 @@ use crate::certificate::Certificate;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, InstallError, Result, StoreError};
 use crate::fingerprint::Fingerprint;
-use crate::key::{KeyEncryption, PrivateKey};
+use crate::key::{KeyEncryption, KeySizePolicy, PrivateKey};
 use crate::name::DistinguishedName;
 use crate::request::{CertificateRequest, CertificateRequestBuilder};
 
@@ -629,17 +630,25 @@ impl std::fmt::Debug for Transaction {
 }
 
 impl Transaction {
-    /// Generates an RSA key of `bits` bits with `rand::rng()` (seeded by the OS), makes
-    /// its request for `dn` (the common name also in the subjectAltName, as CAs and browsers
-    /// require), and stores both as the pending entry `name`; returns the request to send to
-    /// the CA. The write lock is held while the key is generated.
+    /// Generates an RSA key of `bits` bits with the operating system's random source
+    /// ([`rand::rngs::SysRng`]; its failure is [`KeyError::Random`]), makes its request for
+    /// `dn` (the common name also in the subjectAltName, as CAs and browsers require), and
+    /// stores both as the pending entry `name`; returns the request to send to the CA. The
+    /// write lock is held while the key is generated.
+    ///
+    /// [`KeyError::Random`]: crate::error::KeyError::Random
     pub fn create_pending(
         &mut self,
         name: &str,
         dn: &DistinguishedName,
         bits: usize,
     ) -> Result<CertificateRequest> {
-        self.create_pending_with_rng(&mut rand::rng(), name, dn, bits)
+        self.create_pending_from_try(
+            &mut SysRng,
+            name,
+            CertificateRequest::builder(dn.clone()),
+            bits,
+        )
     }
 
     /// [`create_pending`](Self::create_pending) with the given random source.
@@ -661,7 +670,7 @@ impl Transaction {
         builder: CertificateRequestBuilder,
         bits: usize,
     ) -> Result<CertificateRequest> {
-        self.create_pending_from_with_rng(&mut rand::rng(), name, builder, bits)
+        self.create_pending_from_try(&mut SysRng, name, builder, bits)
     }
 
     /// [`create_pending_from`](Self::create_pending_from) with the given random source.
@@ -672,11 +681,22 @@ impl Transaction {
         builder: CertificateRequestBuilder,
         bits: usize,
     ) -> Result<CertificateRequest> {
+        self.create_pending_from_try(rng, name, builder, bits)
+    }
+
+    /// [`create_pending_from`](Self::create_pending_from) with a fallible random source.
+    fn create_pending_from_try<R: TryCryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        name: &str,
+        builder: CertificateRequestBuilder,
+        bits: usize,
+    ) -> Result<CertificateRequest> {
         check_name(name)?;
         self.atomic(|session| {
             // Fail fast, before the (slow) key generation.
             session.check_name_free(name)?;
-            let key = PrivateKey::generate_rsa_with_rng(rng, bits)?;
+            let key = PrivateKey::generate_rsa_try(rng, bits, KeySizePolicy::Standard)?;
             let request = builder.sign(&key)?;
             session.insert_pending(name, &key, &request, &request.subject(), None)?;
             Ok(request)
@@ -739,13 +759,23 @@ impl Transaction {
     /// serving; installing the renewal's certificate moves `name`'s bindings and name to it
     /// and deletes the old key and certificate.
     pub fn renew(&mut self, name: &str, bits: usize) -> Result<CertificateRequest> {
-        self.renew_with_rng(&mut rand::rng(), name, bits)
+        self.renew_try(&mut SysRng, name, bits)
     }
 
     /// [`renew`](Self::renew) with the given random source.
     pub fn renew_with_rng(
         &mut self,
         rng: &mut impl CryptoRng,
+        name: &str,
+        bits: usize,
+    ) -> Result<CertificateRequest> {
+        self.renew_try(rng, name, bits)
+    }
+
+    /// [`renew`](Self::renew) with a fallible random source.
+    fn renew_try<R: TryCryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
         name: &str,
         bits: usize,
     ) -> Result<CertificateRequest> {
@@ -787,7 +817,7 @@ impl Transaction {
                 }
                 None => builder = builder.dns_names(row.dns_names.clone()),
             }
-            let key = PrivateKey::generate_rsa_with_rng(rng, bits)?;
+            let key = PrivateKey::generate_rsa_try(rng, bits, KeySizePolicy::Standard)?;
             let request = builder.sign(&key)?;
             let subject = request.subject();
             session.insert_pending(&renewal_name, &key, &request, &subject, Some(row.id))?;
@@ -1189,6 +1219,64 @@ mod tests {
         }
         drop(clone);
         assert!(!path.exists() && !wal.exists());
+    }
+
+    /// A random source that always fails, like a broken OS source.
+    struct FailingRng;
+
+    #[derive(Debug)]
+    struct EntropyGone;
+
+    impl std::fmt::Display for EntropyGone {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("test entropy source is gone")
+        }
+    }
+
+    impl core::error::Error for EntropyGone {}
+
+    impl rand::TryRng for FailingRng {
+        type Error = EntropyGone;
+
+        fn try_next_u32(&mut self) -> std::result::Result<u32, EntropyGone> {
+            Err(EntropyGone)
+        }
+
+        fn try_next_u64(&mut self) -> std::result::Result<u64, EntropyGone> {
+            Err(EntropyGone)
+        }
+
+        fn try_fill_bytes(&mut self, _: &mut [u8]) -> std::result::Result<(), EntropyGone> {
+            Err(EntropyGone)
+        }
+    }
+
+    impl TryCryptoRng for FailingRng {}
+
+    #[test]
+    fn failing_random_source_is_a_typed_error_and_stores_nothing() {
+        let options = StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap());
+        let store = KeyStore::open_in_memory_with("pass", &options).unwrap();
+        let mut tx = store.begin().unwrap();
+        let dn = DistinguishedName::builder()
+            .common_name("www.example.com")
+            .build()
+            .unwrap();
+        let result = tx.create_pending_from_try(
+            &mut FailingRng,
+            "www",
+            CertificateRequest::builder(dn),
+            2048,
+        );
+        match result {
+            Err(Error::Key(crate::error::KeyError::Random { reason })) => {
+                assert_eq!(reason, "test entropy source is gone")
+            }
+            other => panic!("expected KeyError::Random, got {other:?}"),
+        }
+        assert!(tx.entries().unwrap().is_empty());
+        tx.commit().unwrap();
+        assert!(store.entries().unwrap().is_empty());
     }
 
     #[test]
