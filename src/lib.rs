@@ -16,6 +16,8 @@ pub mod name;
 pub mod request;
 mod signature;
 pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod usage;
 
 pub use certificate::Certificate;

@@ -726,6 +726,7 @@ mod tests {
 
     use super::*;
     use crate::Error;
+    use crate::testing::FailingRng;
 
     const MSG: &[u8] = b"the CertificationRequestInfo to be signed";
 
@@ -736,38 +737,6 @@ mod tests {
         })
     }
 
-    /// A random source that always fails, like a broken OS source.
-    struct FailingRng;
-
-    #[derive(Debug)]
-    struct EntropyGone;
-
-    impl std::fmt::Display for EntropyGone {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("test entropy source is gone")
-        }
-    }
-
-    impl core::error::Error for EntropyGone {}
-
-    impl rand::TryRng for FailingRng {
-        type Error = EntropyGone;
-
-        fn try_next_u32(&mut self) -> core::result::Result<u32, EntropyGone> {
-            Err(EntropyGone)
-        }
-
-        fn try_next_u64(&mut self) -> core::result::Result<u64, EntropyGone> {
-            Err(EntropyGone)
-        }
-
-        fn try_fill_bytes(&mut self, _: &mut [u8]) -> core::result::Result<(), EntropyGone> {
-            Err(EntropyGone)
-        }
-    }
-
-    impl TryCryptoRng for FailingRng {}
-
     #[test]
     fn failing_random_source_is_a_typed_error_in_signing() {
         for hash in [
@@ -775,7 +744,7 @@ mod tests {
             SignatureHash::Sha384,
             SignatureHash::Sha512,
         ] {
-            match sign_rsa_with(&mut FailingRng, key(), hash, MSG) {
+            match sign_rsa_with(&mut FailingRng { budget: 0 }, key(), hash, MSG) {
                 Err(Error::Key(KeyError::Random { reason })) => {
                     assert_eq!(reason, "test entropy source is gone")
                 }

@@ -1191,6 +1191,7 @@ fn split_names(s: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::FailingRng;
 
     #[test]
     fn key_store_is_send_sync_and_clone() {
@@ -1221,38 +1222,6 @@ mod tests {
         assert!(!path.exists() && !wal.exists());
     }
 
-    /// A random source that always fails, like a broken OS source.
-    struct FailingRng;
-
-    #[derive(Debug)]
-    struct EntropyGone;
-
-    impl std::fmt::Display for EntropyGone {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("test entropy source is gone")
-        }
-    }
-
-    impl core::error::Error for EntropyGone {}
-
-    impl rand::TryRng for FailingRng {
-        type Error = EntropyGone;
-
-        fn try_next_u32(&mut self) -> std::result::Result<u32, EntropyGone> {
-            Err(EntropyGone)
-        }
-
-        fn try_next_u64(&mut self) -> std::result::Result<u64, EntropyGone> {
-            Err(EntropyGone)
-        }
-
-        fn try_fill_bytes(&mut self, _: &mut [u8]) -> std::result::Result<(), EntropyGone> {
-            Err(EntropyGone)
-        }
-    }
-
-    impl TryCryptoRng for FailingRng {}
-
     #[test]
     fn failing_random_source_is_a_typed_error_and_stores_nothing() {
         let options = StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap());
@@ -1263,7 +1232,7 @@ mod tests {
             .build()
             .unwrap();
         let result = tx.create_pending_from_try(
-            &mut FailingRng,
+            &mut FailingRng { budget: 0 },
             "www",
             CertificateRequest::builder(dn),
             2048,
