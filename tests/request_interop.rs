@@ -282,13 +282,7 @@ fn openssl_rsa_pss_requests_verify_with_the_stated_salt_length() {
         let req = read_request(&file);
         assert_eq!(req.signature_algorithm(), "1.2.840.113549.1.1.10");
         req.verify().unwrap();
-        let mut der = req.to_der();
-        let at = der.windows(3).position(|w| w == b"www").unwrap();
-        der[at] = b'v';
-        assert!(matches!(
-            CertificateRequest::from_der(&der).unwrap().verify(),
-            Err(Error::Request(RequestError::BadSignature))
-        ));
+        assert_altered_subject_fails(&req, b"www", b'v');
     }
 }
 
@@ -326,13 +320,7 @@ fn openssl_request_with_rsa_pss_key_verifies() {
     let text = openssl(&["req", "-text", "-noout", "-in", p(&file)]);
     assert!(text.contains("mgf1 with sha1"), "{text}");
     req.verify().unwrap();
-    let mut der = req.to_der();
-    let at = der.windows(11).position(|w| w == b"pss.example").unwrap();
-    der[at] = b'q';
-    assert!(matches!(
-        CertificateRequest::from_der(&der).unwrap().verify(),
-        Err(Error::Request(RequestError::BadSignature))
-    ));
+    assert_altered_subject_fails(&req, b"pss.example", b'q');
 }
 
 #[test]
@@ -475,13 +463,7 @@ fn openssl_ecdsa_requests_verify() {
         req.verify()
             .unwrap_or_else(|e| panic!("{curve} {hash}: {e}"));
         assert_eq!(req.dns_names(), ["ec.example"]);
-        let mut der = req.to_der();
-        let at = der.windows(10).position(|w| w == b"ec.example").unwrap();
-        der[at] = b'f';
-        assert!(matches!(
-            CertificateRequest::from_der(&der).unwrap().verify(),
-            Err(Error::Request(RequestError::BadSignature))
-        ));
+        assert_altered_subject_fails(&req, b"ec.example", b'f');
     }
 }
 
@@ -650,4 +632,19 @@ fn hostile_characters_in_a_foreign_subject_are_escaped() {
         !debug.contains('\u{202e}') && !debug.contains('\u{85}'),
         "{debug}"
     );
+}
+
+/// Changing one byte of `needle` (in the signed subject) to `replacement` must make the
+/// request's signature check fail with `BadSignature`.
+fn assert_altered_subject_fails(req: &CertificateRequest, needle: &[u8], replacement: u8) {
+    let mut der = req.to_der();
+    let at = der
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the subject text is in the DER");
+    der[at] = replacement;
+    assert!(matches!(
+        CertificateRequest::from_der(&der).unwrap().verify(),
+        Err(Error::Request(RequestError::BadSignature))
+    ));
 }
