@@ -424,36 +424,42 @@ fn openssl_512_bit_key_needs_the_legacy_policy() {
 // What OpenSSL writes, we refuse
 // ---------------------------------------------------------------------------------------------
 
-#[test]
-fn openssl_legacy_pbe_is_refused_by_name() {
+/// Our OpenSSL-written key encrypted by `openssl pkcs8 -topk8 <flag> <scheme>` (`-v1` for a
+/// PBES1 scheme, `-v2` for a PBES2 cipher), with the legacy provider loaded: RC2 and single
+/// DES live there in OpenSSL 3.
+fn openssl_encrypt_legacy(flag: &str, scheme: &str) -> String {
     let path = openssl_key();
     let pass = format!("pass:{PASSWORD}");
+    let out = try_openssl(&[
+        "pkcs8",
+        "-topk8",
+        "-in",
+        path.to_str().unwrap(),
+        "-passout",
+        &pass,
+        flag,
+        scheme,
+        "-provider",
+        "legacy",
+        "-provider",
+        "default",
+    ]);
+    assert!(
+        out.status.success(),
+        "openssl could not write {flag} {scheme} (is the legacy provider installed?): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn openssl_legacy_pbe_is_refused_by_name() {
     for (scheme, name, cipher) in [
         ("PBE-SHA1-RC2-40", "pbeWithSHAAnd40BitRC2-CBC", "40-bit RC2"),
         ("PBE-MD5-DES", "pbeWithMD5AndDES-CBC", "56-bit DES"),
         ("PBE-SHA1-3DES", "pbeWithSHAAnd3-KeyTripleDES-CBC", "3DES"),
     ] {
-        // RC2 and single DES live in OpenSSL 3's legacy provider.
-        let out = try_openssl(&[
-            "pkcs8",
-            "-topk8",
-            "-in",
-            path.to_str().unwrap(),
-            "-passout",
-            &pass,
-            "-v1",
-            scheme,
-            "-provider",
-            "legacy",
-            "-provider",
-            "default",
-        ]);
-        assert!(
-            out.status.success(),
-            "openssl could not write {scheme} (is the legacy provider installed?): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let pem = String::from_utf8(out.stdout).unwrap();
+        let pem = openssl_encrypt_legacy("-v1", scheme);
         let reason = refusal(PrivateKey::from_encrypted_pem(&pem, PASSWORD));
         assert!(
             reason.contains(name) && reason.contains(cipher),
@@ -465,33 +471,12 @@ fn openssl_legacy_pbe_is_refused_by_name() {
 
 #[test]
 fn openssl_pbes2_with_weak_ciphers_is_refused_by_name() {
-    let path = openssl_key();
-    let pass = format!("pass:{PASSWORD}");
     for (cipher, name) in [
         ("des3", "3DES"),
         ("des-cbc", "single DES"),
         ("rc2-40-cbc", "RC2"),
     ] {
-        let out = try_openssl(&[
-            "pkcs8",
-            "-topk8",
-            "-in",
-            path.to_str().unwrap(),
-            "-passout",
-            &pass,
-            "-v2",
-            cipher,
-            "-provider",
-            "legacy",
-            "-provider",
-            "default",
-        ]);
-        assert!(
-            out.status.success(),
-            "openssl could not write PBES2 {cipher}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let pem = String::from_utf8(out.stdout).unwrap();
+        let pem = openssl_encrypt_legacy("-v2", cipher);
         let reason = refusal(PrivateKey::from_encrypted_pem(&pem, PASSWORD));
         assert!(reason.contains(name), "{cipher}: {reason}");
     }
