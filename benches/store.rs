@@ -1,18 +1,31 @@
-//! Key store benchmarks: installing a certificate into a store with few or many pending keys,
-//! resolving a connection, opening a store (Argon2id at `KdfParams::RECOMMENDED`), and an empty
-//! transaction.
+//! Key store benchmarks (`cargo bench --bench store`; add `-- --quick` for a short run).
 //!
-//! Run: `cargo bench --bench store` (add `-- --quick` for a short run). Needs the `openssl` CLI,
-//! which plays the CA once during setup.
+//! - `store/add_pending_commit/file`: `begin` + `add_pending` + `commit` of one pending key in
+//!   a store file on disk (key generation and request signing excluded), next to
+//!   `store/fsync_4k/file`, one 4 KiB write + `fdatasync` in the same directory: a commit
+//!   should cost about one fsync.
+//! - `store/install_certificate/{10,1000,10000}_pending`: installing a certificate when that
+//!   many keys are pending, in a transaction rolled back afterwards (every iteration sees the
+//!   same store). The pending key is found through an index on its fingerprint; a
+//!   `store-result install` line gives the ratio of the medians.
+//! - `store/resolve/{10,1000,10000}_bindings`: [`KeyStore::resolve`] (the SQLite path: binding
+//!   lookups, the entry's MAC check, parsing its chain and unsealing its key) of an SNI name
+//!   bound to one entry, while the store holds that many bindings in all (the others spread
+//!   over ten other installed entries).
+//! - `store/open/1000_entries`: [`KeyStore::open`] of a file holding 1,000 entries, with the
+//!   recommended Argon2id cost (19 MiB, 2 passes): the passphrase key is derived once per open,
+//!   and opening reads no entry.
+//! - `store/begin_commit_empty`: a transaction that changes nothing.
 //!
-//! Installing finds the pending key by the certificate's public-key fingerprint, through an
-//! index: its cost must not grow with the number of pending keys. The bench compares stores with
-//! [`SMALL`] and [`BIG`] pending entries. Each pending entry needs its own 2048-bit key (keys are
-//! unique in a store); generating [`BIG`] of them takes a while, so they are made once from
-//! seeded random sources and cached as PKCS#8 DER under `<target>/bench-keys/`, and later runs
-//! read them back (the first run spends about a minute on them).
+//! Needs the `openssl` CLI, which plays the CA during setup. Each entry needs its own key (keys
+//! are unique in a store): the installed entries use 2048-bit keys, the thousands of pending
+//! fillers 512-bit keys (the store takes legacy sizes; a pending key's size does not change
+//! what installing another key costs, and they are 30 times faster to make). Keys are made
+//! once from seeded random sources and cached as PKCS#8 DER under `<target>/bench-keys/`
+//! (the first run spends a minute or so on them).
 
 use std::hint::black_box;
+use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,30 +33,75 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use keymanager::{
-    CertificateRequest, DistinguishedName, KdfParams, KeyStore, PrivateKey, StoreOptions,
+    CertificateRequest, DistinguishedName, KdfParams, KeySizePolicy, KeyStore, PrivateKey,
+    StoreOptions,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-criterion_group!(benches, install, resolve, open, empty_transaction);
+criterion_group!(
+    benches,
+    add_pending_commit,
+    install,
+    resolve,
+    open,
+    empty_transaction
+);
 criterion_main!(benches);
 
-/// Pending entries in the small store.
-const SMALL: usize = 10;
-/// Pending entries in the big store.
-const BIG: usize = 1000;
+/// Pending-key counts for the install bench, and binding counts for the resolve bench.
+const COUNTS: [usize; 3] = [10, 1_000, 10_000];
+/// Installed entries that hold the other bindings in the resolve bench.
+const FILLER_ENTRIES: usize = 10;
 
-/// `install_certificate` into a store with `SMALL` and with `BIG` pending keys, in a
-/// transaction that is then rolled back, so every iteration sees the same store. Prints the
-/// ratio of the medians.
+/// One commit of one new pending key, in a store file on disk, against one fsync.
+fn add_pending_commit(c: &mut Criterion) {
+    let dir = tempfile::tempdir_in(target_dir()).expect("temporary directory");
+    let store = KeyStore::open_with(dir.path().join("keys.db"), "bench", &low_kdf()).expect("store");
+    let key = cached_keys(2048, 1).remove(0);
+    let request = request_for(&key, "www.example.com");
+
+    let mut group = c.benchmark_group("store");
+    group.bench_function("add_pending_commit/file", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let copy = key.try_clone().expect("key");
+                let start = Instant::now();
+                let mut tx = store.begin().expect("begin");
+                tx.add_pending("www", copy, &request).expect("add_pending");
+                tx.commit().expect("commit");
+                total += start.elapsed();
+                // Untimed: take it out again for the next round.
+                let mut tx = store.begin().expect("begin");
+                tx.remove("www").expect("remove");
+                tx.commit().expect("commit");
+            }
+            total
+        })
+    });
+    let probe = dir.path().join("fsync-probe");
+    let mut file = std::fs::File::create(&probe).expect("probe file");
+    let block = [0x5a_u8; 4096];
+    group.bench_function("fsync_4k/file", |b| {
+        b.iter(|| {
+            file.write_all(&block).expect("write");
+            file.sync_data().expect("fdatasync");
+        })
+    });
+    group.finish();
+}
+
+/// `install_certificate` into stores with 10, 1,000 and 10,000 pending keys, rolled back.
 fn install(c: &mut Criterion) {
-    let keys = cached_keys(BIG);
-    let small = pending_store(&keys[..SMALL]);
-    let big = pending_store(&keys);
-    let bundle = ca_signs(&request_for(&keys[0], "www.example.com"));
+    let target = cached_keys(2048, 1).remove(0);
+    let fillers = cached_keys(512, COUNTS[2] - 1);
+    let bundle = ca_signs(&[request_for(&target, "www.example.com")]).remove(0);
 
+    let mut medians = Vec::new();
     let mut group = c.benchmark_group("store/install_certificate");
-    for (n, store) in [(SMALL, &small), (BIG, &big)] {
+    for n in COUNTS {
+        let store = pending_store(&target, &fillers[..n - 1]);
         group.bench_function(format!("{n}_pending"), |b| {
             b.iter_batched(
                 || store.begin().expect("begin"),
@@ -55,64 +113,97 @@ fn install(c: &mut Criterion) {
                 BatchSize::PerIteration,
             )
         });
+        medians.push((n, median_install(&store, &bundle)));
     }
     group.finish();
-
-    let (t_small, t_big) = (
-        median_install(&small, &bundle),
-        median_install(&big, &bundle),
-    );
-    println!(
-        "store/install_certificate median over 30 runs: {SMALL} pending {t_small:.2?}, {BIG} pending {t_big:.2?}, ratio {BIG}/{SMALL} = {:.2}",
-        t_big.as_secs_f64() / t_small.as_secs_f64()
-    );
+    if let (Some((n0, t0)), Some((n1, t1))) = (medians.first(), medians.last()) {
+        println!(
+            "store-result install median over 30 runs: {}; ratio {n1}/{n0} = {:.2}",
+            medians
+                .iter()
+                .map(|(n, t)| format!("{n} pending {t:.2?}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            t1.as_secs_f64() / t0.as_secs_f64()
+        );
+    }
 }
 
-/// `resolve` of a connection whose SNI name is bound, in a store with one installed entry and
-/// `SMALL - 1` pending ones: the lookups, the integrity check, parsing the chain and unsealing
-/// the key.
+/// `resolve` of a bound SNI name with 10, 1,000 and 10,000 bindings in the store.
 fn resolve(c: &mut Criterion) {
-    let keys = cached_keys(SMALL);
-    let store = pending_store(&keys);
-    let bundle = ca_signs(&request_for(&keys[0], "www.example.com"));
-    let mut tx = store.begin().expect("begin");
-    let name = tx.install_certificate(&bundle).expect("install");
-    tx.bind("www.example.com:443".parse().expect("endpoint"), &name)
-        .expect("bind");
-    tx.commit().expect("commit");
+    let keys = cached_keys(2048, FILLER_ENTRIES + 1);
+    let hosts: Vec<String> = (0..keys.len())
+        .map(|i| {
+            if i == 0 {
+                "www.example.com".into()
+            } else {
+                format!("site{i}.example.com")
+            }
+        })
+        .collect();
+    let requests: Vec<CertificateRequest> = keys
+        .iter()
+        .zip(&hosts)
+        .map(|(k, h)| request_for(k, h))
+        .collect();
+    let bundles = ca_signs(&requests);
     let ip: IpAddr = "192.0.2.10".parse().expect("address");
 
     let mut group = c.benchmark_group("store/resolve");
-    group.bench_function("sni_hit", |b| {
-        b.iter(|| {
-            store
-                .resolve(black_box(ip), 443, Some("www.example.com"))
-                .expect("resolve")
-                .expect("bound")
-        })
-    });
-    group.bench_function("miss", |b| {
-        b.iter(|| store.resolve(black_box(ip), 8443, None).expect("resolve"))
-    });
+    for n in COUNTS {
+        let store = KeyStore::open_in_memory_with("bench", &low_kdf()).expect("store");
+        let mut tx = store.begin().expect("begin");
+        let mut names = Vec::new();
+        for (i, (key, request)) in keys.iter().zip(&requests).enumerate() {
+            tx.add_pending(&format!("entry-{i}"), key.try_clone().expect("key"), request)
+                .expect("add_pending");
+            names.push(tx.install_certificate(&bundles[i]).expect("install"));
+        }
+        tx.bind("www.example.com:443".parse().expect("endpoint"), &names[0])
+            .expect("bind");
+        for b in 1..n {
+            let entry = &names[1 + b % FILLER_ENTRIES];
+            let endpoint = format!("192.0.2.{}:{}", 1 + b % 200, 1000 + b);
+            tx.bind(endpoint.parse().expect("endpoint"), entry)
+                .expect("bind");
+        }
+        tx.commit().expect("commit");
+        group.bench_function(format!("{n}_bindings"), |b| {
+            b.iter(|| {
+                store
+                    .resolve(black_box(ip), 443, Some("www.example.com"))
+                    .expect("resolve")
+                    .expect("bound")
+            })
+        });
+        if n == COUNTS[0] {
+            group.bench_function(format!("{n}_bindings_miss"), |b| {
+                b.iter(|| store.resolve(black_box(ip), 8443, None).expect("resolve"))
+            });
+        }
+    }
     group.finish();
 }
 
-/// Opening an existing store file: dominated by Argon2id at the recommended cost (19 MiB,
-/// 2 passes), which is the point: it is what a password guess costs an attacker too.
+/// Opening a store file that holds 1,000 entries, at the recommended Argon2id cost.
 fn open(c: &mut Criterion) {
-    let dir = tempfile::tempdir().expect("temporary directory");
+    let dir = tempfile::tempdir_in(target_dir()).expect("temporary directory");
     let path = dir.path().join("keys.db");
-    drop(KeyStore::open(&path, "bench passphrase").expect("create"));
+    {
+        let store = KeyStore::open(&path, "bench passphrase").expect("create");
+        let target = cached_keys(2048, 1).remove(0);
+        fill_pending(&store, &target, &cached_keys(512, 999));
+    }
 
     let mut group = c.benchmark_group("store/open");
     group.sample_size(10);
-    group.bench_function("argon2id_recommended", |b| {
+    group.bench_function("1000_entries", |b| {
         b.iter(|| KeyStore::open(black_box(&path), "bench passphrase").expect("open"))
     });
     group.finish();
 }
 
-/// `begin` + `commit` of a transaction that changes nothing: the write lock and a WAL commit.
+/// `begin` + `commit` of a transaction that changes nothing.
 fn empty_transaction(c: &mut Criterion) {
     let store = KeyStore::open_in_memory_with("bench", &low_kdf()).expect("store");
     c.bench_function("store/begin_commit_empty", |b| {
@@ -140,12 +231,17 @@ fn median_install(store: &KeyStore, bundle: &[u8]) -> Duration {
     times[times.len() / 2]
 }
 
-/// A store (low Argon2 cost: setup only) with one pending entry per key; the first key's entry
-/// is for `www.example.com`.
-fn pending_store(keys: &[PrivateKey]) -> KeyStore {
+/// A store (low Argon2 cost: setup only) with a pending entry for `target` (for
+/// `www.example.com`) and one for each filler.
+fn pending_store(target: &PrivateKey, fillers: &[PrivateKey]) -> KeyStore {
     let store = KeyStore::open_in_memory_with("bench", &low_kdf()).expect("store");
+    fill_pending(&store, target, fillers);
+    store
+}
+
+fn fill_pending(store: &KeyStore, target: &PrivateKey, fillers: &[PrivateKey]) {
     let mut tx = store.begin().expect("begin");
-    for (i, key) in keys.iter().enumerate() {
+    for (i, key) in std::iter::once(target).chain(fillers).enumerate() {
         let host = if i == 0 {
             "www.example.com".to_string()
         } else {
@@ -160,7 +256,6 @@ fn pending_store(keys: &[PrivateKey]) -> KeyStore {
         .expect("add_pending");
     }
     tx.commit().expect("commit");
-    store
 }
 
 fn low_kdf() -> StoreOptions {
@@ -172,26 +267,29 @@ fn request_for(key: &PrivateKey, host: &str) -> CertificateRequest {
     CertificateRequest::builder(dn).sign(key).expect("request")
 }
 
-/// `n` 2048-bit keys from seeds 0..n, read from `<target>/bench-keys/` or made and cached there.
-fn cached_keys(n: usize) -> Vec<PrivateKey> {
+/// `n` keys of `bits` bits from seeds 0..n, read from `<target>/bench-keys/` or made and
+/// cached there.
+fn cached_keys(bits: usize, n: usize) -> Vec<PrivateKey> {
     let dir = target_dir().join("bench-keys");
     std::fs::create_dir_all(&dir).expect("creating the key cache directory");
     (0..n)
         .map(|i| {
-            let path = dir.join(format!("rsa2048-seed{i}.der"));
+            let path = dir.join(format!("rsa{bits}-seed{i}.der"));
             if let Ok(der) = std::fs::read(&path)
-                && let Ok(key) = PrivateKey::from_der(&der)
+                && let Ok(key) = PrivateKey::from_der_with_policy(&der, KeySizePolicy::InsecureLegacy)
             {
                 return key;
             }
-            if i % 50 == 0 {
+            if i % 1000 == 0 {
                 eprintln!(
-                    "bench: generating and caching keys {i}.. in {}",
+                    "bench: generating and caching {bits}-bit keys {i}.. in {}",
                     dir.display()
                 );
             }
             let mut rng = ChaCha8Rng::seed_from_u64(i as u64);
-            let key = PrivateKey::generate_rsa_with_rng(&mut rng, 2048).expect("key generation");
+            let key =
+                PrivateKey::generate_rsa_with_policy(&mut rng, bits, KeySizePolicy::InsecureLegacy)
+                    .expect("key generation");
             write_private(&path, &key.to_pkcs8_der().expect("PKCS#8"));
             key
         })
@@ -215,25 +313,11 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
 }
 
-/// Has a throw-away CA, made with the `openssl` CLI, sign `request` as a server certificate
-/// for its names; returns the certificate followed by the CA's.
-fn ca_signs(request: &CertificateRequest) -> Vec<u8> {
+/// Has one throw-away CA, made with the `openssl` CLI, sign each request as a server
+/// certificate for its names; returns, for each, the certificate followed by the CA's.
+fn ca_signs(requests: &[CertificateRequest]) -> Vec<Vec<u8>> {
     let dir = tempfile::tempdir().expect("temporary directory");
     let p = |f: &str| dir.path().join(f);
-    std::fs::write(p("req.pem"), request.to_pem()).expect("write request");
-    let sans: Vec<String> = request
-        .dns_names()
-        .iter()
-        .map(|n| format!("DNS:{n}"))
-        .collect();
-    std::fs::write(
-        p("ext.cnf"),
-        format!(
-            "subjectAltName={}\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
-            sans.join(",")
-        ),
-    )
-    .expect("write extensions");
     openssl(&[
         "req",
         "-x509",
@@ -249,27 +333,48 @@ fn ca_signs(request: &CertificateRequest) -> Vec<u8> {
         "-out",
         &path(&p("ca.pem")),
     ]);
-    openssl(&[
-        "x509",
-        "-req",
-        "-days",
-        "1",
-        "-set_serial",
-        "7",
-        "-in",
-        &path(&p("req.pem")),
-        "-CA",
-        &path(&p("ca.pem")),
-        "-CAkey",
-        &path(&p("ca.key")),
-        "-extfile",
-        &path(&p("ext.cnf")),
-        "-out",
-        &path(&p("leaf.pem")),
-    ]);
-    let mut bundle = std::fs::read(p("leaf.pem")).expect("read certificate");
-    bundle.extend(std::fs::read(p("ca.pem")).expect("read CA"));
-    bundle
+    let ca = std::fs::read(p("ca.pem")).expect("read CA");
+    requests
+        .iter()
+        .enumerate()
+        .map(|(i, request)| {
+            std::fs::write(p("req.pem"), request.to_pem()).expect("write request");
+            let sans: Vec<String> = request
+                .dns_names()
+                .iter()
+                .map(|n| format!("DNS:{n}"))
+                .collect();
+            std::fs::write(
+                p("ext.cnf"),
+                format!(
+                    "subjectAltName={}\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+                    sans.join(",")
+                ),
+            )
+            .expect("write extensions");
+            openssl(&[
+                "x509",
+                "-req",
+                "-days",
+                "1",
+                "-set_serial",
+                &(i + 7).to_string(),
+                "-in",
+                &path(&p("req.pem")),
+                "-CA",
+                &path(&p("ca.pem")),
+                "-CAkey",
+                &path(&p("ca.key")),
+                "-extfile",
+                &path(&p("ext.cnf")),
+                "-out",
+                &path(&p("leaf.pem")),
+            ]);
+            let mut bundle = std::fs::read(p("leaf.pem")).expect("read certificate");
+            bundle.extend_from_slice(&ca);
+            bundle
+        })
+        .collect()
 }
 
 fn openssl(args: &[&str]) {

@@ -230,6 +230,8 @@ pub struct PrivateKey {
     inner: rsa::PrivateKey,
     public_der: Vec<u8>,
     fingerprint: Fingerprint,
+    /// The optional signing backend's form of the key (see `backend.rs`); never in `Debug`.
+    backend: crate::backend::Cache,
 }
 
 impl PrivateKey {
@@ -583,12 +585,19 @@ impl PrivateKey {
             inner: self.inner.clone(),
             public_der: self.public_der.clone(),
             fingerprint: self.fingerprint,
+            backend: crate::backend::Cache::default(),
         })
     }
 
     /// The underlying `rsa` key, for signing inside the crate.
     pub(crate) fn rsa(&self) -> &rsa::PrivateKey {
         &self.inner
+    }
+
+    /// The optional signing backend's per-key state (`backend.rs`).
+    #[cfg_attr(not(feature = "aws-lc-rs"), allow(dead_code))]
+    pub(crate) fn backend_cache(&self) -> &crate::backend::Cache {
+        &self.backend
     }
 
     /// Reads PKCS#8 `PrivateKeyInfo` DER holding an RSA key.
@@ -649,6 +658,7 @@ impl PrivateKey {
             inner,
             public_der,
             fingerprint,
+            backend: crate::backend::Cache::default(),
         })
     }
 }

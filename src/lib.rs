@@ -4,6 +4,7 @@
 #![warn(unreachable_pub)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod backend;
 pub mod certificate;
 pub mod chain;
 mod encoding;

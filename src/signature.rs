@@ -149,11 +149,16 @@ pub(crate) fn sign_rsa(
     hash: SignatureHash,
     message: &[u8],
 ) -> Result<(AlgorithmIdentifierOwned, Vec<u8>)> {
+    // The optional faster backend (feature `aws-lc-rs`, keys of 2048 bits and more).
+    if let Some(signature) = crate::backend::sign_pkcs1v15(key, hash, message) {
+        return Ok((rsa_pkcs1v15_algorithm(hash), signature?));
+    }
     sign_rsa_with(&mut SysRng, key, hash, message)
 }
 
-/// [`sign_rsa`] with blinding randomness from `rng`; its failure is [`KeyError::Random`].
-fn sign_rsa_with<R: TryCryptoRng + ?Sized>(
+/// [`sign_rsa`] with the `rsa` crate, blinding randomness from `rng`; its failure is
+/// [`KeyError::Random`].
+pub(crate) fn sign_rsa_with<R: TryCryptoRng + ?Sized>(
     rng: &mut R,
     key: &PrivateKey,
     hash: SignatureHash,
@@ -179,11 +184,15 @@ fn sign_rsa_with<R: TryCryptoRng + ?Sized>(
         ),
     };
     let signature = signed.map_err(|e| rng.error_or(e, |reason| KeyError::Signing { reason }))?;
-    let algorithm = AlgorithmIdentifierOwned {
+    Ok((rsa_pkcs1v15_algorithm(hash), signature))
+}
+
+/// The `AlgorithmIdentifier` of RSA PKCS#1 v1.5 with `hash`, `NULL` parameters.
+fn rsa_pkcs1v15_algorithm(hash: SignatureHash) -> AlgorithmIdentifierOwned {
+    AlgorithmIdentifierOwned {
         oid: hash.rsa_pkcs1v15_oid(),
         parameters: Some(der::asn1::Null.into()),
-    };
-    Ok((algorithm, signature))
+    }
 }
 
 /// A hash function a signature we check may use.
