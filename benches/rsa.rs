@@ -163,7 +163,8 @@ fn sign_verify(c: &mut Criterion<ThreadCpu>) {
     for &bits in SIZES {
         let key = fixture_key(bits);
         let der = key.to_pkcs8_der().expect("PKCS#8 encoding");
-        let signer = SigningKey::<Sha256>::new(rsa::PrivateKey::from_pkcs8_der(&der).expect("PKCS#8"));
+        let signer =
+            SigningKey::<Sha256>::new(rsa::PrivateKey::from_pkcs8_der(&der).expect("PKCS#8"));
         let verifier: VerifyingKey<Sha256> = signer.verifying_key();
         let signature = signer.sign(&MESSAGE);
 
@@ -179,11 +180,16 @@ fn sign_verify(c: &mut Criterion<ThreadCpu>) {
             let pair = aws_lc_rs::rsa::KeyPair::from_pkcs8(&der).expect("aws-lc key");
             let rng = aws_lc_rs::rand::SystemRandom::new();
             let mut out = vec![0u8; pair.public_modulus_len()];
-            pair.sign(&aws_lc_rs::signature::RSA_PKCS1_SHA256, &rng, &MESSAGE, &mut out)
-                .expect("aws-lc signature");
+            pair.sign(
+                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                &rng,
+                &MESSAGE,
+                &mut out,
+            )
+            .expect("aws-lc signature");
             assert_eq!(
                 out,
-                signature.to_vec(),
+                signature::SignatureEncoding::to_vec(&signature),
                 "PKCS#1 v1.5 is deterministic: both backends make the same signature"
             );
             let mut group = c.benchmark_group("sign/aws-lc");
@@ -251,9 +257,14 @@ fn fixture_key(bits: usize) -> PrivateKey {
 }
 
 /// Criterion measurement: CPU time used by the benchmarking thread.
-#[derive(Default)]
 struct ThreadCpu {
     wall: WallTime,
+}
+
+impl Default for ThreadCpu {
+    fn default() -> Self {
+        Self { wall: WallTime }
+    }
 }
 
 impl ThreadCpu {

@@ -57,7 +57,8 @@ const FILLER_ENTRIES: usize = 10;
 /// One commit of one new pending key, in a store file on disk, against one fsync.
 fn add_pending_commit(c: &mut Criterion) {
     let dir = tempfile::tempdir_in(target_dir()).expect("temporary directory");
-    let store = KeyStore::open_with(dir.path().join("keys.db"), "bench", &low_kdf()).expect("store");
+    let store =
+        KeyStore::open_with(dir.path().join("keys.db"), "bench", &low_kdf()).expect("store");
     let key = cached_keys(2048, 1).remove(0);
     let request = request_for(&key, "www.example.com");
 
@@ -155,8 +156,12 @@ fn resolve(c: &mut Criterion) {
         let mut tx = store.begin().expect("begin");
         let mut names = Vec::new();
         for (i, (key, request)) in keys.iter().zip(&requests).enumerate() {
-            tx.add_pending(&format!("entry-{i}"), key.try_clone().expect("key"), request)
-                .expect("add_pending");
+            tx.add_pending(
+                &format!("entry-{i}"),
+                key.try_clone().expect("key"),
+                request,
+            )
+            .expect("add_pending");
             names.push(tx.install_certificate(&bundles[i]).expect("install"));
         }
         tx.bind("www.example.com:443".parse().expect("endpoint"), &names[0])
@@ -276,7 +281,8 @@ fn cached_keys(bits: usize, n: usize) -> Vec<PrivateKey> {
         .map(|i| {
             let path = dir.join(format!("rsa{bits}-seed{i}.der"));
             if let Ok(der) = std::fs::read(&path)
-                && let Ok(key) = PrivateKey::from_der_with_policy(&der, KeySizePolicy::InsecureLegacy)
+                && let Ok(key) =
+                    PrivateKey::from_der_with_policy(&der, KeySizePolicy::InsecureLegacy)
             {
                 return key;
             }

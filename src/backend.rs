@@ -198,8 +198,7 @@ mod tests {
             assert!(sign_pkcs1v15(&small, SignatureHash::Sha256, b"m").is_none());
             let (algorithm, signature) =
                 crate::signature::sign_rsa(&small, SignatureHash::Sha256, b"m").unwrap();
-            crate::signature::verify(small.public_key_der(), &algorithm, b"m", &signature)
-                .unwrap();
+            crate::signature::verify(small.public_key_der(), &algorithm, b"m", &signature).unwrap();
         }
     }
 }

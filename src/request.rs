@@ -530,9 +530,11 @@ impl CertificateRequestBuilder {
             signature: BitString::from_bytes(&signature).map_err(encode_error)?,
         };
         let request = CertificateRequest::from_der(&request.to_der().map_err(encode_error)?)?;
-        // Checking our own signature guards against a faulty RSA-CRT computation, which would
-        // otherwise publish a signature that reveals the key.
-        request.verify()?;
+        // A faulty RSA-CRT computation would publish a signature that reveals the key: both
+        // signing backends (`backend.rs`) check the private-key result against the public key
+        // before returning it, so a second, full verification here (a fifth of an aws-lc
+        // signature's time) runs in debug builds only, where every test checks it.
+        debug_assert!(request.verify().is_ok(), "our own request does not verify");
         Ok(request)
     }
 

@@ -22,8 +22,8 @@ fn openssl_verifies(request: &CertificateRequest, key: &PrivateKey) {
     std::fs::write(&file, request.to_pem()).unwrap();
     let file = file.to_str().unwrap();
     let out = cli::openssl(None, &["req", "-verify", "-noout", "-in", file]);
-    let said = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("verify OK"), "{said}");
     let public = cli::openssl(None, &["req", "-pubkey", "-noout", "-in", file]);
     let from_openssl = pem::parse(&public.stdout).unwrap();
@@ -44,13 +44,12 @@ fn requests_verify_with_openssl_at_every_size_and_hash() {
             if bits == 512 && hash != SignatureHash::Sha256 {
                 continue;
             }
-            let request = CertificateRequest::builder(
-                "CN=www.example.com,O=Backend Test".parse().unwrap(),
-            )
-            .dns_name("www.example.com")
-            .signature_hash(hash)
-            .sign(&key)
-            .unwrap_or_else(|e| panic!("{bits}-bit {hash:?}: {e}"));
+            let request =
+                CertificateRequest::builder("CN=www.example.com,O=Backend Test".parse().unwrap())
+                    .dns_name("www.example.com")
+                    .signature_hash(hash)
+                    .sign(&key)
+                    .unwrap_or_else(|e| panic!("{bits}-bit {hash:?}: {e}"));
             request.verify().unwrap();
             openssl_verifies(&request, &key);
         }
@@ -96,7 +95,13 @@ fn openssl_makes_the_same_signature_bytes() {
         cli::openssl(
             None,
             &[
-                "dgst", "-sha256", "-sign", &p("key.pem"), "-out", &p("sig.bin"), &p("info.der"),
+                "dgst",
+                "-sha256",
+                "-sign",
+                &p("key.pem"),
+                "-out",
+                &p("sig.bin"),
+                &p("info.der"),
             ],
         );
         let theirs = std::fs::read(p("sig.bin")).unwrap();
