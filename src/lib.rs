@@ -16,6 +16,8 @@ pub mod name;
 pub mod request;
 mod signature;
 pub mod store;
+#[cfg(feature = "rustls")]
+pub mod tls;
 #[cfg(test)]
 mod testing;
 pub mod usage;
@@ -30,7 +32,7 @@ pub use name::{DistinguishedName, DistinguishedNameBuilder};
 pub use request::{CertificateRequest, CertificateRequestBuilder};
 pub use signature::SignatureHash;
 pub use store::{
-    Entry, EntryState, Export, Identity, InstallOptions, KdfParams, KeyStore, StoreOptions,
-    Transaction,
+    Entry, EntryState, Export, Identity, InstallOptions, KdfParams, KeyStore, Snapshot,
+    StoreOptions, Transaction, Watcher,
 };
 pub use usage::{ExtendedKeyUsage, KeyUsage, KeyUsages};
