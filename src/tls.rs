@@ -21,6 +21,11 @@
 //! handshake fails because of the switch. A committed change is served within one interval
 //! plus the time to read the snapshot.
 //!
+//! A resumed TLS session does not ask the resolver: it keeps the certificate of the session
+//! it resumes, as any TLS server does. A server that must stop serving an old certificate at
+//! once should bound its session lifetime (rustls's `ServerConfig::session_storage` and
+//! `ticketer`).
+//!
 //! Refresh work never runs on a handshake: the thread does it, and
 //! [`refresh`](StoreResolver::refresh) lets a caller do it now (for instance right after its
 //! own commit). The thread ends within one interval after the last `Arc` of the resolver is

@@ -154,6 +154,7 @@ pub fn serve(listener: TcpListener, resolver: Arc<StoreResolver>) -> Arc<ServerS
 
 fn answer(stream: TcpStream, config: Arc<ServerConfig>) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.set_nodelay(true)?;
     let conn = ServerConnection::new(config).map_err(std::io::Error::other)?;
     let mut tls = rustls::StreamOwned::new(conn, stream);
     while tls.conn.is_handshaking() {
@@ -166,7 +167,7 @@ fn answer(stream: TcpStream, config: Arc<ServerConfig>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// A rustls client configuration trusting the test CA's root.
+/// A rustls client configuration trusting the test CA's root, without session resumption.
 pub fn client_config() -> Arc<ClientConfig> {
     static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
     Arc::clone(CONFIG.get_or_init(|| {
@@ -174,11 +175,13 @@ pub fn client_config() -> Arc<ClientConfig> {
         roots
             .add(CertificateDer::from(pem_to_der(ca().root_pem())))
             .unwrap();
-        Arc::new(
-            ClientConfig::builder()
-                .with_root_certificates(roots)
-                .with_no_client_auth(),
-        )
+        let mut config = ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        // Every handshake a full one, that asks the resolver: a resumed session would keep
+        // the certificate of the session it resumes.
+        config.resumption = rustls::client::Resumption::disabled();
+        Arc::new(config)
     }))
 }
 
@@ -189,6 +192,7 @@ pub fn handshake(port: u16, server_name: &str) -> Result<Vec<u8>, String> {
     let conn = ClientConnection::new(client_config(), name).map_err(|e| e.to_string())?;
     let sock = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
     sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .and_then(|()| sock.set_nodelay(true))
         .map_err(|e| e.to_string())?;
     let mut tls = rustls::StreamOwned::new(conn, sock);
     while tls.conn.is_handshaking() {
