@@ -160,10 +160,24 @@ fn answer(stream: TcpStream, config: Arc<ServerConfig>) -> std::io::Result<()> {
     while tls.conn.is_handshaking() {
         tls.conn.complete_io(&mut tls.sock)?;
     }
+    read_head(&mut tls)?;
     tls.write_all(b"HTTP/1.0 200 OK\r\ncontent-length: 3\r\n\r\nok\n")?;
     tls.conn.send_close_notify();
     tls.flush()?;
     tls.conn.complete_io(&mut tls.sock)?;
+    Ok(())
+}
+
+/// Reads an HTTP request head, up to its blank line (at most 8 KiB).
+fn read_head(r: &mut impl Read) -> std::io::Result<()> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
+        if r.read(&mut byte)? == 0 {
+            break;
+        }
+        head.push(byte[0]);
+    }
     Ok(())
 }
 
@@ -185,9 +199,19 @@ pub fn client_config() -> Arc<ClientConfig> {
     }))
 }
 
-/// One HTTPS request to `127.0.0.1:port` for `server_name` (a DNS name is sent as SNI, an IP
-/// address is not): the served leaf certificate's DER, or the error.
+/// One HTTPS request to the test server on `127.0.0.1:port` for `server_name` (a DNS name is
+/// sent as SNI, an IP address is not): the served leaf certificate's DER, or the error.
 pub fn handshake(port: u16, server_name: &str) -> Result<Vec<u8>, String> {
+    let (leaf, body) = request(port, server_name)?;
+    if !body.ends_with("ok\n") {
+        return Err(format!("unexpected answer {body:?}"));
+    }
+    Ok(leaf)
+}
+
+/// One HTTPS request to `127.0.0.1:port` for `server_name`: the served leaf certificate's
+/// DER and the answer, or the error.
+pub fn request(port: u16, server_name: &str) -> Result<(Vec<u8>, String), String> {
     let name = ServerName::try_from(server_name.to_owned()).map_err(|e| e.to_string())?;
     let conn = ClientConnection::new(client_config(), name).map_err(|e| e.to_string())?;
     let sock = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
@@ -206,10 +230,10 @@ pub fn handshake(port: u16, server_name: &str) -> Result<Vec<u8>, String> {
         .and_then(|c| c.first())
         .map(|c| c.to_vec())
         .ok_or("no peer certificate")?;
+    tls.write_all(b"GET / HTTP/1.0\r\n\r\n")
+        .and_then(|()| tls.flush())
+        .map_err(|e| e.to_string())?;
     let mut body = Vec::new();
     tls.read_to_end(&mut body).map_err(|e| e.to_string())?;
-    if !body.ends_with(b"ok\n") {
-        return Err(format!("unexpected answer {:?}", String::from_utf8_lossy(&body)));
-    }
-    Ok(leaf)
+    Ok((leaf, String::from_utf8_lossy(&body).into_owned()))
 }
