@@ -16,10 +16,10 @@ pub mod name;
 pub mod request;
 mod signature;
 pub mod store;
-#[cfg(feature = "rustls")]
-pub mod tls;
 #[cfg(test)]
 mod testing;
+#[cfg(feature = "rustls")]
+pub mod tls;
 pub mod usage;
 
 pub use certificate::Certificate;

@@ -243,9 +243,9 @@ impl StoreResolverBuilder {
             }
             .into());
         }
-        let on_error = self.on_error.unwrap_or_else(|| {
-            Arc::new(|e: &Error| eprintln!("keymanager: TLS identities: {e}"))
-        });
+        let on_error = self
+            .on_error
+            .unwrap_or_else(|| Arc::new(|e: &Error| eprintln!("keymanager: TLS identities: {e}")));
         let mut watcher = self.store.watcher()?;
         let snapshot = watcher.snapshot()?;
         let served = build_served(snapshot, None, &*on_error);
@@ -287,7 +287,11 @@ impl StoreResolverBuilder {
 
 /// Builds the key of each identity of `snapshot`, reusing those of `previous` whose key and
 /// chain have not changed; reports the identities the TLS library refuses.
-fn build_served(snapshot: Snapshot, previous: Option<&Served>, on_error: &dyn Fn(&Error)) -> Served {
+fn build_served(
+    snapshot: Snapshot,
+    previous: Option<&Served>,
+    on_error: &dyn Fn(&Error),
+) -> Served {
     let mut reusable: HashMap<Fingerprint, (&Identity, &Arc<CertifiedKey>)> = HashMap::new();
     if let Some(previous) = previous {
         for (identity, key) in previous.snapshot.identities().iter().zip(&previous.keys) {

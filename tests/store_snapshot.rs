@@ -8,7 +8,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 
 use common::ca::TestCa;
-use keymanager::{CertificateRequest, DistinguishedName, KdfParams, KeyStore, PrivateKey, StoreOptions};
+use keymanager::{
+    CertificateRequest, DistinguishedName, KdfParams, KeyStore, PrivateKey, StoreOptions,
+};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -32,7 +34,10 @@ fn key(i: u64) -> PrivateKey {
 fn install(store: &KeyStore, name: &str, i: u64, dns: &str, endpoints: &[&str]) {
     let key = key(i);
     let dn: DistinguishedName = format!("CN={dns}").parse().unwrap();
-    let request = CertificateRequest::builder(dn).dns_name(dns).sign(&key).unwrap();
+    let request = CertificateRequest::builder(dn)
+        .dns_name(dns)
+        .sign(&key)
+        .unwrap();
     let san = format!("subjectAltName=DNS:{dns}");
     let leaf = ca().sign_request(&request.to_pem(), &[&san, "extendedKeyUsage=serverAuth"]);
     let mut tx = store.begin().unwrap();
@@ -49,11 +54,29 @@ fn store() -> &'static KeyStore {
     static STORE: OnceLock<KeyStore> = OnceLock::new();
     STORE.get_or_init(|| {
         let store = KeyStore::open_in_memory_with(PASS, &options()).unwrap();
-        install(&store, "exact", 0, "www.example.test", &["www.example.test:443"]);
-        install(&store, "wild", 1, "*.example.test", &["*.example.test:443", "*.example.test:8443"]);
+        install(
+            &store,
+            "exact",
+            0,
+            "www.example.test",
+            &["www.example.test:443"],
+        );
+        install(
+            &store,
+            "wild",
+            1,
+            "*.example.test",
+            &["*.example.test:443", "*.example.test:8443"],
+        );
         install(&store, "intranet", 2, "intranet", &["intranet:443"]);
         install(&store, "v4", 3, "v4.test", &["192.0.2.10:443"]);
-        install(&store, "any4", 4, "any4.test", &["0.0.0.0:443", "0.0.0.0:8443"]);
+        install(
+            &store,
+            "any4",
+            4,
+            "any4.test",
+            &["0.0.0.0:443", "0.0.0.0:8443"],
+        );
         install(&store, "v6", 5, "v6.test", &["[2001:db8::1]:443"]);
         install(&store, "any6", 6, "any6.test", &["[::]:443"]);
         store
@@ -115,7 +138,10 @@ fn the_snapshot_answers_exactly_as_resolve() {
     }
     // Every entry and the empty answer came up: the grid covers every step of the order.
     for name in ["exact", "wild", "intranet", "v4", "any4", "v6", "any6"] {
-        assert!(answered.contains_key(&Some(name.to_owned())), "{name} never answered");
+        assert!(
+            answered.contains_key(&Some(name.to_owned())),
+            "{name} never answered"
+        );
     }
     assert!(answered.contains_key(&None));
 }
@@ -129,7 +155,10 @@ fn host_before_wildcard_before_address_before_any() {
             .map(|id| id.name().to_owned())
     };
     let name = |s: &str| Some(s.to_owned());
-    assert_eq!(at(Some("www.example.test"), "192.0.2.10:443"), name("exact"));
+    assert_eq!(
+        at(Some("www.example.test"), "192.0.2.10:443"),
+        name("exact")
+    );
     assert_eq!(at(Some("api.example.test"), "192.0.2.10:443"), name("wild"));
     assert_eq!(at(Some("other.test"), "192.0.2.10:443"), name("v4"));
     assert_eq!(at(Some("other.test"), "192.0.2.11:443"), name("any4"));
@@ -138,33 +167,55 @@ fn host_before_wildcard_before_address_before_any() {
     assert_eq!(at(None, "[2001:db8::2]:443"), name("any6"));
     // The IPv4 any-address never answers IPv6, nor the other way round.
     assert_eq!(at(None, "[2001:db8::2]:8443"), None);
-    assert_eq!(at(Some("www.example.test"), "192.0.2.10:8443"), name("wild"));
+    assert_eq!(
+        at(Some("www.example.test"), "192.0.2.10:8443"),
+        name("wild")
+    );
     assert_eq!(at(Some("www.example.test"), "192.0.2.10:9999"), None);
     // A wildcard covers one label only; an SNI that is a wildcard matches no host binding.
-    assert_eq!(at(Some("x.a.example.test"), "[2001:db8::5]:443"), name("any6"));
-    assert_eq!(at(Some("*.example.test"), "[2001:db8::5]:443"), name("any6"));
+    assert_eq!(
+        at(Some("x.a.example.test"), "[2001:db8::5]:443"),
+        name("any6")
+    );
+    assert_eq!(
+        at(Some("*.example.test"), "[2001:db8::5]:443"),
+        name("any6")
+    );
     // The identity holds the entry's chain and key.
-    let id = snapshot.resolve(Some("intranet"), "192.0.2.10:443".parse().unwrap()).unwrap();
+    let id = snapshot
+        .resolve(Some("intranet"), "192.0.2.10:443".parse().unwrap())
+        .unwrap();
     assert!(id.chain()[0].matches(id.private_key()));
 }
 
 #[test]
 fn a_watcher_sees_every_commit_and_only_commits() {
     let store = KeyStore::open_in_memory_with(PASS, &options()).unwrap();
-    install(&store, "www", 0, "www.example.test", &["www.example.test:443"]);
+    install(
+        &store,
+        "www",
+        0,
+        "www.example.test",
+        &["www.example.test:443"],
+    );
     let mut watcher = store.watcher().unwrap();
     assert!(watcher.changed().unwrap(), "no snapshot read yet");
     let first = watcher.snapshot().unwrap();
     assert_eq!(first.len(), 1);
     assert!(!watcher.changed().unwrap());
-    assert!(!watcher.changed().unwrap(), "asking does not change the answer");
+    assert!(
+        !watcher.changed().unwrap(),
+        "asking does not change the answer"
+    );
 
     // A transaction rolled back, and reads, are not changes.
     let mut tx = store.begin().unwrap();
     tx.unbind(&"www.example.test:443".parse().unwrap()).unwrap();
     tx.rollback().unwrap();
     store.entries().unwrap();
-    store.resolve("192.0.2.1".parse().unwrap(), 443, Some("www.example.test")).unwrap();
+    store
+        .resolve("192.0.2.1".parse().unwrap(), 443, Some("www.example.test"))
+        .unwrap();
     assert!(!watcher.changed().unwrap());
 
     // A commit through this handle is.

@@ -77,12 +77,21 @@ fn the_example_server_serves_the_store_over_https() {
             Err(e) => panic!("the example did not start ({e}): {lines:?}"),
         }
     }
-    assert_eq!(lines, [format!("serving 2 binding(s) from {}", dir.path().join("keys.db").display())]);
+    assert_eq!(
+        lines,
+        [format!(
+            "serving 2 binding(s) from {}",
+            dir.path().join("keys.db").display()
+        )]
+    );
 
     let (leaf, body) = fixture::request(port, "a.test").unwrap();
     assert_eq!(leaf, a);
     assert!(body.starts_with("HTTP/1.1 200 OK\r\n"), "{body}");
-    assert!(body.ends_with("hello from keymanager: entry `a` for a.test\n"), "{body}");
+    assert!(
+        body.ends_with("hello from keymanager: entry `a` for a.test\n"),
+        "{body}"
+    );
     let (leaf, body) = fixture::request(port, "127.0.0.1").unwrap();
     assert_eq!(leaf, b);
     assert!(body.ends_with("entry `b` for (no SNI)\n"), "{body}");
@@ -91,13 +100,28 @@ fn the_example_server_serves_the_store_over_https() {
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, fixture::ca().root_pem()).unwrap();
     let out = Command::new("openssl")
-        .args(["s_client", "-connect", &format!("127.0.0.1:{port}"), "-servername", "a.test"])
-        .args(["-verify_hostname", "a.test", "-verify_return_error", "-CAfile"])
+        .args([
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-servername",
+            "a.test",
+        ])
+        .args([
+            "-verify_hostname",
+            "a.test",
+            "-verify_return_error",
+            "-CAfile",
+        ])
         .arg(&ca)
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let served = String::from_utf8_lossy(&out.stdout);
     let start = served.find("-----BEGIN CERTIFICATE-----").unwrap();
     let end = served.find("-----END CERTIFICATE-----").unwrap() + "-----END CERTIFICATE-----".len();
@@ -107,10 +131,22 @@ fn the_example_server_serves_the_store_over_https() {
 
 #[test]
 fn the_example_refuses_bad_arguments_with_its_usage() {
-    let out = Command::new(example_binary()).arg("not-a-port").arg("x.db").env_remove("KEYMANAGER_PASSPHRASE").output().unwrap();
+    let out = Command::new(example_binary())
+        .arg("not-a-port")
+        .arg("x.db")
+        .env_remove("KEYMANAGER_PASSPHRASE")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("is not a port number") && err.contains("usage: tls_server"), "{err}");
-    let out = Command::new(example_binary()).args(["0", "x.db"]).env_remove("KEYMANAGER_PASSPHRASE").output().unwrap();
+    assert!(
+        err.contains("is not a port number") && err.contains("usage: tls_server"),
+        "{err}"
+    );
+    let out = Command::new(example_binary())
+        .args(["0", "x.db"])
+        .env_remove("KEYMANAGER_PASSPHRASE")
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("no passphrase given"));
 }

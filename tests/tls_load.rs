@@ -66,9 +66,17 @@ fn two_thousand_handshakes_over_a_thousand_names_all_succeed() {
             })
         })
         .collect();
-    let failures: Vec<String> = clients.into_iter().flat_map(|c| c.join().unwrap()).collect();
+    let failures: Vec<String> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
     let elapsed = started.elapsed();
-    assert!(failures.is_empty(), "{} failures, e.g. {:?}", failures.len(), &failures[..failures.len().min(5)]);
+    assert!(
+        failures.is_empty(),
+        "{} failures, e.g. {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
     // The server's connection threads count a connection once the client has closed it.
     let deadline = Instant::now() + std::time::Duration::from_secs(10);
     while stats.ok.load(Ordering::SeqCst) < CLIENTS * PER_CLIENT && Instant::now() < deadline {

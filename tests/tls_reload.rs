@@ -53,7 +53,11 @@ fn another_process_renews_and_new_handshakes_get_the_new_certificate_without_a_f
     let cert_path = dir.path().join("renewed.pem");
     std::fs::write(&cert_path, bundle).unwrap();
     std::thread::sleep(INTERVAL * 2);
-    assert_eq!(fixture::handshake(port, "www.test").unwrap(), old, "still the old one");
+    assert_eq!(
+        fixture::handshake(port, "www.test").unwrap(),
+        old,
+        "still the old one"
+    );
 
     // ... clients hammer the server ...
     let stop = Arc::new(AtomicBool::new(false));
@@ -84,7 +88,12 @@ fn another_process_renews_and_new_handshakes_get_the_new_certificate_without_a_f
     // ... while another process installs the renewed certificate.
     let started = Instant::now();
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_installs_the_renewed_certificate", "--ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "child_installs_the_renewed_certificate",
+            "--ignored",
+            "--nocapture",
+        ])
         .env(STORE_ENV, dir.path().join("keys.db"))
         .env(CERT_ENV, &cert_path)
         .output()
@@ -114,17 +123,39 @@ fn another_process_renews_and_new_handshakes_get_the_new_certificate_without_a_f
     let mut total = 0;
     for client in clients {
         let seen = client.join().unwrap();
-        assert!(seen.failures.is_empty(), "failed handshakes: {:?}", seen.failures);
+        assert!(
+            seen.failures.is_empty(),
+            "failed handshakes: {:?}",
+            seen.failures
+        );
         // Each client sees the old certificate, then the new one, never back.
-        let first_new = seen.new.iter().position(|&n| n).expect("the new certificate was served");
-        assert!(seen.new[first_new..].iter().all(|&n| n), "went back to the old certificate");
-        assert!(first_new > 0, "the old certificate was served before the switch");
+        let first_new = seen
+            .new
+            .iter()
+            .position(|&n| n)
+            .expect("the new certificate was served");
+        assert!(
+            seen.new[first_new..].iter().all(|&n| n),
+            "went back to the old certificate"
+        );
+        assert!(
+            first_new > 0,
+            "the old certificate was served before the switch"
+        );
         total += seen.new.len();
     }
     assert!(total > 30, "only {total} handshakes during the switch");
     assert_eq!(stats.failed.load(Ordering::SeqCst), 0);
-    assert!(errors.lock().unwrap().is_empty(), "{:?}", errors.lock().unwrap());
-    assert_eq!(store.entries().unwrap().len(), 1, "the renewal took over `www`");
+    assert!(
+        errors.lock().unwrap().is_empty(),
+        "{:?}",
+        errors.lock().unwrap()
+    );
+    assert_eq!(
+        store.entries().unwrap().len(),
+        1,
+        "the renewal took over `www`"
+    );
     eprintln!("switched {switched_after:?} after the other process started; {total} handshakes");
 }
 
@@ -133,13 +164,16 @@ fn another_process_renews_and_new_handshakes_get_the_new_certificate_without_a_f
 #[test]
 #[ignore = "run as a child process by the hot-reload test"]
 fn child_installs_the_renewed_certificate() {
-    let (Some(store), Some(cert)) = (std::env::var_os(STORE_ENV), std::env::var_os(CERT_ENV)) else {
+    let (Some(store), Some(cert)) = (std::env::var_os(STORE_ENV), std::env::var_os(CERT_ENV))
+    else {
         eprintln!("nothing to do: run by the hot-reload test only");
         return;
     };
     let store = KeyStore::open_with(store, fixture::PASS, &fixture::options()).unwrap();
     let mut tx = store.begin().unwrap();
-    let name = tx.install_certificate(&std::fs::read(cert).unwrap()).unwrap();
+    let name = tx
+        .install_certificate(&std::fs::read(cert).unwrap())
+        .unwrap();
     assert_eq!(name, "www");
     tx.commit().unwrap();
     println!("CHILD COMMITTED");

@@ -11,7 +11,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use keymanager::tls::StoreResolver;
-use keymanager::{CertificateRequest, DistinguishedName, KdfParams, KeyStore, PrivateKey, StoreOptions};
+use keymanager::{
+    CertificateRequest, DistinguishedName, KdfParams, KeyStore, PrivateKey, StoreOptions,
+};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rustls::pki_types::{CertificateDer, ServerName};
