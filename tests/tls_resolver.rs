@@ -245,7 +245,10 @@ fn refresh_serves_commits_and_a_failed_refresh_keeps_the_previous_set() {
     assert_eq!(manual.snapshot().len(), 2);
     let deadline = Instant::now() + Duration::from_secs(5);
     while served(&background, "b.test").is_none() {
-        assert!(Instant::now() < deadline, "the background thread did not refresh");
+        assert!(
+            Instant::now() < deadline,
+            "the background thread did not refresh"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 
@@ -274,8 +277,14 @@ fn refresh_serves_commits_and_a_failed_refresh_keeps_the_previous_set() {
         "{:?}",
         errors.lock().unwrap()
     );
-    assert!(served(&background, "a.test") == Some(a), "still the previous set");
-    assert!(served(&background, "b.test") == Some(b), "still the previous set");
+    assert!(
+        served(&background, "a.test") == Some(a),
+        "still the previous set"
+    );
+    assert!(
+        served(&background, "b.test") == Some(b),
+        "still the previous set"
+    );
 
     assert!(
         StoreResolver::builder(&store, local)
