@@ -20,6 +20,7 @@ use std::time::Duration;
 use keymanager::KeyStore;
 use keymanager::tls::StoreResolver;
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
+use zeroize::Zeroizing;
 
 const USAGE: &str = "usage: tls_server PORT STORE [PASSPHRASE]\n\
     (without PASSPHRASE, the passphrase is read from KEYMANAGER_PASSPHRASE;\n\
@@ -33,10 +34,17 @@ fn main() {
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Zeroized on drop, as they may hold the passphrase.
+    let args = Zeroizing::new(std::env::args().skip(1).collect::<Vec<String>>());
     let (port, path, passphrase) = match args.as_slice() {
-        [port, path] => (port, path, std::env::var("KEYMANAGER_PASSPHRASE").ok()),
-        [port, path, pass] => (port, path, Some(pass.clone())),
+        [port, path] => (
+            port,
+            path,
+            std::env::var("KEYMANAGER_PASSPHRASE")
+                .ok()
+                .map(Zeroizing::new),
+        ),
+        [port, path, pass] => (port, path, Some(Zeroizing::new(pass.clone()))),
         _ => return Err(USAGE.into()),
     };
     let port: u16 = port
@@ -47,7 +55,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         return Err(format!("no key store at `{path}`").into());
     }
     let store = KeyStore::open(path, &passphrase)?;
-    drop(passphrase);
+    drop(passphrase); // zeroized
 
     let listener = TcpListener::bind(("127.0.0.1", port))?;
     let local = listener.local_addr()?;

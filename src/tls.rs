@@ -175,10 +175,12 @@ impl StoreResolver {
             return Ok(false);
         }
         let snapshot = watcher.snapshot()?;
-        drop(watcher);
+        // Still holding the watcher: two refreshes (the thread's and a caller's) store their
+        // snapshots in the order they read them, so an older one never replaces a newer one.
         let previous = self.served.load_full();
         let served = build_served(snapshot, Some(&previous), &*self.on_error);
         self.served.store(Arc::new(served));
+        drop(watcher);
         Ok(true)
     }
 
