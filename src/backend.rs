@@ -2,8 +2,8 @@
 //!
 //! The default is the pure-Rust `rsa` crate, for every key size. With the opt-in Cargo feature
 //! `aws-lc-rs`, RSA PKCS#1 v1.5 signatures ([RFC 8017 §8.2]) with SHA-256, SHA-384 or SHA-512
-//! by keys of 2048 bits and more are made by [aws-lc-rs] instead, about ten times faster (see
-//! `BENCHMARKS.md`); 512- and 1024-bit keys, which aws-lc refuses, keep signing with the `rsa`
+//! by keys of 2048 bits and more are made by [aws-lc-rs] instead, six to seven times faster
+//! (see `BENCHMARKS.md`); 512- and 1024-bit keys, which aws-lc refuses, keep signing with the `rsa`
 //! crate. PKCS#1 v1.5 is deterministic: both backends produce the same bytes for the same key
 //! and message, so the choice changes speed only.
 //!
@@ -17,14 +17,16 @@
 //! before returning it (a faulty CRT computation would otherwise leak the key).
 //!
 //! aws-lc parses the key once per [`PrivateKey`], at its first signature, and keeps it next to
-//! the `rsa` key; it is built from a zeroized PKCS#8 buffer, and aws-lc clears and frees its
-//! own copy when the [`PrivateKey`] is dropped.
+//! the `rsa` key; it is built from a zeroized PKCS#8 buffer, and aws-lc frees its own copy when
+//! the [`PrivateKey`] is dropped (its `OPENSSL_free` zeroes every allocation before freeing
+//! it). Key generation stays with the `rsa` crate: aws-lc was not faster (`BENCHMARKS.md`) and
+//! cannot take the caller's random source.
 //!
 //! [RFC 8017 §8.2]: https://datatracker.ietf.org/doc/html/rfc8017#section-8.2
 //! [aws-lc-rs]: https://docs.rs/aws-lc-rs
 
 #[cfg(feature = "aws-lc-rs")]
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use crate::error::Result;
 use crate::key::PrivateKey;
@@ -79,11 +81,15 @@ pub(crate) fn sign_pkcs1v15(
 
 /// Per-key state of the optional backend: empty without the `aws-lc-rs` feature; with it, the
 /// aws-lc key, parsed at the first signature.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct Cache {
     /// `None` inside: the key is smaller than [`AWS_LC_MIN_BITS`] or aws-lc refused it.
+    /// Copies made by `try_clone` share it. `PrivateKey`'s `Hash` and `Eq` never read it
+    /// (fingerprint only), so keys stay sound set and map keys; `clippy.toml` tells clippy's
+    /// `mutable_key_type` so (code outside this crate that puts keys in a set may need the same
+    /// line with the feature on).
     #[cfg(feature = "aws-lc-rs")]
-    aws_lc: OnceLock<Option<aws_lc_rs::rsa::KeyPair>>,
+    aws_lc: Arc<OnceLock<Option<aws_lc_rs::rsa::KeyPair>>>,
 }
 
 impl Cache {
@@ -167,7 +173,8 @@ mod tests {
         }
     }
 
-    /// The aws-lc key is parsed once and kept; a copy of the key parses its own.
+    /// The aws-lc key is parsed once and kept; a copy of the key shares it, a key read back
+    /// from its encoding parses its own.
     #[cfg(feature = "aws-lc-rs")]
     #[test]
     fn aws_lc_key_is_parsed_once_per_private_key() {
@@ -178,8 +185,13 @@ mod tests {
         let again = key().backend_cache().aws_lc(key()).unwrap() as *const _;
         assert_eq!(first, again);
         let copy = key().try_clone().unwrap();
-        assert!(copy.backend_cache().aws_lc.get().is_none());
-        assert!(copy.backend_cache().aws_lc(&copy).is_some());
+        assert_eq!(
+            copy.backend_cache().aws_lc(&copy).unwrap() as *const _,
+            first
+        );
+        let reread = PrivateKey::from_der(&key().to_pkcs8_der().unwrap()).unwrap();
+        assert!(reread.backend_cache().aws_lc.get().is_none());
+        assert!(reread.backend_cache().aws_lc(&reread).is_some());
     }
 
     /// 512- and 1024-bit keys (which aws-lc refuses) still sign, with the `rsa` crate.

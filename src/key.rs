@@ -585,7 +585,7 @@ impl PrivateKey {
             inner: self.inner.clone(),
             public_der: self.public_der.clone(),
             fingerprint: self.fingerprint,
-            backend: crate::backend::Cache::default(),
+            backend: self.backend.clone(),
         })
     }
 
