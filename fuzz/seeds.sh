@@ -10,7 +10,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 rm -rf seeds
-mkdir -p seeds/{private_key_der,private_key_pem,private_key_encrypted,request_der,request_pem,certificate_der,certificate_any,name_str,endpoint_str,store_open}
+mkdir -p seeds/{store_model,private_key_der,private_key_pem,private_key_encrypted,request_der,request_pem,certificate_der,certificate_any,name_str,endpoint_str,store_open}
 s=seeds
 
 openssl genrsa -out "$tmp/k.pem" 2048 2>/dev/null

@@ -50,121 +50,453 @@ use Outcome::*;
 /// vector's password ([`PASSWORDS`], else `foobar`). An empty reason: the file is accepted.
 const EXPECTED: &[(&str, Outcome, &str)] = &[
     // x509/requests/: real requests from OpenSSL and others, some edited by hand.
-    ("x509/requests/bad-version.pem", Refused("Encoding::MalformedDer"), "version is not an INTEGER we can decode as v1 (0): x509-cert's CertReq decoder refuses it"),
-    ("x509/requests/basic_constraints.pem", ParsesVerifyRefused("Request::BadSignature"), "edited after signing: `openssl req -verify` fails on it too"),
-    ("x509/requests/challenge-invalid.der", Refused("Request::Invalid"), "challengePassword is not a DirectoryString"),
-    ("x509/requests/challenge-multi-valued.der", Refused("Request::Invalid"), "challengePassword with two values; RFC 2985 allows one"),
+    (
+        "x509/requests/bad-version.pem",
+        Refused("Encoding::MalformedDer"),
+        "version is not an INTEGER we can decode as v1 (0): x509-cert's CertReq decoder refuses it",
+    ),
+    (
+        "x509/requests/basic_constraints.pem",
+        ParsesVerifyRefused("Request::BadSignature"),
+        "edited after signing: `openssl req -verify` fails on it too",
+    ),
+    (
+        "x509/requests/challenge-invalid.der",
+        Refused("Request::Invalid"),
+        "challengePassword is not a DirectoryString",
+    ),
+    (
+        "x509/requests/challenge-multi-valued.der",
+        Refused("Request::Invalid"),
+        "challengePassword with two values; RFC 2985 allows one",
+    ),
     ("x509/requests/challenge-unstructured.pem", Verifies, ""),
     ("x509/requests/challenge.pem", Verifies, ""),
-    ("x509/requests/dsa_sha1.der", ParsesVerifyRefused("Signature::UnsupportedAlgorithm"), "DSA-SHA1 signature: only RSA (PKCS#1 v1.5, PSS) and ECDSA P-256/P-384 are verified"),
-    ("x509/requests/dsa_sha1.pem", ParsesVerifyRefused("Signature::UnsupportedAlgorithm"), "DSA-SHA1, as the DER twin"),
+    (
+        "x509/requests/dsa_sha1.der",
+        ParsesVerifyRefused("Signature::UnsupportedAlgorithm"),
+        "DSA-SHA1 signature: only RSA (PKCS#1 v1.5, PSS) and ECDSA P-256/P-384 are verified",
+    ),
+    (
+        "x509/requests/dsa_sha1.pem",
+        ParsesVerifyRefused("Signature::UnsupportedAlgorithm"),
+        "DSA-SHA1, as the DER twin",
+    ),
     ("x509/requests/ec_sha256.der", Verifies, ""),
     ("x509/requests/ec_sha256.pem", Verifies, ""),
-    ("x509/requests/ec_sha256_old_header.pem", Verifies, "`NEW CERTIFICATE REQUEST` label"),
-    ("x509/requests/freeipa-bad-critical.pem", Verifies, "critical encoded explicitly as FALSE: tolerated, as OpenSSL does; the signature is good"),
-    ("x509/requests/invalid_signature.pem", ParsesVerifyRefused("Request::BadSignature"), "its signature is wrong on purpose"),
-    ("x509/requests/long-form-attribute.pem", Refused("Request::Invalid"), "challengePassword encoded with a long-form tag (APPLICATION [32]), not a DirectoryString"),
-    ("x509/requests/rsa_md4.der", ParsesVerifyRefused("Signature::UnsupportedAlgorithm"), "MD4 with RSA: broken hash, never verified"),
-    ("x509/requests/rsa_md4.pem", ParsesVerifyRefused("Signature::UnsupportedAlgorithm"), "MD4 with RSA, as the DER twin"),
+    (
+        "x509/requests/ec_sha256_old_header.pem",
+        Verifies,
+        "`NEW CERTIFICATE REQUEST` label",
+    ),
+    (
+        "x509/requests/freeipa-bad-critical.pem",
+        Verifies,
+        "critical encoded explicitly as FALSE: tolerated, as OpenSSL does; the signature is good",
+    ),
+    (
+        "x509/requests/invalid_signature.pem",
+        ParsesVerifyRefused("Request::BadSignature"),
+        "its signature is wrong on purpose",
+    ),
+    (
+        "x509/requests/long-form-attribute.pem",
+        Refused("Request::Invalid"),
+        "challengePassword encoded with a long-form tag (APPLICATION [32]), not a DirectoryString",
+    ),
+    (
+        "x509/requests/rsa_md4.der",
+        ParsesVerifyRefused("Signature::UnsupportedAlgorithm"),
+        "MD4 with RSA: broken hash, never verified",
+    ),
+    (
+        "x509/requests/rsa_md4.pem",
+        ParsesVerifyRefused("Signature::UnsupportedAlgorithm"),
+        "MD4 with RSA, as the DER twin",
+    ),
     ("x509/requests/rsa_sha1.der", Verifies, ""),
     ("x509/requests/rsa_sha1.pem", Verifies, ""),
     ("x509/requests/rsa_sha256.der", Verifies, ""),
     ("x509/requests/rsa_sha256.pem", Verifies, ""),
     ("x509/requests/san_rsa_sha1.der", Verifies, ""),
     ("x509/requests/san_rsa_sha1.pem", Verifies, ""),
-    ("x509/requests/two_basic_constraints.pem", Refused("Request::Invalid"), "basicConstraints requested twice; RFC 5280 §4.2 allows an extension once"),
-    ("x509/requests/unsupported_extension.pem", ParsesVerifyRefused("Request::BadSignature"), "edited after signing: `openssl req -verify` fails on it too"),
-    ("x509/requests/unsupported_extension_critical.pem", ParsesVerifyRefused("Request::BadSignature"), "edited after signing: `openssl req -verify` fails on it too"),
-    ("x509/requests/zero-element-attribute.pem", Refused("Request::Invalid"), "an extensionRequest attribute with no value; it must have exactly one"),
+    (
+        "x509/requests/two_basic_constraints.pem",
+        Refused("Request::Invalid"),
+        "basicConstraints requested twice; RFC 5280 §4.2 allows an extension once",
+    ),
+    (
+        "x509/requests/unsupported_extension.pem",
+        ParsesVerifyRefused("Request::BadSignature"),
+        "edited after signing: `openssl req -verify` fails on it too",
+    ),
+    (
+        "x509/requests/unsupported_extension_critical.pem",
+        ParsesVerifyRefused("Request::BadSignature"),
+        "edited after signing: `openssl req -verify` fails on it too",
+    ),
+    (
+        "x509/requests/zero-element-attribute.pem",
+        Refused("Request::Invalid"),
+        "an extensionRequest attribute with no value; it must have exactly one",
+    ),
     // x509/*: certificates from the wild.
     ("x509/accvraiz1.pem", Parses(1), ""),
-    ("x509/badasn1time.pem", Refused("Encoding::MalformedDer"), "a UTCTime without seconds is not DER (RFC 5280 §4.1.2.5.1)"),
+    (
+        "x509/badasn1time.pem",
+        Refused("Encoding::MalformedDer"),
+        "a UTCTime without seconds is not DER (RFC 5280 §4.1.2.5.1)",
+    ),
     ("x509/badssl-sct-anonymous-sig.der", Parses(1), ""),
     ("x509/badssl-sct-none-hash.der", Parses(1), ""),
     ("x509/badssl-sct.pem", Parses(1), ""),
     ("x509/belgian-eid-invalid-visiblestring.pem", Parses(1), ""),
     ("x509/bigoid.pem", Parses(1), ""),
-    ("x509/cryptography-scts-tbs-precert.der", Refused("Encoding::MalformedDer"), "a bare TBSCertificate, not a certificate"),
+    (
+        "x509/cryptography-scts-tbs-precert.der",
+        Refused("Encoding::MalformedDer"),
+        "a bare TBSCertificate, not a certificate",
+    ),
     ("x509/cryptography-scts.pem", Parses(1), ""),
-    ("x509/cryptography.io.chain.pem", Parses(2), "leaf and intermediate"),
-    ("x509/cryptography.io.chain_with_garbage.pem", Refused("Certificate::IsPrivateKey"), "the bundle also holds a PRIVATE KEY block: a certificate file must not carry key material"),
-    ("x509/cryptography.io.old_header.pem", Parses(1), "`X509 CERTIFICATE` label"),
+    (
+        "x509/cryptography.io.chain.pem",
+        Parses(2),
+        "leaf and intermediate",
+    ),
+    (
+        "x509/cryptography.io.chain_with_garbage.pem",
+        Refused("Certificate::IsPrivateKey"),
+        "the bundle also holds a PRIVATE KEY block: a certificate file must not carry key material",
+    ),
+    (
+        "x509/cryptography.io.old_header.pem",
+        Parses(1),
+        "`X509 CERTIFICATE` label",
+    ),
     ("x509/cryptography.io.pem", Parses(1), ""),
     ("x509/cryptography.io.precert.pem", Parses(1), ""),
-    ("x509/cryptography.io.with_garbage.pem", Refused("Certificate::IsPrivateKey"), "holds PRIVATE KEY blocks around the certificate: refused, never echoed"),
-    ("x509/cryptography.io.with_headers.pem", Refused("Certificate::IsPrivateKey"), "followed by an encrypted RSA PRIVATE KEY block: refused, never echoed"),
+    (
+        "x509/cryptography.io.with_garbage.pem",
+        Refused("Certificate::IsPrivateKey"),
+        "holds PRIVATE KEY blocks around the certificate: refused, never echoed",
+    ),
+    (
+        "x509/cryptography.io.with_headers.pem",
+        Refused("Certificate::IsPrivateKey"),
+        "followed by an encrypted RSA PRIVATE KEY block: refused, never echoed",
+    ),
     ("x509/department-of-state-root.pem", Parses(1), ""),
     ("x509/e-trust.ru.der", Parses(1), ""),
     ("x509/ecdsa_root.pem", Parses(1), ""),
     ("x509/ee-pss-sha1-cert.pem", Parses(1), ""),
     ("x509/letsencryptx3.pem", Parses(1), ""),
     ("x509/rapidssl_sha256_ca_g3.pem", Parses(1), ""),
-    ("x509/san_edipartyname.der", Refused("Certificate::Invalid"), "a subjectAltName ediPartyName that x509-cert 0.3 cannot decode: refused as a malformed SAN, never ignored"),
-    ("x509/san_x400address.der", Refused("Certificate::Invalid"), "a subjectAltName x400Address, which x509-cert 0.3 does not decode: refused as a malformed SAN"),
+    (
+        "x509/san_edipartyname.der",
+        Refused("Certificate::Invalid"),
+        "a subjectAltName ediPartyName that x509-cert 0.3 cannot decode: refused as a malformed SAN, never ignored",
+    ),
+    (
+        "x509/san_x400address.der",
+        Refused("Certificate::Invalid"),
+        "a subjectAltName x400Address, which x509-cert 0.3 does not decode: refused as a malformed SAN",
+    ),
     ("x509/scottishpower-bitstring-dn.pem", Parses(1), ""),
     ("x509/tls-feature-ocsp-staple.pem", Parses(1), ""),
     ("x509/unique_identifier.pem", Parses(1), ""),
-    ("x509/utf8-dnsname.pem", Refused("Certificate::Invalid"), "a dNSName holding UTF-8, which IA5String cannot: a malformed SAN"),
-    ("x509/v1_cert.pem", Refused("Certificate::Invalid"), "signed part says md5WithRSAEncryption, outer algorithm says md5: they must be equal (RFC 5280 §4.1.1.2)"),
-    ("x509/verisign_md2_root.pem", Parses(1), "parses; its MD2 signature is never verified (unsupported algorithm)"),
+    (
+        "x509/utf8-dnsname.pem",
+        Refused("Certificate::Invalid"),
+        "a dNSName holding UTF-8, which IA5String cannot: a malformed SAN",
+    ),
+    (
+        "x509/v1_cert.pem",
+        Refused("Certificate::Invalid"),
+        "signed part says md5WithRSAEncryption, outer algorithm says md5: they must be equal (RFC 5280 §4.1.1.2)",
+    ),
+    (
+        "x509/verisign_md2_root.pem",
+        Parses(1),
+        "parses; its MD2 signature is never verified (unsupported algorithm)",
+    ),
     ("x509/wildcard_san.pem", Parses(1), ""),
     ("x509/wosign-bc-invalid.pem", Parses(1), ""),
     // asymmetric/PKCS8/: key files, plain and encrypted.
-    ("asymmetric/PKCS8/bad-encryption-oid.pem", Refused("Key::EncryptionRefused"), "an unknown encryption scheme OID, refused by name"),
-    ("asymmetric/PKCS8/bad-oid-dsa-key.pem", Refused("Key::UnsupportedAlgorithm"), "not an RSA key (DSA with a broken OID)"),
-    ("asymmetric/PKCS8/ec-consistent-curve.pem", Refused("Key::UnsupportedAlgorithm"), "an EC key: only RSA keys are supported"),
-    ("asymmetric/PKCS8/ec-inconsistent-curve.pem", Refused("Key::UnsupportedAlgorithm"), "an EC key"),
-    ("asymmetric/PKCS8/ec-inconsistent-curve2.pem", Refused("Key::UnsupportedAlgorithm"), "an EC key"),
-    ("asymmetric/PKCS8/ec-invalid-private-scalar.pem", Refused("Key::UnsupportedAlgorithm"), "an EC key"),
-    ("asymmetric/PKCS8/ec-invalid-version.pem", Refused("Key::UnsupportedAlgorithm"), "an EC key"),
-    ("asymmetric/PKCS8/ec_oid_not_in_reg_private_2.pkcs8.pem", Refused("Key::UnsupportedAlgorithm"), "an EC key"),
-    ("asymmetric/PKCS8/ec_private_key.pem", Refused("Key::UnsupportedAlgorithm"), "an EC key"),
-    ("asymmetric/PKCS8/ec_private_key_encrypted.pem", Refused("Key::UnsupportedAlgorithm"), "decrypts (PBKDF2, AES-128) to an EC key"),
-    ("asymmetric/PKCS8/ecc_private_with_rfc5915_ext.pem", Refused("Key::UnsupportedAlgorithm"), "an EC key"),
-    ("asymmetric/PKCS8/ed25519-scrypt.pem", Refused("Key::UnsupportedAlgorithm"), "decrypts (scrypt N=2^14) to an Ed25519 key"),
-    ("asymmetric/PKCS8/enc-ec-sha1-128-rc4.pem", Refused("Key::EncryptionRefused"), "PKCS#12 PBE with RC4: refused by name"),
-    ("asymmetric/PKCS8/enc-rsa-3des.pem", Refused("Key::EncryptionRefused"), "3DES: refused by name (Sweet32)"),
-    ("asymmetric/PKCS8/enc-rsa-pkcs8-pbkdf2-0iter.pem", Refused("Key::EncryptionRefused"), "PBKDF2 with 0 iterations"),
-    ("asymmetric/PKCS8/enc-rsa-pkcs8.pem", Refused("Key::EncryptionRefused"), "PBES2 with 3DES"),
-    ("asymmetric/PKCS8/enc-unknown-algorithm.pem", Refused("Key::EncryptionRefused"), "an unknown PBES2 cipher"),
-    ("asymmetric/PKCS8/enc-unknown-kdf.pem", Refused("Key::EncryptionRefused"), "an unknown PBES2 key derivation"),
-    ("asymmetric/PKCS8/enc-unknown-pbkdf2-prf.pem", Refused("Key::EncryptionRefused"), "PBKDF2 with an unknown PRF"),
-    ("asymmetric/PKCS8/enc2-rsa-pkcs8.pem", Refused("Key::SizeNotAllowed"), "decrypts (PBKDF2, AES-128-CBC) to a 1024-bit RSA key: refused under the standard size policy"),
-    ("asymmetric/PKCS8/invalid-version.der", Refused("Encoding::MalformedDer"), "PrivateKeyInfo version 2 (only 0 and 1 exist)"),
-    ("asymmetric/PKCS8/nodompar_private.pkcs8.pem", Refused("Key::UnsupportedAlgorithm"), "a DSA key"),
-    ("asymmetric/PKCS8/pkcs12_s2k_pem-X_9607.pem", Refused("Key::EncryptionRefused"), "PKCS#12 PBE (3DES): refused by name"),
-    ("asymmetric/PKCS8/pkcs12_s2k_pem-X_9671.pem", Refused("Key::EncryptionRefused"), "PKCS#12 PBE (3DES)"),
-    ("asymmetric/PKCS8/pkcs12_s2k_pem-X_9925.pem", Refused("Key::EncryptionRefused"), "PKCS#12 PBE (3DES)"),
-    ("asymmetric/PKCS8/pkcs12_s2k_pem-X_9926.pem", Refused("Key::EncryptionRefused"), "PKCS#12 PBE (3DES)"),
-    ("asymmetric/PKCS8/pkcs12_s2k_pem-X_9927.pem", Refused("Key::EncryptionRefused"), "PKCS#12 PBE (3DES)"),
-    ("asymmetric/PKCS8/pkcs12_s2k_pem-X_9928.pem", Refused("Key::EncryptionRefused"), "PKCS#12 PBE (3DES)"),
-    ("asymmetric/PKCS8/pkcs12_s2k_pem-X_9929.pem", Refused("Key::EncryptionRefused"), "PKCS#12 PBE (3DES)"),
-    ("asymmetric/PKCS8/pkcs12_s2k_pem-X_9930.pem", Refused("Key::EncryptionRefused"), "PKCS#12 PBE (3DES)"),
-    ("asymmetric/PKCS8/pkcs12_s2k_pem-X_9931.pem", Refused("Key::EncryptionRefused"), "PKCS#12 PBE (3DES)"),
-    ("asymmetric/PKCS8/pkcs12_s2k_pem-X_9932.pem", Refused("Key::EncryptionRefused"), "PKCS#12 PBE (3DES)"),
-    ("asymmetric/PKCS8/private.pem", Refused("Key::UnsupportedAlgorithm"), "an EC key"),
-    ("asymmetric/PKCS8/rsa-40bitrc2.pem", Refused("Key::EncryptionRefused"), "PKCS#12 PBE with 40-bit RC2"),
-    ("asymmetric/PKCS8/rsa-aes-192-cbc.pem", Parses(1), "PBKDF2-HMAC-SHA384 + AES-192-CBC"),
-    ("asymmetric/PKCS8/rsa-pbe-3des-long-salt.pem", Refused("Key::EncryptionRefused"), "PKCS#12 PBE (3DES)"),
-    ("asymmetric/PKCS8/rsa-pbewithmd5anddescbc.pem", Refused("Key::EncryptionRefused"), "PBES1 MD5 + DES"),
-    ("asymmetric/PKCS8/rsa-rc2-cbc-effective-key-length.pem", Refused("Key::EncryptionRefused"), "PBES2 with RC2"),
-    ("asymmetric/PKCS8/rsa-rc2-cbc.pem", Refused("Key::EncryptionRefused"), "PBES2 with RC2"),
-    ("asymmetric/PKCS8/rsa_pkcs8_pbes2_pbkdf2_2048_3des_sha224.pem", Refused("Key::EncryptionRefused"), "PBES2 with 3DES"),
-    ("asymmetric/PKCS8/rsa_pkcs8_pbes2_pbkdf2_2048_3des_sha384.pem", Refused("Key::EncryptionRefused"), "PBES2 with 3DES"),
-    ("asymmetric/PKCS8/rsa_pkcs8_pbes2_pbkdf2_2048_3des_sha512.pem", Refused("Key::EncryptionRefused"), "PBES2 with 3DES"),
-    ("asymmetric/PKCS8/rsa_pss_2048.pem", Refused("Key::UnsupportedAlgorithm"), "an id-RSASSA-PSS key: only rsaEncryption keys are supported"),
-    ("asymmetric/PKCS8/rsa_pss_2048_hash.pem", Refused("Key::UnsupportedAlgorithm"), "an id-RSASSA-PSS key"),
-    ("asymmetric/PKCS8/rsa_pss_2048_hash_mask.pem", Refused("Key::UnsupportedAlgorithm"), "an id-RSASSA-PSS key"),
-    ("asymmetric/PKCS8/rsa_pss_2048_hash_mask_diff.pem", Refused("Key::UnsupportedAlgorithm"), "an id-RSASSA-PSS key"),
-    ("asymmetric/PKCS8/rsa_pss_2048_hash_mask_salt.pem", Refused("Key::UnsupportedAlgorithm"), "an id-RSASSA-PSS key"),
-    ("asymmetric/PKCS8/rsa_pss_2048_pub.der", Refused("Key::WrongType"), "a public key (SubjectPublicKeyInfo), named as such"),
-    ("asymmetric/PKCS8/unenc-dsa-pkcs8.pem", Refused("Key::UnsupportedAlgorithm"), "a DSA key"),
-    ("asymmetric/PKCS8/unenc-dsa-pkcs8.pub.pem", Refused("Encoding::WrongPemLabel"), "a PUBLIC KEY block"),
-    ("asymmetric/PKCS8/unenc-rsa-pkcs8.pem", Refused("Key::SizeNotAllowed"), "a 1024-bit RSA key: refused under the standard size policy"),
-    ("asymmetric/PKCS8/unenc-rsa-pkcs8.pub.pem", Refused("Encoding::WrongPemLabel"), "a PUBLIC KEY block"),
-    ("asymmetric/PKCS8/unknown-oid.der", Refused("Key::UnsupportedAlgorithm"), "an unknown key algorithm OID, named"),
-    ("asymmetric/PKCS8/withdompar_private.pkcs8.pem", Refused("Key::UnsupportedAlgorithm"), "an EC key with explicit domain parameters"),
-    ("asymmetric/PKCS8/wrong-pem-delimiter-rsa.pem", Parses(1), "labelled RSA PRIVATE KEY but holding PKCS#8: keys are classified by their DER, as `openssl pkey` reads it"),
+    (
+        "asymmetric/PKCS8/bad-encryption-oid.pem",
+        Refused("Key::EncryptionRefused"),
+        "an unknown encryption scheme OID, refused by name",
+    ),
+    (
+        "asymmetric/PKCS8/bad-oid-dsa-key.pem",
+        Refused("Key::UnsupportedAlgorithm"),
+        "not an RSA key (DSA with a broken OID)",
+    ),
+    (
+        "asymmetric/PKCS8/ec-consistent-curve.pem",
+        Refused("Key::UnsupportedAlgorithm"),
+        "an EC key: only RSA keys are supported",
+    ),
+    (
+        "asymmetric/PKCS8/ec-inconsistent-curve.pem",
+        Refused("Key::UnsupportedAlgorithm"),
+        "an EC key",
+    ),
+    (
+        "asymmetric/PKCS8/ec-inconsistent-curve2.pem",
+        Refused("Key::UnsupportedAlgorithm"),
+        "an EC key",
+    ),
+    (
+        "asymmetric/PKCS8/ec-invalid-private-scalar.pem",
+        Refused("Key::UnsupportedAlgorithm"),
+        "an EC key",
+    ),
+    (
+        "asymmetric/PKCS8/ec-invalid-version.pem",
+        Refused("Key::UnsupportedAlgorithm"),
+        "an EC key",
+    ),
+    (
+        "asymmetric/PKCS8/ec_oid_not_in_reg_private_2.pkcs8.pem",
+        Refused("Key::UnsupportedAlgorithm"),
+        "an EC key",
+    ),
+    (
+        "asymmetric/PKCS8/ec_private_key.pem",
+        Refused("Key::UnsupportedAlgorithm"),
+        "an EC key",
+    ),
+    (
+        "asymmetric/PKCS8/ec_private_key_encrypted.pem",
+        Refused("Key::UnsupportedAlgorithm"),
+        "decrypts (PBKDF2, AES-128) to an EC key",
+    ),
+    (
+        "asymmetric/PKCS8/ecc_private_with_rfc5915_ext.pem",
+        Refused("Key::UnsupportedAlgorithm"),
+        "an EC key",
+    ),
+    (
+        "asymmetric/PKCS8/ed25519-scrypt.pem",
+        Refused("Key::UnsupportedAlgorithm"),
+        "decrypts (scrypt N=2^14) to an Ed25519 key",
+    ),
+    (
+        "asymmetric/PKCS8/enc-ec-sha1-128-rc4.pem",
+        Refused("Key::EncryptionRefused"),
+        "PKCS#12 PBE with RC4: refused by name",
+    ),
+    (
+        "asymmetric/PKCS8/enc-rsa-3des.pem",
+        Refused("Key::EncryptionRefused"),
+        "3DES: refused by name (Sweet32)",
+    ),
+    (
+        "asymmetric/PKCS8/enc-rsa-pkcs8-pbkdf2-0iter.pem",
+        Refused("Key::EncryptionRefused"),
+        "PBKDF2 with 0 iterations",
+    ),
+    (
+        "asymmetric/PKCS8/enc-rsa-pkcs8.pem",
+        Refused("Key::EncryptionRefused"),
+        "PBES2 with 3DES",
+    ),
+    (
+        "asymmetric/PKCS8/enc-unknown-algorithm.pem",
+        Refused("Key::EncryptionRefused"),
+        "an unknown PBES2 cipher",
+    ),
+    (
+        "asymmetric/PKCS8/enc-unknown-kdf.pem",
+        Refused("Key::EncryptionRefused"),
+        "an unknown PBES2 key derivation",
+    ),
+    (
+        "asymmetric/PKCS8/enc-unknown-pbkdf2-prf.pem",
+        Refused("Key::EncryptionRefused"),
+        "PBKDF2 with an unknown PRF",
+    ),
+    (
+        "asymmetric/PKCS8/enc2-rsa-pkcs8.pem",
+        Refused("Key::SizeNotAllowed"),
+        "decrypts (PBKDF2, AES-128-CBC) to a 1024-bit RSA key: refused under the standard size policy",
+    ),
+    (
+        "asymmetric/PKCS8/invalid-version.der",
+        Refused("Encoding::MalformedDer"),
+        "PrivateKeyInfo version 2 (only 0 and 1 exist)",
+    ),
+    (
+        "asymmetric/PKCS8/nodompar_private.pkcs8.pem",
+        Refused("Key::UnsupportedAlgorithm"),
+        "a DSA key",
+    ),
+    (
+        "asymmetric/PKCS8/pkcs12_s2k_pem-X_9607.pem",
+        Refused("Key::EncryptionRefused"),
+        "PKCS#12 PBE (3DES): refused by name",
+    ),
+    (
+        "asymmetric/PKCS8/pkcs12_s2k_pem-X_9671.pem",
+        Refused("Key::EncryptionRefused"),
+        "PKCS#12 PBE (3DES)",
+    ),
+    (
+        "asymmetric/PKCS8/pkcs12_s2k_pem-X_9925.pem",
+        Refused("Key::EncryptionRefused"),
+        "PKCS#12 PBE (3DES)",
+    ),
+    (
+        "asymmetric/PKCS8/pkcs12_s2k_pem-X_9926.pem",
+        Refused("Key::EncryptionRefused"),
+        "PKCS#12 PBE (3DES)",
+    ),
+    (
+        "asymmetric/PKCS8/pkcs12_s2k_pem-X_9927.pem",
+        Refused("Key::EncryptionRefused"),
+        "PKCS#12 PBE (3DES)",
+    ),
+    (
+        "asymmetric/PKCS8/pkcs12_s2k_pem-X_9928.pem",
+        Refused("Key::EncryptionRefused"),
+        "PKCS#12 PBE (3DES)",
+    ),
+    (
+        "asymmetric/PKCS8/pkcs12_s2k_pem-X_9929.pem",
+        Refused("Key::EncryptionRefused"),
+        "PKCS#12 PBE (3DES)",
+    ),
+    (
+        "asymmetric/PKCS8/pkcs12_s2k_pem-X_9930.pem",
+        Refused("Key::EncryptionRefused"),
+        "PKCS#12 PBE (3DES)",
+    ),
+    (
+        "asymmetric/PKCS8/pkcs12_s2k_pem-X_9931.pem",
+        Refused("Key::EncryptionRefused"),
+        "PKCS#12 PBE (3DES)",
+    ),
+    (
+        "asymmetric/PKCS8/pkcs12_s2k_pem-X_9932.pem",
+        Refused("Key::EncryptionRefused"),
+        "PKCS#12 PBE (3DES)",
+    ),
+    (
+        "asymmetric/PKCS8/private.pem",
+        Refused("Key::UnsupportedAlgorithm"),
+        "an EC key",
+    ),
+    (
+        "asymmetric/PKCS8/rsa-40bitrc2.pem",
+        Refused("Key::EncryptionRefused"),
+        "PKCS#12 PBE with 40-bit RC2",
+    ),
+    (
+        "asymmetric/PKCS8/rsa-aes-192-cbc.pem",
+        Parses(1),
+        "PBKDF2-HMAC-SHA384 + AES-192-CBC",
+    ),
+    (
+        "asymmetric/PKCS8/rsa-pbe-3des-long-salt.pem",
+        Refused("Key::EncryptionRefused"),
+        "PKCS#12 PBE (3DES)",
+    ),
+    (
+        "asymmetric/PKCS8/rsa-pbewithmd5anddescbc.pem",
+        Refused("Key::EncryptionRefused"),
+        "PBES1 MD5 + DES",
+    ),
+    (
+        "asymmetric/PKCS8/rsa-rc2-cbc-effective-key-length.pem",
+        Refused("Key::EncryptionRefused"),
+        "PBES2 with RC2",
+    ),
+    (
+        "asymmetric/PKCS8/rsa-rc2-cbc.pem",
+        Refused("Key::EncryptionRefused"),
+        "PBES2 with RC2",
+    ),
+    (
+        "asymmetric/PKCS8/rsa_pkcs8_pbes2_pbkdf2_2048_3des_sha224.pem",
+        Refused("Key::EncryptionRefused"),
+        "PBES2 with 3DES",
+    ),
+    (
+        "asymmetric/PKCS8/rsa_pkcs8_pbes2_pbkdf2_2048_3des_sha384.pem",
+        Refused("Key::EncryptionRefused"),
+        "PBES2 with 3DES",
+    ),
+    (
+        "asymmetric/PKCS8/rsa_pkcs8_pbes2_pbkdf2_2048_3des_sha512.pem",
+        Refused("Key::EncryptionRefused"),
+        "PBES2 with 3DES",
+    ),
+    (
+        "asymmetric/PKCS8/rsa_pss_2048.pem",
+        Refused("Key::UnsupportedAlgorithm"),
+        "an id-RSASSA-PSS key: only rsaEncryption keys are supported",
+    ),
+    (
+        "asymmetric/PKCS8/rsa_pss_2048_hash.pem",
+        Refused("Key::UnsupportedAlgorithm"),
+        "an id-RSASSA-PSS key",
+    ),
+    (
+        "asymmetric/PKCS8/rsa_pss_2048_hash_mask.pem",
+        Refused("Key::UnsupportedAlgorithm"),
+        "an id-RSASSA-PSS key",
+    ),
+    (
+        "asymmetric/PKCS8/rsa_pss_2048_hash_mask_diff.pem",
+        Refused("Key::UnsupportedAlgorithm"),
+        "an id-RSASSA-PSS key",
+    ),
+    (
+        "asymmetric/PKCS8/rsa_pss_2048_hash_mask_salt.pem",
+        Refused("Key::UnsupportedAlgorithm"),
+        "an id-RSASSA-PSS key",
+    ),
+    (
+        "asymmetric/PKCS8/rsa_pss_2048_pub.der",
+        Refused("Key::WrongType"),
+        "a public key (SubjectPublicKeyInfo), named as such",
+    ),
+    (
+        "asymmetric/PKCS8/unenc-dsa-pkcs8.pem",
+        Refused("Key::UnsupportedAlgorithm"),
+        "a DSA key",
+    ),
+    (
+        "asymmetric/PKCS8/unenc-dsa-pkcs8.pub.pem",
+        Refused("Encoding::WrongPemLabel"),
+        "a PUBLIC KEY block",
+    ),
+    (
+        "asymmetric/PKCS8/unenc-rsa-pkcs8.pem",
+        Refused("Key::SizeNotAllowed"),
+        "a 1024-bit RSA key: refused under the standard size policy",
+    ),
+    (
+        "asymmetric/PKCS8/unenc-rsa-pkcs8.pub.pem",
+        Refused("Encoding::WrongPemLabel"),
+        "a PUBLIC KEY block",
+    ),
+    (
+        "asymmetric/PKCS8/unknown-oid.der",
+        Refused("Key::UnsupportedAlgorithm"),
+        "an unknown key algorithm OID, named",
+    ),
+    (
+        "asymmetric/PKCS8/withdompar_private.pkcs8.pem",
+        Refused("Key::UnsupportedAlgorithm"),
+        "an EC key with explicit domain parameters",
+    ),
+    (
+        "asymmetric/PKCS8/wrong-pem-delimiter-rsa.pem",
+        Parses(1),
+        "labelled RSA PRIVATE KEY but holding PKCS#8: keys are classified by their DER, as `openssl pkey` reads it",
+    ),
 ];
 
 /// The vectors' passwords where they are not `foobar` (found with `openssl pkey -passin`).
@@ -183,7 +515,11 @@ fn expected_outcomes() {
     let mut files = Vec::new();
     for dir in ["x509/requests", "x509", "asymmetric/PKCS8"] {
         let listed = list_files(&root.join(dir));
-        assert!(!listed.is_empty(), "{} holds no files", root.join(dir).display());
+        assert!(
+            !listed.is_empty(),
+            "{} holds no files",
+            root.join(dir).display()
+        );
         files.extend(listed);
     }
     let mut missing_files: Vec<&str> = EXPECTED
@@ -207,10 +543,12 @@ fn expected_outcomes() {
         let got = outcome(&rel, &fs::read(path).expect("reading a vector"));
         match EXPECTED.iter().find(|(file, _, _)| *file == rel) {
             Some((_, expected, _)) if *expected == got => {}
-            Some((_, expected, why)) => wrong.push(format!(
-                "{rel}: expected {expected:?} ({why}), got {got:?}"
+            Some((_, expected, why)) => {
+                wrong.push(format!("{rel}: expected {expected:?} ({why}), got {got:?}"))
+            }
+            None => wrong.push(format!(
+                "(\"{rel}\", {got:?}, \"<why>\"), // no expectation"
             )),
-            None => wrong.push(format!("(\"{rel}\", {got:?}, \"<why>\"), // no expectation")),
         }
     }
     let mut counts = std::collections::BTreeMap::new();
@@ -224,7 +562,12 @@ fn expected_outcomes() {
         *counts.entry(kind).or_insert(0) += 1;
     }
     println!("{} files checked: {counts:#?}", files.len());
-    assert!(wrong.is_empty(), "{} files differ:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} files differ:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -233,7 +576,12 @@ fn every_file_to_every_parser() {
         return;
     };
     let files = list_files_recursive(&root);
-    assert!(files.len() > 1000, "{} holds only {} files", root.display(), files.len());
+    assert!(
+        files.len() > 1000,
+        "{} holds only {} files",
+        root.display(),
+        files.len()
+    );
     let started = Instant::now();
     let scratch = tempfile::tempdir().expect("a temporary directory");
     let store_options = StoreOptions::new()
@@ -288,7 +636,11 @@ fn every_file_to_every_parser() {
         }
 
         let took = one.elapsed();
-        assert!(took < Duration::from_secs(10), "{} took {took:?}", path.display());
+        assert!(
+            took < Duration::from_secs(10),
+            "{} took {took:?}",
+            path.display()
+        );
         if took > slowest.0 {
             slowest = (took, path.clone());
         }
@@ -302,7 +654,10 @@ fn every_file_to_every_parser() {
         slowest.1.display()
     );
     if let Some(peak) = peak {
-        assert!(peak < 1024 * 1024, "peak RSS {peak} KiB: memory is not bounded");
+        assert!(
+            peak < 1024 * 1024,
+            "peak RSS {peak} KiB: memory is not bounded"
+        );
     }
 }
 
@@ -356,12 +711,10 @@ fn kind(e: &Error) -> &'static str {
         .next()
         .unwrap_or("");
     let kind = format!("{group}::{variant}");
-    match EXPECTED
-        .iter()
-        .find_map(|(_, o, _)| match o {
-            ParsesVerifyRefused(k) | Refused(k) if *k == kind => Some(*k),
-            _ => None,
-        }) {
+    match EXPECTED.iter().find_map(|(_, o, _)| match o {
+        ParsesVerifyRefused(k) | Refused(k) if *k == kind => Some(*k),
+        _ => None,
+    }) {
         Some(k) => k,
         None => Box::leak(kind.into_boxed_str()),
     }

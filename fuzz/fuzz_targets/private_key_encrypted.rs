@@ -35,17 +35,24 @@ fuzz_target!(|data: &[u8]| {
             matches!(result, Err(Error::Key(KeyError::EncryptionRefused { .. }))),
             "parameters over the KDF guard were not refused: {result:?}"
         );
-        assert!(started.elapsed() < Duration::from_secs(1), "refused, but not before deriving");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "refused, but not before deriving"
+        );
     }
     let Ok(key) = result else {
         return;
     };
-    assert_eq!(key.fingerprint(), keymanager::Fingerprint::of_spki_der(key.public_key_der()));
+    assert_eq!(
+        key.fingerprint(),
+        keymanager::Fingerprint::of_spki_der(key.public_key_der())
+    );
     let encryption = KeyEncryption::Pbkdf2Sha256 { iterations: 1 };
     let again = key
         .to_encrypted_pkcs8_der_with_rng(&mut ChaCha8Rng::seed_from_u64(0), PASSWORD, encryption)
         .expect("re-encrypting a key we read");
-    let back = PrivateKey::from_encrypted_der(&again, PASSWORD).expect("our own encryption reads back");
+    let back =
+        PrivateKey::from_encrypted_der(&again, PASSWORD).expect("our own encryption reads back");
     assert_eq!(back, key);
     assert!(matches!(
         PrivateKey::from_encrypted_der(&again, "not-the-password"),

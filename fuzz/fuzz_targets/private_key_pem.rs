@@ -25,13 +25,19 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(key) = PrivateKey::from_pem(text) {
         let pem = key.to_pkcs8_pem().expect("PKCS#8 PEM of a key we read");
-        assert_eq!(PrivateKey::from_pem(&pem).expect("our own PEM reads back"), key);
+        assert_eq!(
+            PrivateKey::from_pem(&pem).expect("our own PEM reads back"),
+            key
+        );
     }
     if kdf_cost::pem_cost(text) == kdf_cost::Cost::TooSlowToFuzz {
         return;
     }
     if let Ok(key) = PrivateKey::from_encrypted_pem(text, PASSWORD) {
         // A key that decrypts is a key: its public half and fingerprint agree.
-        assert_eq!(key.fingerprint(), keymanager::Fingerprint::of_spki_der(key.public_key_der()));
+        assert_eq!(
+            key.fingerprint(),
+            keymanager::Fingerprint::of_spki_der(key.public_key_der())
+        );
     }
 });

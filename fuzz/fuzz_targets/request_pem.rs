@@ -18,6 +18,10 @@ fuzz_target!(|data: &[u8]| {
     };
     // The PEM accepted holds exactly one block, whose DER is the request.
     let block = pem::parse(text).expect("a PEM the library accepted");
-    assert_eq!(block.contents(), request.to_der().as_slice(), "not the DER of the block");
+    assert_eq!(
+        block.contents(),
+        request.to_der().as_slice(),
+        "not the DER of the block"
+    );
     request_check::check(&request);
 });

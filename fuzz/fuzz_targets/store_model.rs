@@ -20,7 +20,6 @@ use std::net::IpAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use arbitrary::Arbitrary;
 use keymanager::error::{EndpointError, InstallError, KeyError, StoreError};
 use keymanager::{
     Certificate, CertificateRequest, DistinguishedName, Endpoint, EntryState, Error, KdfParams,
@@ -68,7 +67,12 @@ const PORTS: [u16; 2] = [443, 8443];
 /// How many keys (with their requests and certificates) are made once per process.
 const KEYS: usize = 4;
 /// The certificate kinds each key has.
-const KINDS: [Cert; 4] = [Cert::Good, Cert::Expired, Cert::NoServerAuth, Cert::DropsName];
+const KINDS: [Cert; 4] = [
+    Cert::Good,
+    Cert::Expired,
+    Cert::NoServerAuth,
+    Cert::DropsName,
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cert {
@@ -79,25 +83,51 @@ enum Cert {
     DropsName,
 }
 
-#[derive(Debug, Arbitrary)]
+/// One operation. Decoded from the input by [`decode`]: a tag byte (modulo the 13 kinds, in
+/// this order) then one byte per field.
+#[derive(Debug)]
 enum Op {
     Begin,
     Commit,
     Rollback,
     Drop,
     /// `add_pending(NAMES[name], key KEYS[key], request of KEYS[request])`.
-    AddPending { name: u8, key: u8, request: u8 },
+    AddPending {
+        name: u8,
+        key: u8,
+        request: u8,
+    },
     /// Installs certificate `KINDS[kind]` of key `key`, with the CA certificate.
-    Install { key: u8, kind: u8 },
-    Bind { endpoint: u8, name: u8 },
-    Unbind { endpoint: u8 },
-    Remove { name: u8 },
-    RemoveWithBindings { name: u8 },
+    Install {
+        key: u8,
+        kind: u8,
+    },
+    Bind {
+        endpoint: u8,
+        name: u8,
+    },
+    Unbind {
+        endpoint: u8,
+    },
+    Remove {
+        name: u8,
+    },
+    RemoveWithBindings {
+        name: u8,
+    },
     /// Renews with a refused key size (1000 bits), so that no key is generated in the loop.
-    Renew { name: u8 },
+    Renew {
+        name: u8,
+    },
     /// Installs the request of a key as if it were a certificate.
-    InstallRequest { key: u8 },
-    Resolve { local: u8, port: u8, sni: u8 },
+    InstallRequest {
+        key: u8,
+    },
+    Resolve {
+        local: u8,
+        port: u8,
+        sni: u8,
+    },
 }
 
 /// What an operation gives, as far as the model can tell.
@@ -129,7 +159,8 @@ enum Outcome {
     Other(String),
 }
 
-fuzz_target!(|ops: Vec<Op>| {
+fuzz_target!(|data: &[u8]| {
+    let ops = decode(data);
     let fixtures = fixtures();
     let options = StoreOptions::new()
         .kdf(KdfParams::new(8, 1, 1).expect("valid KDF parameters"))
@@ -174,13 +205,24 @@ fuzz_target!(|ops: Vec<Op>| {
                 let ip: IpAddr = ip.parse().expect("an address");
                 let got = store.resolve(ip, port, sni).expect("resolve");
                 let expected = model.committed.resolve(canonical, ipv6, port, sni);
-                assert_eq!(got.as_ref().map(|i| i.name()), expected.as_deref(), "{op:?}");
+                assert_eq!(
+                    got.as_ref().map(|i| i.name()),
+                    expected.as_deref(),
+                    "{op:?}"
+                );
                 if let Some(identity) = got {
                     let entry = &model.committed.entries[identity.name()];
                     let fixture = &fixtures.keys[entry.key];
-                    assert_eq!(identity.private_key().fingerprint(), fixture.key.fingerprint());
+                    assert_eq!(
+                        identity.private_key().fingerprint(),
+                        fixture.key.fingerprint()
+                    );
                     let leaf = identity.chain().first().expect("a chain");
-                    assert_eq!(leaf.to_der(), fixture.certs[0].to_der(), "{op:?}: another certificate");
+                    assert_eq!(
+                        leaf.to_der(),
+                        fixture.certs[0].to_der(),
+                        "{op:?}: another certificate"
+                    );
                     assert!(leaf.matches(identity.private_key()));
                 }
             }
@@ -194,11 +236,64 @@ fuzz_target!(|ops: Vec<Op>| {
             }
         }
         if let (Some(t), Some(state)) = (tx.as_ref(), model.open.as_ref()) {
-            check(&t.entries().expect("tx entries"), state, fixtures, "transaction");
+            check(
+                &t.entries().expect("tx entries"),
+                state,
+                fixtures,
+                "transaction",
+            );
         }
-        check(&store.entries().expect("entries"), &model.committed, fixtures, "committed");
+        check(
+            &store.entries().expect("entries"),
+            &model.committed,
+            fixtures,
+            "committed",
+        );
     }
 });
+
+/// The operations `data` encodes: a tag byte, then the fields (missing ones are 0).
+///
+/// A compact encoding (2 to 4 bytes an operation) rather than `arbitrary`'s 4-byte enum tags,
+/// so that short inputs (libFuzzer starts with a few bytes) already make whole scenarios, and
+/// seeds (`fuzz/seeds/store_model/`) are easy to write.
+fn decode(data: &[u8]) -> Vec<Op> {
+    let mut bytes = data.iter().copied();
+    let mut ops = Vec::new();
+    while let Some(tag) = bytes.next() {
+        let mut next = || bytes.next().unwrap_or(0);
+        ops.push(match tag % 13 {
+            0 => Op::Begin,
+            1 => Op::Commit,
+            2 => Op::Rollback,
+            3 => Op::Drop,
+            4 => Op::AddPending {
+                name: next(),
+                key: next(),
+                request: next(),
+            },
+            5 => Op::Install {
+                key: next(),
+                kind: next(),
+            },
+            6 => Op::Bind {
+                endpoint: next(),
+                name: next(),
+            },
+            7 => Op::Unbind { endpoint: next() },
+            8 => Op::Remove { name: next() },
+            9 => Op::RemoveWithBindings { name: next() },
+            10 => Op::Renew { name: next() },
+            11 => Op::InstallRequest { key: next() },
+            _ => Op::Resolve {
+                local: next(),
+                port: next(),
+                sni: next(),
+            },
+        });
+    }
+    ops
+}
 
 #[derive(Default)]
 struct Model {
@@ -237,7 +332,11 @@ impl State {
                 } else if self.entries.values().any(|e| e.key == key) {
                     Outcome::DuplicateKey
                 } else {
-                    let entry = ModelEntry { key, installed: false, bindings: BTreeSet::new() };
+                    let entry = ModelEntry {
+                        key,
+                        installed: false,
+                        bindings: BTreeSet::new(),
+                    };
                     self.entries.insert(name.to_owned(), entry);
                     Outcome::Ok
                 }
@@ -245,7 +344,8 @@ impl State {
             Op::Install { key, kind } => {
                 let key = usize::from(*key) % KEYS;
                 let kind = KINDS[usize::from(*kind) % KINDS.len()];
-                let Some((name, entry)) = self.entries.iter_mut().find(|(_, e)| e.key == key) else {
+                let Some((name, entry)) = self.entries.iter_mut().find(|(_, e)| e.key == key)
+                else {
                     return Outcome::NoMatchingKey;
                 };
                 if entry.installed {
@@ -286,7 +386,11 @@ impl State {
             }
             Op::Unbind { endpoint } => {
                 let endpoint = ENDPOINTS[usize::from(*endpoint) % ENDPOINTS.len()];
-                match self.entries.values_mut().find(|e| e.bindings.contains(endpoint)) {
+                match self
+                    .entries
+                    .values_mut()
+                    .find(|e| e.bindings.contains(endpoint))
+                {
                     Some(entry) => {
                         entry.bindings.remove(endpoint);
                         Outcome::Ok
@@ -334,7 +438,13 @@ impl State {
 
     /// The README's resolution order: `host:port`, `*.parent:port`, `ip:port`, then the
     /// any-address of the family.
-    fn resolve(&self, canonical_ip: &str, ipv6: bool, port: u16, sni: Option<&str>) -> Option<String> {
+    fn resolve(
+        &self,
+        canonical_ip: &str,
+        ipv6: bool,
+        port: u16,
+        sni: Option<&str>,
+    ) -> Option<String> {
         let mut candidates = Vec::new();
         if let Some(sni) = sni.filter(|s| !s.contains(' ') && !s.contains('*')) {
             let host = sni.to_ascii_lowercase();
@@ -344,7 +454,11 @@ impl State {
             }
         }
         candidates.push(format!("{canonical_ip}:{port}"));
-        candidates.push(if ipv6 { format!("[::]:{port}") } else { format!("0.0.0.0:{port}") });
+        candidates.push(if ipv6 {
+            format!("[::]:{port}")
+        } else {
+            format!("0.0.0.0:{port}")
+        });
         candidates
             .iter()
             .find_map(|c| self.bound(c))
@@ -357,7 +471,10 @@ impl State {
 /// binding and every host one label under `example.com`.
 fn covers(key: usize, host: &str) -> bool {
     host == format!("host{key}.example.com")
-        || (key == 3 && host.strip_suffix(".example.com").is_some_and(|l| !l.contains('.')))
+        || (key == 3
+            && host
+                .strip_suffix(".example.com")
+                .is_some_and(|l| !l.contains('.')))
 }
 
 /// Runs a write operation on the store.
@@ -372,7 +489,8 @@ fn apply(tx: &mut Transaction, op: &Op, fixtures: &Fixtures) -> Outcome {
             tx.add_pending(name_at(*name), key, request)
         }
         Op::Install { key, kind } => {
-            let pem = &fixtures.keys[usize::from(*key) % KEYS].bundles[usize::from(*kind) % KINDS.len()];
+            let pem =
+                &fixtures.keys[usize::from(*key) % KEYS].bundles[usize::from(*kind) % KINDS.len()];
             return match tx.install_certificate(pem.as_bytes()) {
                 Ok(name) => Outcome::Installed(name),
                 Err(e) => outcome(Err(e)),
@@ -384,7 +502,12 @@ fn apply(tx: &mut Transaction, op: &Op, fixtures: &Fixtures) -> Outcome {
         Op::RemoveWithBindings { name } => tx.remove_with_bindings(name_at(*name)),
         Op::Renew { name } => tx.renew(name_at(*name), 1000).map(|_| ()),
         Op::InstallRequest { key } => tx
-            .install_certificate(fixtures.keys[usize::from(*key) % KEYS].request.to_pem().as_bytes())
+            .install_certificate(
+                fixtures.keys[usize::from(*key) % KEYS]
+                    .request
+                    .to_pem()
+                    .as_bytes(),
+            )
             .map(|_| ()),
         Op::Begin | Op::Commit | Op::Rollback | Op::Drop | Op::Resolve { .. } => Ok(()),
     };
@@ -393,12 +516,24 @@ fn apply(tx: &mut Transaction, op: &Op, fixtures: &Fixtures) -> Outcome {
 
 /// `entries` (from the store) must list exactly the model's entries.
 fn check(entries: &[keymanager::Entry], state: &State, fixtures: &Fixtures, what: &str) {
-    type Row = (String, EntryState, String, String, Vec<String>, usize, Vec<String>);
+    type Row = (
+        String,
+        EntryState,
+        String,
+        String,
+        Vec<String>,
+        usize,
+        Vec<String>,
+    );
     let got: Vec<Row> = entries
         .iter()
         .map(|e| {
             assert_eq!(e.renewal_of(), None, "{what}: {e:?}");
-            assert_eq!(e.installed().is_some(), e.state() == EntryState::Installed, "{what}: {e:?}");
+            assert_eq!(
+                e.installed().is_some(),
+                e.state() == EntryState::Installed,
+                "{what}: {e:?}"
+            );
             let mut bindings: Vec<String> = e.bindings().iter().map(ToString::to_string).collect();
             bindings.sort();
             (
@@ -418,12 +553,28 @@ fn check(entries: &[keymanager::Entry], state: &State, fixtures: &Fixtures, what
         .map(|(name, e)| {
             let f = &fixtures.keys[e.key];
             let (entry_state, subject, dns) = if e.installed {
-                (EntryState::Installed, f.certs[0].subject(), f.certs[0].dns_names())
+                (
+                    EntryState::Installed,
+                    f.certs[0].subject(),
+                    f.certs[0].dns_names(),
+                )
             } else {
-                (EntryState::Pending, f.request.subject(), f.request.dns_names())
+                (
+                    EntryState::Pending,
+                    f.request.subject(),
+                    f.request.dns_names(),
+                )
             };
             let bindings = e.bindings.iter().cloned().collect();
-            (name.clone(), entry_state, f.key.fingerprint().to_hex(), subject, dns, 2048, bindings)
+            (
+                name.clone(),
+                entry_state,
+                f.key.fingerprint().to_hex(),
+                subject,
+                dns,
+                2048,
+                bindings,
+            )
         })
         .collect();
     assert_eq!(got, expected, "{what} entries differ from the model");
@@ -433,9 +584,7 @@ fn outcome(result: keymanager::Result<()>) -> Outcome {
     match result {
         Ok(()) => Outcome::Ok,
         Err(Error::Store(StoreError::InvalidName { .. })) => Outcome::InvalidName,
-        Err(Error::Install(InstallError::RequestKeyMismatch { .. })) => {
-            Outcome::RequestKeyMismatch
-        }
+        Err(Error::Install(InstallError::RequestKeyMismatch { .. })) => Outcome::RequestKeyMismatch,
         Err(Error::Store(StoreError::NameTaken { .. })) => Outcome::NameTaken,
         Err(Error::Store(StoreError::DuplicateKey { .. })) => Outcome::DuplicateKey,
         Err(Error::Store(StoreError::NotFound { .. })) => Outcome::NotFound,
@@ -493,14 +642,18 @@ fn fixtures() -> &'static Fixtures {
         let ca_key = PrivateKey::generate_rsa_with_rng(&mut ChaCha8Rng::seed_from_u64(100), 2048)
             .expect("CA key");
         let ca = Ca::new(&ca_key, "Fuzz Test CA");
-        let ca_pem = Certificate::from_der(&ca.cert_der).expect("CA certificate").to_pem();
+        let ca_pem = Certificate::from_der(&ca.cert_der)
+            .expect("CA certificate")
+            .to_pem();
         let keys = (0..KEYS)
             .map(|i| {
                 let mut rng = ChaCha8Rng::seed_from_u64(i as u64);
                 let key = PrivateKey::generate_rsa_with_rng(&mut rng, 2048).expect("key");
                 let host = format!("host{i}.example.com");
                 let dn: DistinguishedName = format!("CN={host},O=Fuzz").parse().expect("name");
-                let request = CertificateRequest::builder(dn.clone()).sign(&key).expect("request");
+                let request = CertificateRequest::builder(dn.clone())
+                    .sign(&key)
+                    .expect("request");
                 let subject = dn.to_der().expect("subject DER");
                 let certs: Vec<Certificate> = KINDS
                     .iter()
@@ -524,8 +677,16 @@ fn fixtures() -> &'static Fixtures {
                         Certificate::from_der(&der).expect("leaf certificate")
                     })
                     .collect();
-                let bundles = certs.iter().map(|c| format!("{}{ca_pem}", c.to_pem())).collect();
-                KeyFixture { key, request, certs, bundles }
+                let bundles = certs
+                    .iter()
+                    .map(|c| format!("{}{ca_pem}", c.to_pem()))
+                    .collect();
+                KeyFixture {
+                    key,
+                    request,
+                    certs,
+                    bundles,
+                }
             })
             .collect();
         Fixtures { keys }

@@ -24,7 +24,11 @@ const PASSPHRASE: &str = "fuzz-password";
 const MAX_FUZZ_ARGON2_KIB_PASSES: i64 = 1024;
 
 fuzz_target!(|data: &[u8]| {
-    let base = if Path::new("/dev/shm").is_dir() { Path::new("/dev/shm") } else { Path::new("/tmp") };
+    let base = if Path::new("/dev/shm").is_dir() {
+        Path::new("/dev/shm")
+    } else {
+        Path::new("/tmp")
+    };
     let dir = tempfile::tempdir_in(base).expect("a temporary directory");
     let path = dir.path().join("store.db");
     std::fs::write(&path, data).expect("writing the store file");
@@ -41,7 +45,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     for entry in &entries {
-        assert_eq!(store.entry(entry.name()).ok().as_ref(), Some(entry), "entry() differs from entries()");
+        assert_eq!(
+            store.entry(entry.name()).ok().as_ref(),
+            Some(entry),
+            "entry() differs from entries()"
+        );
         if entry.state() != EntryState::Installed {
             continue;
         }
@@ -51,18 +59,36 @@ fuzz_target!(|data: &[u8]| {
         };
         let key = PrivateKey::from_encrypted_pem(export.key_pem(), "export-password")
             .expect("an exported key decrypts");
-        assert_eq!(key.fingerprint(), entry.fingerprint(), "export gave another key");
-        let chain = keymanager::Certificate::chain_from_pem(export.chain_pem()).expect("exported chain");
-        assert!(chain.first().is_some_and(|leaf| leaf.matches(&key)), "the chain's leaf is not the key's");
+        assert_eq!(
+            key.fingerprint(),
+            entry.fingerprint(),
+            "export gave another key"
+        );
+        let chain =
+            keymanager::Certificate::chain_from_pem(export.chain_pem()).expect("exported chain");
+        assert!(
+            chain.first().is_some_and(|leaf| leaf.matches(&key)),
+            "the chain's leaf is not the key's"
+        );
     }
-    for (ip, sni) in [("192.0.2.10", Some("www.example.com")), ("2001:db8::1", None)] {
+    for (ip, sni) in [
+        ("192.0.2.10", Some("www.example.com")),
+        ("2001:db8::1", None),
+    ] {
         if let Ok(Some(identity)) = store.resolve(ip.parse().expect("an address"), 443, sni) {
-            let entry = entries.iter().find(|e| e.name() == identity.name()).expect("a listed entry");
+            let entry = entries
+                .iter()
+                .find(|e| e.name() == identity.name())
+                .expect("a listed entry");
             assert_eq!(identity.private_key().fingerprint(), entry.fingerprint());
         }
     }
     if let Ok(tx) = store.begin() {
-        assert_eq!(tx.entries().ok().as_ref(), Some(&entries), "the transaction sees other entries");
+        assert_eq!(
+            tx.entries().ok().as_ref(),
+            Some(&entries),
+            "the transaction sees other entries"
+        );
         let _ = tx.commit();
     }
     drop(store);
@@ -75,7 +101,12 @@ fn kdf_cost(path: &Path) -> Option<i64> {
     let conn = Connection::open_with_flags(path, flags).ok()?;
     conn.execute_batch("PRAGMA trusted_schema = OFF;").ok()?;
     let int = |name: &str| -> Option<i64> {
-        conn.query_row("SELECT value FROM meta WHERE name = ?1", params![name], |r| r.get(0)).ok()
+        conn.query_row(
+            "SELECT value FROM meta WHERE name = ?1",
+            params![name],
+            |r| r.get(0),
+        )
+        .ok()
     };
     Some(int("kdf_memory_kib")?.saturating_mul(int("kdf_iterations")?))
 }

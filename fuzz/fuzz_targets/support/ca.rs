@@ -69,7 +69,9 @@ impl Ca {
             spki,
         )
         .expect("root builder");
-        let cert = builder.build::<_, Signature>(&signer).expect("root certificate");
+        let cert = builder
+            .build::<_, Signature>(&signer)
+            .expect("root certificate");
         Ca {
             cert_der: cert.to_der().expect("root DER"),
             name,
@@ -79,7 +81,14 @@ impl Ca {
 
     /// A leaf certificate for `spki_der` with subject `subject` (DER of a Name) and the given
     /// DNS names, issued by this CA.
-    pub fn issue(&self, spki_der: &[u8], subject_der: &[u8], dns: &[&str], kind: Leaf, serial: u32) -> Vec<u8> {
+    pub fn issue(
+        &self,
+        spki_der: &[u8],
+        subject_der: &[u8],
+        dns: &[&str],
+        kind: Leaf,
+        serial: u32,
+    ) -> Vec<u8> {
         let spki = SubjectPublicKeyInfoOwned::from_der(spki_der).expect("leaf SPKI");
         let profile = LeafProfile {
             issuer: self.name.clone(),
@@ -87,9 +96,12 @@ impl Ca {
             dns: dns.iter().map(|d| (*d).to_owned()).collect(),
             kind,
         };
-        let builder = CertificateBuilder::new(profile, SerialNumber::from(serial), validity(kind), spki)
-            .expect("leaf builder");
-        let cert = builder.build::<_, Signature>(&self.signer).expect("leaf certificate");
+        let builder =
+            CertificateBuilder::new(profile, SerialNumber::from(serial), validity(kind), spki)
+                .expect("leaf builder");
+        let cert = builder
+            .build::<_, Signature>(&self.signer)
+            .expect("leaf certificate");
         cert.to_der().expect("leaf DER")
     }
 }
@@ -136,13 +148,14 @@ impl BuilderProfile for LeafProfile {
         _issuer_spk: SubjectPublicKeyInfoRef<'_>,
         _tbs: &TbsCertificate,
     ) -> x509_cert::builder::Result<Vec<Extension>> {
-        let ext = |oid: &str, critical: bool, value: Vec<u8>| -> x509_cert::builder::Result<Extension> {
-            Ok(Extension {
-                extn_id: oid.parse().expect("extension OID"),
-                critical,
-                extn_value: OctetString::new(value)?,
-            })
-        };
+        let ext =
+            |oid: &str, critical: bool, value: Vec<u8>| -> x509_cert::builder::Result<Extension> {
+                Ok(Extension {
+                    extn_id: oid.parse().expect("extension OID"),
+                    critical,
+                    extn_value: OctetString::new(value)?,
+                })
+            };
         let san = SubjectAltName(
             self.dns
                 .iter()
@@ -155,7 +168,15 @@ impl BuilderProfile for LeafProfile {
         };
         let eku = ExtendedKeyUsage(vec![purpose.parse().expect("EKU OID")]);
         Ok(vec![
-            ext("2.5.29.19", true, BasicConstraints { ca: false, path_len_constraint: None }.to_der()?)?,
+            ext(
+                "2.5.29.19",
+                true,
+                BasicConstraints {
+                    ca: false,
+                    path_len_constraint: None,
+                }
+                .to_der()?,
+            )?,
             ext(
                 "2.5.29.15",
                 true,

@@ -16,15 +16,29 @@ use rand_chacha::ChaCha8Rng;
 ///    subject and names: a request we accept is one we can reproduce.
 pub fn check(request: &CertificateRequest) {
     let verified = request.verify().is_ok();
-    let from_der = CertificateRequest::from_der(&request.to_der()).expect("our own DER must read back");
+    let from_der =
+        CertificateRequest::from_der(&request.to_der()).expect("our own DER must read back");
     assert_eq!(&from_der, request);
-    assert_eq!(from_der.verify().is_ok(), verified, "verify() differs after a DER round trip");
-    let from_pem = CertificateRequest::from_pem(&request.to_pem()).expect("our own PEM must read back");
+    assert_eq!(
+        from_der.verify().is_ok(),
+        verified,
+        "verify() differs after a DER round trip"
+    );
+    let from_pem =
+        CertificateRequest::from_pem(&request.to_pem()).expect("our own PEM must read back");
     assert_eq!(&from_pem, request);
     assert_eq!(from_pem.fingerprint(), request.fingerprint());
     // Every accessor runs.
-    let _ = (request.subject(), request.attribute_oids(), request.signature_algorithm());
-    let _ = (request.key_usage(), request.extended_key_usage(), request.challenge_password());
+    let _ = (
+        request.subject(),
+        request.attribute_oids(),
+        request.signature_algorithm(),
+    );
+    let _ = (
+        request.key_usage(),
+        request.extended_key_usage(),
+        request.challenge_password(),
+    );
     let _ = format!("{request:?}");
 
     // Re-emit what we understood of it.
@@ -39,13 +53,25 @@ pub fn check(request: &CertificateRequest) {
     let Ok(rebuilt) = builder.sign(key()) else {
         return;
     };
-    let again = CertificateRequest::from_der(&rebuilt.to_der()).expect("a request we built must parse");
+    let again =
+        CertificateRequest::from_der(&rebuilt.to_der()).expect("a request we built must parse");
     again.verify().expect("a request we built must verify");
-    assert_eq!(again.distinguished_name().ok().as_ref(), Some(&dn), "the subject changed");
-    let lower = |v: Vec<String>| v.into_iter().map(|n| n.to_ascii_lowercase()).collect::<Vec<_>>();
+    assert_eq!(
+        again.distinguished_name().ok().as_ref(),
+        Some(&dn),
+        "the subject changed"
+    );
+    let lower = |v: Vec<String>| {
+        v.into_iter()
+            .map(|n| n.to_ascii_lowercase())
+            .collect::<Vec<_>>()
+    };
     let rebuilt_names = lower(again.dns_names());
     for name in lower(request.dns_names()) {
-        assert!(rebuilt_names.contains(&name), "{name} was dropped: {rebuilt_names:?}");
+        assert!(
+            rebuilt_names.contains(&name),
+            "{name} was dropped: {rebuilt_names:?}"
+        );
     }
     let ips = again.ip_addresses();
     for ip in request.ip_addresses() {
