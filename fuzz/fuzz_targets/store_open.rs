@@ -100,6 +100,18 @@ fn kdf_cost(path: &Path) -> Option<i64> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).ok()?;
     conn.execute_batch("PRAGMA trusted_schema = OFF;").ok()?;
+    // Views and triggers would run their own SQL here (an endless recursive view named `meta`
+    // hung the store's `open` until it refused them): leave such files to the store.
+    let active: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type IN ('view', 'trigger')",
+            [],
+            |r| r.get(0),
+        )
+        .ok()?;
+    if active != 0 {
+        return None;
+    }
     let int = |name: &str| -> Option<i64> {
         conn.query_row(
             "SELECT value FROM meta WHERE name = ?1",
