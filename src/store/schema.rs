@@ -347,7 +347,11 @@ mod tests {
         drop(conn);
         let started = std::time::Instant::now();
         let result = crate::KeyStore::open(&path, "passphrase");
-        assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "took {:?}",
+            started.elapsed()
+        );
         assert!(
             matches!(result, Err(crate::Error::Store(StoreError::Corrupt { .. }))),
             "{result:?}"
