@@ -18,6 +18,8 @@ mod signature;
 pub mod store;
 #[cfg(test)]
 mod testing;
+#[cfg(feature = "rustls")]
+pub mod tls;
 pub mod usage;
 
 pub use certificate::Certificate;
@@ -30,7 +32,7 @@ pub use name::{DistinguishedName, DistinguishedNameBuilder};
 pub use request::{CertificateRequest, CertificateRequestBuilder};
 pub use signature::SignatureHash;
 pub use store::{
-    Entry, EntryState, Export, Identity, InstallOptions, KdfParams, KeyStore, StoreOptions,
-    Transaction,
+    Entry, EntryState, Export, Identity, InstallOptions, KdfParams, KeyStore, Snapshot,
+    StoreOptions, Transaction, Watcher,
 };
 pub use usage::{ExtendedKeyUsage, KeyUsage, KeyUsages};

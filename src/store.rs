@@ -87,6 +87,7 @@ mod open;
 mod schema;
 mod seal;
 mod session;
+mod snapshot;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -110,6 +111,8 @@ use open::{create_private_file, init_meta, restrict_files, unlock, with_write, w
 use schema::db;
 use seal::{Cost, Keys};
 use session::{Session, State};
+
+pub use snapshot::{Snapshot, Watcher};
 
 /// Longest entry name, in characters.
 pub const MAX_NAME_LEN: usize = 128;
