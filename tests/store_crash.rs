@@ -88,14 +88,24 @@ fn survives_sigkill_at_random_moments() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        // Let it start (open the store) and then commit a few transactions at most.
-        let wait = rng.random_range(20..120u64);
-        std::thread::sleep(Duration::from_millis(wait));
-        if let Ok(Some(status)) = child.try_wait() {
-            let mut err = String::new();
-            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-            panic!("round {round}: the child exited by itself ({status}): {err}");
+        // Let it start (open the store, which takes longer on a loaded machine) and log one
+        // more commit, then give it a random few milliseconds more, so that the kill lands
+        // anywhere in the next commits: inside a transaction, in a commit, between them.
+        let before = last_logged(dir.path());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                let mut err = String::new();
+                std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+                panic!("round {round}: the child exited by itself ({status}): {err}");
+            }
+            if last_logged(dir.path()) != before || Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
         }
+        let wait = rng.random_range(0..60u64);
+        std::thread::sleep(Duration::from_millis(wait));
         child.kill().unwrap(); // SIGKILL on Unix
         child.wait().unwrap();
 
