@@ -30,7 +30,7 @@ pub use name::{DistinguishedName, DistinguishedNameBuilder};
 pub use request::{CertificateRequest, CertificateRequestBuilder};
 pub use signature::SignatureHash;
 pub use store::{
-    Entry, EntryState, Export, Identity, InstallOptions, KdfParams, KeyStore, StoreOptions,
-    Transaction,
+    Entry, EntryState, Export, HealthOptions, HealthReport, Identity, InstallOptions, KdfParams,
+    KeyStore, Problem, StoreOptions, Transaction,
 };
 pub use usage::{ExtendedKeyUsage, KeyUsage, KeyUsages};
