@@ -32,7 +32,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             allow_invalid_dates,
         } => {
             let bytes = read_input(&file)?;
-            let (store, _) = open(g, false)?;
+            let (store, _) = open(g)?;
             let options = InstallOptions {
                 allow_invalid_dates,
                 now: None,
@@ -44,18 +44,18 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Bind { endpoint, name } => {
             let endpoint: Endpoint = endpoint.parse()?;
-            let (store, _) = open(g, false)?;
+            let (store, _) = open(g)?;
             let (tx, ()) = change(&store, |tx| Ok(tx.bind(endpoint, &name)?))?;
             tx.finish(g.dry_run)
         }
         Command::Unbind { endpoint } => {
             let endpoint: Endpoint = endpoint.parse()?;
-            let (store, _) = open(g, false)?;
+            let (store, _) = open(g)?;
             let (tx, ()) = change(&store, |tx| Ok(tx.unbind(&endpoint)?))?;
             tx.finish(g.dry_run)
         }
         Command::List { json } => {
-            let (store, _) = open(g, false)?;
+            let (store, _) = open(g)?;
             let entries = store.entries()?;
             if json {
                 let all: Vec<_> = entries.iter().map(output::entry_json).collect();
@@ -65,7 +65,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Show { name, json } => {
-            let (store, _) = open(g, false)?;
+            let (store, _) = open(g)?;
             let entry = store.entry(&name)?;
             if json {
                 print(&format!("{:#}\n", output::entry_json(&entry)))
@@ -74,7 +74,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Renew { name, bits, out } => {
-            let (store, _) = open(g, false)?;
+            let (store, _) = open(g)?;
             let (tx, request) = change(&store, |tx| {
                 output::with_spinner(&format!("generating a {bits}-bit RSA key"), || {
                     Ok(tx.renew(&name, bits)?)
@@ -86,7 +86,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             name,
             with_bindings,
         } => {
-            let (store, _) = open(g, false)?;
+            let (store, _) = open(g)?;
             let (tx, ()) = change(&store, |tx| {
                 if with_bindings {
                     Ok(tx.remove_with_bindings(&name)?)
@@ -102,7 +102,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             chain_out,
             password,
         } => {
-            let (store, _) = open(g, false)?;
+            let (store, _) = open(g)?;
             // Checked before asking for a password.
             let entry = store.entry(&name)?;
             let password = Source::key_file(password.key_password_fd).read(true)?;
@@ -147,16 +147,17 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let key_bytes = Zeroizing::new(read_input(&key)?);
             let chain = read_input(&cert)?;
             let key = read_key(&key_bytes, Source::key_file(password.key_password_fd))?;
-            let (store, _) = open(g, true)?;
             let options = InstallOptions {
                 allow_invalid_dates,
                 now: None,
             };
-            let (tx, ()) = change(&store, |tx| Ok(tx.import(&name, &key, &chain, options)?))?;
-            tx.finish(g.dry_run)
+            open_or_create(g, true)?.run(|store| {
+                let (tx, ()) = change(store, |tx| Ok(tx.import(&name, &key, &chain, options)?))?;
+                tx.finish(g.dry_run)
+            })
         }
         Command::Passwd { new_passphrase_fd } => {
-            let (store, old) = open(g, false)?;
+            let (store, old) = open(g)?;
             let new = Source::new_store(new_passphrase_fd).read(true)?;
             let entries = store.entries()?;
             if g.dry_run {
@@ -185,7 +186,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             min_bits,
             json,
         } => {
-            let (store, _) = open(g, false)?;
+            let (store, _) = open(g)?;
             let day = Duration::from_secs(24 * 60 * 60);
             let options = HealthOptions {
                 expiring_within: day.saturating_mul(u32::try_from(expiring_days).unwrap_or(u32::MAX)),
@@ -214,14 +215,15 @@ fn new(g: &Global, args: NewArgs) -> Result<(), Failure> {
     for ip in &args.ip {
         builder = builder.ip_address(*ip);
     }
-    let (store, _) = open(g, true)?;
     let bits = args.bits;
-    let (tx, request) = change(&store, |tx| {
-        output::with_spinner(&format!("generating a {bits}-bit RSA key"), || {
-            Ok(tx.create_pending_from(&args.name, builder, bits)?)
-        })
-    })?;
-    commit_with_request(tx, &request, args.out.as_deref(), g.dry_run)
+    open_or_create(g, true)?.run(|store| {
+        let (tx, request) = change(store, |tx| {
+            output::with_spinner(&format!("generating a {bits}-bit RSA key"), || {
+                Ok(tx.create_pending_from(&args.name, builder, bits)?)
+            })
+        })?;
+        commit_with_request(tx, &request, args.out.as_deref(), g.dry_run)
+    })
 }
 
 /// The subject: `--subject` as RFC 4514, or built from `--cn`, `--org`, ...
@@ -254,10 +256,52 @@ fn subject(args: &NewArgs) -> Result<DistinguishedName, Failure> {
     Ok(b.build()?)
 }
 
-/// Opens the store named by `--store` / `KEYMANAGER_STORE` with the passphrase from its
-/// source; returns it with the passphrase. A missing file is created only when `create` (and
-/// for `--dry-run`, only in memory: a dry run leaves no file behind).
-fn open(g: &Global, create: bool) -> Result<(KeyStore, Zeroizing<String>), Failure> {
+/// Opens the existing store named by `--store` / `KEYMANAGER_STORE` with the passphrase from
+/// its source; returns it with the passphrase.
+fn open(g: &Global) -> Result<(KeyStore, Zeroizing<String>), Failure> {
+    let opened = open_or_create(g, false)?;
+    Ok((opened.store, opened.passphrase))
+}
+
+/// An open store; `created` when this command made its file.
+struct Opened {
+    store: KeyStore,
+    passphrase: Zeroizing<String>,
+    created: Option<PathBuf>,
+}
+
+impl Opened {
+    /// Runs the command `f` on the store. If it fails on a store this command created, the
+    /// store's files are deleted again (a failed command leaves nothing behind), unless
+    /// another process has written an entry to it meanwhile.
+    fn run(self, f: impl FnOnce(&KeyStore) -> Result<(), Failure>) -> Result<(), Failure> {
+        let result = f(&self.store);
+        let Opened { store, created, .. } = self;
+        let Some(path) = created else {
+            return result;
+        };
+        if result.is_ok() {
+            eprintln!("created key store `{}`", path.display());
+            return result;
+        }
+        // Under the write lock, so that no other process writes while the files go.
+        if let Ok(tx) = store.begin() {
+            if tx.entries().is_ok_and(|e| e.is_empty()) {
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    let mut p = path.clone().into_os_string();
+                    p.push(suffix);
+                    let _ = std::fs::remove_file(PathBuf::from(p));
+                }
+            }
+            let _ = tx.rollback();
+        }
+        result
+    }
+}
+
+/// Opens the store; a missing file is created only when `create` (and for `--dry-run`, only
+/// in memory: a dry run leaves no file behind).
+fn open_or_create(g: &Global, create: bool) -> Result<Opened, Failure> {
     let path = g.store.as_ref().ok_or_else(|| Failure::Usage {
         message: "no key store given".into(),
         hint: "pass --store PATH or set KEYMANAGER_STORE".into(),
@@ -274,10 +318,12 @@ fn open(g: &Global, create: bool) -> Result<(KeyStore, Zeroizing<String>), Failu
     } else {
         KeyStore::open_with(path, &passphrase, &options)?
     };
-    if !exists && !g.dry_run {
-        eprintln!("created key store `{}`", path.display());
-    }
-    Ok((store, passphrase))
+    let created = (!exists && !g.dry_run).then(|| path.clone());
+    Ok(Opened {
+        store,
+        passphrase,
+        created,
+    })
 }
 
 /// A transaction that has made its change, with the entries as they were before it.
