@@ -22,7 +22,11 @@ fn ca() -> &'static TestCa {
 fn ca_answers(csr: &std::path::Path, names: &[&str]) -> String {
     let ext = server_extensions(names);
     let ext: Vec<&str> = ext.iter().map(String::as_str).collect();
-    format!("{}{}", ca().sign_request(&read(csr), &ext), ca().chain_pem())
+    format!(
+        "{}{}",
+        ca().sign_request(&read(csr), &ext),
+        ca().chain_pem()
+    )
 }
 
 /// The SHA-256 of a certificate's SubjectPublicKeyInfo, as OpenSSL computes it.
@@ -34,7 +38,9 @@ fn openssl_spki_sha256(cert_pem: &str) -> String {
     );
     let (_, der) = openssl_with_files(
         &[("p.pem", pubkey.as_bytes())],
-        &["pkey", "-pubin", "-in", "p.pem", "-outform", "DER", "-out", "p.der"],
+        &[
+            "pkey", "-pubin", "-in", "p.pem", "-outform", "DER", "-out", "p.der",
+        ],
         Some("p.der"),
     );
     let (digest, _) = openssl_with_files(
@@ -51,8 +57,18 @@ fn an_operators_session_from_new_to_remove() {
     let csr = km.path("www.csr");
     // new: a store is created, the request written to --out.
     let out = km.run(&[
-        "new", "www", "--cn", "www.example.com", "--org", "Example", "--country", "US",
-        "--dns", "example.com", "--out", csr.to_str().unwrap(),
+        "new",
+        "www",
+        "--cn",
+        "www.example.com",
+        "--org",
+        "Example",
+        "--country",
+        "US",
+        "--dns",
+        "example.com",
+        "--out",
+        csr.to_str().unwrap(),
     ]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -77,7 +93,11 @@ fn an_operators_session_from_new_to_remove() {
 
     // install: the CA's certificate and chain find their pending key.
     let bundle = km.path("www.pem");
-    std::fs::write(&bundle, ca_answers(&csr, &["www.example.com", "example.com"])).unwrap();
+    std::fs::write(
+        &bundle,
+        ca_answers(&csr, &["www.example.com", "example.com"]),
+    )
+    .unwrap();
     km.ok(&["install", bundle.to_str().unwrap()]);
     km.ok(&["bind", "0.0.0.0:443", "www"]);
     km.ok(&["bind", "WWW.example.com:443", "www"]);
@@ -90,7 +110,11 @@ fn an_operators_session_from_new_to_remove() {
     for cell in ["www", "installed", "www.example.com,example.com", "2048"] {
         assert!(row.contains(cell), "{row}");
     }
-    assert!(row.contains("0.0.0.0:443,www.example.com:443") || row.contains("www.example.com:443,0.0.0.0:443"), "{row}");
+    assert!(
+        row.contains("0.0.0.0:443,www.example.com:443")
+            || row.contains("www.example.com:443,0.0.0.0:443"),
+        "{row}"
+    );
     let shown: serde_json::Value =
         serde_json::from_str(&km.ok(&["show", "www", "--json"])).unwrap();
     assert_eq!(shown["state"], "installed");
@@ -113,17 +137,34 @@ fn an_operators_session_from_new_to_remove() {
     let key = km.path("www.key");
     let chain = km.path("chain.pem");
     let out = km
-        .cmd(&["export", "www", "--key-out", key.to_str().unwrap(), "--chain-out", chain.to_str().unwrap()])
+        .cmd(&[
+            "export",
+            "www",
+            "--key-out",
+            key.to_str().unwrap(),
+            "--chain-out",
+            chain.to_str().unwrap(),
+        ])
         .env("KEYMANAGER_KEY_PASSWORD", "export password")
         .output()
         .unwrap();
     assert_eq!(code(&out), 0, "{}", text(&out));
-    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     assert!(read(&key).starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
     assert_eq!(read(&chain).matches("BEGIN CERTIFICATE").count(), 3);
     let (key_pub, _) = openssl_with_files(
         &[("k.pem", read(&key).as_bytes())],
-        &["pkey", "-in", "k.pem", "-passin", "pass:export password", "-pubout"],
+        &[
+            "pkey",
+            "-in",
+            "k.pem",
+            "-passin",
+            "pass:export password",
+            "-pubout",
+        ],
         None,
     );
     let (cert_pub, _) = openssl_with_files(
@@ -134,7 +175,14 @@ fn an_operators_session_from_new_to_remove() {
     assert_eq!(key_pub, cert_pub);
     // An existing key file is not overwritten.
     let out = km
-        .cmd(&["export", "www", "--key-out", key.to_str().unwrap(), "--chain-out", chain.to_str().unwrap()])
+        .cmd(&[
+            "export",
+            "www",
+            "--key-out",
+            key.to_str().unwrap(),
+            "--chain-out",
+            chain.to_str().unwrap(),
+        ])
         .env("KEYMANAGER_KEY_PASSWORD", "export password")
         .output()
         .unwrap();
@@ -144,14 +192,24 @@ fn an_operators_session_from_new_to_remove() {
     let other = Km::new();
     let import = |password: &str| {
         other
-            .cmd(&["import", "copy", "--key", key.to_str().unwrap(), "--cert", chain.to_str().unwrap()])
+            .cmd(&[
+                "import",
+                "copy",
+                "--key",
+                key.to_str().unwrap(),
+                "--cert",
+                chain.to_str().unwrap(),
+            ])
             .env("KEYMANAGER_KEY_PASSWORD", password)
             .output()
             .unwrap()
     };
     let out = import("wrong");
     assert_eq!(code(&out), 4, "{}", text(&out));
-    assert!(!other.store.exists(), "a failed first import leaves no store behind");
+    assert!(
+        !other.store.exists(),
+        "a failed first import leaves no store behind"
+    );
     let out = import("export password");
     assert_eq!(code(&out), 0, "{}", text(&out));
     let copied = other.entries();
@@ -171,12 +229,19 @@ fn an_operators_session_from_new_to_remove() {
     assert_eq!(renewal["state"], "pending");
     assert_eq!(renewal["renewal_of"], "www");
     let renewed = km.path("renewed.pem");
-    std::fs::write(&renewed, ca_answers(&renew_csr, &["www.example.com", "example.com"])).unwrap();
+    std::fs::write(
+        &renewed,
+        ca_answers(&renew_csr, &["www.example.com", "example.com"]),
+    )
+    .unwrap();
     km.ok(&["install", renewed.to_str().unwrap()]);
     let entries = km.entries();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["name"], "www");
-    assert_eq!(entries[0]["fingerprint"], openssl_spki_sha256(&read(&renewed)));
+    assert_eq!(
+        entries[0]["fingerprint"],
+        openssl_spki_sha256(&read(&renewed))
+    );
     assert_ne!(entries[0]["fingerprint"], shown["fingerprint"]);
     assert_eq!(entries[0]["bindings"].as_array().unwrap().len(), 2);
 
@@ -202,9 +267,16 @@ fn failures_have_their_exit_codes_and_change_nothing() {
         .unwrap();
     assert_eq!(code(&out), 3, "{}", text(&out));
     assert!(!km.store.exists(), "list must not create a store");
-    let out = bare(&["--store", km.store.to_str().unwrap(), "new", "www", "--cn", "www.example.com"])
-        .output()
-        .unwrap();
+    let out = bare(&[
+        "--store",
+        km.store.to_str().unwrap(),
+        "new",
+        "www",
+        "--cn",
+        "www.example.com",
+    ])
+    .output()
+    .unwrap();
     assert_eq!(code(&out), 2, "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("KEYMANAGER_PASSPHRASE"));
     assert!(!km.store.exists());
@@ -215,21 +287,50 @@ fn failures_have_their_exit_codes_and_change_nothing() {
     let out = km.run(&["new", "www"]);
     assert_eq!(code(&out), 2, "{}", text(&out));
     let help = km.ok(&["--help"]);
-    assert!(help.contains("Exit codes:") && help.contains("8  check"), "{help}");
+    assert!(
+        help.contains("Exit codes:") && help.contains("8  check"),
+        "{help}"
+    );
 
     // Invalid input: refused before anything is made.
-    km.fails(1, &["new", "www", "--cn", "www.example.com", "--country", "USA"]);
+    km.fails(
+        1,
+        &["new", "www", "--cn", "www.example.com", "--country", "USA"],
+    );
     km.fails(1, &["new", "www", "--subject", "CN=www.example.com,XX=1"]);
-    km.fails(1, &["new", "www", "--cn", "www.example.com", "--bits", "1024"]);
-    assert!(!km.store.exists(), "a failed first command leaves no store behind");
+    km.fails(
+        1,
+        &["new", "www", "--cn", "www.example.com", "--bits", "1024"],
+    );
+    assert!(
+        !km.store.exists(),
+        "a failed first command leaves no store behind"
+    );
 
     let csr = km.path("www.csr");
-    km.ok(&["new", "www", "--cn", "www.example.com", "--out", csr.to_str().unwrap()]);
+    km.ok(&[
+        "new",
+        "www",
+        "--cn",
+        "www.example.com",
+        "--out",
+        csr.to_str().unwrap(),
+    ]);
     let before = km.entries();
     assert_eq!(before.len(), 1);
 
     // A request written to a directory that does not exist: the key made is not kept.
-    km.fails(7, &["new", "web", "--cn", "web.example.com", "--out", "/nonexistent/dir/web.csr"]);
+    km.fails(
+        7,
+        &[
+            "new",
+            "web",
+            "--cn",
+            "web.example.com",
+            "--out",
+            "/nonexistent/dir/web.csr",
+        ],
+    );
     km.fails(1, &["new", "www", "--cn", "other.example.com"]);
     // Wrong passphrase.
     let out = km
@@ -243,7 +344,17 @@ fn failures_have_their_exit_codes_and_change_nothing() {
     km.fails(7, &["install", km.path("missing.pem").to_str().unwrap()]);
     let (stranger_csr, _) = openssl_with_files(
         &[],
-        &["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "k.pem", "-subj", "/CN=www.example.com"],
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-subj",
+            "/CN=www.example.com",
+        ],
         None,
     );
     let stranger = km.path("stranger.csr");
@@ -267,7 +378,12 @@ fn failures_have_their_exit_codes_and_change_nothing() {
     km.fails(1, &["renew", "www"]);
     km.fails(3, &["renew", "nope"]);
     let out = km
-        .cmd(&["export", "nope", "--key-out", km.path("k").to_str().unwrap()])
+        .cmd(&[
+            "export",
+            "nope",
+            "--key-out",
+            km.path("k").to_str().unwrap(),
+        ])
         .env("KEYMANAGER_KEY_PASSWORD", "pw")
         .output()
         .unwrap();
@@ -284,7 +400,10 @@ fn failures_have_their_exit_codes_and_change_nothing() {
     assert!(stdout.starts_with("stale-pending: `www`"), "{stdout}");
     let out = km.run(&["check", "--min-bits", "3072"]);
     assert_eq!(code(&out), 8, "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("weak-key: `www`: its key has only 2048 bits"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("weak-key: `www`: its key has only 2048 bits")
+    );
 }
 
 #[test]
@@ -295,12 +414,22 @@ fn dry_run_shows_the_change_and_makes_none() {
     assert_eq!(code(&out), 0, "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("dry run, nothing was changed"), "{stderr}");
-    assert!(stderr.contains("+ entry `www`: pending, CN=www.example.com"), "{stderr}");
+    assert!(
+        stderr.contains("+ entry `www`: pending, CN=www.example.com"),
+        "{stderr}"
+    );
     assert!(out.stdout.is_empty(), "a dry run writes no request");
     assert!(!km.store.exists());
 
     let csr = km.path("www.csr");
-    km.ok(&["new", "www", "--cn", "www.example.com", "--out", csr.to_str().unwrap()]);
+    km.ok(&[
+        "new",
+        "www",
+        "--cn",
+        "www.example.com",
+        "--out",
+        csr.to_str().unwrap(),
+    ]);
     let pending = km.entries();
     let bundle = km.path("www.pem");
     std::fs::write(&bundle, ca_answers(&csr, &["www.example.com"])).unwrap();
@@ -324,7 +453,11 @@ fn dry_run_shows_the_change_and_makes_none() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 0, "{}", text(&out));
-    assert_eq!(km.entries(), installed, "the old passphrase still opens, nothing changed");
+    assert_eq!(
+        km.entries(),
+        installed,
+        "the old passphrase still opens, nothing changed"
+    );
     // A dry run that would fail fails the same way.
     km.fails(1, &["--dry-run", "bind", "other.example.com:443", "www"]);
 }
@@ -334,13 +467,24 @@ fn passphrases_come_from_a_file_descriptor() {
     let km = Km::new();
     km.ok(&["new", "www", "--cn", "www.example.com"]);
     // Standard input as descriptor 0, with the environment variable absent.
-    let mut child = bare(&["--store", km.store.to_str().unwrap(), "list", "--passphrase-fd", "0"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = bare(&[
+        "--store",
+        km.store.to_str().unwrap(),
+        "list",
+        "--passphrase-fd",
+        "0",
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(format!("{PASSPHRASE}\n").as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASSPHRASE}\n").as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("www"));
@@ -374,7 +518,12 @@ fn passphrases_come_from_a_file_descriptor() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"a new passphrase\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a new passphrase\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(code(&out), 0, "{}", text(&out));
     km.fails(4, &["list"]);
@@ -386,4 +535,57 @@ fn passphrases_come_from_a_file_descriptor() {
     assert_eq!(code(&out), 0, "{}", text(&out));
     let entries: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(entries[0]["name"], "www");
+}
+
+#[test]
+fn the_readmes_operator_session_runs_as_written() {
+    let readme = read(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"));
+    let section = &readme[readme.find("## The command line: `keymanager`").unwrap()..];
+    let block = section.split("```sh\n").nth(1).unwrap();
+    let block = &block[..block.find("```").unwrap()];
+    // The built binary stands for the installed one.
+    let script: String = block
+        .lines()
+        .filter(|l| !l.starts_with("cargo install"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(script.contains("keymanager new") && script.contains("keymanager list"));
+    let bin_dir = std::path::Path::new(km::BIN).parent().unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new("bash")
+        .args(["-e", "-o", "pipefail", "-c", &script])
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env_remove("KEYMANAGER_STORE")
+        .env_remove("KEYMANAGER_PASSPHRASE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `read -rs KEYMANAGER_PASSPHRASE` reads it from standard input.
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"a passphrase for the session\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("ok: 1 entries, no problem found"), "{stdout}");
+    let row = stdout.lines().find(|l| l.starts_with("www ")).unwrap();
+    assert!(row.contains("installed"), "{row}");
+    assert!(row.ends_with("0.0.0.0:443,www.example.com:443"), "{row}");
+    // The README's sample row is what `list` printed, but for the date.
+    let sample = readme
+        .lines()
+        .find(|l| l.starts_with("www   installed"))
+        .unwrap();
+    let date = |l: &str| {
+        l.split_whitespace()
+            .find(|t| t.len() == 10 && t.as_bytes()[4] == b'-' && t.as_bytes()[7] == b'-')
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(row.replace(&date(row), "DATE"), sample.replace(&date(sample), "DATE"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("+ binding [::]:443 -> `www`"));
+    assert!(dir.path().join("keys.db").exists());
 }

@@ -64,7 +64,7 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Generate a key and its certificate request (PKCS#10); keep the key as a pending entry.
-    New(NewArgs),
+    New(Box<NewArgs>),
     /// Install a certificate (PEM, DER, or a PEM bundle with its chain) on the pending key it
     /// certifies.
     Install {

@@ -26,7 +26,7 @@ const MAX_INPUT: u64 = 1024 * 1024;
 pub fn run(cli: Cli) -> Result<(), Failure> {
     let g = &cli.global;
     match cli.command {
-        Command::New(args) => new(g, args),
+        Command::New(args) => new(g, *args),
         Command::Install {
             file,
             allow_invalid_dates,
@@ -189,8 +189,10 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let (store, _) = open(g)?;
             let day = Duration::from_secs(24 * 60 * 60);
             let options = HealthOptions {
-                expiring_within: day.saturating_mul(u32::try_from(expiring_days).unwrap_or(u32::MAX)),
-                pending_older_than: day.saturating_mul(u32::try_from(pending_days).unwrap_or(u32::MAX)),
+                expiring_within: day
+                    .saturating_mul(u32::try_from(expiring_days).unwrap_or(u32::MAX)),
+                pending_older_than: day
+                    .saturating_mul(u32::try_from(pending_days).unwrap_or(u32::MAX)),
                 min_key_bits: min_bits,
                 now: None,
             };
@@ -425,9 +427,7 @@ fn read_key(bytes: &[u8], password: Source) -> Result<PrivateKey, Failure> {
 fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
     let mut bytes = Vec::new();
     let result = if path == Path::new("-") {
-        std::io::stdin()
-            .take(MAX_INPUT + 1)
-            .read_to_end(&mut bytes)
+        std::io::stdin().take(MAX_INPUT + 1).read_to_end(&mut bytes)
     } else {
         File::open(path).and_then(|f| f.take(MAX_INPUT + 1).read_to_end(&mut bytes))
     };
@@ -436,7 +436,9 @@ fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
         return Err(Failure::File {
             path: path.to_path_buf(),
             action: "read",
-            reason: format!("it is larger than {MAX_INPUT} bytes, too large for a key or certificate file"),
+            reason: format!(
+                "it is larger than {MAX_INPUT} bytes, too large for a key or certificate file"
+            ),
         });
     }
     Ok(bytes)

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use keymanager::error::{EndpointError, InstallError, KeyError, NameError, StoreError};
 use keymanager::Error;
+use keymanager::error::{EndpointError, InstallError, KeyError, NameError, StoreError};
 
 /// The exit codes, as `--help` and the README list them.
 pub mod code {
@@ -112,9 +112,8 @@ impl Failure {
 
 fn library_code(e: &Error) -> u8 {
     match e {
-        Error::Store(StoreError::NotFound { .. }) | Error::Endpoint(EndpointError::NotBound { .. }) => {
-            code::NOT_FOUND
-        }
+        Error::Store(StoreError::NotFound { .. })
+        | Error::Endpoint(EndpointError::NotBound { .. }) => code::NOT_FOUND,
         Error::Store(StoreError::WrongPassphrase) | Error::Key(KeyError::WrongPassword) => {
             code::WRONG_PASSPHRASE
         }
@@ -186,7 +185,9 @@ fn library_hint(e: &Error) -> String {
             | NameError::InvalidValue { .. }
             | NameError::UnsupportedAttribute { .. }
             | NameError::Repeated { .. },
-        ) => "give the subject as --subject 'CN=www.example.com,O=Example,C=US', or with --cn, --org, --country, ...",
+        ) => {
+            "give the subject as --subject 'CN=www.example.com,O=Example,C=US', or with --cn, --org, --country, ..."
+        }
         Error::Store(StoreError::Tampered { .. } | StoreError::Corrupt { .. }) => {
             "nothing was changed; restore the store file from a backup"
         }
@@ -209,10 +210,7 @@ mod tests {
             (StoreError::WrongPassphrase.into(), code::WRONG_PASSPHRASE),
             (StoreError::Busy { waited_ms: 1 }.into(), code::BUSY),
             (
-                StoreError::Corrupt {
-                    reason: "x".into(),
-                }
-                .into(),
+                StoreError::Corrupt { reason: "x".into() }.into(),
                 code::DAMAGED,
             ),
             (InstallError::IsRequest.into(), code::REFUSED),

@@ -13,7 +13,15 @@ use serde_json::{Value, json};
 /// The entries as a table: name, state, subject, DNS names, end of validity, key size,
 /// bindings.
 pub fn table(entries: &[Entry]) -> String {
-    let header = ["NAME", "STATE", "SUBJECT", "SANS", "NOT-AFTER", "BITS", "BINDINGS"];
+    let header = [
+        "NAME",
+        "STATE",
+        "SUBJECT",
+        "SANS",
+        "NOT-AFTER",
+        "BITS",
+        "BINDINGS",
+    ];
     let rows: Vec<[String; 7]> = entries
         .iter()
         .map(|e| {

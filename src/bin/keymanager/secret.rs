@@ -61,7 +61,10 @@ impl Source {
     pub fn read(&self, confirm: bool) -> Result<Zeroizing<String>, Failure> {
         if let Some(fd) = self.fd {
             return read_fd(fd).map_err(|reason| Failure::Usage {
-                message: format!("cannot read the {} from {} {fd}: {reason}", self.what, self.fd_flag),
+                message: format!(
+                    "cannot read the {} from {} {fd}: {reason}",
+                    self.what, self.fd_flag
+                ),
                 hint: format!(
                     "pass a file descriptor open for reading, e.g. `{} 3 3<file`",
                     self.fd_flag
