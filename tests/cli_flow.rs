@@ -566,11 +566,19 @@ fn the_readmes_operator_session_runs_as_written() {
         .unwrap();
     // `read -rs KEYMANAGER_PASSPHRASE` reads it from standard input.
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"a passphrase for the session\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a passphrase for the session\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(code(&out), 0, "{}", text(&out));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.contains("ok: 1 entries, no problem found"), "{stdout}");
+    assert!(
+        stdout.contains("ok: 1 entries, no problem found"),
+        "{stdout}"
+    );
     let row = stdout.lines().find(|l| l.starts_with("www ")).unwrap();
     assert!(row.contains("installed"), "{row}");
     assert!(row.ends_with("0.0.0.0:443,www.example.com:443"), "{row}");
@@ -585,7 +593,69 @@ fn the_readmes_operator_session_runs_as_written() {
             .unwrap()
             .to_owned()
     };
-    assert_eq!(row.replace(&date(row), "DATE"), sample.replace(&date(sample), "DATE"));
+    assert_eq!(
+        row.replace(&date(row), "DATE"),
+        sample.replace(&date(sample), "DATE")
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("+ binding [::]:443 -> `www`"));
     assert!(dir.path().join("keys.db").exists());
+}
+
+#[test]
+fn on_a_terminal_it_prompts_without_echo_and_shows_a_spinner() {
+    // `script` (util-linux) runs the binary on a pseudo-terminal and records what it shows;
+    // the passphrase is typed (twice: a new store's passphrase is confirmed) once the prompt is
+    // up, so that an echo would be recorded.
+    let km = Km::new();
+    let typed = "zebra-quartz-17";
+    let command = format!(
+        "{} new www --cn www.example.com --out {}",
+        km::BIN,
+        km.path("www.csr").display()
+    );
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "(sleep 2; printf '%s\\n' \"$1\"; sleep 1; printf '%s\\n' \"$1\") | script -qec \"$0\" /dev/null"
+        ))
+        .arg(&command)
+        .arg(typed)
+        .env("KEYMANAGER_STORE", &km.store)
+        .env_remove("KEYMANAGER_PASSPHRASE")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(screen.contains("Store passphrase: "), "{screen}");
+    assert!(screen.contains("Store passphrase again: "), "{screen}");
+    assert!(
+        !screen.contains(typed),
+        "the passphrase was echoed: {screen}"
+    );
+    assert!(screen.contains("generating a 2048-bit RSA key"), "{screen}");
+    // The typed passphrase is the store's.
+    let out = km
+        .cmd(&["list", "--json"])
+        .env("KEYMANAGER_PASSPHRASE", typed)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+
+    // Piped: no spinner, no prompt.
+    let out = km
+        .cmd(&[
+            "new",
+            "web",
+            "--cn",
+            "web.example.com",
+            "--out",
+            km.path("web.csr").to_str().unwrap(),
+        ])
+        .env("KEYMANAGER_PASSPHRASE", typed)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("generating"), "{stderr}");
+    assert!(stderr.starts_with("+ entry `web`"), "{stderr}");
 }
