@@ -25,7 +25,10 @@ fn ok_or_busy(out: &Output) -> bool {
         0 => true,
         BUSY => {
             let stderr = String::from_utf8_lossy(&out.stderr);
-            assert!(stderr.starts_with("error: the key store is busy"), "{stderr}");
+            assert!(
+                stderr.starts_with("error: the key store is busy"),
+                "{stderr}"
+            );
             assert!(stderr.contains("--busy-timeout"), "{stderr}");
             false
         }
@@ -92,7 +95,10 @@ fn an_impatient_writer_during_key_generation_succeeds_after_or_is_busy() {
     // A holds the write lock while it generates a 4096-bit key; B starts meanwhile and will
     // not wait. B finds the lock taken (Busy, nothing changed) or, on a slow start, runs after
     // A; both outcomes leave a sound store.
-    let a = spawn(&km, &["new", "slow", "--cn", "slow.example.com", "--bits", "4096"]);
+    let a = spawn(
+        &km,
+        &["new", "slow", "--cn", "slow.example.com", "--bits", "4096"],
+    );
     std::thread::sleep(Duration::from_millis(150));
     let b = km.run(&["--busy-timeout", "0", "remove", "first"]);
     let a = a.wait_with_output().unwrap();

@@ -368,6 +368,32 @@ fn failures_have_their_exit_codes_and_change_nothing() {
     std::fs::write(&dropped, ca_answers(&csr, &["other.example.com"])).unwrap();
     let stderr = km.fails(1, &["install", dropped.to_str().unwrap()]);
     assert!(stderr.contains("www.example.com"), "{stderr}");
+    // Importing a key with a certificate for another key.
+    let (other_key, _) = openssl_with_files(
+        &[],
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ],
+        None,
+    );
+    let other_key_file = km.path("other.key");
+    std::fs::write(&other_key_file, other_key).unwrap();
+    let stderr = km.fails(
+        1,
+        &[
+            "import",
+            "other",
+            "--key",
+            other_key_file.to_str().unwrap(),
+            "--cert",
+            cert.to_str().unwrap(),
+        ],
+    );
+    assert!(stderr.contains("is not for the given key"), "{stderr}");
     // Bindings: bad syntax, unknown entry, a pending entry.
     km.fails(1, &["bind", "0.0.0.0:0", "www"]);
     km.fails(3, &["bind", "0.0.0.0:443", "nope"]);

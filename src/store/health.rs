@@ -209,6 +209,31 @@ fn entry_problems(
     now: SystemTime,
     options: &HealthOptions,
 ) -> Result<Vec<Problem>> {
+    let mut problems = record_problems(entry, now, options);
+    let hosts: Vec<&Endpoint> = entry
+        .bindings()
+        .iter()
+        .filter(|e| e.host_name().is_some())
+        .collect();
+    if entry.state() == EntryState::Installed && !hosts.is_empty() {
+        let leaf = leaf_of(session, entry.name())?;
+        for endpoint in hosts {
+            let covered = endpoint
+                .host_name()
+                .is_some_and(|host| certs::covers_binding(&leaf, host));
+            if !covered {
+                problems.push(Problem::HostNotCovered {
+                    entry: entry.name().to_owned(),
+                    endpoint: endpoint.clone(),
+                });
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// The problems the entry's record shows, without its certificate: dates, key size, bindings.
+fn record_problems(entry: &Entry, now: SystemTime, options: &HealthOptions) -> Vec<Problem> {
     let name = || entry.name().to_owned();
     let mut problems = Vec::new();
     match entry.state() {
@@ -248,31 +273,10 @@ fn entry_problems(
             bits: entry.key_bits(),
         });
     }
-    if entry.state() == EntryState::Installed {
-        if entry.bindings().is_empty() {
-            problems.push(Problem::Unbound { entry: name() });
-        }
-        let hosts: Vec<&Endpoint> = entry
-            .bindings()
-            .iter()
-            .filter(|e| e.host_name().is_some())
-            .collect();
-        if !hosts.is_empty() {
-            let leaf = leaf_of(session, entry.name())?;
-            for endpoint in hosts {
-                let covered = endpoint
-                    .host_name()
-                    .is_some_and(|host| certs::covers_binding(&leaf, host));
-                if !covered {
-                    problems.push(Problem::HostNotCovered {
-                        entry: name(),
-                        endpoint: endpoint.clone(),
-                    });
-                }
-            }
-        }
+    if entry.state() == EntryState::Installed && entry.bindings().is_empty() {
+        problems.push(Problem::Unbound { entry: name() });
     }
-    Ok(problems)
+    problems
 }
 
 /// The leaf certificate of the installed entry `name` (already integrity-checked).
@@ -340,7 +344,10 @@ mod tests {
         let problem = &report.problems()[0];
         assert_eq!(problem.kind(), "stale-pending");
         assert_eq!(problem.entry(), "www");
-        assert!(problem.to_string().contains("remove the entry"), "{problem}");
+        assert!(
+            problem.to_string().contains("remove the entry"),
+            "{problem}"
+        );
 
         let strict = HealthOptions {
             min_key_bits: 3072,
@@ -353,6 +360,50 @@ mod tests {
                 entry: "www".into(),
                 bits: 2048
             }]
+        );
+    }
+
+    fn installed(not_after: SystemTime, bindings: Vec<Endpoint>) -> Entry {
+        Entry {
+            name: "www".into(),
+            state: EntryState::Installed,
+            subject: "CN=www.example.com".into(),
+            dns_names: vec!["www.example.com".into()],
+            not_before: Some(std::time::UNIX_EPOCH),
+            not_after: Some(not_after),
+            key_bits: 2048,
+            fingerprint: crate::fingerprint::Fingerprint::from([7; 32]),
+            bindings,
+            created: std::time::UNIX_EPOCH,
+            installed: Some(std::time::UNIX_EPOCH),
+            renewal_of: None,
+        }
+    }
+
+    #[test]
+    fn an_installed_record_is_expired_expiring_or_unbound() {
+        let now = std::time::UNIX_EPOCH + 1000 * DAY;
+        let options = HealthOptions::default();
+        let bound = vec!["0.0.0.0:443".parse::<Endpoint>().unwrap()];
+        let kinds = |e: &Entry| -> Vec<&'static str> {
+            record_problems(e, now, &options)
+                .iter()
+                .map(Problem::kind)
+                .collect()
+        };
+        assert!(kinds(&installed(now + 31 * DAY, bound.clone())).is_empty());
+        assert_eq!(
+            kinds(&installed(now + 30 * DAY, bound.clone())),
+            ["expiring"]
+        );
+        assert_eq!(kinds(&installed(now - DAY, bound.clone())), ["expired"]);
+        assert_eq!(kinds(&installed(now + 90 * DAY, vec![])), ["unbound"]);
+        let problem = &record_problems(&installed(now - DAY, bound), now, &options)[0];
+        assert!(
+            problem
+                .to_string()
+                .contains("expired on 1972-09-26T00:00:00Z"),
+            "{problem}"
         );
     }
 

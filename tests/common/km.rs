@@ -65,7 +65,10 @@ impl Km {
         assert!(stderr.starts_with("error: "), "{stderr}");
         assert!(stderr.contains("\nhint: "), "{stderr}");
         // A message and a hint, never a debug dump.
-        assert!(!stderr.contains("Error {") && !stderr.contains("Store("), "{stderr}");
+        assert!(
+            !stderr.contains("Error {") && !stderr.contains("Store("),
+            "{stderr}"
+        );
         stderr
     }
 
