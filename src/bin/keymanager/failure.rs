@@ -101,7 +101,7 @@ impl Failure {
             ),
             Failure::Problems(n) => (
                 format!(
-                    "{n} problem{} found (listed above)",
+                    "{n} problem{} found (listed on standard output)",
                     if *n == 1 { "" } else { "s" }
                 ),
                 "each line says what to do".into(),
