@@ -460,7 +460,12 @@ fn dry_run_shows_the_change_and_makes_none() {
     let bundle = km.path("www.pem");
     std::fs::write(&bundle, ca_answers(&csr, &["www.example.com"])).unwrap();
 
-    let out = km.run(&["install", bundle.to_str().unwrap(), "--dry-run"]);
+    // The certificate from standard input (`-`).
+    let out = km
+        .cmd(&["install", "-", "--dry-run"])
+        .stdin(std::fs::File::open(&bundle).unwrap())
+        .output()
+        .unwrap();
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("~ entry `www`: pending -> installed"));
     assert_eq!(km.entries(), pending);

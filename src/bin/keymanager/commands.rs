@@ -144,7 +144,10 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             allow_invalid_dates,
             password,
         } => {
-            let key_bytes = Zeroizing::new(read_input(&key)?);
+            // Room for the largest file up front, so the key's bytes are never moved (leaving
+            // a copy behind) while they are read; zeroized on drop.
+            let mut key_bytes = Zeroizing::new(Vec::with_capacity(MAX_INPUT as usize + 1));
+            read_into(&key, &mut key_bytes)?;
             let chain = read_input(&cert)?;
             let key = read_key(&key_bytes, Source::key_file(password.key_password_fd))?;
             let options = InstallOptions {
@@ -426,10 +429,16 @@ fn read_key(bytes: &[u8], password: Source) -> Result<PrivateKey, Failure> {
 /// Reads an input file (`-` is standard input), up to [`MAX_INPUT`] bytes.
 fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
     let mut bytes = Vec::new();
+    read_into(path, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// Reads an input file (`-` is standard input), up to [`MAX_INPUT`] bytes, into `bytes`.
+fn read_into(path: &Path, bytes: &mut Vec<u8>) -> Result<(), Failure> {
     let result = if path == Path::new("-") {
-        std::io::stdin().take(MAX_INPUT + 1).read_to_end(&mut bytes)
+        std::io::stdin().take(MAX_INPUT + 1).read_to_end(bytes)
     } else {
-        File::open(path).and_then(|f| f.take(MAX_INPUT + 1).read_to_end(&mut bytes))
+        File::open(path).and_then(|f| f.take(MAX_INPUT + 1).read_to_end(bytes))
     };
     result.map_err(|e| Failure::file(path, "read", e))?;
     if bytes.len() as u64 > MAX_INPUT {
@@ -441,7 +450,7 @@ fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
             ),
         });
     }
-    Ok(bytes)
+    Ok(())
 }
 
 /// Writes a public file (a request, a chain), replacing it.
