@@ -646,9 +646,7 @@ fn on_a_terminal_it_prompts_without_echo_and_shows_a_spinner() {
     );
     let out = std::process::Command::new("sh")
         .arg("-c")
-        .arg(format!(
-            "(sleep 2; printf '%s\\n' \"$1\"; sleep 1; printf '%s\\n' \"$1\") | script -qec \"$0\" /dev/null"
-        ))
+        .arg("(sleep 2; printf '%s\\n' \"$1\"; sleep 1; printf '%s\\n' \"$1\") | script -qec \"$0\" /dev/null")
         .arg(&command)
         .arg(typed)
         .env("KEYMANAGER_STORE", &km.store)
