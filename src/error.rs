@@ -43,6 +43,9 @@ pub enum Error {
     /// The key store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An identity could not be served over TLS.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -801,6 +804,40 @@ pub enum StoreError {
         /// What we were doing.
         during: &'static str,
         /// SQLite's message.
+        reason: String,
+    },
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS
+// ---------------------------------------------------------------------------------------------
+
+/// An identity could not be served over TLS (feature `rustls`).
+#[derive(Debug, ThisError)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// The TLS library refused an entry's key or certificate chain.
+    #[error(
+        "entry `{entry}` cannot be served over TLS: {reason}; handshakes that resolve to it fail until it is replaced (renew it with a key of at least 2048 bits)"
+    )]
+    Unusable {
+        /// The entry.
+        entry: String,
+        /// What the TLS library said.
+        reason: String,
+    },
+    /// The resolver's options are invalid.
+    #[error("invalid TLS resolver options: {reason}")]
+    InvalidOptions {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The resolver's refresh thread could not be started.
+    #[error(
+        "cannot start the TLS resolver's refresh thread: {reason}; raise the process's thread limit, or build the resolver without a background thread and call refresh yourself"
+    )]
+    Thread {
+        /// What the operating system said.
         reason: String,
     },
 }

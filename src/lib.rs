@@ -18,6 +18,8 @@ mod signature;
 pub mod store;
 #[cfg(test)]
 mod testing;
+#[cfg(feature = "rustls")]
+pub mod tls;
 pub mod usage;
 
 pub use certificate::Certificate;
@@ -31,6 +33,6 @@ pub use request::{CertificateRequest, CertificateRequestBuilder};
 pub use signature::SignatureHash;
 pub use store::{
     Entry, EntryState, Export, HealthOptions, HealthReport, Identity, InstallOptions, KdfParams,
-    KeyStore, Problem, StoreOptions, Transaction,
+    KeyStore, Problem, Snapshot, StoreOptions, Transaction, Watcher,
 };
 pub use usage::{ExtendedKeyUsage, KeyUsage, KeyUsages};

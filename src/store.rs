@@ -89,6 +89,7 @@ mod open;
 mod schema;
 mod seal;
 mod session;
+mod snapshot;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -114,6 +115,7 @@ use seal::{Cost, Keys};
 use session::{Session, State};
 
 pub use health::{HealthOptions, HealthReport, Problem};
+pub use snapshot::{Snapshot, Watcher};
 
 /// Longest entry name, in characters.
 pub const MAX_NAME_LEN: usize = 128;

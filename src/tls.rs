@@ -1,0 +1,367 @@
+//! [`StoreResolver`]: serves a [`KeyStore`]'s bindings to a rustls server (feature `rustls`).
+//!
+//! One resolver serves one listening socket (its local address and port). For each
+//! handshake it picks the identity as [`KeyStore::resolve`] does: the SNI host binding, its
+//! `*.` wildcard, the socket's `ip:port`, then the any-address `0.0.0.0:port` or `[::]:port`.
+//!
+//! # The handshake path
+//!
+//! Handshakes are answered from an in-memory [`Snapshot`] and a prebuilt
+//! `Arc<CertifiedKey>` per identity, behind an [`ArcSwap`]: a handshake does one atomic load
+//! and a few hash lookups. No database query, no lock, no key parsing.
+//!
+//! # Refresh
+//!
+//! A background thread (one per resolver, named `keymanager-tls-refresh`) wakes every
+//! [`check_every`](StoreResolverBuilder::check_every) (1 s by default) and asks the store's
+//! [`Watcher`] whether anything was committed since the snapshot was read (SQLite's
+//! `PRAGMA data_version`: a few microseconds, no table read), by this process or another
+//! one. If so, it reads a new snapshot, builds the keys, and swaps the new set in at once:
+//! a handshake sees either the old set or the new one, never a mix and never nothing, so no
+//! handshake fails because of the switch. A committed change is served within one interval
+//! plus the time to read the snapshot.
+//!
+//! A resumed TLS session does not ask the resolver: it keeps the certificate of the session
+//! it resumes, as any TLS server does. A server that must stop serving an old certificate at
+//! once should bound its session lifetime (rustls's `ServerConfig::session_storage` and
+//! `ticketer`).
+//!
+//! Refresh work never runs on a handshake: the thread does it, and
+//! [`refresh`](StoreResolver::refresh) lets a caller do it now (for instance right after its
+//! own commit). The thread ends within one interval after the last `Arc` of the resolver is
+//! dropped (it holds only a weak reference). With
+//! [`background(false)`](StoreResolverBuilder::background) no thread is started and the
+//! caller calls `refresh` on its own schedule.
+//!
+//! # Errors
+//!
+//! A refresh that fails (a tampered entry, the passphrase changed by another process, a
+//! disk error) keeps serving the previous set and goes to the error hook
+//! ([`on_error`](StoreResolverBuilder::on_error); by default a line on standard error); it is
+//! retried at the next interval. An entry whose key the TLS library refuses (an RSA key under
+//! 2048 bits) is reported to the hook as [`TlsError::Unusable`]; handshakes that resolve to it
+//! fail, the others are served.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, Weak};
+use std::thread::Thread;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+
+use crate::error::{Error, Result, TlsError};
+use crate::fingerprint::Fingerprint;
+use crate::store::{Identity, KeyStore, Snapshot, Watcher};
+
+/// Called with each refresh error. The error never holds key material.
+pub type ErrorHook = Arc<dyn Fn(&Error) + Send + Sync>;
+
+/// A `rustls` certificate resolver for one listening socket, serving a [`KeyStore`]'s
+/// bindings from memory and picking up committed changes (see the
+/// [module documentation](self)).
+///
+/// ```no_run
+/// # fn main() -> keymanager::Result<()> {
+/// use std::sync::Arc;
+/// use keymanager::{KeyStore, tls::StoreResolver};
+///
+/// let store = KeyStore::open("/etc/myserver/keys.db", "passphrase")?;
+/// let resolver = StoreResolver::new(&store, "0.0.0.0:443".parse().unwrap())?;
+/// let config = rustls::ServerConfig::builder()
+///     .with_no_client_auth()
+///     .with_cert_resolver(resolver);
+/// # let _ = Arc::new(config);
+/// # Ok(())
+/// # }
+/// ```
+pub struct StoreResolver {
+    local: SocketAddr,
+    served: ArcSwap<Served>,
+    refresher: Mutex<Watcher>,
+    on_error: ErrorHook,
+    thread: Option<Thread>,
+}
+
+/// What handshakes are answered from: a snapshot and the key of each of its identities
+/// (`None` for one the TLS library refused), at the same indexes.
+struct Served {
+    snapshot: Arc<Snapshot>,
+    keys: Vec<Option<Arc<CertifiedKey>>>,
+}
+
+/// How to build a [`StoreResolver`]: see [`StoreResolver::builder`].
+pub struct StoreResolverBuilder {
+    store: KeyStore,
+    local: SocketAddr,
+    interval: Duration,
+    background: bool,
+    on_error: Option<ErrorHook>,
+}
+
+impl std::fmt::Debug for StoreResolverBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreResolverBuilder")
+            .field("local", &self.local)
+            .field("interval", &self.interval)
+            .field("background", &self.background)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for StoreResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreResolver")
+            .field("local", &self.local)
+            .field("snapshot", &self.served.load().snapshot)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Shortest refresh interval accepted.
+const MIN_INTERVAL: Duration = Duration::from_millis(1);
+
+impl StoreResolver {
+    /// A resolver for the socket listening on `local`, checking the store for changes every
+    /// second in a background thread. Fails if the store's first snapshot cannot be read.
+    pub fn new(store: &KeyStore, local: SocketAddr) -> Result<Arc<StoreResolver>> {
+        Self::builder(store, local).build()
+    }
+
+    /// A builder, to set the refresh interval, the error hook, or no background thread.
+    pub fn builder(store: &KeyStore, local: SocketAddr) -> StoreResolverBuilder {
+        StoreResolverBuilder {
+            store: store.clone(),
+            local,
+            interval: Duration::from_secs(1),
+            background: true,
+            on_error: None,
+        }
+    }
+
+    /// The key served to a handshake that asked for `server_name` (SNI): what
+    /// [`ResolvesServerCert::resolve`] answers. `None` when nothing is bound (the handshake
+    /// fails).
+    pub fn lookup(&self, server_name: Option<&str>) -> Option<Arc<CertifiedKey>> {
+        let served = self.served.load();
+        let i = served
+            .snapshot
+            .resolve_index(server_name, self.local.ip(), self.local.port())?;
+        served.keys.get(i)?.clone()
+    }
+
+    /// The snapshot handshakes are answered from now.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.served.load().snapshot)
+    }
+
+    /// The socket this resolver serves.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Checks the store now, as the background thread does: if anything was committed since
+    /// the snapshot was read, reads a new one and serves it. Returns whether it did. On error
+    /// the previous set keeps being served (the error is returned, not sent to the hook).
+    pub fn refresh(&self) -> Result<bool> {
+        let mut watcher = self
+            .refresher
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !watcher.changed()? {
+            return Ok(false);
+        }
+        let snapshot = watcher.snapshot()?;
+        // Still holding the watcher: two refreshes (the thread's and a caller's) store their
+        // snapshots in the order they read them, so an older one never replaces a newer one.
+        let previous = self.served.load_full();
+        let served = build_served(snapshot, Some(&previous), &*self.on_error);
+        self.served.store(Arc::new(served));
+        drop(watcher);
+        Ok(true)
+    }
+
+    /// The background thread's loop: until the resolver is gone, sleep, then refresh.
+    fn run(weak: Weak<StoreResolver>, interval: Duration) {
+        loop {
+            std::thread::park_timeout(interval);
+            let Some(resolver) = weak.upgrade() else {
+                return;
+            };
+            if let Err(e) = resolver.refresh() {
+                (resolver.on_error)(&e);
+            }
+        }
+    }
+}
+
+impl Drop for StoreResolver {
+    fn drop(&mut self) {
+        // Wake the thread so that it sees the resolver is gone and ends now.
+        if let Some(thread) = &self.thread {
+            thread.unpark();
+        }
+    }
+}
+
+impl ResolvesServerCert for StoreResolver {
+    fn resolve(&self, client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.lookup(client_hello.server_name())
+    }
+}
+
+impl StoreResolverBuilder {
+    /// How often the store is checked for changes: at most one `PRAGMA data_version` per
+    /// interval. 1 s by default; at least 1 ms.
+    pub fn check_every(mut self, interval: Duration) -> Self {
+        self.interval = interval;
+        self
+    }
+
+    /// Whether to start the background refresh thread (`true` by default). Without it the
+    /// resolver serves its first snapshot until [`StoreResolver::refresh`] is called.
+    pub fn background(mut self, background: bool) -> Self {
+        self.background = background;
+        self
+    }
+
+    /// Where refresh errors and unusable entries are reported, instead of standard error.
+    pub fn on_error(mut self, hook: impl Fn(&Error) + Send + Sync + 'static) -> Self {
+        self.on_error = Some(Arc::new(hook));
+        self
+    }
+
+    /// Reads the first snapshot, builds the keys, and starts the refresh thread.
+    pub fn build(self) -> Result<Arc<StoreResolver>> {
+        if self.interval < MIN_INTERVAL {
+            return Err(TlsError::InvalidOptions {
+                reason: format!(
+                    "the refresh interval must be at least 1 ms, not {:?}",
+                    self.interval
+                ),
+            }
+            .into());
+        }
+        let on_error = self
+            .on_error
+            .unwrap_or_else(|| Arc::new(|e: &Error| eprintln!("keymanager: TLS identities: {e}")));
+        let mut watcher = self.store.watcher()?;
+        let snapshot = watcher.snapshot()?;
+        let served = build_served(snapshot, None, &*on_error);
+        let interval = self.interval;
+        let mut spawn_error = None;
+        let resolver = Arc::new_cyclic(|weak: &Weak<StoreResolver>| {
+            let thread = if self.background {
+                let weak = weak.clone();
+                match std::thread::Builder::new()
+                    .name("keymanager-tls-refresh".into())
+                    .spawn(move || StoreResolver::run(weak, interval))
+                {
+                    Ok(handle) => Some(handle.thread().clone()),
+                    Err(e) => {
+                        spawn_error = Some(e);
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            StoreResolver {
+                local: self.local,
+                served: ArcSwap::from_pointee(served),
+                refresher: Mutex::new(watcher),
+                on_error,
+                thread,
+            }
+        });
+        if let Some(e) = spawn_error {
+            return Err(TlsError::Thread {
+                reason: e.to_string(),
+            }
+            .into());
+        }
+        Ok(resolver)
+    }
+}
+
+/// Builds the key of each identity of `snapshot`, reusing those of `previous` whose key and
+/// chain have not changed; reports the identities the TLS library refuses.
+fn build_served(
+    snapshot: Snapshot,
+    previous: Option<&Served>,
+    on_error: &dyn Fn(&Error),
+) -> Served {
+    let mut reusable: HashMap<Fingerprint, (&Identity, &Arc<CertifiedKey>)> = HashMap::new();
+    if let Some(previous) = previous {
+        for (identity, key) in previous.snapshot.identities().iter().zip(&previous.keys) {
+            if let Some(key) = key {
+                reusable.insert(identity.private_key().fingerprint(), (identity, key));
+            }
+        }
+    }
+    let keys = snapshot
+        .identities()
+        .iter()
+        .map(|identity| {
+            let fp = identity.private_key().fingerprint();
+            if let Some((old, key)) = reusable.get(&fp)
+                && same_chain(old, identity)
+            {
+                return Some(Arc::clone(key));
+            }
+            match certified_key(identity) {
+                Ok(key) => Some(key),
+                Err(e) => {
+                    on_error(&e);
+                    None
+                }
+            }
+        })
+        .collect();
+    Served {
+        snapshot: Arc::new(snapshot),
+        keys,
+    }
+}
+
+fn same_chain(a: &Identity, b: &Identity) -> bool {
+    a.chain().len() == b.chain().len()
+        && a.chain()
+            .iter()
+            .zip(b.chain())
+            .all(|(x, y)| x.to_der() == y.to_der())
+}
+
+/// The identity as rustls serves it: its chain and a signing key from the default
+/// (aws-lc-rs) provider, checked to match.
+fn certified_key(identity: &Identity) -> Result<Arc<CertifiedKey>> {
+    let unusable = |reason: String| -> Error {
+        TlsError::Unusable {
+            entry: identity.name().to_owned(),
+            reason,
+        }
+        .into()
+    };
+    // Borrowed from a zeroizing buffer: no copy of the key outlives this function.
+    let der = identity.private_key().to_pkcs8_der()?;
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der.as_slice()));
+    let signing = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key)
+        .map_err(|e| unusable(format!("its private key is refused ({e})")))?;
+    let chain = identity
+        .chain()
+        .iter()
+        .map(|c| CertificateDer::from(c.to_der().to_vec()))
+        .collect();
+    let certified = CertifiedKey::new(chain, signing);
+    match certified.keys_match() {
+        Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {
+            Ok(Arc::new(certified))
+        }
+        Err(e) => Err(unusable(format!(
+            "its certificate and key do not match ({e})"
+        ))),
+    }
+}

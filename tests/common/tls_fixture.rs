@@ -1,0 +1,241 @@
+//! What the TLS tests share: a store filled with certificates from the OpenSSL test CA, a
+//! loopback HTTPS server answering from a [`StoreResolver`], and a rustls client that trusts
+//! the CA. Used with `mod common; #[path = "common/tls_fixture.rs"] mod fixture;`.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use keymanager::tls::StoreResolver;
+use keymanager::{
+    CertificateRequest, DistinguishedName, KdfParams, KeyStore, PrivateKey, StoreOptions,
+};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
+
+use crate::common::ca::TestCa;
+
+pub const PASS: &str = "correct horse battery staple";
+
+pub fn options() -> StoreOptions {
+    StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap())
+}
+
+/// A store file in `dir`, so that another process can open it.
+pub fn store_in(dir: &Path) -> KeyStore {
+    KeyStore::open_with(dir.join("keys.db"), PASS, &options()).unwrap()
+}
+
+/// The test CA (root and intermediate), made once per test binary.
+pub fn ca() -> &'static TestCa {
+    static CA: OnceLock<TestCa> = OnceLock::new();
+    CA.get_or_init(TestCa::new)
+}
+
+/// Seeded 2048-bit keys (PKCS#8 DER), made once per test binary.
+pub fn key(i: u64) -> PrivateKey {
+    static KEYS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    let keys = KEYS.get_or_init(|| {
+        (0..6u64)
+            .map(|n| {
+                let mut rng = ChaCha8Rng::seed_from_u64(5000 + n);
+                let k = PrivateKey::generate_rsa_with_rng(&mut rng, 2048).unwrap();
+                k.to_pkcs8_der().unwrap().to_vec()
+            })
+            .collect()
+    });
+    PrivateKey::from_der(&keys[i as usize]).unwrap()
+}
+
+/// The extension lines of a server certificate for these DNS names and IP addresses.
+pub fn server_extensions(dns: &[&str], ips: &[&str]) -> Vec<String> {
+    let san: Vec<String> = dns
+        .iter()
+        .map(|d| format!("DNS:{d}"))
+        .chain(ips.iter().map(|i| format!("IP:{i}")))
+        .collect();
+    vec![
+        format!("subjectAltName={}", san.join(",")),
+        "extendedKeyUsage=serverAuth".into(),
+        "keyUsage=critical,digitalSignature,keyEncipherment".into(),
+        "basicConstraints=critical,CA:FALSE".into(),
+    ]
+}
+
+/// Signs `request_pem` for these names; returns the leaf PEM and the bundle (leaf, then the
+/// CA's chain) to install.
+pub fn sign(request_pem: &str, dns: &[&str], ips: &[&str]) -> (String, String) {
+    let ext = server_extensions(dns, ips);
+    let ext: Vec<&str> = ext.iter().map(String::as_str).collect();
+    let leaf = ca().sign_request(request_pem, &ext);
+    let bundle = format!("{leaf}{}", ca().chain_pem());
+    (leaf, bundle)
+}
+
+/// Adds entry `name` with key `i`, installs a certificate for `dns` and `ips`, commits;
+/// returns the leaf certificate's DER.
+pub fn install(store: &KeyStore, name: &str, i: u64, dns: &[&str], ips: &[&str]) -> Vec<u8> {
+    let key = key(i);
+    let dn: DistinguishedName = format!("CN={},O=keymanager tests", dns[0]).parse().unwrap();
+    let mut builder = CertificateRequest::builder(dn).dns_names(dns.iter().copied());
+    for ip in ips {
+        builder = builder.ip_address(ip.parse::<IpAddr>().unwrap());
+    }
+    let request = builder.sign(&key).unwrap();
+    let (leaf, bundle) = sign(&request.to_pem(), dns, ips);
+    let mut tx = store.begin().unwrap();
+    tx.add_pending(name, key, &request).unwrap();
+    assert_eq!(tx.install_certificate(bundle.as_bytes()).unwrap(), name);
+    tx.commit().unwrap();
+    pem_to_der(&leaf)
+}
+
+pub fn bind(store: &KeyStore, name: &str, endpoints: &[String]) {
+    let mut tx = store.begin().unwrap();
+    for e in endpoints {
+        tx.bind(e.parse().unwrap(), name).unwrap();
+    }
+    tx.commit().unwrap();
+}
+
+pub fn pem_to_der(pem: &str) -> Vec<u8> {
+    keymanager::Certificate::from_pem(pem)
+        .unwrap()
+        .to_der()
+        .to_vec()
+}
+
+/// A loopback listener on a free port.
+pub fn listener() -> (TcpListener, u16) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    (l, port)
+}
+
+/// What a running test server has seen.
+#[derive(Default)]
+pub struct ServerStats {
+    /// Handshakes that completed.
+    pub ok: AtomicUsize,
+    /// Connections that failed (handshake refused, or I/O).
+    pub failed: AtomicUsize,
+}
+
+/// Serves HTTPS on `listener` from `resolver`, a thread per connection, until the test ends.
+pub fn serve(listener: TcpListener, resolver: Arc<StoreResolver>) -> Arc<ServerStats> {
+    let config = Arc::new(
+        ServerConfig::builder()
+            .with_no_client_auth()
+            .with_cert_resolver(resolver),
+    );
+    let stats = Arc::new(ServerStats::default());
+    let s = Arc::clone(&stats);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let config = Arc::clone(&config);
+            let s = Arc::clone(&s);
+            std::thread::spawn(move || match answer(stream, config) {
+                Ok(()) => {
+                    s.ok.fetch_add(1, Ordering::SeqCst);
+                }
+                Err(_) => {
+                    s.failed.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    stats
+}
+
+fn answer(stream: TcpStream, config: Arc<ServerConfig>) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.set_nodelay(true)?;
+    let conn = ServerConnection::new(config).map_err(std::io::Error::other)?;
+    let mut tls = rustls::StreamOwned::new(conn, stream);
+    while tls.conn.is_handshaking() {
+        tls.conn.complete_io(&mut tls.sock)?;
+    }
+    read_head(&mut tls)?;
+    tls.write_all(b"HTTP/1.0 200 OK\r\ncontent-length: 3\r\n\r\nok\n")?;
+    tls.conn.send_close_notify();
+    tls.flush()?;
+    tls.conn.complete_io(&mut tls.sock)?;
+    Ok(())
+}
+
+/// Reads an HTTP request head, up to its blank line (at most 8 KiB).
+fn read_head(r: &mut impl Read) -> std::io::Result<()> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
+        if r.read(&mut byte)? == 0 {
+            break;
+        }
+        head.push(byte[0]);
+    }
+    Ok(())
+}
+
+/// A rustls client configuration trusting the test CA's root, without session resumption.
+pub fn client_config() -> Arc<ClientConfig> {
+    static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+    Arc::clone(CONFIG.get_or_init(|| {
+        let mut roots = RootCertStore::empty();
+        roots
+            .add(CertificateDer::from(pem_to_der(ca().root_pem())))
+            .unwrap();
+        let mut config = ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        // Every handshake a full one, that asks the resolver: a resumed session would keep
+        // the certificate of the session it resumes.
+        config.resumption = rustls::client::Resumption::disabled();
+        Arc::new(config)
+    }))
+}
+
+/// One HTTPS request to the test server on `127.0.0.1:port` for `server_name` (a DNS name is
+/// sent as SNI, an IP address is not): the served leaf certificate's DER, or the error.
+pub fn handshake(port: u16, server_name: &str) -> Result<Vec<u8>, String> {
+    let (leaf, body) = request(port, server_name)?;
+    if !body.ends_with("ok\n") {
+        return Err(format!("unexpected answer {body:?}"));
+    }
+    Ok(leaf)
+}
+
+/// One HTTPS request to `127.0.0.1:port` for `server_name`: the served leaf certificate's
+/// DER and the answer, or the error.
+pub fn request(port: u16, server_name: &str) -> Result<(Vec<u8>, String), String> {
+    let name = ServerName::try_from(server_name.to_owned()).map_err(|e| e.to_string())?;
+    let conn = ClientConnection::new(client_config(), name).map_err(|e| e.to_string())?;
+    let sock = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .and_then(|()| sock.set_nodelay(true))
+        .map_err(|e| e.to_string())?;
+    let mut tls = rustls::StreamOwned::new(conn, sock);
+    while tls.conn.is_handshaking() {
+        tls.conn
+            .complete_io(&mut tls.sock)
+            .map_err(|e| e.to_string())?;
+    }
+    let leaf = tls
+        .conn
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .map(|c| c.to_vec())
+        .ok_or("no peer certificate")?;
+    tls.write_all(b"GET / HTTP/1.0\r\n\r\n")
+        .and_then(|()| tls.flush())
+        .map_err(|e| e.to_string())?;
+    let mut body = Vec::new();
+    tls.read_to_end(&mut body).map_err(|e| e.to_string())?;
+    Ok((leaf, String::from_utf8_lossy(&body).into_owned()))
+}

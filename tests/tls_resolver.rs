@@ -1,0 +1,296 @@
+//! The rustls resolver on loopback with real clients (rustls, and the OpenSSL CLI): SNI, the
+//! address before the any-address, and a clean refusal for an unbound name.
+#![cfg(feature = "rustls")]
+
+mod common;
+#[path = "common/tls_fixture.rs"]
+mod fixture;
+
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::Ordering;
+
+use fixture::{ServerStats, handshake};
+use keymanager::tls::StoreResolver;
+
+/// Three servers on three ports, all from one store:
+/// - `hosts`: `a.test` and `b.test` bound by name only;
+/// - `mixed`: `a.test` by name, `127.0.0.1` by address, and the any-address;
+/// - `any`: the any-address only.
+struct World {
+    _dir: tempfile::TempDir,
+    ca_pem: tempfile::NamedTempFile,
+    hosts: u16,
+    mixed: u16,
+    any: u16,
+    a: Vec<u8>,
+    b: Vec<u8>,
+    ip: Vec<u8>,
+    wildcard: Vec<u8>,
+    stats: Vec<std::sync::Arc<ServerStats>>,
+}
+
+fn world() -> &'static World {
+    static WORLD: OnceLock<World> = OnceLock::new();
+    WORLD.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let store = fixture::store_in(dir.path());
+        let a = fixture::install(&store, "a", 0, &["a.test"], &[]);
+        let b = fixture::install(&store, "b", 1, &["b.test"], &[]);
+        let ip = fixture::install(&store, "ip", 2, &["ip.test"], &["127.0.0.1"]);
+        let wildcard = fixture::install(&store, "any", 3, &["any.test"], &["127.0.0.1"]);
+        let (l_hosts, hosts) = fixture::listener();
+        let (l_mixed, mixed) = fixture::listener();
+        let (l_any, any) = fixture::listener();
+        fixture::bind(
+            &store,
+            "a",
+            &[format!("a.test:{hosts}"), format!("a.test:{mixed}")],
+        );
+        fixture::bind(&store, "b", &[format!("b.test:{hosts}")]);
+        fixture::bind(&store, "ip", &[format!("127.0.0.1:{mixed}")]);
+        fixture::bind(
+            &store,
+            "any",
+            &[format!("0.0.0.0:{mixed}"), format!("0.0.0.0:{any}")],
+        );
+        let mut stats = Vec::new();
+        for (listener, port) in [(l_hosts, hosts), (l_mixed, mixed), (l_any, any)] {
+            let local = format!("127.0.0.1:{port}").parse().unwrap();
+            let resolver = StoreResolver::new(&store, local).unwrap();
+            stats.push(fixture::serve(listener, resolver));
+        }
+        let ca_pem = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(ca_pem.path(), fixture::ca().root_pem()).unwrap();
+        World {
+            _dir: dir,
+            ca_pem,
+            hosts,
+            mixed,
+            any,
+            a,
+            b,
+            ip,
+            wildcard,
+            stats,
+        }
+    })
+}
+
+#[test]
+fn two_names_on_one_port_each_get_their_own_certificate() {
+    let w = world();
+    assert_eq!(handshake(w.hosts, "a.test").unwrap(), w.a);
+    assert_eq!(handshake(w.hosts, "b.test").unwrap(), w.b);
+    // SNI is case-insensitive.
+    assert_eq!(handshake(w.hosts, "B.Test").unwrap(), w.b);
+}
+
+#[test]
+fn the_address_binding_wins_over_the_any_address_and_the_host_over_both() {
+    let w = world();
+    // An IP server name sends no SNI: 127.0.0.1:mixed, not 0.0.0.0:mixed.
+    assert_eq!(handshake(w.mixed, "127.0.0.1").unwrap(), w.ip);
+    assert_eq!(handshake(w.mixed, "a.test").unwrap(), w.a);
+    // An unbound SNI name falls back to the address binding; it certifies ip.test.
+    assert_eq!(handshake(w.mixed, "ip.test").unwrap(), w.ip);
+    // Where only the any-address is bound, it serves.
+    assert_eq!(handshake(w.any, "127.0.0.1").unwrap(), w.wildcard);
+    assert_eq!(handshake(w.any, "any.test").unwrap(), w.wildcard);
+}
+
+#[test]
+fn an_unbound_name_fails_the_handshake_cleanly_and_the_server_goes_on() {
+    let w = world();
+    let failed_before = w.stats[0].failed.load(Ordering::SeqCst);
+    let err = handshake(w.hosts, "c.test").unwrap_err();
+    assert!(
+        err.contains("alert") || err.contains("HandshakeFailure"),
+        "{err}"
+    );
+    let err = handshake(w.hosts, "127.0.0.1").unwrap_err();
+    assert!(
+        err.contains("alert") || err.contains("HandshakeFailure"),
+        "{err}"
+    );
+    // The server refused them (no panic: the connection threads counted the failures) and
+    // still serves.
+    assert_eq!(handshake(w.hosts, "a.test").unwrap(), w.a);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while w.stats[0].failed.load(Ordering::SeqCst) < failed_before + 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not count the refusals"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// `openssl s_client` against the server, checking the chain and the host name; returns whether the handshake and verification
+/// succeeded, and the SHA-256 fingerprint of the certificate it was served.
+fn s_client(port: u16, name: &str) -> (bool, Option<String>) {
+    let w = world();
+    let out = Command::new("openssl")
+        .args([
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-servername",
+            name,
+        ])
+        .args(["-verify_hostname", name, "-verify_return_error", "-CAfile"])
+        .arg(w.ca_pem.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("the openssl CLI must be installed");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let fingerprint = stdout
+        .contains("-----BEGIN CERTIFICATE-----")
+        .then(|| fingerprint_of(&stdout));
+    (out.status.success(), fingerprint)
+}
+
+/// `openssl x509 -fingerprint -sha256` of the first certificate in `pem_text`.
+fn fingerprint_of(pem_text: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(pem_text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn der_fingerprint(der: &[u8]) -> String {
+    let pem = pem::encode(&pem::Pem::new("CERTIFICATE", der.to_vec()));
+    fingerprint_of(&pem)
+}
+
+#[test]
+fn openssl_s_client_is_served_the_certificate_bound_to_its_name() {
+    let w = world();
+    for (port, name, expected) in [
+        (w.hosts, "a.test", &w.a),
+        (w.hosts, "b.test", &w.b),
+        (w.mixed, "ip.test", &w.ip),
+        (w.any, "any.test", &w.wildcard),
+    ] {
+        let (ok, served) = s_client(port, name);
+        assert!(ok, "s_client {name} on {port} failed");
+        let expected = der_fingerprint(expected);
+        assert!(expected.starts_with("sha256 Fingerprint="), "{expected}");
+        assert_eq!(
+            served.as_deref(),
+            Some(expected.as_str()),
+            "{name} on {port}"
+        );
+    }
+    // An unbound name: the handshake fails, no certificate is shown.
+    let (ok, served) = s_client(w.hosts, "c.test");
+    assert!(!ok);
+    assert_eq!(served, None);
+    // An unbound name that falls back to the address binding gets its certificate, which
+    // does not name it: the client refuses it.
+    let (ok, _) = s_client(w.mixed, "other.test");
+    assert!(
+        !ok,
+        "-verify_hostname must refuse a certificate for another name"
+    );
+}
+
+/// Without the background thread, a commit is served after `refresh`; a refresh that fails (a
+/// tampered row) keeps serving what was served, and the background thread reports it to the
+/// hook instead of panicking.
+#[test]
+fn refresh_serves_commits_and_a_failed_refresh_keeps_the_previous_set() {
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = fixture::store_in(dir.path());
+    let a = fixture::install(&store, "a", 0, &["a.test"], &[]);
+    let b = fixture::install(&store, "b", 1, &["b.test"], &[]);
+    fixture::bind(&store, "a", &["a.test:443".into()]);
+    let local = "127.0.0.1:443".parse().unwrap();
+    let served = |r: &StoreResolver, sni: &str| r.lookup(Some(sni)).map(|k| k.cert[0].to_vec());
+
+    let manual = StoreResolver::builder(&store, local)
+        .background(false)
+        .build()
+        .unwrap();
+    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let e = Arc::clone(&errors);
+    let background = StoreResolver::builder(&store, local)
+        .check_every(Duration::from_millis(20))
+        .on_error(move |err| e.lock().unwrap().push(err.to_string()))
+        .build()
+        .unwrap();
+    assert_eq!(served(&manual, "a.test"), Some(a.clone()));
+    assert_eq!(served(&manual, "b.test"), None);
+    assert!(!manual.refresh().unwrap(), "nothing committed");
+
+    fixture::bind(&store, "b", &["b.test:443".into()]);
+    assert_eq!(served(&manual, "b.test"), None, "not before refresh");
+    assert!(manual.refresh().unwrap());
+    assert_eq!(served(&manual, "b.test"), Some(b.clone()));
+    assert_eq!(manual.snapshot().len(), 2);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while served(&background, "b.test").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the background thread did not refresh"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+
+    // Tamper with entry `b` behind the store's back.
+    let raw = rusqlite::Connection::open(dir.path().join("keys.db")).unwrap();
+    raw.execute(
+        "UPDATE entries SET subject = 'CN=evil' WHERE name = 'b'",
+        [],
+    )
+    .unwrap();
+    let err = manual.refresh().unwrap_err();
+    assert!(err.to_string().contains("tampered"), "{err}");
+    assert_eq!(
+        served(&manual, "a.test"),
+        Some(a.clone()),
+        "still the previous set"
+    );
+    assert_eq!(served(&manual, "b.test"), Some(b.clone()));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while errors.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the hook was not called");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        errors.lock().unwrap()[0].contains("entry `b`"),
+        "{:?}",
+        errors.lock().unwrap()
+    );
+    assert!(
+        served(&background, "a.test") == Some(a),
+        "still the previous set"
+    );
+    assert!(
+        served(&background, "b.test") == Some(b),
+        "still the previous set"
+    );
+
+    assert!(
+        StoreResolver::builder(&store, local)
+            .check_every(Duration::ZERO)
+            .build()
+            .is_err(),
+        "a zero interval is refused"
+    );
+}
