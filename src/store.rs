@@ -114,7 +114,7 @@ use schema::db;
 use seal::{Cost, Keys};
 use session::{Session, State};
 
-pub use health::{HealthOptions, HealthReport, Problem};
+pub use health::{HealthOptions, HealthProblem, HealthReport};
 pub use snapshot::{Snapshot, Watcher};
 
 /// Longest entry name, in characters.

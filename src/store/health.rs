@@ -31,12 +31,12 @@ const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HealthOptions {
     /// An installed certificate that ends within this window from `now` is
-    /// [`Problem::Expiring`]. Default: 30 days.
+    /// [`HealthProblem::Expiring`]. Default: 30 days.
     pub expiring_within: Duration,
-    /// A pending entry created longer ago than this is [`Problem::StalePending`]. Default:
+    /// A pending entry created longer ago than this is [`HealthProblem::StalePending`]. Default:
     /// 14 days.
     pub pending_older_than: Duration,
-    /// A key with fewer bits is [`Problem::WeakKey`]. Default: 2048.
+    /// A key with fewer bits is [`HealthProblem::WeakKey`]. Default: 2048.
     pub min_key_bits: usize,
     /// The time to check against; `None` is now.
     pub now: Option<SystemTime>,
@@ -54,11 +54,11 @@ impl Default for HealthOptions {
 }
 
 /// The result of [`KeyStore::check`](super::KeyStore::check): every problem found, by entry
-/// name, then in the order of [`Problem`]'s variants.
+/// name, then in the order of [`HealthProblem`]'s variants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthReport {
     entries: usize,
-    problems: Vec<Problem>,
+    problems: Vec<HealthProblem>,
 }
 
 impl HealthReport {
@@ -68,7 +68,7 @@ impl HealthReport {
     }
 
     /// The problems found; empty for a healthy store.
-    pub fn problems(&self) -> &[Problem] {
+    pub fn problems(&self) -> &[HealthProblem] {
         &self.problems
     }
 
@@ -82,7 +82,7 @@ impl HealthReport {
 /// [`Display`](fmt::Display) says what is wrong and what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Problem {
+pub enum HealthProblem {
     /// The installed certificate has expired: clients refuse it.
     Expired {
         /// The entry.
@@ -127,16 +127,16 @@ pub enum Problem {
     },
 }
 
-impl Problem {
+impl HealthProblem {
     /// The entry the problem is about.
     pub fn entry(&self) -> &str {
         match self {
-            Problem::Expired { entry, .. }
-            | Problem::Expiring { entry, .. }
-            | Problem::StalePending { entry, .. }
-            | Problem::WeakKey { entry, .. }
-            | Problem::Unbound { entry }
-            | Problem::HostNotCovered { entry, .. } => entry,
+            HealthProblem::Expired { entry, .. }
+            | HealthProblem::Expiring { entry, .. }
+            | HealthProblem::StalePending { entry, .. }
+            | HealthProblem::WeakKey { entry, .. }
+            | HealthProblem::Unbound { entry }
+            | HealthProblem::HostNotCovered { entry, .. } => entry,
         }
     }
 
@@ -144,43 +144,43 @@ impl Problem {
     /// `stale-pending`, `weak-key`, `unbound` or `host-not-covered`.
     pub fn kind(&self) -> &'static str {
         match self {
-            Problem::Expired { .. } => "expired",
-            Problem::Expiring { .. } => "expiring",
-            Problem::StalePending { .. } => "stale-pending",
-            Problem::WeakKey { .. } => "weak-key",
-            Problem::Unbound { .. } => "unbound",
-            Problem::HostNotCovered { .. } => "host-not-covered",
+            HealthProblem::Expired { .. } => "expired",
+            HealthProblem::Expiring { .. } => "expiring",
+            HealthProblem::StalePending { .. } => "stale-pending",
+            HealthProblem::WeakKey { .. } => "weak-key",
+            HealthProblem::Unbound { .. } => "unbound",
+            HealthProblem::HostNotCovered { .. } => "host-not-covered",
         }
     }
 }
 
-impl fmt::Display for Problem {
+impl fmt::Display for HealthProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Problem::Expired { entry, not_after } => write!(
+            HealthProblem::Expired { entry, not_after } => write!(
                 f,
                 "`{entry}`: its certificate expired on {}; renew the entry and install the new certificate",
                 utc(*not_after)
             ),
-            Problem::Expiring { entry, not_after } => write!(
+            HealthProblem::Expiring { entry, not_after } => write!(
                 f,
                 "`{entry}`: its certificate expires on {}; renew the entry now",
                 utc(*not_after)
             ),
-            Problem::StalePending { entry, created } => write!(
+            HealthProblem::StalePending { entry, created } => write!(
                 f,
                 "`{entry}`: pending since {} without a certificate; install the CA's answer, or remove the entry",
                 utc(*created)
             ),
-            Problem::WeakKey { entry, bits } => write!(
+            HealthProblem::WeakKey { entry, bits } => write!(
                 f,
                 "`{entry}`: its key has only {bits} bits; renew the entry with a larger key"
             ),
-            Problem::Unbound { entry } => write!(
+            HealthProblem::Unbound { entry } => write!(
                 f,
                 "`{entry}`: installed but bound to no endpoint; bind it, or remove it if it is no longer needed"
             ),
-            Problem::HostNotCovered { entry, endpoint } => write!(
+            HealthProblem::HostNotCovered { entry, endpoint } => write!(
                 f,
                 "`{entry}`: bound to {endpoint}, a host its certificate does not name; unbind it, or renew with that name"
             ),
@@ -208,7 +208,7 @@ fn entry_problems(
     entry: &Entry,
     now: SystemTime,
     options: &HealthOptions,
-) -> Result<Vec<Problem>> {
+) -> Result<Vec<HealthProblem>> {
     let mut problems = record_problems(entry, now, options);
     let hosts: Vec<&Endpoint> = entry
         .bindings()
@@ -222,7 +222,7 @@ fn entry_problems(
                 .host_name()
                 .is_some_and(|host| certs::covers_binding(&leaf, host));
             if !covered {
-                problems.push(Problem::HostNotCovered {
+                problems.push(HealthProblem::HostNotCovered {
                     entry: entry.name().to_owned(),
                     endpoint: endpoint.clone(),
                 });
@@ -233,7 +233,7 @@ fn entry_problems(
 }
 
 /// The problems the entry's record shows, without its certificate: dates, key size, bindings.
-fn record_problems(entry: &Entry, now: SystemTime, options: &HealthOptions) -> Vec<Problem> {
+fn record_problems(entry: &Entry, now: SystemTime, options: &HealthOptions) -> Vec<HealthProblem> {
     let name = || entry.name().to_owned();
     let mut problems = Vec::new();
     match entry.state() {
@@ -243,12 +243,12 @@ fn record_problems(entry: &Entry, now: SystemTime, options: &HealthOptions) -> V
                     .checked_add(options.expiring_within)
                     .is_none_or(|limit| not_after <= limit);
                 if not_after < now {
-                    problems.push(Problem::Expired {
+                    problems.push(HealthProblem::Expired {
                         entry: name(),
                         not_after,
                     });
                 } else if soon {
-                    problems.push(Problem::Expiring {
+                    problems.push(HealthProblem::Expiring {
                         entry: name(),
                         not_after,
                     });
@@ -260,7 +260,7 @@ fn record_problems(entry: &Entry, now: SystemTime, options: &HealthOptions) -> V
                 .checked_sub(options.pending_older_than)
                 .is_some_and(|limit| entry.created() < limit);
             if stale {
-                problems.push(Problem::StalePending {
+                problems.push(HealthProblem::StalePending {
                     entry: name(),
                     created: entry.created(),
                 });
@@ -268,13 +268,13 @@ fn record_problems(entry: &Entry, now: SystemTime, options: &HealthOptions) -> V
         }
     }
     if entry.key_bits() < options.min_key_bits {
-        problems.push(Problem::WeakKey {
+        problems.push(HealthProblem::WeakKey {
             entry: name(),
             bits: entry.key_bits(),
         });
     }
     if entry.state() == EntryState::Installed && entry.bindings().is_empty() {
-        problems.push(Problem::Unbound { entry: name() });
+        problems.push(HealthProblem::Unbound { entry: name() });
     }
     problems
 }
@@ -356,7 +356,7 @@ mod tests {
         let report = store.check(&strict).unwrap();
         assert_eq!(
             report.problems(),
-            [Problem::WeakKey {
+            [HealthProblem::WeakKey {
                 entry: "www".into(),
                 bits: 2048
             }]
@@ -388,7 +388,7 @@ mod tests {
         let kinds = |e: &Entry| -> Vec<&'static str> {
             record_problems(e, now, &options)
                 .iter()
-                .map(Problem::kind)
+                .map(HealthProblem::kind)
                 .collect()
         };
         assert!(kinds(&installed(now + 31 * DAY, bound.clone())).is_empty());

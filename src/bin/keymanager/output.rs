@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::time::{Duration, SystemTime};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use keymanager::store::Problem;
+use keymanager::store::HealthProblem;
 use keymanager::{Entry, EntryState, HealthReport};
 use serde_json::{Value, json};
 
@@ -128,7 +128,7 @@ pub fn report_json(r: &HealthReport) -> Value {
     })
 }
 
-fn problem_json(p: &Problem) -> Value {
+fn problem_json(p: &HealthProblem) -> Value {
     json!({ "kind": p.kind(), "entry": p.entry(), "message": p.to_string() })
 }
 
