@@ -1,76 +1,73 @@
 #!/usr/bin/env bash
-# Writes seed corpora for the fuzz targets into fuzz/corpus/<target>/ with the OpenSSL CLI.
-# Usage: fuzz/seeds.sh   (from anywhere; takes a few seconds; corpus/ is not committed)
+# Writes the committed seed corpora, fuzz/seeds/<target>/: inputs made with the OpenSSL CLI
+# (openssl-*) and by keymanager itself (ours-*, from examples/make_seeds.rs). A few KB per
+# target. Usage: fuzz/seeds.sh (from anywhere; needs openssl and cargo; ~10 s once built).
+# The fuzzers read seeds/<target>/ next to their growing, uncommitted corpus/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")"
-PASSWORD=fuzz-password # the fixed password of the private_key_pem target
+PASSWORD=fuzz-password # the fixed password of the key targets and passphrase of store_open
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-mkdir -p corpus/{private_key_der,private_key_pem,request_der,certificate_der,name_str,certificate_any,endpoint_str}
+rm -rf seeds
+mkdir -p seeds/{store_model,private_key_der,private_key_pem,private_key_encrypted,request_der,request_pem,certificate_der,certificate_any,name_str,endpoint_str,store_open}
+s=seeds
 
-for bits in 2048 3072; do
-    openssl genrsa -out "$tmp/k$bits.pem" "$bits" 2>/dev/null
-    # Keys: PKCS#8 and PKCS#1, DER and PEM, and encrypted PKCS#8 (PBES2: PBKDF2 and scrypt).
-    openssl pkey -in "$tmp/k$bits.pem" -outform DER -out "corpus/private_key_der/pkcs8-$bits.der"
-    openssl rsa -in "$tmp/k$bits.pem" -traditional -outform DER \
-        -out "corpus/private_key_der/pkcs1-$bits.der" 2>/dev/null
-    openssl pkey -in "$tmp/k$bits.pem" -out "corpus/private_key_pem/pkcs8-$bits.pem"
-    openssl rsa -in "$tmp/k$bits.pem" -traditional -out "corpus/private_key_pem/pkcs1-$bits.pem" 2>/dev/null
-    openssl pkcs8 -topk8 -in "$tmp/k$bits.pem" -v2 aes-256-cbc -v2prf hmacWithSHA256 -iter 1000 \
-        -passout "pass:$PASSWORD" -out "corpus/private_key_pem/pbkdf2-$bits.pem"
-    openssl pkcs8 -topk8 -in "$tmp/k$bits.pem" -scrypt -scrypt_N 1024 -scrypt_r 8 -scrypt_p 1 \
-        -passout "pass:$PASSWORD" -out "corpus/private_key_pem/scrypt-$bits.pem"
-    { echo "Explanatory text before the block"; cat "$tmp/k$bits.pem"; echo "and after"; } \
-        > "corpus/private_key_pem/with-text-$bits.pem"
+openssl genrsa -out "$tmp/k.pem" 2048 2>/dev/null
+# Keys: PKCS#8 and PKCS#1 DER, PKCS#1 PEM with text around it, encrypted PKCS#8 (PBES2 with
+# PBKDF2 and with scrypt, cheap parameters), and a legacy-encrypted PEM (refused).
+openssl pkey -in "$tmp/k.pem" -outform DER -out "$s/private_key_der/openssl-pkcs8.der"
+openssl rsa -in "$tmp/k.pem" -traditional -outform DER -out "$s/private_key_der/openssl-pkcs1.der" 2>/dev/null
+{ echo "Explanatory text before the block"; openssl rsa -in "$tmp/k.pem" -traditional 2>/dev/null; echo "and after"; } \
+    > "$s/private_key_pem/openssl-pkcs1-with-text.pem"
+openssl pkcs8 -topk8 -in "$tmp/k.pem" -v2 aes-256-cbc -v2prf hmacWithSHA256 -iter 1000 \
+    -passout "pass:$PASSWORD" -out "$s/private_key_pem/openssl-pbkdf2.pem"
+openssl pkcs8 -topk8 -in "$tmp/k.pem" -v2 aes-128-cbc -v2prf hmacWithSHA512 -iter 500 \
+    -passout "pass:$PASSWORD" -outform DER -out "$s/private_key_encrypted/openssl-pbkdf2-sha512.der"
+openssl pkcs8 -topk8 -in "$tmp/k.pem" -scrypt -scrypt_N 1024 -scrypt_r 8 -scrypt_p 1 \
+    -passout "pass:$PASSWORD" -outform DER -out "$s/private_key_encrypted/openssl-scrypt.der"
+openssl rsa -in "$tmp/k.pem" -aes128 -traditional -passout "pass:$PASSWORD" \
+    -out "$s/private_key_pem/openssl-legacy-encrypted.pem" 2>/dev/null
 
-    # Requests: SHA-256/384, with and without extensions.
-    openssl req -new -key "$tmp/k$bits.pem" -subj "/C=US/O=Example Corp/CN=www.example.com" \
-        -addext "subjectAltName=DNS:www.example.com,DNS:example.com,IP:192.0.2.1" \
-        -outform DER -out "corpus/request_der/san-$bits.der"
-    openssl req -new -sha384 -key "$tmp/k$bits.pem" -subj "/CN=host.example.org/OU=a/OU=b" \
-        -outform DER -out "corpus/request_der/sha384-$bits.der"
+# Requests: SHA-256 with subjectAltName, SHA-384 with two OUs; the old PEM label.
+openssl req -new -key "$tmp/k.pem" -subj "/C=US/O=Example Corp/CN=www.example.com" \
+    -addext "subjectAltName=DNS:www.example.com,DNS:example.com,IP:192.0.2.1" \
+    -outform DER -out "$s/request_der/openssl-san.der"
+openssl req -new -sha384 -key "$tmp/k.pem" -subj "/CN=host.example.org/OU=a/OU=b" \
+    -outform DER -out "$s/request_der/openssl-sha384.der"
+openssl req -in "$s/request_der/openssl-sha384.der" -inform DER \
+    | sed 's/CERTIFICATE REQUEST/NEW CERTIFICATE REQUEST/' > "$s/request_pem/openssl-new-label.pem"
 
-    # Certificates: self-signed, DER, and a two-certificate PEM chain.
-    openssl req -x509 -new -key "$tmp/k$bits.pem" -days 30 -subj "/C=US/O=Example CA/CN=Example CA" \
-        -addext "basicConstraints=critical,CA:TRUE" -out "$tmp/ca$bits.pem"
-    openssl req -x509 -new -key "$tmp/k$bits.pem" -days 30 -subj "/CN=www.example.com" \
-        -addext "subjectAltName=DNS:www.example.com" -out "$tmp/leaf$bits.pem"
-    openssl x509 -in "$tmp/leaf$bits.pem" -outform DER -out "corpus/certificate_der/leaf-$bits.der"
-    cat "$tmp/leaf$bits.pem" "$tmp/ca$bits.pem" > "corpus/certificate_der/chain-$bits.pem"
-done
+# Certificates: self-signed leaf (DER), leaf + CA as PKCS#7 certs-only (DER).
+openssl req -x509 -new -key "$tmp/k.pem" -days 30 -subj "/C=US/O=Example CA/CN=Example CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -out "$tmp/ca.pem"
+openssl req -x509 -new -key "$tmp/k.pem" -days 30 -subj "/CN=www.example.com" \
+    -addext "subjectAltName=DNS:www.example.com" -out "$tmp/leaf.pem"
+openssl x509 -in "$tmp/leaf.pem" -outform DER -out "$s/certificate_der/openssl-self-signed.der"
+openssl crl2pkcs7 -nocrl -certfile "$tmp/leaf.pem" -certfile "$tmp/ca.pem" \
+    -outform DER -out "$s/certificate_any/openssl-chain.p7b"
 
 # Distinguished names, RFC 4514 style.
 i=0
 while IFS= read -r name; do
-    printf '%s' "$name" > "corpus/name_str/name-$i.txt"
+    printf '%s' "$name" > "$s/name_str/name-$i.txt"
     i=$((i + 1))
 done <<'NAMES'
-CN=www.example.com
-CN=www.example.com,O=Example Corp,C=US
 CN=www.example.com,OU=Web,OU=Ops,O=Example Corp,L=Springfield,ST=Oregon,C=US
 CN=*.example.com,O=Example\, Inc.,C=US
 CN=host.example.org+OU=Web,O=Example
-emailAddress=admin@example.com,CN=mail.example.com
 CN=xn--bcher-kva.example,O=Bücher GmbH,C=DE
 CN=\#hash\ ,O=\"quoted\",C=FR
+2.5.4.3=#0c0f7777772e6578616d706c652e636f6d
 NAMES
-# certificate_any: the certificate seeds, plus PKCS#7 certs-only (DER and PEM) and a request.
-cp corpus/certificate_der/* corpus/certificate_any/
-for bits in 2048; do
-    openssl crl2pkcs7 -nocrl -certfile "$tmp/leaf$bits.pem" -certfile "$tmp/ca$bits.pem" \
-        -outform DER -out "corpus/certificate_any/chain-$bits.p7b"
-    openssl crl2pkcs7 -nocrl -certfile "$tmp/leaf$bits.pem" -certfile "$tmp/ca$bits.pem" \
-        -out "corpus/certificate_any/chain-$bits.p7b.pem"
-    cp "$tmp/leaf$bits.pem" "corpus/certificate_any/leaf-$bits.pem"
-done
-cp corpus/request_der/san-2048.der corpus/certificate_any/request.der
 
 i=0
 for endpoint in 0.0.0.0:443 '[::]:443' 192.0.2.10:443 '[2001:db8::1]:8443' \
     '[::ffff:192.0.2.10]:443' www.example.com:443 '*.example.com:443' WWW.Example.COM:65535; do
-    printf '%s' "$endpoint" > "corpus/endpoint_str/endpoint-$i.txt"
+    printf '%s' "$endpoint" > "$s/endpoint_str/endpoint-$i.txt"
     i=$((i + 1))
 done
 
-echo "seeds written under $(pwd)/corpus"
+# The seeds made by keymanager itself (ours-*).
+cargo run --quiet --manifest-path Cargo.toml --example make_seeds
+du -sh seeds/*

@@ -190,3 +190,73 @@ proptest! {
         }
     }
 }
+
+/// RFC 4514 allows many spellings of one name: attribute types as short names in any case,
+/// long names or dotted OIDs; any value character as a backslash escape of its UTF-8 bytes in
+/// hex; the special characters as `\c`. Writes `dn` with a random choice at every point.
+fn respell(dn: &DistinguishedName, mut seed: u64) -> String {
+    let mut coin = move || {
+        // xorshift64: enough to pick spellings.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % 3
+    };
+    let mut rdns: Vec<String> = Vec::new();
+    for rdn in dn.rdns() {
+        let attrs: Vec<String> = rdn
+            .iter()
+            .map(|a| {
+                let kind = a.kind();
+                let long = match kind {
+                    AttributeKind::Country => "countryName",
+                    AttributeKind::State => "stateOrProvinceName",
+                    AttributeKind::Locality => "localityName",
+                    AttributeKind::Organization => "organizationName",
+                    AttributeKind::OrganizationalUnit => "organizationalUnitName",
+                    AttributeKind::CommonName => "commonName",
+                    _ => "emailAddress",
+                };
+                let ty = match coin() {
+                    0 => kind.short_name().to_ascii_lowercase(),
+                    1 => long.to_owned(),
+                    _ => kind.oid().to_string(),
+                };
+                let chars: Vec<char> = a.value().chars().collect();
+                let mut value = String::new();
+                for (i, c) in chars.iter().enumerate() {
+                    let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
+                        || (i == 0 && matches!(c, ' ' | '#'))
+                        || (i == chars.len() - 1 && *c == ' ');
+                    let mut utf8 = [0u8; 4];
+                    match (coin(), special) {
+                        (0, _) => {
+                            for b in c.encode_utf8(&mut utf8).bytes() {
+                                value.push_str(&format!("\\{b:02X}"));
+                            }
+                        }
+                        (_, true) => {
+                            value.push('\\');
+                            value.push(*c);
+                        }
+                        (_, false) => value.push(*c),
+                    }
+                }
+                format!("{ty}={value}")
+            })
+            .collect();
+        rdns.push(attrs.join("+"));
+    }
+    rdns.reverse();
+    rdns.join(",")
+}
+
+proptest! {
+    #[test]
+    fn every_spelling_parses_to_the_same_name(dn in names(), seed in 1u64..) {
+        let s = respell(&dn, seed);
+        let back: DistinguishedName = s.parse().map_err(|e| TestCaseError::fail(format!("{s}: {e}")))?;
+        prop_assert_eq!(back.to_string(), dn.to_string(), "{}", s);
+        prop_assert_eq!(back, dn);
+    }
+}

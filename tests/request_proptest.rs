@@ -2,12 +2,19 @@
 //! mutations of real requests (ours, RSA PKCS#1 v1.5; OpenSSL's RSA-PSS with an MGF1 hash
 //! different from the message hash, which goes through our own EMSA-PSS-VERIFY) are read and
 //! verified, and each gives a value or a typed error.
+//!
+//! Round trips: requests built over key sizes (2048 and 3072 bits, made once, seeded), hashes
+//! and subjectAltName lists encode, parse back equal and verify. Damage: flipping any byte of a
+//! valid request or key is refused or, where the bytes are outside what is signed (or a key's
+//! redundant CRT values), gives the *same* object; truncations are always refused.
 
 use std::fs;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use keymanager::{CertificateRequest, DistinguishedName, PrivateKey};
+use std::net::IpAddr;
+
+use keymanager::{CertificateRequest, DistinguishedName, PrivateKey, SignatureHash};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -82,6 +89,69 @@ fn openssl_pss() -> &'static [u8] {
     })
 }
 
+/// The keys requests are built with: 2048 and 3072 bits, seeded, made once.
+fn keys() -> &'static [PrivateKey] {
+    static KEYS: OnceLock<Vec<PrivateKey>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        [2048, 3072]
+            .iter()
+            .enumerate()
+            .map(|(i, bits)| {
+                let mut rng = ChaCha8Rng::seed_from_u64(2986 + i as u64);
+                PrivateKey::generate_rsa_with_rng(&mut rng, *bits).unwrap()
+            })
+            .collect()
+    })
+}
+
+fn host_name() -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec("[a-z][a-z0-9]{0,6}(-[a-z0-9]{1,3})?", 1..=3),
+        prop::sample::select(vec!["example.com", "example.org", "EXAMPLE.net"]),
+        any::<bool>(),
+    )
+        .prop_map(|(labels, domain, star)| {
+            let name = format!("{}.{domain}", labels.join("."));
+            if star { format!("*.{name}") } else { name }
+        })
+}
+
+fn ip() -> impl Strategy<Value = IpAddr> {
+    prop_oneof![
+        any::<[u8; 4]>().prop_map(IpAddr::from),
+        any::<[u8; 16]>().prop_map(IpAddr::from),
+    ]
+}
+
+/// The DNS names a request for `cn` with extra `names` carries: the common name first, then the
+/// names, each once ignoring ASCII case.
+fn expected_dns_names(cn: &str, names: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in std::iter::once(cn.to_owned()).chain(names.iter().cloned()) {
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(&n)) {
+            out.push(n);
+        }
+    }
+    out
+}
+
+/// Checks that `again`, read from a damaged copy of `original`, is the same request.
+fn same_request(
+    again: &CertificateRequest,
+    original: &CertificateRequest,
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(again.subject(), original.subject());
+    prop_assert_eq!(again.public_key_der(), original.public_key_der());
+    prop_assert_eq!(again.dns_names(), original.dns_names());
+    prop_assert_eq!(again.ip_addresses(), original.ip_addresses());
+    prop_assert_eq!(again.challenge_password(), original.challenge_password());
+    prop_assert_eq!(
+        again.requested_extensions(),
+        original.requested_extensions()
+    );
+    Ok(())
+}
+
 /// Reads and verifies `der`, exercising every accessor; must not panic.
 fn read_and_verify(der: &[u8]) {
     if let Ok(req) = CertificateRequest::from_der(der) {
@@ -132,5 +202,104 @@ proptest! {
         let i = at.index(der.len());
         der[i] = byte;
         read_and_verify(&der);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn built_requests_round_trip_and_verify(
+        key in 0..2usize,
+        cn in host_name(),
+        names in prop::collection::vec(host_name(), 0..6),
+        ips in prop::collection::vec(ip(), 0..4),
+        hash in prop::sample::select(vec![SignatureHash::Sha256, SignatureHash::Sha384, SignatureHash::Sha512]),
+        password in prop::option::of("[ -~]{1,20}"),
+    ) {
+        let key = &keys()[key];
+        let dn = DistinguishedName::builder().common_name(cn.as_str()).organization("Example").build().unwrap();
+        let mut builder = CertificateRequest::builder(dn.clone()).dns_names(names.clone()).signature_hash(hash);
+        for ip in &ips {
+            builder = builder.ip_address(*ip);
+        }
+        if let Some(p) = &password {
+            builder = builder.challenge_password(p.as_str());
+        }
+        let request = builder.sign(key).unwrap();
+        let again = CertificateRequest::from_der(&request.to_der()).unwrap();
+        prop_assert_eq!(&again, &request);
+        again.verify().unwrap();
+        prop_assert_eq!(again.fingerprint(), key.fingerprint());
+        prop_assert_eq!(again.distinguished_name().unwrap(), dn);
+        prop_assert_eq!(again.dns_names(), expected_dns_names(&cn, &names));
+        let mut unique_ips: Vec<IpAddr> = Vec::new();
+        for ip in ips {
+            if !unique_ips.contains(&ip) { unique_ips.push(ip); }
+        }
+        prop_assert_eq!(again.ip_addresses(), unique_ips);
+        prop_assert_eq!(again.challenge_password(), password.as_deref());
+        let from_pem = CertificateRequest::from_pem(&request.to_pem()).unwrap();
+        prop_assert_eq!(&from_pem, &request);
+        from_pem.verify().unwrap();
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A flipped byte is refused (parse error or failed verification) or gives the same
+    /// request: never a different request that verifies.
+    #[test]
+    fn a_flipped_request_byte_is_refused_or_harmless(
+        pss in any::<bool>(),
+        at in any::<prop::sample::Index>(),
+        flip in 1..=255u8,
+    ) {
+        let der = if pss { openssl_pss() } else { ours() };
+        let original = CertificateRequest::from_der(der).unwrap();
+        let mut damaged = der.to_vec();
+        let i = at.index(damaged.len());
+        damaged[i] ^= flip;
+        if let Ok(again) = CertificateRequest::from_der(&damaged)
+            && again.verify().is_ok()
+        {
+            same_request(&again, &original)?;
+        }
+    }
+
+    /// A flipped byte of a PKCS#8 key is refused or gives the same key, one whose signatures
+    /// verify under the original public key (a damaged CRT value used as is would give wrong
+    /// signatures, which leak the key's factors).
+    #[test]
+    fn a_flipped_key_byte_is_refused_or_the_same_key(at in any::<prop::sample::Index>(), flip in 1..=255u8) {
+        let key = &keys()[0];
+        let mut der = key.to_pkcs8_der().unwrap().to_vec();
+        let i = at.index(der.len());
+        der[i] ^= flip;
+        if let Ok(again) = PrivateKey::from_der(&der) {
+            prop_assert_eq!(again.fingerprint(), key.fingerprint(), "byte {} accepted as another key", i);
+            let dn: DistinguishedName = "CN=flip.example.com".parse().unwrap();
+            let request = CertificateRequest::builder(dn).sign(&again).unwrap();
+            prop_assert_eq!(request.fingerprint(), key.fingerprint());
+            request.verify().map_err(|e| TestCaseError::fail(format!("byte {i}: {e}")))?;
+        }
+    }
+}
+
+#[test]
+fn every_truncation_of_a_key_is_an_error() {
+    let key = &keys()[0];
+    for der in [key.to_pkcs8_der().unwrap().to_vec()] {
+        for cut in 0..der.len() {
+            assert!(PrivateKey::from_der(&der[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+    let pem = key.to_pkcs8_pem().unwrap();
+    for cut in (0..pem.len()).step_by(7) {
+        if let Ok(again) = PrivateKey::from_pem(&pem[..cut]) {
+            // Only a cut in the text after the END line may still read, as the same key.
+            assert_eq!(again, *key, "cut at {cut}");
+        }
     }
 }

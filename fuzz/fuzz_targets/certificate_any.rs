@@ -21,7 +21,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let leaf = first.fingerprint();
     if let Ok((chain, unused)) = Chain::build_lenient(certs.clone(), &leaf) {
-        assert_eq!(chain.leaf().fingerprint(), leaf, "the chain's leaf is not the one asked for");
+        assert_eq!(
+            chain.leaf().fingerprint(),
+            leaf,
+            "the chain's leaf is not the one asked for"
+        );
         let _ = chain.intermediates();
         let _ = chain.root();
         let _ = chain.check_validity_at(UNIX_EPOCH);

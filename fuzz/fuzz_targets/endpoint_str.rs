@@ -20,5 +20,9 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(again, endpoint, "{text:?} -> {shown:?} does not round-trip");
     assert_eq!(again.to_string(), shown, "{shown:?} is not canonical");
     assert_ne!(endpoint.port(), 0);
-    let _ = (endpoint.host_name(), endpoint.ip(), endpoint.is_any_address());
+    let _ = (
+        endpoint.host_name(),
+        endpoint.ip(),
+        endpoint.is_any_address(),
+    );
 });

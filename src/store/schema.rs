@@ -120,6 +120,23 @@ pub(super) fn version(conn: &Connection) -> Result<i64> {
         }
         .into());
     }
+    // A key store holds tables and indexes only. A view or trigger in a file from elsewhere
+    // runs its own SQL inside our queries: a recursive view named `meta` hangs `open`.
+    let active: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type IN ('view', 'trigger')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db("reading the schema"))?;
+    if active != 0 {
+        return Err(StoreError::Corrupt {
+            reason: "the file holds SQL views or triggers, which a key store never has: it \
+                     was altered or is not a key store"
+                .into(),
+        }
+        .into());
+    }
     if version > CURRENT_VERSION {
         return Err(StoreError::SchemaTooNew {
             found: version,
@@ -308,6 +325,43 @@ mod tests {
         ));
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("PRAGMA application_id = 42").unwrap();
+        assert!(matches!(
+            version(&conn),
+            Err(crate::Error::Store(StoreError::Corrupt { .. }))
+        ));
+    }
+
+    /// Regression (found writing the `store_open` fuzz target): a file whose `meta` is an
+    /// endless recursive view made `KeyStore::open` hang in the first metadata query.
+    #[test]
+    fn refuses_files_with_views_or_triggers_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE VIEW meta(name, value) AS WITH RECURSIVE c(x) AS \
+             (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT 'kdf', x FROM c WHERE x < 0; \
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+        drop(conn);
+        let started = std::time::Instant::now();
+        let result = crate::KeyStore::open(&path, "passphrase");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert!(
+            matches!(result, Err(crate::Error::Store(StoreError::Corrupt { .. }))),
+            "{result:?}"
+        );
+
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (x); CREATE TRIGGER t_ins AFTER INSERT ON t BEGIN SELECT 1; END;",
+        )
+        .unwrap();
         assert!(matches!(
             version(&conn),
             Err(crate::Error::Store(StoreError::Corrupt { .. }))
