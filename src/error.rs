@@ -579,6 +579,18 @@ pub enum InstallError {
         /// The key's fingerprint.
         key_fingerprint: String,
     },
+    /// A certificate given with a key (to import them together) is for another key.
+    #[error(
+        "the certificate for `{subject}` (key fingerprint {certificate_fingerprint}) is not for the given key {key_fingerprint}: pass the certificate issued for this key, or the key this certificate was issued for"
+    )]
+    KeyMismatch {
+        /// The certificate's subject (of the leaf, when the input holds a chain).
+        subject: String,
+        /// The certificate's key fingerprint.
+        certificate_fingerprint: String,
+        /// The given key's fingerprint.
+        key_fingerprint: String,
+    },
 }
 
 fn describe_candidates(candidates: &[(String, String)]) -> String {

@@ -33,7 +33,7 @@ pub use name::{DistinguishedName, DistinguishedNameBuilder};
 pub use request::{CertificateRequest, CertificateRequestBuilder};
 pub use signature::SignatureHash;
 pub use store::{
-    Entry, EntryState, Export, Identity, InstallOptions, KdfParams, KeyStore, Snapshot,
-    StoreOptions, Transaction, Watcher,
+    Entry, EntryState, Export, HealthOptions, HealthProblem, HealthReport, Identity,
+    InstallOptions, KdfParams, KeyStore, Snapshot, StoreOptions, Transaction, Watcher,
 };
 pub use usage::{ExtendedKeyUsage, KeyUsage, KeyUsages};

@@ -83,6 +83,8 @@
 //! ```
 
 mod certs;
+mod health;
+mod import;
 mod open;
 mod schema;
 mod seal;
@@ -112,6 +114,7 @@ use schema::db;
 use seal::{Cost, Keys};
 use session::{Session, State};
 
+pub use health::{HealthOptions, HealthProblem, HealthReport};
 pub use snapshot::{Snapshot, Watcher};
 
 /// Longest entry name, in characters.
@@ -459,6 +462,13 @@ impl KeyStore {
         })
     }
 
+    /// The store's health: expired and expiring certificates, stale pending requests, weak
+    /// keys, unbound entries, and host bindings the certificate does not cover; see
+    /// [`HealthOptions`] for the windows. Reads one snapshot; a tampered entry is an error.
+    pub fn check(&self, options: &HealthOptions) -> Result<HealthReport> {
+        self.read(|s| health::check(s, options))
+    }
+
     /// What to serve on a connection to `local_ip:port` that asked for `sni`: the entry bound
     /// to the host name, else to `*.` its parent, else to the address, else to the any-address
     /// of its family. `None` when nothing is bound.
@@ -743,6 +753,21 @@ impl Transaction {
         options: InstallOptions,
     ) -> Result<String> {
         self.atomic(|session| session.install(pem_or_der, options))
+    }
+
+    /// Imports a key made elsewhere with its certificate (DER, PEM, or a PEM bundle with its
+    /// chain) as the installed entry `name`, with the checks of
+    /// [`install_certificate_with`](Self::install_certificate_with). A certificate file that
+    /// holds no certificate for `key` is [`InstallError::KeyMismatch`].
+    pub fn import(
+        &mut self,
+        name: &str,
+        key: &PrivateKey,
+        pem_or_der: &[u8],
+        options: InstallOptions,
+    ) -> Result<()> {
+        check_name(name)?;
+        self.atomic(|session| import::import(session, name, key, pem_or_der, options))
     }
 
     /// Binds `endpoint` to the installed entry `name`. An endpoint holds one entry: unbind it

@@ -1,0 +1,48 @@
+//! `keymanager`: the operator's command line over the library's key store.
+//!
+//! Every subcommand is one library operation in one transaction; see `keymanager --help` for
+//! the commands, the exit codes and where secrets come from.
+#![forbid(unsafe_code)]
+
+// The crate root is src/bin/keymanager.rs: its modules live in src/bin/keymanager/.
+
+#[path = "keymanager/args.rs"]
+mod args;
+#[path = "keymanager/commands.rs"]
+mod commands;
+#[path = "keymanager/failure.rs"]
+mod failure;
+#[path = "keymanager/output.rs"]
+mod output;
+#[path = "keymanager/secret.rs"]
+mod secret;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::Cli;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version print to stdout and succeed; usage errors exit with 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                failure::code::USAGE
+            } else {
+                failure::code::OK
+            });
+        }
+    };
+    match commands::run(cli) {
+        Ok(()) => ExitCode::from(failure::code::OK),
+        Err(failure) => {
+            let (message, hint) = failure.describe();
+            eprintln!("error: {message}");
+            eprintln!("hint: {hint}");
+            ExitCode::from(failure.code())
+        }
+    }
+}

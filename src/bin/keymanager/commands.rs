@@ -1,0 +1,483 @@
+//! Each subcommand as one library call in one transaction: commit on success, roll back on
+//! failure or `--dry-run`.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use keymanager::error::KeyError;
+use keymanager::{
+    CertificateRequest, DistinguishedName, Endpoint, Entry, Error, HealthOptions, InstallOptions,
+    KeyStore, PrivateKey, StoreOptions, Transaction,
+};
+use zeroize::Zeroizing;
+
+use crate::args::{Cli, Command, Global, NewArgs};
+use crate::failure::Failure;
+use crate::output;
+use crate::secret::Source;
+
+/// The largest input file read (a certificate bundle or a key), in bytes.
+const MAX_INPUT: u64 = 1024 * 1024;
+
+/// Runs the command line.
+pub fn run(cli: Cli) -> Result<(), Failure> {
+    let g = &cli.global;
+    match cli.command {
+        Command::New(args) => new(g, *args),
+        Command::Install {
+            file,
+            allow_invalid_dates,
+        } => {
+            let bytes = read_input(&file)?;
+            let (store, _) = open(g)?;
+            let options = InstallOptions {
+                allow_invalid_dates,
+                now: None,
+            };
+            let (tx, _) = change(&store, |tx| {
+                Ok(tx.install_certificate_with(&bytes, options)?)
+            })?;
+            tx.finish(g.dry_run)
+        }
+        Command::Bind { endpoint, name } => {
+            let endpoint: Endpoint = endpoint.parse()?;
+            let (store, _) = open(g)?;
+            let (tx, ()) = change(&store, |tx| Ok(tx.bind(endpoint, &name)?))?;
+            tx.finish(g.dry_run)
+        }
+        Command::Unbind { endpoint } => {
+            let endpoint: Endpoint = endpoint.parse()?;
+            let (store, _) = open(g)?;
+            let (tx, ()) = change(&store, |tx| Ok(tx.unbind(&endpoint)?))?;
+            tx.finish(g.dry_run)
+        }
+        Command::List { json } => {
+            let (store, _) = open(g)?;
+            let entries = store.entries()?;
+            if json {
+                let all: Vec<_> = entries.iter().map(output::entry_json).collect();
+                print(&format!("{:#}\n", serde_json::Value::Array(all)))
+            } else {
+                print(&output::table(&entries))
+            }
+        }
+        Command::Show { name, json } => {
+            let (store, _) = open(g)?;
+            let entry = store.entry(&name)?;
+            if json {
+                print(&format!("{:#}\n", output::entry_json(&entry)))
+            } else {
+                print(&output::details(&entry))
+            }
+        }
+        Command::Renew { name, bits, out } => {
+            let (store, _) = open(g)?;
+            let (tx, request) = change(&store, |tx| {
+                output::with_spinner(&format!("generating a {bits}-bit RSA key"), || {
+                    Ok(tx.renew(&name, bits)?)
+                })
+            })?;
+            commit_with_request(tx, &request, out.as_deref(), g.dry_run)
+        }
+        Command::Remove {
+            name,
+            with_bindings,
+        } => {
+            let (store, _) = open(g)?;
+            let (tx, ()) = change(&store, |tx| {
+                if with_bindings {
+                    Ok(tx.remove_with_bindings(&name)?)
+                } else {
+                    Ok(tx.remove(&name)?)
+                }
+            })?;
+            tx.finish(g.dry_run)
+        }
+        Command::Export {
+            name,
+            key_out,
+            chain_out,
+            password,
+        } => {
+            let (store, _) = open(g)?;
+            // Checked before asking for a password.
+            let entry = store.entry(&name)?;
+            let password = Source::key_file(password.key_password_fd).read(true)?;
+            if password.is_empty() {
+                return Err(Failure::Usage {
+                    message: "the key file password is empty".into(),
+                    hint: "choose a password: the exported key is only as safe as it is".into(),
+                });
+            }
+            let export = store.export(&name, &password)?;
+            if g.dry_run {
+                eprintln!(
+                    "dry run: would write the key of `{}` to `{}` and its chain ({} certificate(s)) to {}",
+                    entry.name(),
+                    key_out.display(),
+                    export.chain_pem().matches("-----BEGIN").count(),
+                    chain_out
+                        .as_ref()
+                        .map_or("standard output".into(), |p| format!("`{}`", p.display()))
+                );
+                return Ok(());
+            }
+            write_new_private(&key_out, export.key_pem().as_bytes())?;
+            match &chain_out {
+                Some(path) => write_file(path, export.chain_pem().as_bytes())?,
+                None => print(export.chain_pem())?,
+            }
+            eprintln!(
+                "exported `{}`: key to `{}` (encrypted PKCS#8)",
+                entry.name(),
+                key_out.display()
+            );
+            Ok(())
+        }
+        Command::Import {
+            name,
+            key,
+            cert,
+            allow_invalid_dates,
+            password,
+        } => {
+            // Room for the largest file up front, so the key's bytes are never moved (leaving
+            // a copy behind) while they are read; zeroized on drop.
+            let mut key_bytes = Zeroizing::new(Vec::with_capacity(MAX_INPUT as usize + 1));
+            read_into(&key, &mut key_bytes)?;
+            let chain = read_input(&cert)?;
+            let key = read_key(&key_bytes, Source::key_file(password.key_password_fd))?;
+            let options = InstallOptions {
+                allow_invalid_dates,
+                now: None,
+            };
+            open_or_create(g, true)?.run(|store| {
+                let (tx, ()) = change(store, |tx| Ok(tx.import(&name, &key, &chain, options)?))?;
+                tx.finish(g.dry_run)
+            })
+        }
+        Command::Passwd { new_passphrase_fd } => {
+            let (store, old) = open(g)?;
+            let new = Source::new_store(new_passphrase_fd).read(true)?;
+            let entries = store.entries()?;
+            if g.dry_run {
+                if new.is_empty() {
+                    return Err(Failure::Usage {
+                        message: "the new passphrase is empty".into(),
+                        hint: "choose one: the keys are only as safe as it is".into(),
+                    });
+                }
+                eprintln!(
+                    "dry run, nothing was changed; this would change the passphrase and re-seal {} key(s)",
+                    entries.len()
+                );
+                return Ok(());
+            }
+            store.change_passphrase(&old, &new)?;
+            eprintln!(
+                "changed the passphrase; re-sealed {} key(s). Restart servers that have the store open",
+                entries.len()
+            );
+            Ok(())
+        }
+        Command::Check {
+            expiring_days,
+            pending_days,
+            min_bits,
+            json,
+        } => {
+            let (store, _) = open(g)?;
+            let day = Duration::from_secs(24 * 60 * 60);
+            let options = HealthOptions {
+                expiring_within: day
+                    .saturating_mul(u32::try_from(expiring_days).unwrap_or(u32::MAX)),
+                pending_older_than: day
+                    .saturating_mul(u32::try_from(pending_days).unwrap_or(u32::MAX)),
+                min_key_bits: min_bits,
+                now: None,
+            };
+            let report = store.check(&options)?;
+            if json {
+                print(&format!("{:#}\n", output::report_json(&report)))?;
+            } else {
+                print(&output::report(&report))?;
+            }
+            match report.problems().len() {
+                0 => Ok(()),
+                n => Err(Failure::Problems(n)),
+            }
+        }
+    }
+}
+
+/// `new`: the subject from the flags, the key under a spinner, the request out.
+fn new(g: &Global, args: NewArgs) -> Result<(), Failure> {
+    let dn = subject(&args)?;
+    let mut builder = CertificateRequest::builder(dn).dns_names(args.dns.iter().cloned());
+    for ip in &args.ip {
+        builder = builder.ip_address(*ip);
+    }
+    let bits = args.bits;
+    open_or_create(g, true)?.run(|store| {
+        let (tx, request) = change(store, |tx| {
+            output::with_spinner(&format!("generating a {bits}-bit RSA key"), || {
+                Ok(tx.create_pending_from(&args.name, builder, bits)?)
+            })
+        })?;
+        commit_with_request(tx, &request, args.out.as_deref(), g.dry_run)
+    })
+}
+
+/// The subject: `--subject` as RFC 4514, or built from `--cn`, `--org`, ...
+fn subject(args: &NewArgs) -> Result<DistinguishedName, Failure> {
+    if let Some(text) = &args.subject {
+        return Ok(text.parse()?);
+    }
+    let mut b = DistinguishedName::builder();
+    if let Some(v) = &args.cn {
+        b = b.common_name(v);
+    }
+    if let Some(v) = &args.org {
+        b = b.organization(v);
+    }
+    for v in &args.ou {
+        b = b.organizational_unit(v);
+    }
+    if let Some(v) = &args.locality {
+        b = b.locality(v);
+    }
+    if let Some(v) = &args.state {
+        b = b.state(v);
+    }
+    if let Some(v) = &args.country {
+        b = b.country(v);
+    }
+    if let Some(v) = &args.email {
+        b = b.email(v);
+    }
+    Ok(b.build()?)
+}
+
+/// Opens the existing store named by `--store` / `KEYMANAGER_STORE` with the passphrase from
+/// its source; returns it with the passphrase.
+fn open(g: &Global) -> Result<(KeyStore, Zeroizing<String>), Failure> {
+    let opened = open_or_create(g, false)?;
+    Ok((opened.store, opened.passphrase))
+}
+
+/// An open store; `created` when this command made its file.
+struct Opened {
+    store: KeyStore,
+    passphrase: Zeroizing<String>,
+    created: Option<PathBuf>,
+}
+
+impl Opened {
+    /// Runs the command `f` on the store. If it fails on a store this command created, the
+    /// store's files are deleted again (a failed command leaves nothing behind), unless
+    /// another process has written an entry to it meanwhile.
+    fn run(self, f: impl FnOnce(&KeyStore) -> Result<(), Failure>) -> Result<(), Failure> {
+        let result = f(&self.store);
+        let Opened { store, created, .. } = self;
+        let Some(path) = created else {
+            return result;
+        };
+        if result.is_ok() {
+            eprintln!("created key store `{}`", path.display());
+            return result;
+        }
+        // Under the write lock, so that no other process writes while the files go.
+        if let Ok(tx) = store.begin() {
+            if tx.entries().is_ok_and(|e| e.is_empty()) {
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    let mut p = path.clone().into_os_string();
+                    p.push(suffix);
+                    let _ = std::fs::remove_file(PathBuf::from(p));
+                }
+            }
+            let _ = tx.rollback();
+        }
+        result
+    }
+}
+
+/// Opens the store; a missing file is created only when `create` (and for `--dry-run`, only
+/// in memory: a dry run leaves no file behind).
+fn open_or_create(g: &Global, create: bool) -> Result<Opened, Failure> {
+    let path = g.store.as_ref().ok_or_else(|| Failure::Usage {
+        message: "no key store given".into(),
+        hint: "pass --store PATH or set KEYMANAGER_STORE".into(),
+    })?;
+    let exists = path.exists();
+    if !exists && !create {
+        return Err(Failure::NoStore(path.clone()));
+    }
+    // A new store's passphrase is being chosen: confirm it when typed.
+    let passphrase = Source::store(g.passphrase_fd).read(!exists)?;
+    let options = StoreOptions::new().busy_timeout(Duration::from_millis(g.busy_timeout));
+    let store = if !exists && g.dry_run {
+        KeyStore::open_in_memory_with(&passphrase, &options)?
+    } else {
+        KeyStore::open_with(path, &passphrase, &options)?
+    };
+    let created = (!exists && !g.dry_run).then(|| path.clone());
+    Ok(Opened {
+        store,
+        passphrase,
+        created,
+    })
+}
+
+/// A transaction that has made its change, with the entries as they were before it.
+struct Change {
+    tx: Transaction,
+    before: Vec<Entry>,
+}
+
+/// Begins a transaction and runs `op` in it; on failure the transaction is dropped, which
+/// rolls it back.
+fn change<T>(
+    store: &KeyStore,
+    op: impl FnOnce(&mut Transaction) -> Result<T, Failure>,
+) -> Result<(Change, T), Failure> {
+    let mut tx = store.begin()?;
+    let before = tx.entries()?;
+    let out = op(&mut tx)?;
+    Ok((Change { tx, before }, out))
+}
+
+impl Change {
+    /// Prints what changed and commits, or for a dry run prints what would change and rolls
+    /// back.
+    fn finish(self, dry_run: bool) -> Result<(), Failure> {
+        let after = self.tx.entries()?;
+        let lines = output::changes(&self.before, &after);
+        if dry_run {
+            self.tx.rollback()?;
+            eprintln!("dry run, nothing was changed; this would make these changes:");
+        } else {
+            self.tx.commit()?;
+        }
+        if lines.is_empty() {
+            eprintln!("no change");
+        }
+        for line in lines {
+            eprintln!("{line}");
+        }
+        Ok(())
+    }
+}
+
+/// Commits a change that produced a request, and hands the request out: to `out` (written
+/// before the commit, removed if the commit fails) or standard output (after the commit). A
+/// dry run writes no request: its key is thrown away.
+fn commit_with_request(
+    change: Change,
+    request: &CertificateRequest,
+    out: Option<&Path>,
+    dry_run: bool,
+) -> Result<(), Failure> {
+    if dry_run {
+        return change.finish(true);
+    }
+    let pem = request.to_pem();
+    match out {
+        Some(path) => {
+            write_file(path, pem.as_bytes())?;
+            if let Err(e) = change.finish(false) {
+                let _ = std::fs::remove_file(path);
+                return Err(e);
+            }
+            eprintln!(
+                "wrote the certificate request to `{}`: send it to the CA, then `keymanager install` its answer",
+                path.display()
+            );
+            Ok(())
+        }
+        None => {
+            change.finish(false)?;
+            print(&pem)
+        }
+    }
+}
+
+/// A private key file: PEM or DER; PKCS#8, PKCS#1, or encrypted PKCS#8 (then the password is
+/// asked for).
+fn read_key(bytes: &[u8], password: Source) -> Result<PrivateKey, Failure> {
+    let pem = std::str::from_utf8(bytes)
+        .ok()
+        .filter(|t| t.contains("-----BEGIN"));
+    let plain = match pem {
+        Some(text) => PrivateKey::from_pem(text),
+        None => PrivateKey::from_der(bytes),
+    };
+    match plain {
+        Err(Error::Key(KeyError::Encrypted)) => {
+            let password = password.read(false)?;
+            Ok(match pem {
+                Some(text) => PrivateKey::from_encrypted_pem(text, &password)?,
+                None => PrivateKey::from_encrypted_der(bytes, &password)?,
+            })
+        }
+        other => Ok(other?),
+    }
+}
+
+/// Reads an input file (`-` is standard input), up to [`MAX_INPUT`] bytes.
+fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
+    let mut bytes = Vec::new();
+    read_into(path, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// Reads an input file (`-` is standard input), up to [`MAX_INPUT`] bytes, into `bytes`.
+fn read_into(path: &Path, bytes: &mut Vec<u8>) -> Result<(), Failure> {
+    let result = if path == Path::new("-") {
+        std::io::stdin().take(MAX_INPUT + 1).read_to_end(bytes)
+    } else {
+        File::open(path).and_then(|f| f.take(MAX_INPUT + 1).read_to_end(bytes))
+    };
+    result.map_err(|e| Failure::file(path, "read", e))?;
+    if bytes.len() as u64 > MAX_INPUT {
+        return Err(Failure::File {
+            path: path.to_path_buf(),
+            action: "read",
+            reason: format!(
+                "it is larger than {MAX_INPUT} bytes, too large for a key or certificate file"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Writes a public file (a request, a chain), replacing it.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    std::fs::write(path, bytes).map_err(|e| Failure::file(path, "write", e))
+}
+
+/// Creates a private file (mode 0600) that must not exist yet, and writes `bytes`.
+fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Failure::file(path, "create", e))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| {
+            let _ = std::fs::remove_file(path);
+            Failure::file(path, "write", e)
+        })
+}
+
+/// Writes to standard output; a closed pipe is an I/O failure, not a panic.
+fn print(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::file(&PathBuf::from("standard output"), "write", e))
+}

@@ -1,0 +1,235 @@
+//! Why a command failed, its exit code, and what to tell the operator: the library's message
+//! and a hint in the command line's terms, never a debug dump.
+
+use std::path::{Path, PathBuf};
+
+use keymanager::Error;
+use keymanager::error::{EndpointError, InstallError, KeyError, NameError, StoreError};
+
+/// The exit codes, as `--help` and the README list them.
+pub mod code {
+    /// Success; for `check`, no problem found.
+    pub const OK: u8 = 0;
+    /// Refused: invalid input or a conflict.
+    pub const REFUSED: u8 = 1;
+    /// Bad arguments, no store, no passphrase available.
+    pub const USAGE: u8 = 2;
+    /// No such entry, binding or store file.
+    pub const NOT_FOUND: u8 = 3;
+    /// Wrong store passphrase or key file password.
+    pub const WRONG_PASSPHRASE: u8 = 4;
+    /// Another writer held the store too long.
+    pub const BUSY: u8 = 5;
+    /// The store is damaged, tampered with, or newer than this tool.
+    pub const DAMAGED: u8 = 6;
+    /// A file could not be read or written, or the database failed.
+    pub const IO: u8 = 7;
+    /// `check` found problems.
+    pub const PROBLEMS: u8 = 8;
+}
+
+/// Why a command failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// The library refused or failed.
+    Library(Error),
+    /// The command line cannot be carried out as given.
+    Usage {
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        hint: String,
+    },
+    /// A file named on the command line could not be read or written.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// "read", "write", "create".
+        action: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The store file does not exist (and this command does not create one).
+    NoStore(PathBuf),
+    /// `check` found this many problems (already listed on stdout).
+    Problems(usize),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Library(e)
+    }
+}
+
+impl Failure {
+    /// A file error.
+    pub fn file(path: &Path, action: &'static str, error: std::io::Error) -> Self {
+        Failure::File {
+            path: path.to_path_buf(),
+            action,
+            reason: error.to_string(),
+        }
+    }
+
+    /// The process exit code.
+    pub fn code(&self) -> u8 {
+        match self {
+            Failure::Library(e) => library_code(e),
+            Failure::Usage { .. } => code::USAGE,
+            Failure::File { .. } => code::IO,
+            Failure::NoStore(_) => code::NOT_FOUND,
+            Failure::Problems(_) => code::PROBLEMS,
+        }
+    }
+
+    /// The message and the hint to print.
+    pub fn describe(&self) -> (String, String) {
+        match self {
+            Failure::Library(e) => (e.to_string(), library_hint(e)),
+            Failure::Usage { message, hint } => (message.clone(), hint.clone()),
+            Failure::File {
+                path,
+                action,
+                reason,
+            } => (
+                format!("cannot {action} `{}`: {reason}", path.display()),
+                "check the path and its permissions; the store was not changed".into(),
+            ),
+            Failure::NoStore(path) => (
+                format!("no key store at `{}`", path.display()),
+                "check --store or KEYMANAGER_STORE; `keymanager new` or `keymanager import` creates a store".into(),
+            ),
+            Failure::Problems(n) => (
+                format!(
+                    "{n} problem{} found (listed on standard output)",
+                    if *n == 1 { "" } else { "s" }
+                ),
+                "each line says what to do".into(),
+            ),
+        }
+    }
+}
+
+fn library_code(e: &Error) -> u8 {
+    match e {
+        Error::Store(StoreError::NotFound { .. })
+        | Error::Endpoint(EndpointError::NotBound { .. }) => code::NOT_FOUND,
+        Error::Store(StoreError::WrongPassphrase) | Error::Key(KeyError::WrongPassword) => {
+            code::WRONG_PASSPHRASE
+        }
+        Error::Store(StoreError::Busy { .. }) => code::BUSY,
+        Error::Store(
+            StoreError::Tampered { .. }
+            | StoreError::Corrupt { .. }
+            | StoreError::SchemaTooNew { .. }
+            | StoreError::PassphraseChanged,
+        ) => code::DAMAGED,
+        Error::Store(StoreError::Io { .. } | StoreError::Database { .. }) => code::IO,
+        _ => code::REFUSED,
+    }
+}
+
+/// What to do, in this tool's terms (the library's messages name its API).
+fn library_hint(e: &Error) -> String {
+    let hint = match e {
+        Error::Store(StoreError::NotFound { .. }) => "`keymanager list` shows the entries' names",
+        Error::Endpoint(EndpointError::NotBound { .. }) => {
+            "`keymanager list` shows every entry's bindings"
+        }
+        Error::Endpoint(EndpointError::Taken { .. }) => {
+            "`keymanager unbind ENDPOINT` first, then bind it again"
+        }
+        Error::Endpoint(EndpointError::NotInstalled { .. }) => {
+            "`keymanager install CERT-FILE` installs the CA's certificate first"
+        }
+        Error::Endpoint(EndpointError::HostNotCovered { .. }) => {
+            "bind a host the certificate names (`keymanager show NAME` lists them)"
+        }
+        Error::Store(StoreError::WrongPassphrase) => {
+            "the passphrase comes from --passphrase-fd, else KEYMANAGER_PASSPHRASE, else a prompt: check the one in use"
+        }
+        Error::Key(KeyError::WrongPassword) => {
+            "the key file password comes from --key-password-fd, else KEYMANAGER_KEY_PASSWORD, else a prompt"
+        }
+        Error::Store(StoreError::Busy { .. }) => {
+            "another keymanager or the server is writing to the store: retry, or wait longer with --busy-timeout MS"
+        }
+        Error::Store(StoreError::PassphraseChanged) => {
+            "the passphrase was changed while this command ran: run it again with the new passphrase"
+        }
+        Error::Store(StoreError::SchemaTooNew { .. }) => "install a newer keymanager",
+        Error::Store(StoreError::NameTaken { .. }) => {
+            "choose another name, or `keymanager remove NAME` first"
+        }
+        Error::Store(StoreError::StillBound { .. }) => {
+            "`keymanager unbind ENDPOINT` each of them, or `keymanager remove --with-bindings NAME`"
+        }
+        Error::Store(StoreError::WrongState { .. }) => {
+            "`keymanager show NAME` shows the entry's state"
+        }
+        Error::Install(InstallError::NoMatchingKey { .. }) => {
+            "`keymanager list` shows the pending entries, `keymanager show NAME` their key fingerprints"
+        }
+        Error::Install(InstallError::InvalidDates { .. }) => {
+            "--allow-invalid-dates installs it anyway"
+        }
+        Error::Install(InstallError::AlreadyInstalled { .. }) => {
+            "`keymanager renew NAME` makes a new key to install a new certificate on"
+        }
+        Error::Install(InstallError::RenewalDropsBindings { .. }) => {
+            "`keymanager unbind ENDPOINT` the bindings it drops, then install again"
+        }
+        Error::Key(KeyError::SizeNotAllowed { .. }) => "use --bits 2048 or more",
+        Error::Name(
+            NameError::Syntax { .. }
+            | NameError::InvalidValue { .. }
+            | NameError::UnsupportedAttribute { .. }
+            | NameError::Repeated { .. },
+        ) => {
+            "give the subject as --subject 'CN=www.example.com,O=Example,C=US', or with --cn, --org, --country, ..."
+        }
+        Error::Store(StoreError::Tampered { .. } | StoreError::Corrupt { .. }) => {
+            "nothing was changed; restore the store file from a backup"
+        }
+        _ => "nothing in the store was changed",
+    };
+    hint.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_per_kind() {
+        let cases: [(Error, u8); 5] = [
+            (
+                StoreError::NotFound { name: "x".into() }.into(),
+                code::NOT_FOUND,
+            ),
+            (StoreError::WrongPassphrase.into(), code::WRONG_PASSPHRASE),
+            (StoreError::Busy { waited_ms: 1 }.into(), code::BUSY),
+            (
+                StoreError::Corrupt { reason: "x".into() }.into(),
+                code::DAMAGED,
+            ),
+            (InstallError::IsRequest.into(), code::REFUSED),
+        ];
+        for (error, expected) in cases {
+            assert_eq!(Failure::from(error).code(), expected);
+        }
+        assert_eq!(Failure::Problems(2).code(), code::PROBLEMS);
+        assert_eq!(Failure::NoStore("x".into()).code(), code::NOT_FOUND);
+    }
+
+    #[test]
+    fn hints_speak_of_commands_not_the_api() {
+        let (message, hint) = Failure::from(Error::from(StoreError::StillBound {
+            name: "www".into(),
+            endpoints: vec!["0.0.0.0:443".into()],
+        }))
+        .describe();
+        assert!(message.contains("0.0.0.0:443"), "{message}");
+        assert!(hint.contains("--with-bindings"), "{hint}");
+    }
+}

@@ -1,0 +1,257 @@
+//! What the tool prints: the entry table, JSON, one entry in full, the changes a transaction
+//! makes, and the key generation spinner.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::time::{Duration, SystemTime};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use keymanager::store::HealthProblem;
+use keymanager::{Entry, EntryState, HealthReport};
+use serde_json::{Value, json};
+
+/// The entries as a table: name, state, subject, DNS names, end of validity, key size,
+/// bindings.
+pub fn table(entries: &[Entry]) -> String {
+    let header = [
+        "NAME",
+        "STATE",
+        "SUBJECT",
+        "SANS",
+        "NOT-AFTER",
+        "BITS",
+        "BINDINGS",
+    ];
+    let rows: Vec<[String; 7]> = entries
+        .iter()
+        .map(|e| {
+            [
+                e.name().to_owned(),
+                state(e).to_owned(),
+                e.subject().to_owned(),
+                or_dash(e.dns_names().join(",")),
+                e.not_after().map_or_else(|| "-".into(), date),
+                e.key_bits().to_string(),
+                or_dash(bindings(e).join(",")),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &[&str]| {
+        let mut text = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                text.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&header);
+    for row in &rows {
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        line(&cells);
+    }
+    out
+}
+
+/// One entry in full, one `field: value` per line.
+pub fn details(e: &Entry) -> String {
+    let time = |t: Option<SystemTime>| t.map_or_else(|| "-".into(), utc);
+    let mut lines = vec![
+        ("name", e.name().to_owned()),
+        ("state", state(e).to_owned()),
+        ("subject", e.subject().to_owned()),
+        ("dns names", or_dash(e.dns_names().join(", "))),
+        ("not before", time(e.not_before())),
+        ("not after", time(e.not_after())),
+        ("key", format!("RSA {} bits", e.key_bits())),
+        ("fingerprint", e.fingerprint().to_hex()),
+        ("bindings", or_dash(bindings(e).join(", "))),
+        ("created", utc(e.created())),
+        ("installed", time(e.installed())),
+    ];
+    if let Some(of) = e.renewal_of() {
+        lines.push(("renewal of", of.to_owned()));
+    }
+    lines
+        .into_iter()
+        .map(|(k, v)| format!("{:<12} {v}\n", format!("{k}:")))
+        .collect()
+}
+
+/// One entry as JSON.
+pub fn entry_json(e: &Entry) -> Value {
+    let time = |t: Option<SystemTime>| t.map(utc);
+    json!({
+        "name": e.name(),
+        "state": state(e),
+        "subject": e.subject(),
+        "dns_names": e.dns_names(),
+        "not_before": time(e.not_before()),
+        "not_after": time(e.not_after()),
+        "key_bits": e.key_bits(),
+        "fingerprint": e.fingerprint().to_hex(),
+        "bindings": bindings(e),
+        "created": utc(e.created()),
+        "installed": time(e.installed()),
+        "renewal_of": e.renewal_of(),
+    })
+}
+
+/// A health report, one line per problem.
+pub fn report(r: &HealthReport) -> String {
+    if r.is_healthy() {
+        return format!("ok: {} entries, no problem found\n", r.entries_checked());
+    }
+    r.problems()
+        .iter()
+        .map(|p| format!("{}: {p}\n", p.kind()))
+        .collect()
+}
+
+/// A health report as JSON.
+pub fn report_json(r: &HealthReport) -> Value {
+    let problems: Vec<Value> = r.problems().iter().map(problem_json).collect();
+    json!({
+        "entries_checked": r.entries_checked(),
+        "healthy": r.is_healthy(),
+        "problems": problems,
+    })
+}
+
+fn problem_json(p: &HealthProblem) -> Value {
+    json!({ "kind": p.kind(), "entry": p.entry(), "message": p.to_string() })
+}
+
+/// The changes from `before` to `after`, one line each: `+` added, `-` removed, `~` changed.
+pub fn changes(before: &[Entry], after: &[Entry]) -> Vec<String> {
+    let old: BTreeMap<&str, &Entry> = before.iter().map(|e| (e.name(), e)).collect();
+    let new: BTreeMap<&str, &Entry> = after.iter().map(|e| (e.name(), e)).collect();
+    let mut lines = Vec::new();
+    for (name, e) in &old {
+        if !new.contains_key(name) {
+            for b in bindings(e) {
+                lines.push(format!("- binding {b} -> `{name}`"));
+            }
+            lines.push(format!("- entry `{name}` ({}, {})", state(e), e.subject()));
+        }
+    }
+    for (name, e) in &new {
+        match old.get(name) {
+            None => {
+                lines.push(format!(
+                    "+ entry `{name}`: {}, {}, RSA {} bits, key {}",
+                    state(e),
+                    e.subject(),
+                    e.key_bits(),
+                    e.fingerprint().to_hex()
+                ));
+                for b in bindings(e) {
+                    lines.push(format!("+ binding {b} -> `{name}`"));
+                }
+            }
+            Some(o) => {
+                if o.fingerprint() != e.fingerprint() {
+                    lines.push(format!(
+                        "~ entry `{name}`: new key {} (was {})",
+                        e.fingerprint().to_hex(),
+                        o.fingerprint().to_hex()
+                    ));
+                }
+                if o.state() != e.state() || o.not_after() != e.not_after() {
+                    lines.push(format!(
+                        "~ entry `{name}`: {} -> {}, certificate for {} valid until {}",
+                        state(o),
+                        state(e),
+                        e.subject(),
+                        e.not_after().map_or_else(|| "-".into(), utc)
+                    ));
+                }
+                let (ob, nb) = (bindings(o), bindings(e));
+                for b in ob.iter().filter(|b| !nb.contains(b)) {
+                    lines.push(format!("- binding {b} -> `{name}`"));
+                }
+                for b in nb.iter().filter(|b| !ob.contains(b)) {
+                    lines.push(format!("+ binding {b} -> `{name}`"));
+                }
+            }
+        }
+    }
+    lines
+}
+
+/// Runs `f` (a key generation) under a spinner with the elapsed time when standard error is
+/// a terminal; silently otherwise.
+pub fn with_spinner<T>(message: &str, f: impl FnOnce() -> T) -> T {
+    if !std::io::stderr().is_terminal() {
+        return f();
+    }
+    let bar = ProgressBar::new_spinner();
+    let style = ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.set_message(message.to_owned());
+    bar.enable_steady_tick(Duration::from_millis(100));
+    let out = f();
+    bar.finish_and_clear();
+    out
+}
+
+/// `t` as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn utc(t: SystemTime) -> String {
+    match der::DateTime::from_system_time(t) {
+        Ok(d) => d.to_string(),
+        Err(_) => "(out of range)".into(),
+    }
+}
+
+/// `t` as `YYYY-MM-DD`.
+fn date(t: SystemTime) -> String {
+    let full = utc(t);
+    full.get(..10).map_or(full.clone(), str::to_owned)
+}
+
+fn state(e: &Entry) -> &'static str {
+    match e.state() {
+        EntryState::Pending => "pending",
+        EntryState::Installed => "installed",
+        _ => "unknown",
+    }
+}
+
+fn bindings(e: &Entry) -> Vec<String> {
+    e.bindings().iter().map(ToString::to_string).collect()
+}
+
+fn or_dash(s: String) -> String {
+    if s.is_empty() { "-".into() } else { s }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_utc_text() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(86_400 * 365);
+        assert_eq!(utc(t), "1971-01-01T00:00:00Z");
+        assert_eq!(date(t), "1971-01-01");
+    }
+
+    #[test]
+    fn an_empty_table_is_its_header() {
+        assert_eq!(
+            table(&[]),
+            "NAME  STATE  SUBJECT  SANS  NOT-AFTER  BITS  BINDINGS\n"
+        );
+    }
+}
