@@ -203,6 +203,22 @@ pub enum KeyError {
         /// Why, as the random source reported it.
         reason: String,
     },
+    /// The key is too small for the digest: PKCS#1 v1.5 needs the DigestInfo plus 11 bytes of
+    /// padding to fit in the modulus ([RFC 8017 §9.2]). Only the export-era 512-bit size hits
+    /// this, with SHA-384 or SHA-512.
+    ///
+    /// [RFC 8017 §9.2]: https://datatracker.ietf.org/doc/html/rfc8017#section-9.2
+    #[error(
+        "a {bits}-bit RSA key is too small to sign a {hash} digest with PKCS#1 v1.5 (that needs at least {min_bits} bits): sign with SHA-256, or use a larger key"
+    )]
+    DigestTooLarge {
+        /// The key's modulus size.
+        bits: usize,
+        /// The digest, e.g. `SHA-512`.
+        hash: &'static str,
+        /// The smallest modulus that fits it.
+        min_bits: usize,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------

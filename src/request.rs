@@ -48,7 +48,7 @@ use const_oid::db::{rfc2985, rfc5280, rfc5912};
 use der::asn1::{
     Any, BitString, Ia5String, OctetString, PrintableStringRef, SetOfVec, Utf8StringRef,
 };
-use der::{Decode, Encode, Header, Reader, SliceReader};
+use der::{Decode, Encode, Header, Length, Reader, SliceReader, Tag};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::attr::Attribute;
 use x509_cert::ext::Extension;
@@ -363,6 +363,26 @@ impl CertificateRequest {
     }
 }
 
+impl CertificateRequest {
+    /// Whether every part `sign` keeps instead of parsing is what the parser reads.
+    #[cfg(debug_assertions)]
+    fn same_parts(&self, other: &Self) -> bool {
+        self.der == other.der
+            && self.info_der == other.info_der
+            && self.subject == other.subject
+            && self.spki_der == other.spki_der
+            && self.signature_algorithm == other.signature_algorithm
+            && self.signature == other.signature
+            && self.attribute_oids == other.attribute_oids
+            && self.extensions == other.extensions
+            && self.dns_names == other.dns_names
+            && self.ip_addresses == other.ip_addresses
+            && self.key_usage == other.key_usage
+            && self.extended_key_usage == other.extended_key_usage
+            && self.challenge_password == other.challenge_password
+    }
+}
+
 impl PartialEq for CertificateRequest {
     fn eq(&self, other: &Self) -> bool {
         self.der == other.der
@@ -524,17 +544,36 @@ impl CertificateRequestBuilder {
         };
         let info_der = info.to_der().map_err(encode_error)?;
         let (algorithm, signature) = crate::signature::sign_rsa(key, self.hash, &info_der)?;
-        let request = CertReq {
-            info,
-            algorithm,
-            signature: BitString::from_bytes(&signature).map_err(encode_error)?,
+        let der = assemble(&info_der, &algorithm, &signature)?;
+        // The parts are already in hand: keep them instead of parsing `der` back (which costs
+        // as much as everything else here but the signature).
+        let mut request = CertificateRequest {
+            der,
+            info_der,
+            subject: info.subject,
+            spki_der: key.public_key_der().to_vec(),
+            signature_algorithm: algorithm,
+            signature,
+            attribute_oids: Vec::new(),
+            extensions: Vec::new(),
+            dns_names: Vec::new(),
+            ip_addresses: Vec::new(),
+            key_usage: None,
+            extended_key_usage: None,
+            challenge_password: None,
         };
-        let request = CertificateRequest::from_der(&request.to_der().map_err(encode_error)?)?;
+        request.read_attributes(info.attributes.iter())?;
         // A faulty RSA-CRT computation would publish a signature that reveals the key: both
         // signing backends (`backend.rs`) check the private-key result against the public key
         // before returning it, so a second, full verification here (a fifth of an aws-lc
-        // signature's time) runs in debug builds only, where every test checks it.
+        // signature's time) runs in debug builds only, where every test checks it, along with
+        // a round trip through the parser.
         debug_assert!(request.verify().is_ok(), "our own request does not verify");
+        debug_assert!(
+            CertificateRequest::from_der(&request.der)
+                .is_ok_and(|parsed| parsed.same_parts(&request)),
+            "our own request does not parse back to itself"
+        );
         Ok(request)
     }
 
@@ -667,6 +706,39 @@ fn extension(oid: ObjectIdentifier, critical: bool, value: &impl Encode) -> Resu
         extn_value: OctetString::new(value.to_der().map_err(encode_error)?)
             .map_err(encode_error)?,
     })
+}
+
+/// The DER of a signed request, from the signed `CertificationRequestInfo` bytes as they are
+/// (re-encoding the info would only repeat the work):
+///
+/// ```text
+/// CertificationRequest ::= SEQUENCE {
+///      certificationRequestInfo CertificationRequestInfo,
+///      signatureAlgorithm AlgorithmIdentifier{{ SignatureAlgorithms }},
+///      signature          BIT STRING
+/// }
+/// ```
+///
+/// ([RFC 2986 §4.2](https://datatracker.ietf.org/doc/html/rfc2986#section-4.2))
+fn assemble(
+    info_der: &[u8],
+    algorithm: &AlgorithmIdentifierOwned,
+    signature: &[u8],
+) -> Result<Vec<u8>> {
+    let algorithm_der = algorithm.to_der().map_err(encode_error)?;
+    let signature_der = BitString::from_bytes(signature)
+        .and_then(|bits| bits.to_der())
+        .map_err(encode_error)?;
+    let body = info_der.len() + algorithm_der.len() + signature_der.len();
+    let length = Length::try_from(body).map_err(encode_error)?;
+    let mut der = Vec::with_capacity(body + 8);
+    Header::new(Tag::Sequence, length)
+        .encode_to_vec(&mut der)
+        .map_err(encode_error)?;
+    der.extend_from_slice(info_der);
+    der.extend_from_slice(&algorithm_der);
+    der.extend_from_slice(&signature_der);
+    Ok(der)
 }
 
 /// The raw bytes of the `CertificationRequestInfo` inside a well-formed request.

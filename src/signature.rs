@@ -149,6 +149,7 @@ pub(crate) fn sign_rsa(
     hash: SignatureHash,
     message: &[u8],
 ) -> Result<(AlgorithmIdentifierOwned, Vec<u8>)> {
+    check_digest_fits(key, hash)?;
     // The optional faster backend (feature `aws-lc-rs`, keys of 2048 bits and more).
     if let Some(signature) = crate::backend::sign_pkcs1v15(key, hash, message) {
         return Ok((rsa_pkcs1v15_algorithm(hash), signature?));
@@ -185,6 +186,27 @@ pub(crate) fn sign_rsa_with<R: TryCryptoRng + ?Sized>(
     };
     let signature = signed.map_err(|e| rng.error_or(e, |reason| KeyError::Signing { reason }))?;
     Ok((rsa_pkcs1v15_algorithm(hash), signature))
+}
+
+/// PKCS#1 v1.5 puts `DigestInfo` (19 bytes of header + the digest) and at least 11 bytes of
+/// padding in the modulus ([RFC 8017 §9.2](https://datatracker.ietf.org/doc/html/rfc8017#section-9.2)
+/// step 3): say so, rather than let the signer fail with "message too long".
+fn check_digest_fits(key: &PrivateKey, hash: SignatureHash) -> Result<()> {
+    let (name, digest_len) = match hash {
+        SignatureHash::Sha256 => ("SHA-256", 32),
+        SignatureHash::Sha384 => ("SHA-384", 48),
+        SignatureHash::Sha512 => ("SHA-512", 64),
+    };
+    let min_bytes = 19 + digest_len + 11;
+    if key.bits().div_ceil(8) < min_bytes {
+        return Err(KeyError::DigestTooLarge {
+            bits: key.bits(),
+            hash: name,
+            min_bits: min_bytes * 8,
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// The `AlgorithmIdentifier` of RSA PKCS#1 v1.5 with `hash`, `NULL` parameters.
@@ -738,6 +760,47 @@ mod tests {
     use crate::testing::FailingRng;
 
     const MSG: &[u8] = b"the CertificationRequestInfo to be signed";
+
+    #[test]
+    fn a_digest_too_large_for_the_key_is_named_not_blamed_on_the_key() {
+        let mut rng = ChaCha8Rng::seed_from_u64(512);
+        let key = PrivateKey::generate_rsa_with_policy(
+            &mut rng,
+            512,
+            crate::KeySizePolicy::InsecureLegacy,
+        )
+        .unwrap();
+        let (_, signature) = sign_rsa(&key, SignatureHash::Sha256, MSG).unwrap();
+        assert_eq!(signature.len(), 64);
+        for (hash, name, min_bits) in [
+            (SignatureHash::Sha384, "SHA-384", 624),
+            (SignatureHash::Sha512, "SHA-512", 752),
+        ] {
+            let err = sign_rsa(&key, hash, MSG).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::Key(KeyError::DigestTooLarge { bits: 512, hash: h, min_bits: m })
+                        if h == name && m == min_bits
+                ),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains("sign with SHA-256"), "{err}");
+        }
+        // The bound is exact: the `rsa` crate signs SHA-512 at 752 bits and refuses 744.
+        for (bits, fits) in [(744, false), (752, true)] {
+            let key = PrivateKey::generate_rsa_with_policy(
+                &mut rng,
+                bits,
+                crate::KeySizePolicy::InsecureLegacy,
+            );
+            // 744 and 752 are outside the size policy: check the arithmetic on the rsa crate.
+            assert!(key.is_err());
+            let raw = rsa::PrivateKey::new_unchecked(&mut rng, bits).unwrap();
+            let signed = raw.sign(Pkcs1v15Sign::new::<Sha512>(), &Sha512::digest(MSG));
+            assert_eq!(signed.is_ok(), fits, "{bits} bits");
+        }
+    }
 
     fn key() -> &'static PrivateKey {
         static KEY: OnceLock<PrivateKey> = OnceLock::new();

@@ -330,6 +330,47 @@ fn damaged_metadata_is_refused_quickly() {
 }
 
 #[test]
+fn a_damaged_index_is_refused_at_open() {
+    // Found by the store_open fuzz target: a file whose unique index on entry names lacks
+    // rows listed no entries while a binding still resolved to one. Kept as it was found.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.db");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/store-index-corruption.db"),
+        &path,
+    )
+    .unwrap();
+    let err = KeyStore::open_with(&path, "fuzz-password", &options()).unwrap_err();
+    assert!(
+        matches!(&err, Error::Store(StoreError::Corrupt { reason }) if reason.contains("integrity check")),
+        "{err}"
+    );
+
+    // The same damage made by hand: an index whose entries no longer match its definition.
+    let dir = tempfile::tempdir().unwrap();
+    drop(setup(dir.path()));
+    let conn = raw(dir.path());
+    let schema_version: i64 = conn
+        .query_row("PRAGMA schema_version", [], |r| r.get(0))
+        .unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA writable_schema = ON;
+         UPDATE sqlite_schema SET sql = 'CREATE INDEX entries_subject ON entries(created_at)'
+             WHERE name = 'entries_subject';
+         PRAGMA schema_version = {};
+         PRAGMA writable_schema = OFF;",
+        schema_version + 1
+    ))
+    .unwrap();
+    drop(conn);
+    let err = KeyStore::open_with(dir.path().join("keys.db"), PASS, &options()).unwrap_err();
+    assert!(
+        matches!(&err, Error::Store(StoreError::Corrupt { reason }) if reason.contains("integrity check")),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_failed_operation_leaves_the_transaction_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let store = setup(dir.path());

@@ -144,6 +144,24 @@ pub(super) fn version(conn: &Connection) -> Result<i64> {
         }
         .into());
     }
+    if version > 0 {
+        // Damage SQLite does not notice on its own: an index that lacks rows makes a listing
+        // miss entries a lookup by id still finds. Reading the whole file once is cheap next
+        // to the passphrase's key derivation (milliseconds at thousands of entries).
+        let check: String = conn
+            .query_row("PRAGMA integrity_check(1)", [], |r| r.get(0))
+            .map_err(db("checking the file's integrity"))?;
+        if check != "ok" {
+            return Err(StoreError::Corrupt {
+                reason: format!(
+                    "SQLite's integrity check failed ({}): the file is damaged; restore it \
+                     from a backup",
+                    check.trim()
+                ),
+            }
+            .into());
+        }
+    }
     if version == 0 {
         let tables: i64 = conn
             .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
