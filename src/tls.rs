@@ -4,6 +4,14 @@
 //! handshake it picks the identity as [`KeyStore::resolve`] does: the SNI host binding, its
 //! `*.` wildcard, the socket's `ip:port`, then the any-address `0.0.0.0:port` or `[::]:port`.
 //!
+//! rustls does not tell a resolver on which local address a connection arrived, so the
+//! socket's own address is the one used. A socket bound to `0.0.0.0` or `[::]` therefore has
+//! no address step: bindings to a specific address (`192.0.2.10:443`) are served only by a
+//! resolver made for a socket bound to that address. A server with address bindings binds one
+//! socket per address (as `tls_server` binds `127.0.0.1`), or checks
+//! `TcpStream::local_addr()` per connection and hands it to a `ServerConfig` whose resolver
+//! was made for that address.
+//!
 //! # The handshake path
 //!
 //! Handshakes are answered from an in-memory [`Snapshot`] and a prebuilt
