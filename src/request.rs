@@ -149,12 +149,34 @@ impl CertificateRequest {
                 reason: "the signature BIT STRING has unused bits".into(),
             })?
             .to_vec();
-        let mut request = Self {
-            der: der.to_vec(),
-            info_der: info_der.to_vec(),
-            subject: parsed.info.subject,
+        Self::from_parts(
+            der.to_vec(),
+            info_der.to_vec(),
+            parsed.info.subject,
             spki_der,
-            signature_algorithm: parsed.algorithm,
+            parsed.algorithm,
+            signature,
+            &parsed.info.attributes,
+        )
+    }
+
+    /// A request from its decoded parts; its attributes are read here. `from_der` gets the
+    /// parts by parsing, `sign` has them in hand.
+    fn from_parts(
+        der: Vec<u8>,
+        info_der: Vec<u8>,
+        subject: Name,
+        spki_der: Vec<u8>,
+        signature_algorithm: AlgorithmIdentifierOwned,
+        signature: Vec<u8>,
+        attributes: &SetOfVec<Attribute>,
+    ) -> Result<Self> {
+        let mut request = Self {
+            der,
+            info_der,
+            subject,
+            spki_der,
+            signature_algorithm,
             signature,
             attribute_oids: Vec::new(),
             extensions: Vec::new(),
@@ -164,7 +186,7 @@ impl CertificateRequest {
             extended_key_usage: None,
             challenge_password: None,
         };
-        request.read_attributes(parsed.info.attributes.iter())?;
+        request.read_attributes(attributes.iter())?;
         Ok(request)
     }
 
@@ -547,22 +569,15 @@ impl CertificateRequestBuilder {
         let der = assemble(&info_der, &algorithm, &signature)?;
         // The parts are already in hand: keep them instead of parsing `der` back (which costs
         // as much as everything else here but the signature).
-        let mut request = CertificateRequest {
+        let request = CertificateRequest::from_parts(
             der,
             info_der,
-            subject: info.subject,
-            spki_der: key.public_key_der().to_vec(),
-            signature_algorithm: algorithm,
+            info.subject,
+            key.public_key_der().to_vec(),
+            algorithm,
             signature,
-            attribute_oids: Vec::new(),
-            extensions: Vec::new(),
-            dns_names: Vec::new(),
-            ip_addresses: Vec::new(),
-            key_usage: None,
-            extended_key_usage: None,
-            challenge_password: None,
-        };
-        request.read_attributes(info.attributes.iter())?;
+            &info.attributes,
+        )?;
         // A faulty RSA-CRT computation would publish a signature that reveals the key: both
         // signing backends (`backend.rs`) check the private-key result against the public key
         // before returning it, so a second, full verification here (a fifth of an aws-lc

@@ -7,40 +7,10 @@ mod fixture;
 #[path = "common/km.rs"]
 mod km;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use km::{Km, PASSPHRASE, read};
-
-/// The example's binary (`cargo test --features rustls` builds it before the tests); built
-/// here when it is missing.
-fn example_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let binary = profile_dir.join("examples").join("tls_server");
-    if !binary.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--example", "tls_server", "--features", "rustls"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "cannot build the tls_server example");
-    }
-    binary
-}
-
-/// Kills the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// `keymanager new NAME --cn HOST`, the test CA's answer, `keymanager install`: returns the
 /// leaf certificate's DER.
@@ -73,31 +43,8 @@ fn until(port: u16, host: &str, expected: impl Fn(&Result<Vec<u8>, String>) -> b
     }
 }
 
-fn start_server(store: &Path, port: u16) -> Server {
-    let mut child = Command::new(example_binary())
-        .arg(port.to_string())
-        .arg(store)
-        .env("KEYMANAGER_PASSPHRASE", PASSPHRASE)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let server = Server(child);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let _ = tx.send(line);
-        }
-    });
-    loop {
-        match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(line) if line.starts_with("listening on https://127.0.0.1:") => return server,
-            Ok(_) => {}
-            Err(e) => panic!("the example server did not start: {e}"),
-        }
-    }
+fn start_server(store: &Path, port: u16) -> fixture::ExampleServer {
+    fixture::start_example(store, port, PASSPHRASE).0
 }
 
 #[test]

@@ -7,38 +7,7 @@ mod common;
 #[path = "common/tls_fixture.rs"]
 mod fixture;
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
-
-/// The example's binary, next to this test's (`cargo test --features rustls` builds the
-/// examples before running the tests); built here when this test runs alone.
-fn example_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let binary = profile_dir.join("examples").join("tls_server");
-    if !binary.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--example", "tls_server", "--features", "rustls"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "cannot build the tls_server example");
-    }
-    binary
-}
-
-/// Kills the example when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::process::{Command, Stdio};
 
 #[test]
 fn the_example_server_serves_the_store_over_https() {
@@ -52,31 +21,7 @@ fn the_example_server_serves_the_store_over_https() {
     fixture::bind(&store, "b", &[format!("0.0.0.0:{port}")]);
     drop(store);
 
-    let mut child = Command::new(example_binary())
-        .arg(port.to_string())
-        .arg(dir.path().join("keys.db"))
-        .env("KEYMANAGER_PASSPHRASE", fixture::PASS)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let server = Server(child);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let _ = tx.send(line);
-        }
-    });
-    let mut lines = Vec::new();
-    loop {
-        match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(line) if line.starts_with("listening on https://127.0.0.1:") => break,
-            Ok(line) => lines.push(line),
-            Err(e) => panic!("the example did not start ({e}): {lines:?}"),
-        }
-    }
+    let (server, lines) = fixture::start_example(&dir.path().join("keys.db"), port, fixture::PASS);
     assert_eq!(
         lines,
         [format!(
@@ -131,7 +76,7 @@ fn the_example_server_serves_the_store_over_https() {
 
 #[test]
 fn the_example_refuses_bad_arguments_with_its_usage() {
-    let out = Command::new(example_binary())
+    let out = Command::new(fixture::example_binary())
         .arg("not-a-port")
         .arg("x.db")
         .env_remove("KEYMANAGER_PASSPHRASE")
@@ -143,7 +88,7 @@ fn the_example_refuses_bad_arguments_with_its_usage() {
         err.contains("is not a port number") && err.contains("usage: tls_server"),
         "{err}"
     );
-    let out = Command::new(example_binary())
+    let out = Command::new(fixture::example_binary())
         .args(["0", "x.db"])
         .env_remove("KEYMANAGER_PASSPHRASE")
         .output()

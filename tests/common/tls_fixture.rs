@@ -3,10 +3,12 @@
 //! the CA. Used with `mod common; #[path = "common/tls_fixture.rs"] mod fixture;`.
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -238,4 +240,64 @@ pub fn request(port: u16, server_name: &str) -> Result<(Vec<u8>, String), String
     let mut body = Vec::new();
     tls.read_to_end(&mut body).map_err(|e| e.to_string())?;
     Ok((leaf, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// The `tls_server` example's binary, next to this test's (`cargo test --features rustls`
+/// builds the examples before running the tests); built here when a test runs alone.
+pub fn example_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let binary = profile_dir.join("examples").join("tls_server");
+    if !binary.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--example", "tls_server", "--features", "rustls"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot build the tls_server example");
+    }
+    binary
+}
+
+/// The running example server: killed when the test ends, however it ends.
+pub struct ExampleServer(Child);
+
+impl Drop for ExampleServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the example on `port` serving `store` (passphrase in `KEYMANAGER_PASSPHRASE`, as a
+/// person runs it) and waits for its `listening on` line; also returns the lines it printed
+/// before that one.
+pub fn start_example(store: &Path, port: u16, passphrase: &str) -> (ExampleServer, Vec<String>) {
+    let mut child = Command::new(example_binary())
+        .arg(port.to_string())
+        .arg(store)
+        .env("KEYMANAGER_PASSPHRASE", passphrase)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = ExampleServer(child);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+    let mut lines = Vec::new();
+    loop {
+        match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(line) if line.starts_with("listening on https://127.0.0.1:") => {
+                return (server, lines);
+            }
+            Ok(line) => lines.push(line),
+            Err(e) => panic!("the example server did not start ({e}): {lines:?}"),
+        }
+    }
 }
