@@ -136,8 +136,8 @@ fn an_operators_session_from_new_to_remove() {
     // export: an encrypted PKCS#8 key (0600) OpenSSL opens, for the certificate's key.
     let key = km.path("www.key");
     let chain = km.path("chain.pem");
-    let out = km
-        .cmd(&[
+    let export = || {
+        km.cmd(&[
             "export",
             "www",
             "--key-out",
@@ -147,7 +147,9 @@ fn an_operators_session_from_new_to_remove() {
         ])
         .env("KEYMANAGER_KEY_PASSWORD", "export password")
         .output()
-        .unwrap();
+        .unwrap()
+    };
+    let out = export();
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert_eq!(
         std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
@@ -174,18 +176,7 @@ fn an_operators_session_from_new_to_remove() {
     );
     assert_eq!(key_pub, cert_pub);
     // An existing key file is not overwritten.
-    let out = km
-        .cmd(&[
-            "export",
-            "www",
-            "--key-out",
-            key.to_str().unwrap(),
-            "--chain-out",
-            chain.to_str().unwrap(),
-        ])
-        .env("KEYMANAGER_KEY_PASSWORD", "export password")
-        .output()
-        .unwrap();
+    let out = export();
     assert_eq!(code(&out), 7, "{}", text(&out));
 
     // import: the exported key and chain into another store; a wrong password is exit 4.
