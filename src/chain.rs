@@ -19,6 +19,7 @@ use std::time::SystemTime;
 use x509_cert::Version;
 
 use crate::certificate::{self, Certificate, MAX_CERTIFICATES};
+use crate::encoding;
 use crate::error::{CertificateError, Result, SignatureError};
 use crate::fingerprint::Fingerprint;
 
@@ -98,15 +99,12 @@ impl Chain {
         let leaf_count = pool.iter().filter(|c| c.fingerprint() == *leaf).count();
         let leaf_index = match leaf_count {
             0 => {
-                return Err(CertificateError::NoLeaf {
-                    fingerprint: leaf.to_hex(),
-                }
-                .into());
+                return Err(CertificateError::NoLeaf { fingerprint: *leaf }.into());
             }
             1 => pool.iter().position(|c| c.fingerprint() == *leaf),
             count => {
                 return Err(CertificateError::AmbiguousLeaf {
-                    fingerprint: leaf.to_hex(),
+                    fingerprint: *leaf,
                     count,
                     serials: pool
                         .iter()
@@ -119,10 +117,7 @@ impl Chain {
         };
         let Some(leaf_index) = leaf_index else {
             // Unreachable: `leaf_count` is 1, so `position` found it.
-            return Err(CertificateError::NoLeaf {
-                fingerprint: leaf.to_hex(),
-            }
-            .into());
+            return Err(CertificateError::NoLeaf { fingerprint: *leaf }.into());
         };
         let mut chain = vec![pool.remove(leaf_index)];
         // Each candidate's subject in comparable form, computed once: names can be kilobytes,
@@ -192,7 +187,7 @@ impl Chain {
     pub fn to_pem(&self) -> String {
         self.certs
             .iter()
-            .map(|c| certificate::pem_encode(c.to_der()))
+            .map(|c| encoding::pem_encode("CERTIFICATE", c.to_der()))
             .collect()
     }
 }

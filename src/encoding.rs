@@ -1,4 +1,5 @@
-//! PEM and DER input handling shared by keys, requests and certificates.
+//! PEM and DER input handling shared by keys, requests and certificates, and the one way PEM
+//! is written: `\n` line endings, as OpenSSL writes it on every platform.
 //!
 //! PEM input may carry explanatory text before, between and after the blocks
 //! ([RFC 7468 §2]); we find the `-----BEGIN` line ourselves (through the `pem` crate, which
@@ -22,6 +23,15 @@ pub(crate) const MAX_PEM_LEN: usize = 1024 * 1024;
 pub(crate) struct PemBlock {
     pub(crate) label: String,
     pub(crate) der: Zeroizing<Vec<u8>>,
+}
+
+/// `der` as one PEM block labelled `label`, with `\n` line endings (the `pem` crate's default
+/// is `\r\n`).
+pub(crate) fn pem_encode(label: &str, der: &[u8]) -> String {
+    pem::encode_config(
+        &pem::Pem::new(label, der.to_vec()),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
 }
 
 /// Checks the size of DER input before decoding it.

@@ -3,8 +3,22 @@
 //! Every message says what was wrong and what the caller can do about it. No message ever
 //! contains key material or a password. Errors of the crates we build on (`der`, `rsa`,
 //! `rusqlite`, ...) are turned into these types and do not leak into the public API.
+//!
+//! A payload a caller may branch on is typed: a key is a [`Fingerprint`], a time a
+//! [`SystemTime`], an algorithm or attribute type an [`ObjectIdentifier`]. The message shows
+//! them as text (a fingerprint in hex, a time in RFC 3339 UTC, an OID by name and number).
 
+use std::time::SystemTime;
+
+use const_oid::ObjectIdentifier;
 use thiserror::Error as ThisError;
+
+use crate::fingerprint::Fingerprint;
+use crate::oid;
+
+mod certificate;
+
+pub use certificate::{CertificateError, InstallError};
 
 /// The result type of every fallible function in this crate.
 pub type Result<T> = std::result::Result<T, Error>;
@@ -139,10 +153,13 @@ pub enum KeyError {
         reason: String,
     },
     /// The key is not an RSA key.
-    #[error("unsupported key algorithm {oid}: only RSA keys (1.2.840.113549.1.1.1) are supported")]
+    #[error(
+        "unsupported key algorithm {}: only RSA keys (1.2.840.113549.1.1.1) are supported",
+        oid::describe(oid)
+    )]
     UnsupportedAlgorithm {
         /// The algorithm OID found in the key.
-        oid: String,
+        oid: ObjectIdentifier,
     },
     /// The key's numbers are inconsistent (not a valid RSA key).
     #[error("the RSA key is invalid: {reason}; regenerate or re-export it")]
@@ -358,11 +375,12 @@ pub enum RequestError {
 pub enum SignatureError {
     /// The signature algorithm is not supported.
     #[error(
-        "unsupported signature algorithm {oid}: supported are RSA PKCS#1 v1.5 (SHA-1/224/256/384/512), RSA-PSS and ECDSA P-256/P-384"
+        "unsupported signature algorithm {}: supported are RSA PKCS#1 v1.5 (SHA-1/224/256/384/512), RSA-PSS and ECDSA P-256/P-384",
+        oid::describe(oid)
     )]
     UnsupportedAlgorithm {
         /// The algorithm's OID.
-        oid: String,
+        oid: ObjectIdentifier,
     },
     /// The signature algorithm's parameters are malformed or unsupported.
     #[error("bad signature algorithm parameters: {reason}")]
@@ -378,249 +396,18 @@ pub enum SignatureError {
     },
     /// The signer's key is on an elliptic curve we do not support.
     #[error(
-        "unsupported elliptic curve {oid}: ECDSA signatures are checked on P-256 (1.2.840.10045.3.1.7) and P-384 (1.3.132.0.34)"
+        "unsupported elliptic curve {}: ECDSA signatures are checked on P-256 (1.2.840.10045.3.1.7) and P-384 (1.3.132.0.34)",
+        oid::describe(oid)
     )]
     UnsupportedCurve {
         /// The curve's OID.
-        oid: String,
+        oid: ObjectIdentifier,
     },
     /// The signature does not verify.
     #[error(
         "signature does not verify: the signed data was altered, or it was signed by another key"
     )]
     Invalid,
-}
-
-// ---------------------------------------------------------------------------------------------
-// Certificates
-// ---------------------------------------------------------------------------------------------
-
-/// A certificate or chain could not be read or did not verify.
-#[derive(Debug, Clone, PartialEq, Eq, ThisError)]
-#[non_exhaustive]
-pub enum CertificateError {
-    /// The input holds no certificate.
-    #[error("no certificate found in the input: {hint}")]
-    NoCertificate {
-        /// What was found instead, and what to do.
-        hint: String,
-    },
-    /// The certificate content is invalid.
-    #[error("invalid certificate: {reason}")]
-    Invalid {
-        /// What is wrong.
-        reason: String,
-    },
-    /// The input is a certificate request (CSR), not a certificate.
-    #[error(
-        "the input is a certificate request (CSR), not a certificate: send it to your certificate authority and install the certificate it returns"
-    )]
-    IsRequest,
-    /// The input holds a private key where certificates were expected. The key is never echoed.
-    #[error(
-        "the input contains a private key where only certificates were expected: pass the certificate file alone, and keep the private key file secret"
-    )]
-    IsPrivateKey,
-    /// The certificate's validity period ended before the time it was checked at.
-    #[error(
-        "the certificate for `{subject}` expired at {not_after}: ask your certificate authority for a new one"
-    )]
-    Expired {
-        /// The certificate's subject (RFC 4514, cut after 256 characters).
-        subject: String,
-        /// The end of the validity period (RFC 3339, UTC).
-        not_after: String,
-    },
-    /// The certificate's validity period starts after the time it was checked at.
-    #[error(
-        "the certificate for `{subject}` is not valid before {not_before}: check the system clock, or wait until then"
-    )]
-    NotYetValid {
-        /// The certificate's subject (RFC 4514, cut after 256 characters).
-        subject: String,
-        /// The start of the validity period (RFC 3339, UTC).
-        not_before: String,
-    },
-    /// A certificate in a chain is not signed by the certificate named as its issuer.
-    #[error(
-        "the chain is broken between `{child}` (serial {child_serial}) and its issuer `{issuer}` (serial {issuer_serial}): {reason}; get the matching intermediate certificates from your certificate authority"
-    )]
-    BrokenLink {
-        /// The subject of the certificate whose signature was checked (cut after 256
-        /// characters, as all subjects in these errors).
-        child: String,
-        /// The serial number (hex) of that certificate: CA certificates often share a subject.
-        /// (`Box<str>` rather than `String` keeps [`Error`] small.)
-        child_serial: Box<str>,
-        /// The subject of the certificate that should have signed it.
-        issuer: String,
-        /// The serial number (hex) of the certificate that should have signed it.
-        issuer_serial: Box<str>,
-        /// Why the link does not hold.
-        reason: String,
-    },
-    /// No certificate in the input carries the given public key.
-    #[error(
-        "no certificate carries the public key with fingerprint {fingerprint}: the certificates were issued for another key; check that you picked the certificate for this key"
-    )]
-    NoLeaf {
-        /// The SPKI fingerprint that was looked for.
-        fingerprint: String,
-    },
-    /// Several different certificates carry the leaf's public key, so the leaf is ambiguous.
-    #[error(
-        "{count} different certificates carry the public key with fingerprint {fingerprint} (serial numbers {}): pass only the one to use",
-        .serials.join(", ")
-    )]
-    AmbiguousLeaf {
-        /// The SPKI fingerprint of the leaf key.
-        fingerprint: String,
-        /// How many distinct certificates carry it.
-        count: usize,
-        /// Their serial numbers (hex), in input order, to tell them apart.
-        serials: Vec<String>,
-    },
-    /// Certificates that are not part of the leaf's issuer chain were passed.
-    #[error(
-        "these certificates are not part of the chain of `{leaf}`: `{}`; remove them, or check that the right intermediate certificates were passed",
-        .subjects.join("`, `")
-    )]
-    NotInChain {
-        /// The leaf's subject.
-        leaf: String,
-        /// The subjects of the certificates that do not belong to the chain.
-        subjects: Vec<String>,
-    },
-    /// The input holds more certificates than a chain may have.
-    #[error("{count} certificates is more than the limit of {limit}: pass only the server's chain")]
-    TooMany {
-        /// How many certificates were passed.
-        count: usize,
-        /// The limit.
-        limit: usize,
-    },
-}
-
-// ---------------------------------------------------------------------------------------------
-// Installing
-// ---------------------------------------------------------------------------------------------
-
-/// A certificate could not be installed on a pending key.
-#[derive(Debug, Clone, PartialEq, Eq, ThisError)]
-#[non_exhaustive]
-pub enum InstallError {
-    /// No pending key matches the certificate's public key.
-    #[error(
-        "no pending key matches the certificate for `{subject}` (key fingerprint {fingerprint}); {}",
-        describe_candidates(candidates)
-    )]
-    NoMatchingKey {
-        /// The certificate's subject.
-        subject: String,
-        /// The certificate's SPKI fingerprint.
-        fingerprint: String,
-        /// Pending entries with the same subject or a DNS name in common, as `(name, key
-        /// fingerprint)`: the CA may have certified another key than the one requested, or the
-        /// request was made elsewhere.
-        candidates: Vec<(String, String)>,
-    },
-    /// The certificate's key already has an installed certificate.
-    #[error(
-        "the key of this certificate (fingerprint {fingerprint}) already has a certificate installed, in entry `{entry}`; to replace it, renew the entry and install the new certificate on the renewal"
-    )]
-    AlreadyInstalled {
-        /// The entry holding the key.
-        entry: String,
-        /// The key's fingerprint.
-        fingerprint: String,
-    },
-    /// The input is a certificate request, not a certificate.
-    #[error(
-        "this file is a certificate request (CSR), not a certificate: send it to the certificate authority and install the certificate they return"
-    )]
-    IsRequest,
-    /// The certificate is expired or not yet valid.
-    #[error(
-        "the certificate for `{subject}` is {problem}; install it anyway only if you know why (InstallOptions::allow_invalid_dates)"
-    )]
-    InvalidDates {
-        /// The certificate's subject.
-        subject: String,
-        /// What is wrong with the dates ("expired since ...", "not valid before ...").
-        problem: String,
-    },
-    /// The CA left out names that were requested.
-    #[error(
-        "the certificate for entry `{entry}` does not cover requested name(s) {}: the CA dropped them; it covers {}. Ask the CA to reissue, or request again without those names",
-        dropped.join(", "),
-        if certified.is_empty() { "no names".to_string() } else { certified.join(", ") }
-    )]
-    NamesDropped {
-        /// The entry.
-        entry: String,
-        /// The requested names the certificate does not cover.
-        dropped: Vec<String>,
-        /// The names the certificate does cover.
-        certified: Vec<String>,
-    },
-    /// The certificate may not be used by a TLS server.
-    #[error(
-        "the certificate for `{subject}` does not allow TLS server authentication (its extendedKeyUsage lacks serverAuth, 1.3.6.1.5.5.7.3.1): ask the CA for a server certificate"
-    )]
-    NoServerAuth {
-        /// The certificate's subject.
-        subject: String,
-    },
-    /// A renewal's certificate does not cover host bindings of the entry it renews.
-    #[error(
-        "the renewal's certificate does not cover {} bound to entry `{entry}` (it covers {}): unbind them first, or ask the CA for a certificate naming them",
-        endpoints.join(", "),
-        if certified.is_empty() { "no names".to_string() } else { certified.join(", ") }
-    )]
-    RenewalDropsBindings {
-        /// The entry being renewed.
-        entry: String,
-        /// Its host-name endpoints the new certificate does not cover.
-        endpoints: Vec<String>,
-        /// The names the new certificate covers.
-        certified: Vec<String>,
-    },
-    /// A request given with a key was made for another key.
-    #[error(
-        "the certificate request is for key {request_fingerprint}, not for the given key {key_fingerprint}: pass the request made with this key"
-    )]
-    RequestKeyMismatch {
-        /// The request's key fingerprint.
-        request_fingerprint: String,
-        /// The key's fingerprint.
-        key_fingerprint: String,
-    },
-    /// A certificate given with a key (to import them together) is for another key.
-    #[error(
-        "the certificate for `{subject}` (key fingerprint {certificate_fingerprint}) is not for the given key {key_fingerprint}: pass the certificate issued for this key, or the key this certificate was issued for"
-    )]
-    KeyMismatch {
-        /// The certificate's subject (of the leaf, when the input holds a chain).
-        subject: String,
-        /// The certificate's key fingerprint.
-        certificate_fingerprint: String,
-        /// The given key's fingerprint.
-        key_fingerprint: String,
-    },
-}
-
-fn describe_candidates(candidates: &[(String, String)]) -> String {
-    if candidates.is_empty() {
-        return "no pending key has this subject or names either: was the request made with another key store, or was its entry removed?".into();
-    }
-    let list: Vec<String> = candidates
-        .iter()
-        .map(|(name, fp)| format!("`{name}` (key {fp})"))
-        .collect();
-    format!(
-        "pending keys for this subject or its names: {}; the CA certified a different key than any of these",
-        list.join(", ")
-    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -764,7 +551,7 @@ pub enum StoreError {
         /// The entry holding it.
         entry: String,
         /// The key's fingerprint.
-        fingerprint: String,
+        fingerprint: Fingerprint,
     },
     /// The entry is not in the state the operation needs.
     #[error("entry `{name}` is {state}: {hint}")]
@@ -861,6 +648,14 @@ pub enum TlsError {
 // ---------------------------------------------------------------------------------------------
 // Conversions used inside the crate
 // ---------------------------------------------------------------------------------------------
+
+/// `t` in RFC 3339, UTC (`2027-02-23T00:00:00Z`), as messages show times.
+pub(crate) fn utc(t: SystemTime) -> String {
+    match der::DateTime::from_system_time(t) {
+        Ok(d) => d.to_string(),
+        Err(_) => format!("{t:?} (outside the years 1970 to 9999)"),
+    }
+}
 
 impl EncodingError {
     /// Turns a `der` decoding error into ours, saying what we were decoding.

@@ -1,4 +1,5 @@
-//! DNS host names as a server is named: in a common name, a subjectAltName, an SNI binding.
+//! DNS host names as a server is named: in a common name, a subjectAltName, an SNI binding;
+//! and the other name a subjectAltName gives a server, its IP address.
 //!
 //! The rules are those of [RFC 1123 §2.1] (letters, digits and hyphens; labels of 1 to 63
 //! characters, not starting or ending with a hyphen; at most 253 characters), with
@@ -10,8 +11,23 @@
 //! [RFC 5890 §2.3.2.1]: https://datatracker.ietf.org/doc/html/rfc5890#section-2.3.2.1
 //! [RFC 6125 §6.4.3]: https://datatracker.ietf.org/doc/html/rfc6125#section-6.4.3
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
 /// Longest host name, in characters, without the trailing dot.
 pub(crate) const MAX_HOST_LEN: usize = 253;
+
+/// The address of a subjectAltName `iPAddress` entry, `None` unless it has 4 (IPv4) or 16
+/// (IPv6) bytes ([RFC 5280 §4.2.1.6]).
+///
+/// [RFC 5280 §4.2.1.6]: https://datatracker.ietf.org/doc/html/rfc5280#section-4.2.1.6
+pub(crate) fn ip_from_san(bytes: &[u8]) -> Option<IpAddr> {
+    if let Ok(v4) = <[u8; 4]>::try_from(bytes) {
+        return Some(IpAddr::V4(Ipv4Addr::from(v4)));
+    }
+    <[u8; 16]>::try_from(bytes)
+        .ok()
+        .map(|v6| IpAddr::V6(Ipv6Addr::from(v6)))
+}
 
 /// Checks that `name` is a host name a server can be named by; `wildcard` says whether a `*`
 /// leftmost label is allowed here. On failure, says what is wrong and what to do.
@@ -230,6 +246,16 @@ fn adapt(delta: u32, points: u32, first: bool) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn san_ip_addresses_have_4_or_16_bytes() {
+        assert_eq!(ip_from_san(&[192, 0, 2, 1]), "192.0.2.1".parse().ok());
+        let v6 = "2001:db8::1".parse::<IpAddr>().unwrap();
+        let IpAddr::V6(octets) = v6 else { panic!() };
+        assert_eq!(ip_from_san(&octets.octets()), Some(v6));
+        assert_eq!(ip_from_san(&[1, 2, 3]), None);
+        assert_eq!(ip_from_san(&[0; 5]), None);
+    }
 
     #[test]
     fn accepts_server_names() {

@@ -14,6 +14,7 @@ pub mod fingerprint;
 mod hostname;
 pub mod key;
 pub mod name;
+mod oid;
 pub mod request;
 mod signature;
 pub mod store;
@@ -25,6 +26,7 @@ pub mod usage;
 
 pub use certificate::Certificate;
 pub use chain::Chain;
+pub use const_oid::ObjectIdentifier;
 pub use endpoint::Endpoint;
 pub use error::{Error, Result};
 pub use fingerprint::Fingerprint;

@@ -41,21 +41,19 @@
 //! [RFC 6125 §6.4.4]: https://datatracker.ietf.org/doc/html/rfc6125#section-6.4.4
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use const_oid::ObjectIdentifier;
 use const_oid::db::{rfc2985, rfc5280, rfc5912};
-use der::asn1::{
-    Any, BitString, Ia5String, OctetString, PrintableStringRef, SetOfVec, Utf8StringRef,
-};
-use der::{Decode, Encode, Header, Length, Reader, SliceReader, Tag};
+use der::asn1::{Any, SetOfVec};
+use der::{Decode, Encode, Header, Reader, SliceReader};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::attr::Attribute;
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::name::{DirectoryString, GeneralName};
-use x509_cert::ext::pkix::{self, KeyUsages as KeyUsageFlags, SubjectAltName};
+use x509_cert::ext::pkix::{self, SubjectAltName};
 use x509_cert::name::Name;
-use x509_cert::request::{CertReq, CertReqInfo, Version};
+use x509_cert::request::CertReq;
 use zeroize::Zeroizing;
 
 pub use crate::signature::SignatureHash;
@@ -64,14 +62,12 @@ use crate::encoding;
 use crate::error::{EncodingError, Error, RequestError, Result, SignatureError};
 use crate::fingerprint::Fingerprint;
 use crate::hostname;
-use crate::key::PrivateKey;
 use crate::name::DistinguishedName;
 use crate::usage::{ExtendedKeyUsage, KeyUsages};
 
-/// Longest challenge password: `pkcs-9-ub-challengePassword` ([RFC 2985 §5.4.1]).
-///
-/// [RFC 2985 §5.4.1]: https://datatracker.ietf.org/doc/html/rfc2985#section-5.4.1
-const MAX_CHALLENGE_PASSWORD_CHARS: usize = 255;
+mod builder;
+
+pub use builder::CertificateRequestBuilder;
 
 /// A signed PKCS#10 certificate request ([RFC 2986 §4]).
 ///
@@ -112,15 +108,7 @@ pub struct CertificateRequest {
 impl CertificateRequest {
     /// Starts a request for `subject`; see [`CertificateRequestBuilder`] for the defaults.
     pub fn builder(subject: DistinguishedName) -> CertificateRequestBuilder {
-        CertificateRequestBuilder {
-            subject,
-            dns_names: Vec::new(),
-            ip_addresses: Vec::new(),
-            challenge_password: None,
-            hash: SignatureHash::default(),
-            key_usages: true,
-            extensions: true,
-        }
+        CertificateRequestBuilder::new(subject)
     }
 
     /// Reads a request from DER (at most 64 KiB).
@@ -228,9 +216,9 @@ impl CertificateRequest {
         self.der.clone()
     }
 
-    /// The PEM encoding, label `CERTIFICATE REQUEST`.
+    /// The PEM encoding, label `CERTIFICATE REQUEST`, `\n` line endings.
     pub fn to_pem(&self) -> String {
-        pem::encode(&pem::Pem::new("CERTIFICATE REQUEST", self.der.clone()))
+        encoding::pem_encode("CERTIFICATE REQUEST", &self.der)
     }
 
     /// The requested public key as DER `SubjectPublicKeyInfo`.
@@ -292,16 +280,16 @@ impl CertificateRequest {
         self.extended_key_usage.as_deref()
     }
 
-    /// The OIDs (dotted) of the request's attributes, e.g. `1.2.840.113549.1.9.14` for
-    /// `extensionRequest` and `1.2.840.113549.1.9.7` for `challengePassword`.
-    pub fn attribute_oids(&self) -> Vec<String> {
-        self.attribute_oids.iter().map(|o| o.to_string()).collect()
+    /// The OIDs of the request's attributes, in request order, e.g. `1.2.840.113549.1.9.14`
+    /// for `extensionRequest` and `1.2.840.113549.1.9.7` for `challengePassword`.
+    pub fn attribute_oids(&self) -> &[ObjectIdentifier] {
+        &self.attribute_oids
     }
 
-    /// The signature algorithm's OID (dotted), e.g. `1.2.840.113549.1.1.11` for
+    /// The signature algorithm's OID, e.g. `1.2.840.113549.1.1.11` for
     /// `sha256WithRSAEncryption`.
-    pub fn signature_algorithm(&self) -> String {
-        self.signature_algorithm.oid.to_string()
+    pub fn signature_algorithm(&self) -> ObjectIdentifier {
+        self.signature_algorithm.oid
     }
 
     /// The challenge password ([RFC 2985 §5.4.1]), if the request has one.
@@ -355,7 +343,19 @@ impl CertificateRequest {
                 for name in san.0 {
                     match name {
                         GeneralName::DnsName(dns) => self.dns_names.push(dns.to_string()),
-                        GeneralName::IpAddress(ip) => self.ip_addresses.push(ip_from(&ip)?),
+                        GeneralName::IpAddress(ip) => {
+                            // Unlike in a certificate, an address of another length makes
+                            // the request invalid.
+                            let bytes = ip.as_bytes();
+                            let ip = hostname::ip_from_san(bytes).ok_or_else(|| {
+                                invalid(format!(
+                                    "a subjectAltName IP address has {} bytes; expected 4 \
+                                     (IPv4) or 16 (IPv6)",
+                                    bytes.len()
+                                ))
+                            })?;
+                            self.ip_addresses.push(ip);
+                        }
                         _ => {}
                     }
                 }
@@ -445,9 +445,9 @@ pub struct RequestedExtension {
 }
 
 impl RequestedExtension {
-    /// The extension's OID (dotted), e.g. `2.5.29.17` for subjectAltName.
-    pub fn oid(&self) -> String {
-        self.oid.to_string()
+    /// The extension's OID, e.g. `2.5.29.17` for subjectAltName.
+    pub fn oid(&self) -> ObjectIdentifier {
+        self.oid
     }
 
     /// Whether the extension is marked critical.
@@ -459,301 +459,6 @@ impl RequestedExtension {
     pub fn value(&self) -> &[u8] {
         &self.value
     }
-}
-
-/// By-value builder for [`CertificateRequest`].
-///
-/// By default the request asks for a subjectAltName with the common name and every [`dns_name`](Self::dns_name) and
-/// [`ip_address`](Self::ip_address), for `keyUsage` `digitalSignature` + `keyEncipherment`
-/// (critical) and for `extKeyUsage` `serverAuth`, and is signed with SHA-256.
-///
-/// `Debug` never shows the challenge password.
-#[derive(Clone)]
-pub struct CertificateRequestBuilder {
-    subject: DistinguishedName,
-    dns_names: Vec<String>,
-    ip_addresses: Vec<IpAddr>,
-    challenge_password: Option<Zeroizing<String>>,
-    hash: SignatureHash,
-    key_usages: bool,
-    extensions: bool,
-}
-
-impl CertificateRequestBuilder {
-    /// Adds a DNS name to the subjectAltName. Checked when signing: a host name as in
-    /// [RFC 1123 §2.1], IDNs as A-labels (`xn--...`), a wildcard only as the whole leftmost
-    /// label (`*.example.com`). Names equal ignoring ASCII case are requested once.
-    ///
-    /// [RFC 1123 §2.1]: https://datatracker.ietf.org/doc/html/rfc1123#section-2.1
-    pub fn dns_name(mut self, name: impl Into<String>) -> Self {
-        self.dns_names.push(name.into());
-        self
-    }
-
-    /// Adds several DNS names, as [`dns_name`](Self::dns_name).
-    pub fn dns_names<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
-        self.dns_names.extend(names.into_iter().map(Into::into));
-        self
-    }
-
-    /// Adds an IP address to the subjectAltName; duplicates are requested once.
-    pub fn ip_address(mut self, ip: IpAddr) -> Self {
-        self.ip_addresses.push(ip);
-        self
-    }
-
-    /// Sets a challenge password ([RFC 2985 §5.4.1]): 1 to 255 characters, some CAs use it to
-    /// authenticate a revocation request. It is zeroized when the builder is dropped, but it
-    /// is carried in clear in the request, as PKCS#10 defines.
-    ///
-    /// [RFC 2985 §5.4.1]: https://datatracker.ietf.org/doc/html/rfc2985#section-5.4.1
-    pub fn challenge_password(mut self, password: impl Into<String>) -> Self {
-        self.challenge_password = Some(Zeroizing::new(password.into()));
-        self
-    }
-
-    /// Sets the hash of the RSA PKCS#1 v1.5 signature (default SHA-256).
-    pub fn signature_hash(mut self, hash: SignatureHash) -> Self {
-        self.hash = hash;
-        self
-    }
-
-    /// Does not request `keyUsage` and `extKeyUsage` (the CA chooses). With no subjectAltName
-    /// either, the request has no `extensionRequest` attribute.
-    pub fn without_key_usages(mut self) -> Self {
-        self.key_usages = false;
-        self
-    }
-
-    /// Requests no extension at all: no subjectAltName (not even the common name), no key
-    /// usages; the request has no `extensionRequest` attribute. Signing fails with
-    /// [`RequestError::SubjectAltNamesWithoutExtensions`] if DNS names or IP addresses were
-    /// added.
-    pub fn without_extensions(mut self) -> Self {
-        self.extensions = false;
-        self
-    }
-
-    /// Checks the names, builds the `CertificationRequestInfo` and signs it with `key`; the
-    /// request's public key is `key`'s.
-    ///
-    /// Errors: [`RequestError::InvalidDnsName`], [`RequestError::InvalidChallengePassword`],
-    /// [`RequestError::SubjectAltNamesWithoutExtensions`], or a name, key or signing error.
-    pub fn sign(self, key: &PrivateKey) -> Result<CertificateRequest> {
-        let public_key = SubjectPublicKeyInfoOwned::from_der(key.public_key_der())
-            .map_err(|e| EncodingError::der("public key", e))?;
-        let mut attributes = SetOfVec::new();
-        if let Some(password) = &self.challenge_password {
-            attributes
-                .insert(challenge_password_attribute(password)?)
-                .map_err(encode_error)?;
-        }
-        let extensions = self.extensions()?;
-        if !extensions.is_empty() {
-            let value = Any::encode_from(&extensions).map_err(encode_error)?;
-            attributes
-                .insert(Attribute {
-                    oid: rfc5912::ID_EXTENSION_REQ,
-                    values: SetOfVec::try_from(vec![value]).map_err(encode_error)?,
-                })
-                .map_err(encode_error)?;
-        }
-        let info = CertReqInfo {
-            version: Version::V1,
-            subject: self.subject.to_x509()?,
-            public_key,
-            attributes,
-        };
-        let info_der = info.to_der().map_err(encode_error)?;
-        let (algorithm, signature) = crate::signature::sign_rsa(key, self.hash, &info_der)?;
-        let der = assemble(&info_der, &algorithm, &signature)?;
-        // The parts are already in hand: keep them instead of parsing `der` back (which costs
-        // as much as everything else here but the signature).
-        let request = CertificateRequest::from_parts(
-            der,
-            info_der,
-            info.subject,
-            key.public_key_der().to_vec(),
-            algorithm,
-            signature,
-            &info.attributes,
-        )?;
-        // A faulty RSA-CRT computation would publish a signature that reveals the key: both
-        // signing backends (`backend.rs`) check the private-key result against the public key
-        // before returning it, so a second, full verification here (a fifth of an aws-lc
-        // signature's time) runs in debug builds only, where every test checks it, along with
-        // a round trip through the parser.
-        debug_assert!(request.verify().is_ok(), "our own request does not verify");
-        debug_assert!(
-            CertificateRequest::from_der(&request.der)
-                .is_ok_and(|parsed| parsed.same_parts(&request)),
-            "our own request does not parse back to itself"
-        );
-        Ok(request)
-    }
-
-    /// The extensions to request, in order: subjectAltName, keyUsage, extKeyUsage.
-    fn extensions(&self) -> Result<Vec<Extension>> {
-        if !self.extensions {
-            if !self.dns_names.is_empty() || !self.ip_addresses.is_empty() {
-                return Err(RequestError::SubjectAltNamesWithoutExtensions {
-                    count: self.dns_names.len() + self.ip_addresses.len(),
-                }
-                .into());
-            }
-            return Ok(Vec::new());
-        }
-        let (dns_names, ip_addresses) = self.subject_alt_names()?;
-        let mut extensions = Vec::new();
-        if !dns_names.is_empty() || !ip_addresses.is_empty() {
-            let mut names = Vec::with_capacity(dns_names.len() + ip_addresses.len());
-            for name in dns_names {
-                // Host names are ASCII (checked), so they are valid IA5Strings.
-                names.push(GeneralName::DnsName(
-                    Ia5String::new(&name).map_err(encode_error)?,
-                ));
-            }
-            names.extend(ip_addresses.into_iter().map(GeneralName::from));
-            // RFC 5280 §4.2.1.6: critical only if the subject is empty, which ours never is.
-            extensions.push(extension(
-                rfc5280::ID_CE_SUBJECT_ALT_NAME,
-                false,
-                &SubjectAltName(names),
-            )?);
-        }
-        if self.key_usages {
-            let usage =
-                pkix::KeyUsage(KeyUsageFlags::DigitalSignature | KeyUsageFlags::KeyEncipherment);
-            extensions.push(extension(rfc5280::ID_CE_KEY_USAGE, true, &usage)?);
-            let eku = pkix::ExtendedKeyUsage(vec![rfc5280::ID_KP_SERVER_AUTH]);
-            extensions.push(extension(rfc5280::ID_CE_EXT_KEY_USAGE, false, &eku)?);
-        }
-        Ok(extensions)
-    }
-
-    /// The subjectAltName entries: the CN first, then the added names, each checked and
-    /// deduplicated.
-    fn subject_alt_names(&self) -> Result<(Vec<String>, Vec<IpAddr>)> {
-        let mut dns_names: Vec<String> = Vec::new();
-        let mut ip_addresses: Vec<IpAddr> = Vec::new();
-        let mut add_dns = |name: &str| {
-            if !dns_names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
-                dns_names.push(name.to_owned());
-            }
-        };
-        // DistinguishedName checks that a CN is a host name; checked again so that a CN that
-        // is not one can never produce an invalid subjectAltName.
-        if let Some(cn) = self.subject.common_name()
-            && hostname::check_host_name(cn, true).is_ok()
-        {
-            add_dns(cn);
-        }
-        for name in &self.dns_names {
-            hostname::check_host_name(name, true).map_err(|reason| {
-                RequestError::InvalidDnsName {
-                    name: name.escape_debug().to_string(),
-                    reason,
-                }
-            })?;
-            add_dns(name);
-        }
-        for ip in &self.ip_addresses {
-            if !ip_addresses.contains(ip) {
-                ip_addresses.push(*ip);
-            }
-        }
-        Ok((dns_names, ip_addresses))
-    }
-}
-
-impl fmt::Debug for CertificateRequestBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CertificateRequestBuilder")
-            .field("subject", &self.subject)
-            .field("dns_names", &self.dns_names)
-            .field("ip_addresses", &self.ip_addresses)
-            .field(
-                "challenge_password",
-                &self.challenge_password.as_ref().map(|_| "<redacted>"),
-            )
-            .field("hash", &self.hash)
-            .field("key_usages", &self.key_usages)
-            .field("extensions", &self.extensions)
-            .finish()
-    }
-}
-
-/// The `challengePassword` attribute: a PrintableString if the password fits one, else a
-/// UTF8String ([RFC 2985 §5.4.1]).
-///
-/// [RFC 2985 §5.4.1]: https://datatracker.ietf.org/doc/html/rfc2985#section-5.4.1
-fn challenge_password_attribute(password: &str) -> Result<Attribute> {
-    let chars = password.chars().count();
-    let reason = if chars == 0 {
-        Some("it is empty".to_owned())
-    } else if chars > MAX_CHALLENGE_PASSWORD_CHARS {
-        Some(format!(
-            "it has {chars} characters, the limit is {MAX_CHALLENGE_PASSWORD_CHARS}"
-        ))
-    } else if password.chars().any(char::is_control) {
-        Some("it contains control characters".to_owned())
-    } else {
-        None
-    };
-    if let Some(reason) = reason {
-        return Err(RequestError::InvalidChallengePassword { reason }.into());
-    }
-    let value = match PrintableStringRef::new(password) {
-        Ok(printable) => Any::encode_from(&printable),
-        Err(_) => Utf8StringRef::new(password).and_then(|s| Any::encode_from(&s)),
-    }
-    .map_err(encode_error)?;
-    Ok(Attribute {
-        oid: rfc2985::PKCS_9_AT_CHALLENGE_PASSWORD,
-        values: SetOfVec::try_from(vec![value]).map_err(encode_error)?,
-    })
-}
-
-fn extension(oid: ObjectIdentifier, critical: bool, value: &impl Encode) -> Result<Extension> {
-    Ok(Extension {
-        extn_id: oid,
-        critical,
-        extn_value: OctetString::new(value.to_der().map_err(encode_error)?)
-            .map_err(encode_error)?,
-    })
-}
-
-/// The DER of a signed request, from the signed `CertificationRequestInfo` bytes as they are
-/// (re-encoding the info would only repeat the work):
-///
-/// ```text
-/// CertificationRequest ::= SEQUENCE {
-///      certificationRequestInfo CertificationRequestInfo,
-///      signatureAlgorithm AlgorithmIdentifier{{ SignatureAlgorithms }},
-///      signature          BIT STRING
-/// }
-/// ```
-///
-/// ([RFC 2986 §4.2](https://datatracker.ietf.org/doc/html/rfc2986#section-4.2))
-fn assemble(
-    info_der: &[u8],
-    algorithm: &AlgorithmIdentifierOwned,
-    signature: &[u8],
-) -> Result<Vec<u8>> {
-    let algorithm_der = algorithm.to_der().map_err(encode_error)?;
-    let signature_der = BitString::from_bytes(signature)
-        .and_then(|bits| bits.to_der())
-        .map_err(encode_error)?;
-    let body = info_der.len() + algorithm_der.len() + signature_der.len();
-    let length = Length::try_from(body).map_err(encode_error)?;
-    let mut der = Vec::with_capacity(body + 8);
-    Header::new(Tag::Sequence, length)
-        .encode_to_vec(&mut der)
-        .map_err(encode_error)?;
-    der.extend_from_slice(info_der);
-    der.extend_from_slice(&algorithm_der);
-    der.extend_from_slice(&signature_der);
-    Ok(der)
 }
 
 /// The raw bytes of the `CertificationRequestInfo` inside a well-formed request.
@@ -791,20 +496,6 @@ fn single_value<'a>(attribute: &'a Attribute, name: &str) -> Result<&'a Any> {
     }
 }
 
-fn ip_from(octets: &OctetString) -> Result<IpAddr> {
-    let bytes = octets.as_bytes();
-    if let Ok(v4) = <[u8; 4]>::try_from(bytes) {
-        Ok(IpAddr::V4(Ipv4Addr::from(v4)))
-    } else if let Ok(v6) = <[u8; 16]>::try_from(bytes) {
-        Ok(IpAddr::V6(Ipv6Addr::from(v6)))
-    } else {
-        Err(invalid(format!(
-            "a subjectAltName IP address has {} bytes; expected 4 (IPv4) or 16 (IPv6)",
-            bytes.len()
-        )))
-    }
-}
-
 fn invalid(reason: String) -> Error {
     RequestError::Invalid { reason }.into()
 }
@@ -817,10 +508,13 @@ fn encode_error(e: der::Error) -> Error {
 mod tests {
     use std::sync::OnceLock;
 
+    use der::asn1::{BitString, OctetString, Utf8StringRef};
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
+    use x509_cert::request::{CertReqInfo, Version};
 
     use super::*;
+    use crate::key::PrivateKey;
     use crate::usage::KeyUsage;
 
     fn key() -> &'static PrivateKey {
@@ -875,7 +569,7 @@ mod tests {
             req.extended_key_usage(),
             Some(&[ExtendedKeyUsage::ServerAuth][..])
         );
-        let exts: Vec<(String, bool)> = req
+        let exts: Vec<(ObjectIdentifier, bool)> = req
             .requested_extensions()
             .iter()
             .map(|e| (e.oid(), e.critical()))
@@ -883,13 +577,16 @@ mod tests {
         assert_eq!(
             exts,
             [
-                ("2.5.29.17".to_owned(), false),
-                ("2.5.29.15".to_owned(), true),
-                ("2.5.29.37".to_owned(), false)
+                (rfc5280::ID_CE_SUBJECT_ALT_NAME, false),
+                (rfc5280::ID_CE_KEY_USAGE, true),
+                (rfc5280::ID_CE_EXT_KEY_USAGE, false)
             ]
         );
-        assert_eq!(req.attribute_oids(), ["1.2.840.113549.1.9.14"]);
-        assert_eq!(req.signature_algorithm(), "1.2.840.113549.1.1.11");
+        assert_eq!(req.attribute_oids(), [rfc5912::ID_EXTENSION_REQ]);
+        assert_eq!(
+            req.signature_algorithm(),
+            rfc5912::SHA_256_WITH_RSA_ENCRYPTION
+        );
         assert_eq!(req.challenge_password(), None);
         assert_eq!(req.fingerprint(), key().fingerprint());
         assert_eq!(req.public_key_der(), key().public_key_der());
@@ -902,7 +599,8 @@ mod tests {
         assert_eq!(from_der, req);
         assert_eq!(from_der.to_der(), req.to_der());
         let pem = req.to_pem();
-        assert!(pem.starts_with("-----BEGIN CERTIFICATE REQUEST-----"));
+        assert!(pem.starts_with("-----BEGIN CERTIFICATE REQUEST-----\n"));
+        assert!(!pem.contains('\r'), "PEM is written with LF line endings");
         let from_pem = CertificateRequest::from_pem(&pem).unwrap();
         assert_eq!(from_pem.to_der(), req.to_der());
         assert_eq!(from_pem.dns_names(), req.dns_names());
@@ -912,9 +610,9 @@ mod tests {
     #[test]
     fn signature_hashes() {
         for (hash, oid) in [
-            (SignatureHash::Sha256, "1.2.840.113549.1.1.11"),
-            (SignatureHash::Sha384, "1.2.840.113549.1.1.12"),
-            (SignatureHash::Sha512, "1.2.840.113549.1.1.13"),
+            (SignatureHash::Sha256, rfc5912::SHA_256_WITH_RSA_ENCRYPTION),
+            (SignatureHash::Sha384, rfc5912::SHA_384_WITH_RSA_ENCRYPTION),
+            (SignatureHash::Sha512, rfc5912::SHA_512_WITH_RSA_ENCRYPTION),
         ] {
             let req = CertificateRequest::builder(dn("www.example.com"))
                 .signature_hash(hash)
@@ -982,15 +680,18 @@ mod tests {
         assert!(req.attribute_oids().is_empty());
         // With usages but no names: keyUsage and extKeyUsage only.
         let req = CertificateRequest::builder(subject).sign(key()).unwrap();
-        let oids: Vec<String> = req.requested_extensions().iter().map(|e| e.oid()).collect();
-        assert_eq!(oids, ["2.5.29.15", "2.5.29.37"]);
+        let oids: Vec<_> = req.requested_extensions().iter().map(|e| e.oid()).collect();
+        assert_eq!(
+            oids,
+            [rfc5280::ID_CE_KEY_USAGE, rfc5280::ID_CE_EXT_KEY_USAGE]
+        );
         // Names but no usages: subjectAltName only.
         let req = CertificateRequest::builder(dn("www.example.com"))
             .without_key_usages()
             .sign(key())
             .unwrap();
-        let oids: Vec<String> = req.requested_extensions().iter().map(|e| e.oid()).collect();
-        assert_eq!(oids, ["2.5.29.17"]);
+        let oids: Vec<_> = req.requested_extensions().iter().map(|e| e.oid()).collect();
+        assert_eq!(oids, [rfc5280::ID_CE_SUBJECT_ALT_NAME]);
         assert_eq!(req.key_usage(), None);
         assert_eq!(req.extended_key_usage(), None);
     }
@@ -1038,7 +739,10 @@ mod tests {
             assert!(!format!("{req:?}").contains(password));
             assert_eq!(
                 req.attribute_oids(),
-                ["1.2.840.113549.1.9.7", "1.2.840.113549.1.9.14"]
+                [
+                    rfc2985::PKCS_9_AT_CHALLENGE_PASSWORD,
+                    rfc5912::ID_EXTENSION_REQ
+                ]
             );
             let again = CertificateRequest::from_der(&req.to_der()).unwrap();
             assert_eq!(again.challenge_password(), Some(password));
@@ -1214,7 +918,7 @@ mod tests {
         // An empty extensionRequest (as x509-cert's RequestBuilder writes) and an unknown
         // attribute are accepted.
         let unstructured = Attribute {
-            oid: ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.2"),
+            oid: rfc2985::PKCS_9_AT_UNSTRUCTURED_NAME,
             values: SetOfVec::try_from(vec![
                 Any::encode_from(&Utf8StringRef::new("hello").unwrap()).unwrap(),
             ])
@@ -1225,9 +929,10 @@ mod tests {
         assert!(req.requested_extensions().is_empty());
         assert_eq!(req.attribute_oids().len(), 2);
         // An unknown extension is listed, with its value.
-        let other = raw_extension(ObjectIdentifier::new_unwrap("1.2.3.4"), &[0x05, 0x00]);
+        let unknown = ObjectIdentifier::new_unwrap("1.2.3.4");
+        let other = raw_extension(unknown, &[0x05, 0x00]);
         let req = with_attributes(vec![extension_request(&[other])]).unwrap();
-        assert_eq!(req.requested_extensions()[0].oid(), "1.2.3.4");
+        assert_eq!(req.requested_extensions()[0].oid(), unknown);
         assert_eq!(req.requested_extensions()[0].value(), [0x05, 0x00]);
 
         let invalid = |r: Result<CertificateRequest>| match r {

@@ -300,10 +300,7 @@ impl Scheme {
             rfc5912::ECDSA_WITH_SHA_256 => ecdsa(Hash::Sha256),
             rfc5912::ECDSA_WITH_SHA_384 => ecdsa(Hash::Sha384),
             rfc5912::ECDSA_WITH_SHA_512 => ecdsa(Hash::Sha512),
-            oid => Err(SignatureError::UnsupportedAlgorithm {
-                oid: oid.to_string(),
-            }
-            .into()),
+            oid => Err(SignatureError::UnsupportedAlgorithm { oid }.into()),
         }
     }
 }
@@ -732,10 +729,7 @@ fn ecdsa(
                 .is_ok_and(|sig| key.verify_prehash(&prehash, &sig).is_ok())
         }
         oid => {
-            return Err(SignatureError::UnsupportedCurve {
-                oid: oid.to_string(),
-            }
-            .into());
+            return Err(SignatureError::UnsupportedCurve { oid }.into());
         }
     };
     Ok(ok)

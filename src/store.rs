@@ -727,8 +727,8 @@ impl Transaction {
         check_name(name)?;
         if request.fingerprint() != key.fingerprint() {
             return Err(InstallError::RequestKeyMismatch {
-                request_fingerprint: request.fingerprint().to_hex(),
-                key_fingerprint: key.fingerprint().to_hex(),
+                request_fingerprint: request.fingerprint(),
+                key_fingerprint: key.fingerprint(),
             }
             .into());
         }

@@ -187,19 +187,22 @@ pub enum ExtendedKeyUsage {
     OcspSigning,
     /// `anyExtendedKeyUsage` (2.5.29.37.0): any purpose.
     Any,
-    /// Another purpose, by dotted OID.
-    Other(String),
+    /// Another purpose, by its OID.
+    Other(ObjectIdentifier),
 }
 
 impl ExtendedKeyUsage {
-    /// The purpose's OID in dotted form.
-    pub fn oid(&self) -> String {
-        match self.known_oid() {
-            Some(oid) => oid.to_string(),
-            None => match self {
-                Self::Other(dotted) => dotted.clone(),
-                _ => String::new(),
-            },
+    /// The purpose's OID (its `Display` is the dotted form).
+    pub fn oid(&self) -> ObjectIdentifier {
+        match self {
+            Self::ServerAuth => rfc5280::ID_KP_SERVER_AUTH,
+            Self::ClientAuth => rfc5280::ID_KP_CLIENT_AUTH,
+            Self::CodeSigning => rfc5280::ID_KP_CODE_SIGNING,
+            Self::EmailProtection => rfc5280::ID_KP_EMAIL_PROTECTION,
+            Self::TimeStamping => rfc5280::ID_KP_TIME_STAMPING,
+            Self::OcspSigning => rfc5280::ID_KP_OCSP_SIGNING,
+            Self::Any => rfc5280::ANY_EXTENDED_KEY_USAGE,
+            Self::Other(oid) => *oid,
         }
     }
 
@@ -217,21 +220,8 @@ impl ExtendedKeyUsage {
             rfc5280::ID_KP_TIME_STAMPING => Self::TimeStamping,
             rfc5280::ID_KP_OCSP_SIGNING => Self::OcspSigning,
             rfc5280::ANY_EXTENDED_KEY_USAGE => Self::Any,
-            other => Self::Other(other.to_string()),
+            other => Self::Other(other),
         }
-    }
-
-    fn known_oid(&self) -> Option<ObjectIdentifier> {
-        Some(match self {
-            Self::ServerAuth => rfc5280::ID_KP_SERVER_AUTH,
-            Self::ClientAuth => rfc5280::ID_KP_CLIENT_AUTH,
-            Self::CodeSigning => rfc5280::ID_KP_CODE_SIGNING,
-            Self::EmailProtection => rfc5280::ID_KP_EMAIL_PROTECTION,
-            Self::TimeStamping => rfc5280::ID_KP_TIME_STAMPING,
-            Self::OcspSigning => rfc5280::ID_KP_OCSP_SIGNING,
-            Self::Any => rfc5280::ANY_EXTENDED_KEY_USAGE,
-            Self::Other(_) => return None,
-        })
     }
 }
 
@@ -245,7 +235,7 @@ impl fmt::Display for ExtendedKeyUsage {
             Self::TimeStamping => "timeStamping",
             Self::OcspSigning => "OCSPSigning",
             Self::Any => "anyExtendedKeyUsage",
-            Self::Other(dotted) => dotted,
+            Self::Other(oid) => return write!(f, "{oid}"),
         };
         f.write_str(name)
     }
@@ -309,12 +299,18 @@ mod tests {
             ExtendedKeyUsage::TimeStamping,
             ExtendedKeyUsage::OcspSigning,
             ExtendedKeyUsage::Any,
-            ExtendedKeyUsage::Other("1.2.3.4".into()),
+            ExtendedKeyUsage::Other(ObjectIdentifier::new_unwrap("1.2.3.4")),
         ] {
-            let oid: ObjectIdentifier = eku.oid().parse().unwrap();
-            assert_eq!(ExtendedKeyUsage::from_oid(oid), eku);
+            assert_eq!(ExtendedKeyUsage::from_oid(eku.oid()), eku);
         }
-        assert_eq!(ExtendedKeyUsage::ServerAuth.oid(), "1.3.6.1.5.5.7.3.1");
+        assert_eq!(
+            ExtendedKeyUsage::ServerAuth.oid().to_string(),
+            "1.3.6.1.5.5.7.3.1"
+        );
+        assert_eq!(
+            ExtendedKeyUsage::Other(ObjectIdentifier::new_unwrap("1.2.3.4")).to_string(),
+            "1.2.3.4"
+        );
         assert!(ExtendedKeyUsage::Any.allows_server_auth());
         assert!(!ExtendedKeyUsage::ClientAuth.allows_server_auth());
     }

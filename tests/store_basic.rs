@@ -414,11 +414,8 @@ fn install_diagnostics() {
             candidates,
             ..
         }) => {
-            assert_eq!(*fingerprint, key(1).fingerprint().to_hex());
-            assert_eq!(
-                candidates,
-                &[("www".to_string(), key(0).fingerprint().to_hex())]
-            );
+            assert_eq!(*fingerprint, key(1).fingerprint());
+            assert_eq!(candidates, &[("www".to_string(), key(0).fingerprint())]);
         }
         other => panic!("{other:?}"),
     }
@@ -468,7 +465,7 @@ fn install_diagnostics() {
     ] {
         let err = tx.install_certificate(&input).unwrap_err();
         assert!(
-            matches!(err, Error::Install(InstallError::IsRequest)),
+            matches!(err, Error::Certificate(CertificateError::IsRequest)),
             "{err}"
         );
         assert!(err.to_string().contains("request"));

@@ -20,7 +20,7 @@ use std::net::IpAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use keymanager::error::{EndpointError, InstallError, KeyError, StoreError};
+use keymanager::error::{CertificateError, EndpointError, InstallError, KeyError, StoreError};
 use keymanager::{
     Certificate, CertificateRequest, DistinguishedName, Endpoint, EntryState, Error, KdfParams,
     KeyStore, PrivateKey, StoreOptions, Transaction,
@@ -595,7 +595,7 @@ fn outcome(result: keymanager::Result<()>) -> Outcome {
         Err(Error::Endpoint(EndpointError::HostNotCovered { .. })) => Outcome::HostNotCovered,
         Err(Error::Store(StoreError::WrongState { .. })) => Outcome::WrongState,
         Err(Error::Key(KeyError::SizeNotAllowed { .. })) => Outcome::SizeNotAllowed,
-        Err(Error::Install(InstallError::IsRequest)) => Outcome::IsRequest,
+        Err(Error::Certificate(CertificateError::IsRequest)) => Outcome::IsRequest,
         Err(Error::Install(InstallError::NoMatchingKey { .. })) => Outcome::NoMatchingKey,
         Err(Error::Install(InstallError::AlreadyInstalled { .. })) => Outcome::AlreadyInstalled,
         Err(Error::Install(InstallError::InvalidDates { .. })) => Outcome::InvalidDates,

@@ -1,16 +1,13 @@
 //! What the store asks of certificates, in the store's terms.
 
 use crate::certificate::Certificate;
-use crate::error::{CertificateError, Error, InstallError, Result};
+use crate::error::Result;
 use crate::request::CertificateRequest;
 
 /// Every certificate in the input, in any form [`Certificate::parse_any`] reads; a request is
-/// the install diagnostic [`InstallError::IsRequest`].
+/// [`CertificateError::IsRequest`](crate::error::CertificateError::IsRequest).
 pub(super) fn parse_any(bytes: &[u8]) -> Result<Vec<Certificate>> {
-    Certificate::parse_any(bytes).map_err(|e| match e {
-        Error::Certificate(CertificateError::IsRequest) => InstallError::IsRequest.into(),
-        other => other,
-    })
+    Certificate::parse_any(bytes)
 }
 
 /// Whether `cert` may serve the host-name binding `host`: a host it covers, or for a

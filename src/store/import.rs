@@ -37,7 +37,7 @@ pub(super) fn import(
     {
         return Err(StoreError::DuplicateKey {
             entry: existing.name,
-            fingerprint: fp.to_hex(),
+            fingerprint: fp,
         }
         .into());
     }
@@ -77,8 +77,8 @@ fn no_certificate_for_key(certificates: &[Certificate], key: &PrivateKey) -> cra
         .or(certificates.first());
     InstallError::KeyMismatch {
         subject: leaf.map(Certificate::subject).unwrap_or_default(),
-        certificate_fingerprint: leaf.map(|c| c.fingerprint().to_hex()).unwrap_or_default(),
-        key_fingerprint: key.fingerprint().to_hex(),
+        certificate_fingerprint: leaf.map(Certificate::fingerprint),
+        key_fingerprint: key.fingerprint(),
     }
     .into()
 }

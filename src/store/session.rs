@@ -370,7 +370,7 @@ impl Session<'_> {
         {
             return Err(StoreError::DuplicateKey {
                 entry: existing.name,
-                fingerprint: fp.to_hex(),
+                fingerprint: fp,
             }
             .into());
         }
@@ -420,7 +420,7 @@ impl Session<'_> {
         let Some(row) = pending else {
             if let Some(row) = installed {
                 return Err(InstallError::AlreadyInstalled {
-                    fingerprint: row.fingerprint().to_hex(),
+                    fingerprint: row.fingerprint(),
                     entry: row.name,
                 }
                 .into());
@@ -434,18 +434,19 @@ impl Session<'_> {
         let subject = leaf.subject();
         let now = options.now.unwrap_or_else(SystemTime::now);
         if !options.allow_invalid_dates {
-            let problem = match leaf.check_validity_at(now) {
-                Ok(()) => None,
-                Err(Error::Certificate(CertificateError::Expired { not_after, .. })) => {
-                    Some(format!("expired since {not_after}"))
+            match leaf.check_validity_at(now) {
+                Err(Error::Certificate(
+                    CertificateError::Expired { .. } | CertificateError::NotYetValid { .. },
+                )) => {
+                    return Err(InstallError::InvalidDates {
+                        subject,
+                        not_before: leaf.not_before(),
+                        not_after: leaf.not_after(),
+                        now,
+                    }
+                    .into());
                 }
-                Err(Error::Certificate(CertificateError::NotYetValid { not_before, .. })) => {
-                    Some(format!("not valid before {not_before}"))
-                }
-                Err(other) => return Err(other),
-            };
-            if let Some(problem) = problem {
-                return Err(InstallError::InvalidDates { subject, problem }.into());
+                other => other?,
             }
         }
         if !leaf.allows_server_auth() {
@@ -584,11 +585,14 @@ impl Session<'_> {
                         .iter()
                         .any(|n| names.contains(&n.to_ascii_lowercase()))
             })
-            .map(|(name, spki, _, _)| (name, hex::encode(spki)))
+            .map(|(name, fp, _, _)| {
+                let fp = <[u8; 32]>::try_from(fp.as_slice()).unwrap_or_default();
+                (name, Fingerprint::from(fp))
+            })
             .collect();
         Ok(InstallError::NoMatchingKey {
             subject,
-            fingerprint: leaf.fingerprint().to_hex(),
+            fingerprint: leaf.fingerprint(),
             candidates,
         }
         .into())

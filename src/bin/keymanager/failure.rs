@@ -213,7 +213,10 @@ mod tests {
                 StoreError::Corrupt { reason: "x".into() }.into(),
                 code::DAMAGED,
             ),
-            (InstallError::IsRequest.into(), code::REFUSED),
+            (
+                keymanager::error::CertificateError::IsRequest.into(),
+                code::REFUSED,
+            ),
         ];
         for (error, expected) in cases {
             assert_eq!(Failure::from(error).code(), expected);
