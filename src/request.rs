@@ -58,7 +58,7 @@ use x509_cert::name::Name;
 use x509_cert::request::{CertReq, CertReqInfo, Version};
 use zeroize::Zeroizing;
 
-pub use crate::signature::SignatureHash;
+pub use crate::key::SignatureHash;
 
 use crate::encoding;
 use crate::error::{EncodingError, Error, RequestError, Result, SignatureError};
@@ -211,7 +211,7 @@ impl CertificateRequest {
     /// another key; a [`SignatureError`] for an unsupported algorithm (naming its OID), bad
     /// algorithm parameters, or an unusable key.
     pub fn verify(&self) -> Result<()> {
-        crate::signature::verify(
+        crate::verify::verify_signature(
             &self.spki_der,
             &self.signature_algorithm,
             &self.info_der,
@@ -565,7 +565,7 @@ impl CertificateRequestBuilder {
             attributes,
         };
         let info_der = info.to_der().map_err(encode_error)?;
-        let (algorithm, signature) = crate::signature::sign_rsa(key, self.hash, &info_der)?;
+        let (algorithm, signature) = key.sign(self.hash, &info_der)?;
         let der = assemble(&info_der, &algorithm, &signature)?;
         // The parts are already in hand: keep them instead of parsing `der` back (which costs
         // as much as everything else here but the signature).
@@ -579,7 +579,7 @@ impl CertificateRequestBuilder {
             &info.attributes,
         )?;
         // A faulty RSA-CRT computation would publish a signature that reveals the key: both
-        // signing backends (`backend.rs`) check the private-key result against the public key
+        // signing backends (`key/sign.rs`) check the private-key result against the public key
         // before returning it, so a second, full verification here (a fifth of an aws-lc
         // signature's time) runs in debug builds only, where every test checks it, along with
         // a round trip through the parser.
@@ -1180,9 +1180,9 @@ mod tests {
             public_key: SubjectPublicKeyInfoOwned::from_der(key().public_key_der()).unwrap(),
             attributes: SetOfVec::try_from(attributes).unwrap(),
         };
-        let (algorithm, sig) =
-            crate::signature::sign_rsa(key(), SignatureHash::Sha256, &info.to_der().unwrap())
-                .unwrap();
+        let (algorithm, sig) = key()
+            .sign(SignatureHash::Sha256, &info.to_der().unwrap())
+            .unwrap();
         let der = CertReq {
             info,
             algorithm,
