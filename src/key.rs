@@ -781,15 +781,23 @@ mod tests {
     /// malformed.
     #[test]
     fn other_objects_are_named_as_the_wrong_type() {
-        let request = crate::CertificateRequest::builder(
-            crate::DistinguishedName::builder()
-                .common_name("www.example.com")
-                .build()
-                .unwrap(),
-        )
-        .sign(key())
-        .unwrap()
-        .to_der();
+        // A PKCS#10 request, built with x509-cert (requests are a layer above keys).
+        let info = x509_cert::request::CertReqInfo {
+            version: x509_cert::request::Version::V1,
+            subject: "CN=www.example.com".parse().unwrap(),
+            public_key: spki::SubjectPublicKeyInfoOwned::from_der(key().public_key_der()).unwrap(),
+            attributes: Default::default(),
+        };
+        let (algorithm, signature) = key()
+            .sign(SignatureHash::Sha256, &info.to_der().unwrap())
+            .unwrap();
+        let request = x509_cert::request::CertReq {
+            info,
+            algorithm,
+            signature: der::asn1::BitString::from_bytes(&signature).unwrap(),
+        }
+        .to_der()
+        .unwrap();
         for (der, what) in [
             (key().public_key_der(), "public key"),
             (&request[..], "certificate request"),
