@@ -21,9 +21,6 @@
 //! HMAC-SHA-1/SHA-2 PRF and at most [`MAX_PBKDF2_ITERATIONS`] iterations; AES only. Everything
 //! else (PBES1, PKCS#12 PBE, DES, 3DES, RC2, RC4, RC5) is refused by name, in microseconds.
 //!
-//! [RFC 5208]: https://datatracker.ietf.org/doc/html/rfc5208
-//! [RFC 5958]: https://datatracker.ietf.org/doc/html/rfc5958
-//! [RFC 8017 Appendix A.1.2]: https://datatracker.ietf.org/doc/html/rfc8017#appendix-A.1.2
 //! # Signing
 //!
 //! The key signs requests with RSA PKCS#1 v1.5 and the [`SignatureHash`] asked for. The default
@@ -45,6 +42,10 @@ mod encrypted;
 mod sign;
 mod size;
 
+pub use self::encrypted::{KeyEncryption, MAX_PBKDF2_ITERATIONS, MAX_SCRYPT_MEMORY, MAX_SCRYPT_P};
+pub use self::sign::SignatureHash;
+pub use self::size::KeySizePolicy;
+
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
@@ -59,9 +60,6 @@ use spki::{AlgorithmIdentifierRef, EncodePublicKey};
 use zeroize::Zeroizing;
 
 use self::encrypted::refuse_legacy_pem_encryption;
-pub use self::encrypted::{KeyEncryption, MAX_PBKDF2_ITERATIONS, MAX_SCRYPT_MEMORY, MAX_SCRYPT_P};
-pub use self::sign::SignatureHash;
-pub use self::size::KeySizePolicy;
 use self::size::{bit_width, check_public_exponent, check_size};
 use crate::encoding;
 use crate::error::{EncodingError, Error, KeyError, Result};
