@@ -67,7 +67,7 @@ fn add_pending_commit(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let copy = key.try_clone().expect("key");
+                let copy = key.clone();
                 let start = Instant::now();
                 let mut tx = store.begin().expect("begin");
                 tx.add_pending("www", copy, &request).expect("add_pending");
@@ -156,12 +156,8 @@ fn resolve(c: &mut Criterion) {
         let mut tx = store.begin().expect("begin");
         let mut names = Vec::new();
         for (i, (key, request)) in keys.iter().zip(&requests).enumerate() {
-            tx.add_pending(
-                &format!("entry-{i}"),
-                key.try_clone().expect("key"),
-                request,
-            )
-            .expect("add_pending");
+            tx.add_pending(&format!("entry-{i}"), key.clone(), request)
+                .expect("add_pending");
             names.push(tx.install_certificate(&bundles[i]).expect("install"));
         }
         tx.bind("www.example.com:443".parse().expect("endpoint"), &names[0])
@@ -253,12 +249,8 @@ fn fill_pending(store: &KeyStore, target: &PrivateKey, fillers: &[PrivateKey]) {
             format!("host{i}.example.com")
         };
         let request = request_for(key, &host);
-        tx.add_pending(
-            &format!("entry-{i}"),
-            key.try_clone().expect("key"),
-            &request,
-        )
-        .expect("add_pending");
+        tx.add_pending(&format!("entry-{i}"), key.clone(), &request)
+            .expect("add_pending");
     }
     tx.commit().expect("commit");
 }

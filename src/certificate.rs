@@ -435,7 +435,7 @@ impl Certificate {
                          get a fresh copy from the certificate authority"
                     .into(),
             })?;
-        crate::signature::verify(
+        crate::verify::verify_signature(
             issuer.public_key_der(),
             self.signature_algorithm(),
             self.tbs_der(),

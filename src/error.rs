@@ -210,9 +210,10 @@ pub enum KeyError {
         "the private key is not encrypted: use from_pem or from_der, or encrypt it first (`openssl pkcs8 -topk8 -v2 aes-256-cbc`)"
     )]
     NotEncrypted,
-    /// The random source failed while generating a key, encrypting one (salt and IV) or
-    /// blinding a signature. With the default (no `rng` argument) methods this is the
-    /// operating system's random source.
+    /// The random source failed while generating a key, encrypting one (salt and IV), sealing
+    /// one in the key store (salt and nonce) or blinding a signature. With the default (no
+    /// `rng` argument) methods, and always in the store, this is the operating system's random
+    /// source.
     #[error(
         "the operating system's random source failed: {reason}; check that the system's entropy source (e.g. getrandom(2) or /dev/urandom) is available, then retry"
     )]
@@ -578,12 +579,6 @@ pub enum StoreError {
     #[error("invalid key store options: {reason}")]
     InvalidOptions {
         /// What is wrong.
-        reason: String,
-    },
-    /// The operating system's random source failed.
-    #[error("the operating system's random number generator failed: {reason}")]
-    Random {
-        /// Why.
         reason: String,
     },
     /// A file could not be created or opened.

@@ -4,7 +4,6 @@
 #![warn(unreachable_pub)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-mod backend;
 pub mod certificate;
 pub mod chain;
 mod encoding;
@@ -16,13 +15,13 @@ pub mod key;
 pub mod name;
 mod oid;
 pub mod request;
-mod signature;
 pub mod store;
 #[cfg(test)]
 mod testing;
 #[cfg(feature = "rustls")]
 pub mod tls;
 pub mod usage;
+mod verify;
 
 pub use certificate::Certificate;
 pub use chain::Chain;
@@ -30,10 +29,9 @@ pub use const_oid::ObjectIdentifier;
 pub use endpoint::Endpoint;
 pub use error::{Error, Result};
 pub use fingerprint::Fingerprint;
-pub use key::{KeyEncryption, KeySizePolicy, PrivateKey};
+pub use key::{KeyEncryption, KeySizePolicy, PrivateKey, SignatureHash};
 pub use name::{DistinguishedName, DistinguishedNameBuilder};
 pub use request::{CertificateRequest, CertificateRequestBuilder};
-pub use signature::SignatureHash;
 pub use store::{
     Entry, EntryState, Export, HealthOptions, HealthProblem, HealthReport, Identity,
     InstallOptions, KdfParams, KeyStore, Snapshot, StoreOptions, Transaction, Watcher,

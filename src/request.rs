@@ -56,7 +56,7 @@ use x509_cert::name::Name;
 use x509_cert::request::CertReq;
 use zeroize::Zeroizing;
 
-pub use crate::signature::SignatureHash;
+pub use crate::key::SignatureHash;
 
 use crate::encoding;
 use crate::error::{EncodingError, Error, RequestError, Result, SignatureError};
@@ -199,7 +199,7 @@ impl CertificateRequest {
     /// another key; a [`SignatureError`] for an unsupported algorithm (naming its OID), bad
     /// algorithm parameters, or an unusable key.
     pub fn verify(&self) -> Result<()> {
-        crate::signature::verify(
+        crate::verify::verify_signature(
             &self.spki_der,
             &self.signature_algorithm,
             &self.info_der,
@@ -506,23 +506,12 @@ fn encode_error(e: der::Error) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::OnceLock;
-
     use der::asn1::{BitString, OctetString, Utf8StringRef};
-    use rand::SeedableRng;
-    use rand_chacha::ChaCha8Rng;
     use x509_cert::request::{CertReqInfo, Version};
 
     use super::*;
-    use crate::key::PrivateKey;
+    use crate::testing::key;
     use crate::usage::KeyUsage;
-
-    fn key() -> &'static PrivateKey {
-        static KEY: OnceLock<PrivateKey> = OnceLock::new();
-        KEY.get_or_init(|| {
-            PrivateKey::generate_rsa_with_rng(&mut ChaCha8Rng::seed_from_u64(10), 2048).unwrap()
-        })
-    }
 
     fn dn(cn: &str) -> DistinguishedName {
         DistinguishedName::builder()
@@ -884,9 +873,9 @@ mod tests {
             public_key: SubjectPublicKeyInfoOwned::from_der(key().public_key_der()).unwrap(),
             attributes: SetOfVec::try_from(attributes).unwrap(),
         };
-        let (algorithm, sig) =
-            crate::signature::sign_rsa(key(), SignatureHash::Sha256, &info.to_der().unwrap())
-                .unwrap();
+        let (algorithm, sig) = key()
+            .sign(SignatureHash::Sha256, &info.to_der().unwrap())
+            .unwrap();
         let der = CertReq {
             info,
             algorithm,

@@ -709,7 +709,7 @@ impl Transaction {
         self.atomic(|session| {
             // Fail fast, before the (slow) key generation.
             session.check_name_free(name)?;
-            let key = PrivateKey::generate_rsa_try(rng, bits, KeySizePolicy::Standard)?;
+            let key = PrivateKey::generate_rsa_with_policy(rng, bits, KeySizePolicy::Standard)?;
             let request = builder.sign(&key)?;
             session.insert_pending(name, &key, &request, &request.subject(), None)?;
             Ok(request)
@@ -845,7 +845,7 @@ impl Transaction {
                 }
                 None => builder = builder.dns_names(row.dns_names.clone()),
             }
-            let key = PrivateKey::generate_rsa_try(rng, bits, KeySizePolicy::Standard)?;
+            let key = PrivateKey::generate_rsa_with_policy(rng, bits, KeySizePolicy::Standard)?;
             let request = builder.sign(&key)?;
             let subject = request.subject();
             session.insert_pending(&renewal_name, &key, &request, &subject, Some(row.id))?;

@@ -62,7 +62,7 @@ fn requests_verify_with_openssl_at_every_size_and_hash() {
 #[test]
 fn signatures_do_not_depend_on_the_key_object() {
     let key = key(2048);
-    let copy = key.try_clone().unwrap();
+    let copy = key.clone();
     let reread = PrivateKey::from_der(&key.to_pkcs8_der().unwrap()).unwrap();
     let sign = |k: &PrivateKey| {
         CertificateRequest::builder("CN=www.example.com".parse().unwrap())

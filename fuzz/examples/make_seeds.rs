@@ -128,7 +128,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let www_request = CertificateRequest::builder(dn.clone())
             .dns_name("example.com")
             .sign(&key)?;
-        tx.add_pending("www", key.try_clone()?, &www_request)?;
+        tx.add_pending("www", key.clone(), &www_request)?;
         tx.install_certificate(format!("{}{}", leaf.to_pem(), root.to_pem()).as_bytes())?;
         tx.bind("0.0.0.0:443".parse()?, "www")?;
         tx.bind("www.example.com:443".parse()?, "www")?;

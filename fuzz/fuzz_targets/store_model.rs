@@ -481,10 +481,7 @@ fn covers(key: usize, host: &str) -> bool {
 fn apply(tx: &mut Transaction, op: &Op, fixtures: &Fixtures) -> Outcome {
     let result = match op {
         Op::AddPending { name, key, request } => {
-            let key = match fixtures.keys[usize::from(*key) % KEYS].key.try_clone() {
-                Ok(key) => key,
-                Err(e) => return Outcome::Other(e.to_string()),
-            };
+            let key = fixtures.keys[usize::from(*key) % KEYS].key.clone();
             let request = &fixtures.keys[usize::from(*request) % KEYS].request;
             tx.add_pending(name_at(*name), key, request)
         }

@@ -146,7 +146,7 @@ impl CertificateRequestBuilder {
             attributes,
         };
         let info_der = info.to_der().map_err(encode_error)?;
-        let (algorithm, signature) = crate::signature::sign_rsa(key, self.hash, &info_der)?;
+        let (algorithm, signature) = key.sign(self.hash, &info_der)?;
         let der = assemble(&info_der, &algorithm, &signature)?;
         // The parts are already in hand: keep them instead of parsing `der` back (which costs
         // as much as everything else here but the signature).
@@ -160,7 +160,7 @@ impl CertificateRequestBuilder {
             &info.attributes,
         )?;
         // A faulty RSA-CRT computation would publish a signature that reveals the key: both
-        // signing backends (`backend.rs`) check the private-key result against the public key
+        // signing backends (`key/sign.rs`) check the private-key result against the public key
         // before returning it, so a second, full verification here (a fifth of an aws-lc
         // signature's time) runs in debug builds only, where every test checks it, along with
         // a round trip through the parser.

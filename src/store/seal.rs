@@ -22,7 +22,7 @@ use rand::TryRng;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::error::{Result, StoreError};
+use crate::error::{KeyError, Result, StoreError};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -135,7 +135,7 @@ impl Keys {
 pub(super) fn random(buf: &mut [u8]) -> Result<()> {
     rand::rngs::SysRng
         .try_fill_bytes(buf)
-        .map_err(|e| StoreError::Random {
+        .map_err(|e| KeyError::Random {
             reason: e.to_string(),
         })?;
     Ok(())
