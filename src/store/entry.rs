@@ -24,7 +24,7 @@ pub enum EntryState {
     Installed,
 }
 
-/// One entry of the store, as listed by [`KeyStore::entries`]. Holds no key material.
+/// One entry of the store, as listed by [`KeyStore::entries`](super::KeyStore::entries). Holds no key material.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub(super) name: String,

@@ -305,13 +305,11 @@ impl Session<'_> {
         let parts = row.mac_parts(&chain, &self.binding_texts(id)?);
         let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
         let mac = self.kek.keys.mac(&refs);
-        self.conn
-            .execute(
-                "UPDATE entries SET mac = ?1 WHERE id = ?2",
-                params![mac, id],
-            )
-            .map_err(db("writing an entry"))?;
-        Ok(())
+        self.write(
+            "writing an entry",
+            "UPDATE entries SET mac = ?1 WHERE id = ?2",
+            params![mac, id],
+        )
     }
 
     pub(super) fn check_salt(&self) -> Result<()> {
@@ -400,24 +398,23 @@ impl Session<'_> {
                 "storing an imported key",
             ),
         };
-        self.conn
-            .execute(
-                "INSERT INTO entries (name, state, spki_sha256, key_bits, sealed_key, subject, \
+        self.write(
+            during,
+            "INSERT INTO entries (name, state, spki_sha256, key_bits, sealed_key, subject, \
                  dns_names, request_der, created_at, renewal_of, mac) \
                  VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, x'')",
-                params![
-                    name,
-                    fp.as_bytes().as_slice(),
-                    key.bits() as i64,
-                    sealed,
-                    subject,
-                    join_names(&names),
-                    request_der,
-                    secs(SystemTime::now()),
-                    renewal_of,
-                ],
-            )
-            .map_err(db(during))?;
+            params![
+                name,
+                fp.as_bytes().as_slice(),
+                key.bits() as i64,
+                sealed,
+                subject,
+                join_names(&names),
+                request_der,
+                secs(SystemTime::now()),
+                renewal_of,
+            ],
+        )?;
         self.update_mac(self.conn.last_insert_rowid())
     }
 
@@ -457,12 +454,11 @@ impl Session<'_> {
                 .into());
             }
         }
-        self.conn
-            .execute(
-                "INSERT INTO bindings (endpoint, entry_id) VALUES (?1, ?2)",
-                params![endpoint.to_string(), row.id],
-            )
-            .map_err(db("binding"))?;
+        self.write(
+            "binding",
+            "INSERT INTO bindings (endpoint, entry_id) VALUES (?1, ?2)",
+            params![endpoint.to_string(), row.id],
+        )?;
         self.update_mac(row.id)
     }
 
@@ -476,12 +472,11 @@ impl Session<'_> {
         };
         let row = self.row_by_id(id)?;
         self.verify(&row, &self.chain(id)?)?;
-        self.conn
-            .execute(
-                "DELETE FROM bindings WHERE endpoint = ?1",
-                params![endpoint.to_string()],
-            )
-            .map_err(db("unbinding"))?;
+        self.write(
+            "unbinding",
+            "DELETE FROM bindings WHERE endpoint = ?1",
+            params![endpoint.to_string()],
+        )?;
         self.update_mac(id)
     }
 
@@ -515,71 +510,70 @@ impl Session<'_> {
     /// the chain and recomputes the MAC. The caller checked the row and the chain.
     pub(super) fn write_installed(&self, id: i64, name: &str, chain: &Chain) -> Result<()> {
         let leaf = chain.leaf();
-        self.conn
-            .execute(
-                "UPDATE entries SET state = 'installed', name = ?1, subject = ?2, dns_names = ?3, \
+        self.write(
+            "installing a certificate",
+            "UPDATE entries SET state = 'installed', name = ?1, subject = ?2, dns_names = ?3, \
                  installed_at = ?4, not_before = ?5, not_after = ?6, renewal_of = NULL \
                  WHERE id = ?7",
-                params![
-                    name,
-                    leaf.subject(),
-                    join_names(&leaf.dns_names()),
-                    secs(SystemTime::now()),
-                    secs(leaf.not_before()),
-                    secs(leaf.not_after()),
-                    id
-                ],
-            )
-            .map_err(db("installing a certificate"))?;
+            params![
+                name,
+                leaf.subject(),
+                join_names(&leaf.dns_names()),
+                secs(SystemTime::now()),
+                secs(leaf.not_before()),
+                secs(leaf.not_after()),
+                id
+            ],
+        )?;
         for (i, cert) in chain.certificates().iter().enumerate() {
-            self.conn
-                .execute(
-                    "INSERT INTO chain (entry_id, position, der) VALUES (?1, ?2, ?3)",
-                    params![id, i as i64, cert.to_der()],
-                )
-                .map_err(db("storing a certificate"))?;
+            self.write(
+                "storing a certificate",
+                "INSERT INTO chain (entry_id, position, der) VALUES (?1, ?2, ?3)",
+                params![id, i as i64, cert.to_der()],
+            )?;
         }
         self.update_mac(id)
     }
 
     /// Makes the renewal `id` an ordinary entry; the caller recomputes its MAC.
     pub(super) fn detach_renewal(&self, id: i64) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE entries SET renewal_of = NULL WHERE id = ?1",
-                params![id],
-            )
-            .map_err(db("detaching a renewal"))?;
-        Ok(())
+        self.write(
+            "detaching a renewal",
+            "UPDATE entries SET renewal_of = NULL WHERE id = ?1",
+            params![id],
+        )
     }
 
     /// Moves every binding of entry `from` to entry `to`; the caller recomputes `to`'s MAC.
     pub(super) fn move_bindings(&self, from: i64, to: i64) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE bindings SET entry_id = ?1 WHERE entry_id = ?2",
-                params![to, from],
-            )
-            .map_err(db("moving bindings to the renewal"))?;
-        Ok(())
+        self.write(
+            "moving bindings to the renewal",
+            "UPDATE bindings SET entry_id = ?1 WHERE entry_id = ?2",
+            params![to, from],
+        )
     }
 
     /// Removes every binding of entry `id` (whose MAC the caller recomputes or deletes).
     pub(super) fn delete_bindings(&self, id: i64) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM bindings WHERE entry_id = ?1", params![id])
-            .map_err(db("removing bindings"))?;
-        Ok(())
+        self.write(
+            "removing bindings",
+            "DELETE FROM bindings WHERE entry_id = ?1",
+            params![id],
+        )
     }
 
     /// Replaces entry `id`'s sealed key (a passphrase change); the caller recomputes its MAC.
     pub(super) fn set_sealed_key(&self, id: i64, sealed: &[u8]) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE entries SET sealed_key = ?1 WHERE id = ?2",
-                params![sealed, id],
-            )
-            .map_err(db("re-sealing a key"))?;
+        self.write(
+            "re-sealing a key",
+            "UPDATE entries SET sealed_key = ?1 WHERE id = ?2",
+            params![sealed, id],
+        )
+    }
+
+    /// Runs one writing statement; `during` names it in a database error.
+    fn write(&self, during: &'static str, sql: &str, p: impl rusqlite::Params) -> Result<()> {
+        self.conn.execute(sql, p).map_err(db(during))?;
         Ok(())
     }
 
@@ -598,10 +592,11 @@ impl Session<'_> {
             self.detach_renewal(renewal)?;
             self.update_mac(renewal)?;
         }
-        self.conn
-            .execute("DELETE FROM entries WHERE id = ?1", params![id])
-            .map_err(db("removing an entry"))?;
-        Ok(())
+        self.write(
+            "removing an entry",
+            "DELETE FROM entries WHERE id = ?1",
+            params![id],
+        )
     }
 
     /// Every row that `clause` (a `WHERE` and/or `ORDER BY` on `entries e`) selects, unchecked.
