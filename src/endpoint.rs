@@ -218,7 +218,7 @@ fn check_port(port: u16, input: &str) -> Result<()> {
 }
 
 /// IPv4-mapped IPv6 addresses are the IPv4 address.
-fn canonical_ip(ip: IpAddr) -> IpAddr {
+pub(crate) fn canonical_ip(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,

@@ -8,8 +8,6 @@
 //! [`SystemTime`], an algorithm or attribute type an [`ObjectIdentifier`]. The message shows
 //! them as text (a fingerprint in hex, a time in RFC 3339 UTC, an OID by name and number).
 
-use std::time::SystemTime;
-
 use const_oid::ObjectIdentifier;
 use thiserror::Error as ThisError;
 
@@ -643,14 +641,6 @@ pub enum TlsError {
 // ---------------------------------------------------------------------------------------------
 // Conversions used inside the crate
 // ---------------------------------------------------------------------------------------------
-
-/// `t` in RFC 3339, UTC (`2027-02-23T00:00:00Z`), as messages show times.
-pub(crate) fn utc(t: SystemTime) -> String {
-    match der::DateTime::from_system_time(t) {
-        Ok(d) => d.to_string(),
-        Err(_) => format!("{t:?} (outside the years 1970 to 9999)"),
-    }
-}
 
 impl EncodingError {
     /// Turns a `der` decoding error into ours, saying what we were decoding.

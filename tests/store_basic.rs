@@ -188,8 +188,13 @@ fn no_private_key_is_written_unsealed() {
     add(&store, "a", 1, "a.example.com");
     let mut tx = store.begin().unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(7);
-    tx.create_pending_with_rng(&mut rng, "b", &dn("b.example.com"), 2048)
-        .unwrap();
+    tx.create_pending_with_rng(
+        &mut rng,
+        "b",
+        &CertificateRequest::builder(dn("b.example.com")),
+        2048,
+    )
+    .unwrap();
     tx.commit().unwrap();
     let c = tx_create_from(&store);
     let b = store.entry("b").unwrap();
@@ -318,7 +323,7 @@ fn pending_keys_are_checked() {
         .create_pending_with_rng(
             &mut ChaCha8Rng::seed_from_u64(1),
             "small",
-            &dn("s.example"),
+            &CertificateRequest::builder(dn("s.example")),
             1024,
         )
         .unwrap_err();
@@ -477,13 +482,7 @@ fn install_diagnostics() {
     let past = SystemTime::now() - Duration::from_secs(400 * 86400);
     for (now, word) in [(far, "expired"), (past, "not valid before")] {
         let err = tx
-            .install_certificate_with(
-                cert.as_bytes(),
-                InstallOptions {
-                    now: Some(now),
-                    ..Default::default()
-                },
-            )
+            .install_certificate_with(cert.as_bytes(), InstallOptions::new().now(now))
             .unwrap_err();
         assert!(
             matches!(err, Error::Install(InstallError::InvalidDates { .. })),
@@ -562,10 +561,7 @@ fn install_diagnostics() {
     let name = tx
         .install_certificate_with(
             cert.as_bytes(),
-            InstallOptions {
-                allow_invalid_dates: true,
-                now: Some(far),
-            },
+            InstallOptions::new().allow_invalid_dates(true).now(far),
         )
         .unwrap();
     assert_eq!(name, "www");
@@ -997,13 +993,13 @@ fn tx_create_from(store: &KeyStore) -> CertificateRequest {
     let mut tx = store.begin().unwrap();
     let builder = CertificateRequest::builder(dn("c.example.com")).dns_name("alt.example.com");
     let req = tx
-        .create_pending_from_with_rng(&mut ChaCha8Rng::seed_from_u64(8), "c", builder, 2048)
+        .create_pending_with_rng(&mut ChaCha8Rng::seed_from_u64(8), "c", &builder, 2048)
         .unwrap();
     let err = tx
         .create_pending_with_rng(
             &mut ChaCha8Rng::seed_from_u64(9),
             "c",
-            &dn("d.example"),
+            &CertificateRequest::builder(dn("d.example")),
             2048,
         )
         .unwrap_err();

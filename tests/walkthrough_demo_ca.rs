@@ -150,7 +150,7 @@ fn the_store_installs_it_on_the_key_it_was_requested_for() {
         .build()
         .unwrap();
     let request = tx
-        .create_pending_from("www", CertificateRequest::builder(dn), 2048)
+        .create_pending("www", &CertificateRequest::builder(dn), 2048)
         .unwrap();
     tx.commit().unwrap();
 

@@ -186,7 +186,7 @@ fn create_pending(store: &KeyStore) -> Result<CertificateRequest, Box<dyn Error>
         .build()?;
     let builder = CertificateRequest::builder(dn).dns_name("example.test");
     let mut tx = store.begin()?;
-    let request = tx.create_pending_from(HOST, builder, 2048)?;
+    let request = tx.create_pending(HOST, &builder, 2048)?;
     tx.commit()?;
     Ok(request)
 }

@@ -1,11 +1,11 @@
 //! The errors of certificates: reading them and building chains ([`CertificateError`]), and
 //! installing one on a pending key ([`InstallError`]).
 
+use crate::encoding::format_utc;
 use std::time::SystemTime;
 
 use thiserror::Error as ThisError;
 
-use super::utc;
 use crate::fingerprint::Fingerprint;
 
 // ---------------------------------------------------------------------------------------------
@@ -42,7 +42,7 @@ pub enum CertificateError {
     /// The certificate's validity period ended before the time it was checked at.
     #[error(
         "the certificate for `{subject}` expired at {}: ask your certificate authority for a new one",
-        utc(*not_after)
+        format_utc(*not_after)
     )]
     Expired {
         /// The certificate's subject (RFC 4514, cut after 256 characters).
@@ -53,7 +53,7 @@ pub enum CertificateError {
     /// The certificate's validity period starts after the time it was checked at.
     #[error(
         "the certificate for `{subject}` is not valid before {}: check the system clock, or wait until then",
-        utc(*not_before)
+        format_utc(*not_before)
     )]
     NotYetValid {
         /// The certificate's subject (RFC 4514, cut after 256 characters).
@@ -158,8 +158,8 @@ pub enum InstallError {
     /// `not_before`).
     #[error(
         "the certificate for `{subject}` is {}; install it anyway only if you know why (InstallOptions::allow_invalid_dates)",
-        if now > not_after { format!("expired since {}", utc(*not_after)) }
-        else { format!("not valid before {}", utc(*not_before)) }
+        if now > not_after { format!("expired since {}", format_utc(*not_after)) }
+        else { format!("not valid before {}", format_utc(*not_before)) }
     )]
     InvalidDates {
         /// The certificate's subject.

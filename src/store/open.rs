@@ -5,10 +5,15 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::Kek;
+use super::options::check_cost;
 use super::schema::db;
 use super::seal::{self, Cost, Keys};
-use super::{Kek, VERIFIER_LABEL, VERIFIER_TEXT, check_cost};
 use crate::error::{Result, StoreError};
+
+/// Purpose label and plaintext of the passphrase verifier.
+const VERIFIER_LABEL: &[u8] = b"keymanager/v1/verifier";
+const VERIFIER_TEXT: &[u8] = b"keymanager passphrase check";
 
 /// Runs `f` in a `BEGIN IMMEDIATE` transaction on `conn`, committing on success.
 pub(super) fn with_write(

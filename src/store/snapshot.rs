@@ -25,9 +25,9 @@ use std::sync::Arc;
 use rusqlite::Connection;
 
 use super::schema::{self, db};
-use super::session::Session;
+use super::transaction::Session;
 use super::{Identity, KeyStore, fill_busy};
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, canonical_ip};
 use crate::error::{Result, StoreError};
 use crate::hostname::{self, MAX_HOST_LEN};
 
@@ -178,7 +178,7 @@ impl PortBindings {
 ///
 /// ```
 /// # fn main() -> keymanager::Result<()> {
-/// use keymanager::{DistinguishedName, KdfParams, KeyStore, StoreOptions};
+/// use keymanager::{CertificateRequest, DistinguishedName, KdfParams, KeyStore, StoreOptions};
 ///
 /// let options = StoreOptions::new().kdf(KdfParams::new(64, 1, 1)?); // weak: tests only
 /// let store = KeyStore::open_in_memory_with("passphrase", &options)?;
@@ -190,7 +190,7 @@ impl PortBindings {
 /// assert!(!watcher.changed()?);
 /// let dn: DistinguishedName = "CN=www.example.com".parse()?;
 /// let mut tx = store.begin()?;
-/// tx.create_pending("www", &dn, 2048)?;
+/// tx.create_pending("www", &CertificateRequest::builder(dn), 2048)?;
 /// tx.commit()?;
 /// assert!(watcher.changed()?);
 /// assert!(watcher.snapshot()?.is_empty()); // nothing bound yet
@@ -314,12 +314,4 @@ fn read_snapshot(session: &Session<'_>) -> Result<Snapshot> {
         ports,
         bindings: rows.len(),
     })
-}
-
-/// IPv4-mapped IPv6 addresses are the IPv4 address, as in [`Endpoint`].
-fn canonical_ip(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        v4 => v4,
-    }
 }

@@ -33,10 +33,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         } => {
             let bytes = read_input(&file)?;
             let (store, _) = open(g)?;
-            let options = InstallOptions {
-                allow_invalid_dates,
-                now: None,
-            };
+            let options = InstallOptions::new().allow_invalid_dates(allow_invalid_dates);
             let (tx, _) = change(&store, |tx| {
                 Ok(tx.install_certificate_with(&bytes, options)?)
             })?;
@@ -150,10 +147,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             read_into(&key, &mut key_bytes)?;
             let chain = read_input(&cert)?;
             let key = read_key(&key_bytes, Source::key_file(password.key_password_fd))?;
-            let options = InstallOptions {
-                allow_invalid_dates,
-                now: None,
-            };
+            let options = InstallOptions::new().allow_invalid_dates(allow_invalid_dates);
             open_or_create(g, true)?.run(|store| {
                 let (tx, ()) = change(store, |tx| Ok(tx.import(&name, &key, &chain, options)?))?;
                 tx.finish(g.dry_run)
@@ -191,14 +185,14 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         } => {
             let (store, _) = open(g)?;
             let day = Duration::from_secs(24 * 60 * 60);
-            let options = HealthOptions {
-                expiring_within: day
-                    .saturating_mul(u32::try_from(expiring_days).unwrap_or(u32::MAX)),
-                pending_older_than: day
-                    .saturating_mul(u32::try_from(pending_days).unwrap_or(u32::MAX)),
-                min_key_bits: min_bits,
-                now: None,
-            };
+            let options = HealthOptions::new()
+                .expiring_within(
+                    day.saturating_mul(u32::try_from(expiring_days).unwrap_or(u32::MAX)),
+                )
+                .pending_older_than(
+                    day.saturating_mul(u32::try_from(pending_days).unwrap_or(u32::MAX)),
+                )
+                .min_key_bits(min_bits);
             let report = store.check(&options)?;
             if json {
                 print(&format!("{:#}\n", output::report_json(&report)))?;
@@ -224,7 +218,7 @@ fn new(g: &Global, args: NewArgs) -> Result<(), Failure> {
     open_or_create(g, true)?.run(|store| {
         let (tx, request) = change(store, |tx| {
             output::with_spinner(&format!("generating a {bits}-bit RSA key"), || {
-                Ok(tx.create_pending_from(&args.name, builder, bits)?)
+                Ok(tx.create_pending(&args.name, &builder, bits)?)
             })
         })?;
         commit_with_request(tx, &request, args.out.as_deref(), g.dry_run)

@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::time::{Duration, SystemTime};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use keymanager::store::HealthProblem;
+use keymanager::store::{HealthProblem, format_utc};
 use keymanager::{Entry, EntryState, HealthReport};
 use serde_json::{Value, json};
 
@@ -65,7 +65,7 @@ pub fn table(entries: &[Entry]) -> String {
 
 /// One entry in full, one `field: value` per line.
 pub fn details(e: &Entry) -> String {
-    let time = |t: Option<SystemTime>| t.map_or_else(|| "-".into(), utc);
+    let time = |t: Option<SystemTime>| t.map_or_else(|| "-".into(), format_utc);
     let mut lines = vec![
         ("name", e.name().to_owned()),
         ("state", state(e).to_owned()),
@@ -76,7 +76,7 @@ pub fn details(e: &Entry) -> String {
         ("key", format!("RSA {} bits", e.key_bits())),
         ("fingerprint", e.fingerprint().to_hex()),
         ("bindings", or_dash(bindings(e).join(", "))),
-        ("created", utc(e.created())),
+        ("created", format_utc(e.created())),
         ("installed", time(e.installed())),
     ];
     if let Some(of) = e.renewal_of() {
@@ -90,7 +90,7 @@ pub fn details(e: &Entry) -> String {
 
 /// One entry as JSON.
 pub fn entry_json(e: &Entry) -> Value {
-    let time = |t: Option<SystemTime>| t.map(utc);
+    let time = |t: Option<SystemTime>| t.map(format_utc);
     json!({
         "name": e.name(),
         "state": state(e),
@@ -101,7 +101,7 @@ pub fn entry_json(e: &Entry) -> Value {
         "key_bits": e.key_bits(),
         "fingerprint": e.fingerprint().to_hex(),
         "bindings": bindings(e),
-        "created": utc(e.created()),
+        "created": format_utc(e.created()),
         "installed": time(e.installed()),
         "renewal_of": e.renewal_of(),
     })
@@ -173,7 +173,7 @@ pub fn changes(before: &[Entry], after: &[Entry]) -> Vec<String> {
                         state(o),
                         state(e),
                         e.subject(),
-                        e.not_after().map_or_else(|| "-".into(), utc)
+                        e.not_after().map_or_else(|| "-".into(), format_utc)
                     ));
                 }
                 let (ob, nb) = (bindings(o), bindings(e));
@@ -206,17 +206,9 @@ pub fn with_spinner<T>(message: &str, f: impl FnOnce() -> T) -> T {
     out
 }
 
-/// `t` as `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn utc(t: SystemTime) -> String {
-    match der::DateTime::from_system_time(t) {
-        Ok(d) => d.to_string(),
-        Err(_) => "(out of range)".into(),
-    }
-}
-
 /// `t` as `YYYY-MM-DD`.
 fn date(t: SystemTime) -> String {
-    let full = utc(t);
+    let full = format_utc(t);
     full.get(..10).map_or(full.clone(), str::to_owned)
 }
 
@@ -243,7 +235,7 @@ mod tests {
     #[test]
     fn times_are_utc_text() {
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(86_400 * 365);
-        assert_eq!(utc(t), "1971-01-01T00:00:00Z");
+        assert_eq!(format_utc(t), "1971-01-01T00:00:00Z");
         assert_eq!(date(t), "1971-01-01");
     }
 

@@ -1,29 +1,46 @@
-//! Reading and writing entries: the `entries`, `chain` and `bindings` rows, checked against
-//! their MACs and opened with the store's keys.
-//!
-//! A [`Session`] is a connection inside a transaction (a read snapshot or the write
-//! transaction) together with the keys; every public operation of the store runs as one.
+//! The table layer: the `entries`, `chain` and `bindings` rows and the SQL that reads and
+//! writes them, each row checked against its MAC and each key opened with the store's keys.
+//! Everything above this file works with [`Row`]s and [`Session`] methods, never SQL text.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, OptionalExtension, params};
-use zeroize::Zeroizing;
+use rusqlite::{OptionalExtension, params};
 
-use super::certs;
+use super::install::covers_binding;
 use super::schema::db;
-use super::{
-    Entry, EntryState, Export, Identity, InstallOptions, KEY_LABEL, Kek, ROW_LABEL, join_names,
-    secs, split_names, time,
-};
+use super::transaction::Session;
 use crate::certificate::Certificate;
 use crate::chain::Chain;
 use crate::endpoint::Endpoint;
-use crate::error::{CertificateError, EndpointError, Error, InstallError, Result, StoreError};
+use crate::error::{EndpointError, Error, Result, StoreError};
 use crate::fingerprint::Fingerprint;
-use crate::key::{KeyEncryption, KeySizePolicy, PrivateKey};
+use crate::key::{KeySizePolicy, PrivateKey};
 use crate::name::DistinguishedName;
 use crate::request::CertificateRequest;
 
+/// Purpose label in the associated data of a sealed private key.
+pub(super) const KEY_LABEL: &[u8] = b"keymanager/v1/private-key";
+/// Purpose label of an entry row's MAC.
+const ROW_LABEL: &[u8] = b"keymanager/v1/entry";
+
+/// A pending entry as [`Session::pending_keys`] lists it.
+pub(super) struct PendingKey {
+    pub(super) name: String,
+    pub(super) spki: Vec<u8>,
+    pub(super) subject: String,
+    pub(super) dns_names: Vec<String>,
+}
+
+/// What a new pending entry's subject and names come from.
+#[derive(Clone, Copy)]
+pub(super) enum Origin<'a> {
+    /// The request made for its key (stored with it).
+    Request(&'a CertificateRequest),
+    /// The certificate of an imported key: it has no request.
+    Certificate(&'a Certificate),
+}
+
+/// The `state` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum State {
     Pending,
@@ -166,12 +183,6 @@ impl Row {
     }
 }
 
-/// A connection inside a transaction (read or write) with the keys to check and open rows.
-pub(super) struct Session<'a> {
-    pub(super) conn: &'a Connection,
-    pub(super) kek: &'a Kek,
-}
-
 impl Session<'_> {
     pub(super) fn row_by_name(&self, name: &str) -> Result<Row> {
         self.row_where("e.name = ?1", params![name])?
@@ -294,13 +305,11 @@ impl Session<'_> {
         let parts = row.mac_parts(&chain, &self.binding_texts(id)?);
         let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
         let mac = self.kek.keys.mac(&refs);
-        self.conn
-            .execute(
-                "UPDATE entries SET mac = ?1 WHERE id = ?2",
-                params![mac, id],
-            )
-            .map_err(db("writing an entry"))?;
-        Ok(())
+        self.write(
+            "writing an entry",
+            "UPDATE entries SET mac = ?1 WHERE id = ?2",
+            params![mac, id],
+        )
     }
 
     pub(super) fn check_salt(&self) -> Result<()> {
@@ -356,18 +365,17 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// Stores `key` as the pending entry `name`, described by `origin`; the caller checked
+    /// the name. A key already in the store is [`StoreError::DuplicateKey`].
     pub(super) fn insert_pending(
         &self,
         name: &str,
         key: &PrivateKey,
-        request: &CertificateRequest,
-        subject: &str,
+        origin: Origin<'_>,
         renewal_of: Option<i64>,
     ) -> Result<()> {
         let fp = key.fingerprint();
-        if let Some(existing) =
-            self.row_where("e.spki_sha256 = ?1", params![fp.as_bytes().as_slice()])?
-        {
+        if let Some(existing) = self.row_by_key(&fp)? {
             return Err(StoreError::DuplicateKey {
                 entry: existing.name,
                 fingerprint: fp,
@@ -376,226 +384,38 @@ impl Session<'_> {
         }
         let der = key.to_pkcs8_der()?;
         let sealed = self.kek.keys.seal(KEY_LABEL, fp.as_bytes(), &der)?;
-        let names = join_names(&request.dns_names());
-        self.conn
-            .execute(
-                "INSERT INTO entries (name, state, spki_sha256, key_bits, sealed_key, subject, \
+        let (subject, names, request_der, during) = match origin {
+            Origin::Request(request) => (
+                request.subject(),
+                request.dns_names(),
+                Some(request.to_der()),
+                "storing a pending key",
+            ),
+            Origin::Certificate(leaf) => (
+                leaf.subject(),
+                leaf.dns_names(),
+                None,
+                "storing an imported key",
+            ),
+        };
+        self.write(
+            during,
+            "INSERT INTO entries (name, state, spki_sha256, key_bits, sealed_key, subject, \
                  dns_names, request_der, created_at, renewal_of, mac) \
                  VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, x'')",
-                params![
-                    name,
-                    fp.as_bytes().as_slice(),
-                    key.bits() as i64,
-                    sealed,
-                    subject,
-                    names,
-                    request.to_der(),
-                    secs(SystemTime::now()),
-                    renewal_of,
-                ],
-            )
-            .map_err(db("storing a pending key"))?;
+            params![
+                name,
+                fp.as_bytes().as_slice(),
+                key.bits() as i64,
+                sealed,
+                subject,
+                join_names(&names),
+                request_der,
+                secs(SystemTime::now()),
+                renewal_of,
+            ],
+        )?;
         self.update_mac(self.conn.last_insert_rowid())
-    }
-
-    pub(super) fn install(&self, bytes: &[u8], options: InstallOptions) -> Result<String> {
-        let certs = certs::parse_any(bytes)?;
-        // One indexed lookup per certificate in the input.
-        let mut installed: Option<Row> = None;
-        let mut pending: Option<Row> = None;
-        for cert in &certs {
-            let fp = cert.fingerprint();
-            if let Some(row) =
-                self.row_where("e.spki_sha256 = ?1", params![fp.as_bytes().as_slice()])?
-            {
-                match row.state {
-                    State::Pending => {
-                        pending = Some(row);
-                        break;
-                    }
-                    State::Installed => installed = installed.or(Some(row)),
-                }
-            }
-        }
-        let Some(row) = pending else {
-            if let Some(row) = installed {
-                return Err(InstallError::AlreadyInstalled {
-                    fingerprint: row.fingerprint(),
-                    entry: row.name,
-                }
-                .into());
-            }
-            return Err(self.no_match(&certs)?);
-        };
-        self.verify(&row, &[])?;
-        let fp = row.fingerprint();
-        let chain = Chain::build(certs, &fp)?;
-        let leaf = chain.leaf();
-        let subject = leaf.subject();
-        let now = options.now.unwrap_or_else(SystemTime::now);
-        if !options.allow_invalid_dates {
-            match leaf.check_validity_at(now) {
-                Err(Error::Certificate(
-                    CertificateError::Expired { .. } | CertificateError::NotYetValid { .. },
-                )) => {
-                    return Err(InstallError::InvalidDates {
-                        subject,
-                        not_before: leaf.not_before(),
-                        not_after: leaf.not_after(),
-                        now,
-                    }
-                    .into());
-                }
-                other => other?,
-            }
-        }
-        if !leaf.allows_server_auth() {
-            return Err(InstallError::NoServerAuth { subject }.into());
-        }
-        let dropped = match row.request()? {
-            Some(req) => certs::dropped_names(&req, leaf),
-            None => Vec::new(),
-        };
-        if !dropped.is_empty() {
-            return Err(InstallError::NamesDropped {
-                entry: row.name.clone(),
-                dropped,
-                certified: certs::certified_names(leaf),
-            }
-            .into());
-        }
-        let renewed = match row.renewal_of {
-            Some(old_id) => {
-                let old = self.row_by_id(old_id)?;
-                // Checked before its bindings move, so that the new MAC cannot launder them.
-                self.verify(&old, &self.chain(old_id)?)?;
-                Some(old)
-            }
-            None => None,
-        };
-        if let Some(old) = &renewed {
-            let endpoints: Vec<String> = self
-                .bindings_of(old.id)?
-                .iter()
-                .filter(|e| {
-                    e.host_name()
-                        .is_some_and(|h| !certs::covers_binding(leaf, h))
-                })
-                .map(ToString::to_string)
-                .collect();
-            if !endpoints.is_empty() {
-                return Err(InstallError::RenewalDropsBindings {
-                    entry: old.name.clone(),
-                    endpoints,
-                    certified: certs::certified_names(leaf),
-                }
-                .into());
-            }
-        }
-        // The key must still open before we tie a certificate to it.
-        self.unseal(&row)?;
-        // A renewal takes over the bindings and the name of the entry it renews, which goes.
-        let mut name = row.name.clone();
-        if let Some(old) = renewed {
-            // Detached first, so that deleting the old entry does not re-check (and fail on)
-            // this row mid-change; its MAC is recomputed below.
-            self.conn
-                .execute(
-                    "UPDATE entries SET renewal_of = NULL WHERE id = ?1",
-                    params![row.id],
-                )
-                .map_err(db("installing a renewal"))?;
-            self.conn
-                .execute(
-                    "UPDATE bindings SET entry_id = ?1 WHERE entry_id = ?2",
-                    params![row.id, old.id],
-                )
-                .map_err(db("moving bindings to the renewal"))?;
-            self.delete(old.id)?;
-            name = old.name;
-        }
-        self.conn
-            .execute(
-                "UPDATE entries SET state = 'installed', name = ?1, subject = ?2, dns_names = ?3, \
-                 installed_at = ?4, not_before = ?5, not_after = ?6, renewal_of = NULL \
-                 WHERE id = ?7",
-                params![
-                    name,
-                    subject,
-                    join_names(&leaf.dns_names()),
-                    secs(SystemTime::now()),
-                    secs(leaf.not_before()),
-                    secs(leaf.not_after()),
-                    row.id
-                ],
-            )
-            .map_err(db("installing a certificate"))?;
-        for (i, cert) in chain.certificates().iter().enumerate() {
-            self.conn
-                .execute(
-                    "INSERT INTO chain (entry_id, position, der) VALUES (?1, ?2, ?3)",
-                    params![row.id, i as i64, cert.to_der()],
-                )
-                .map_err(db("storing a certificate"))?;
-        }
-        self.update_mac(row.id)?;
-        Ok(name)
-    }
-
-    /// The error for a certificate no pending key matches, with the pending keys of the same
-    /// subject as candidates.
-    pub(super) fn no_match(&self, certs: &[Certificate]) -> Result<Error> {
-        // The server certificate is the one that is not a CA, whatever the file order.
-        let Some(leaf) = certs.iter().find(|c| !c.is_ca()).or(certs.first()) else {
-            return Ok(CertificateError::NoCertificate {
-                hint: "the input holds no certificate".into(),
-            }
-            .into());
-        };
-        let subject = leaf.subject();
-        let names: Vec<String> = leaf
-            .dns_names()
-            .iter()
-            .map(|n| n.to_ascii_lowercase())
-            .collect();
-        // An error path: scanning the pending entries is fine here.
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "SELECT name, spki_sha256, subject, dns_names FROM entries \
-                 WHERE state = 'pending' ORDER BY name",
-            )
-            .map_err(db("listing pending keys"))?;
-        let pending = st
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Vec<u8>>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(db("listing pending keys"))?;
-        let candidates = pending
-            .into_iter()
-            .filter(|(_, _, s, dns)| {
-                *s == subject
-                    || split_names(dns)
-                        .iter()
-                        .any(|n| names.contains(&n.to_ascii_lowercase()))
-            })
-            .map(|(name, fp, _, _)| {
-                let fp = <[u8; 32]>::try_from(fp.as_slice()).unwrap_or_default();
-                (name, Fingerprint::from(fp))
-            })
-            .collect();
-        Ok(InstallError::NoMatchingKey {
-            subject,
-            fingerprint: leaf.fingerprint(),
-            candidates,
-        }
-        .into())
     }
 
     pub(super) fn bind(&self, endpoint: &Endpoint, name: &str) -> Result<()> {
@@ -625,7 +445,7 @@ impl Session<'_> {
                     entry: name.to_owned(),
                     what: "its certificate does not parse".into(),
                 })?;
-            if !certs::covers_binding(&leaf, host) {
+            if !covers_binding(&leaf, host) {
                 return Err(EndpointError::HostNotCovered {
                     entry: name.to_owned(),
                     host: host.to_owned(),
@@ -634,12 +454,11 @@ impl Session<'_> {
                 .into());
             }
         }
-        self.conn
-            .execute(
-                "INSERT INTO bindings (endpoint, entry_id) VALUES (?1, ?2)",
-                params![endpoint.to_string(), row.id],
-            )
-            .map_err(db("binding"))?;
+        self.write(
+            "binding",
+            "INSERT INTO bindings (endpoint, entry_id) VALUES (?1, ?2)",
+            params![endpoint.to_string(), row.id],
+        )?;
         self.update_mac(row.id)
     }
 
@@ -653,13 +472,109 @@ impl Session<'_> {
         };
         let row = self.row_by_id(id)?;
         self.verify(&row, &self.chain(id)?)?;
-        self.conn
-            .execute(
-                "DELETE FROM bindings WHERE endpoint = ?1",
-                params![endpoint.to_string()],
-            )
-            .map_err(db("unbinding"))?;
+        self.write(
+            "unbinding",
+            "DELETE FROM bindings WHERE endpoint = ?1",
+            params![endpoint.to_string()],
+        )?;
         self.update_mac(id)
+    }
+
+    /// The row of the key with fingerprint `fp` (the install lookup: one index probe).
+    pub(super) fn row_by_key(&self, fp: &Fingerprint) -> Result<Option<Row>> {
+        self.row_where("e.spki_sha256 = ?1", params![fp.as_bytes().as_slice()])
+    }
+
+    /// Every pending entry, by name: the candidates named when no key matches a certificate.
+    pub(super) fn pending_keys(&self) -> Result<Vec<PendingKey>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT name, spki_sha256, subject, dns_names FROM entries \
+                 WHERE state = 'pending' ORDER BY name",
+            )
+            .map_err(db("listing pending keys"))?;
+        st.query_map([], |r| {
+            Ok(PendingKey {
+                name: r.get(0)?,
+                spki: r.get(1)?,
+                subject: r.get(2)?,
+                dns_names: split_names(&r.get::<_, String>(3)?),
+            })
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .map_err(db("listing pending keys"))
+    }
+
+    /// Turns the pending entry `id` into the installed entry `name` for `chain`'s leaf, stores
+    /// the chain and recomputes the MAC. The caller checked the row and the chain.
+    pub(super) fn write_installed(&self, id: i64, name: &str, chain: &Chain) -> Result<()> {
+        let leaf = chain.leaf();
+        self.write(
+            "installing a certificate",
+            "UPDATE entries SET state = 'installed', name = ?1, subject = ?2, dns_names = ?3, \
+                 installed_at = ?4, not_before = ?5, not_after = ?6, renewal_of = NULL \
+                 WHERE id = ?7",
+            params![
+                name,
+                leaf.subject(),
+                join_names(&leaf.dns_names()),
+                secs(SystemTime::now()),
+                secs(leaf.not_before()),
+                secs(leaf.not_after()),
+                id
+            ],
+        )?;
+        for (i, cert) in chain.certificates().iter().enumerate() {
+            self.write(
+                "storing a certificate",
+                "INSERT INTO chain (entry_id, position, der) VALUES (?1, ?2, ?3)",
+                params![id, i as i64, cert.to_der()],
+            )?;
+        }
+        self.update_mac(id)
+    }
+
+    /// Makes the renewal `id` an ordinary entry; the caller recomputes its MAC.
+    pub(super) fn detach_renewal(&self, id: i64) -> Result<()> {
+        self.write(
+            "detaching a renewal",
+            "UPDATE entries SET renewal_of = NULL WHERE id = ?1",
+            params![id],
+        )
+    }
+
+    /// Moves every binding of entry `from` to entry `to`; the caller recomputes `to`'s MAC.
+    pub(super) fn move_bindings(&self, from: i64, to: i64) -> Result<()> {
+        self.write(
+            "moving bindings to the renewal",
+            "UPDATE bindings SET entry_id = ?1 WHERE entry_id = ?2",
+            params![to, from],
+        )
+    }
+
+    /// Removes every binding of entry `id` (whose MAC the caller recomputes or deletes).
+    pub(super) fn delete_bindings(&self, id: i64) -> Result<()> {
+        self.write(
+            "removing bindings",
+            "DELETE FROM bindings WHERE entry_id = ?1",
+            params![id],
+        )
+    }
+
+    /// Replaces entry `id`'s sealed key (a passphrase change); the caller recomputes its MAC.
+    pub(super) fn set_sealed_key(&self, id: i64, sealed: &[u8]) -> Result<()> {
+        self.write(
+            "re-sealing a key",
+            "UPDATE entries SET sealed_key = ?1 WHERE id = ?2",
+            params![sealed, id],
+        )
+    }
+
+    /// Runs one writing statement; `during` names it in a database error.
+    fn write(&self, during: &'static str, sql: &str, p: impl rusqlite::Params) -> Result<()> {
+        self.conn.execute(sql, p).map_err(db(during))?;
+        Ok(())
     }
 
     /// Deletes an entry (its chain goes with it); a renewal of it becomes an ordinary pending
@@ -674,109 +589,59 @@ impl Session<'_> {
             // Checked first, so that re-computing its MAC cannot launder a tampered row.
             let row = self.row_by_id(renewal)?;
             self.verify(&row, &self.chain(renewal)?)?;
-            self.conn
-                .execute(
-                    "UPDATE entries SET renewal_of = NULL WHERE id = ?1",
-                    params![renewal],
-                )
-                .map_err(db("detaching a renewal"))?;
+            self.detach_renewal(renewal)?;
             self.update_mac(renewal)?;
         }
-        self.conn
-            .execute("DELETE FROM entries WHERE id = ?1", params![id])
-            .map_err(db("removing an entry"))?;
-        Ok(())
+        self.write(
+            "removing an entry",
+            "DELETE FROM entries WHERE id = ?1",
+            params![id],
+        )
     }
 
-    pub(super) fn entry(&self, name: &str) -> Result<Entry> {
-        let row = self.row_by_name(name)?;
-        self.to_entry(row)
+    /// Every row that `clause` (a `WHERE` and/or `ORDER BY` on `entries e`) selects, unchecked.
+    pub(super) fn rows(&self, clause: &str, p: impl rusqlite::Params) -> Result<Vec<Row>> {
+        let mut st = self
+            .conn
+            .prepare_cached(&format!("SELECT {ROW_COLUMNS} FROM entries e {clause}"))
+            .map_err(db("listing entries"))?;
+        st.query_map(p, Row::from_sql)
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<Row>>>())
+            .map_err(db("listing entries"))
     }
+}
 
-    pub(super) fn entries(&self, clause: &str, p: impl rusqlite::Params) -> Result<Vec<Entry>> {
-        let rows = {
-            let mut st = self
-                .conn
-                .prepare_cached(&format!("SELECT {ROW_COLUMNS} FROM entries e {clause}"))
-                .map_err(db("listing entries"))?;
-            st.query_map(p, Row::from_sql)
-                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<Row>>>())
-                .map_err(db("listing entries"))?
-        };
-        rows.into_iter().map(|row| self.to_entry(row)).collect()
+pub(super) fn secs(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
     }
+}
 
-    pub(super) fn to_entry(&self, row: Row) -> Result<Entry> {
-        let chain = self.chain(row.id)?;
-        self.verify(&row, &chain)?;
-        let bindings = self.bindings_of(row.id)?;
-        let renewal_of = match row.renewal_of {
-            Some(id) => Some(self.row_by_id(id)?.name),
-            None => None,
-        };
-        Ok(Entry {
-            fingerprint: row.fingerprint(),
-            state: match row.state {
-                State::Pending => EntryState::Pending,
-                State::Installed => EntryState::Installed,
-            },
-            key_bits: usize::try_from(row.key_bits).unwrap_or(0),
-            created: time(row.created_at),
-            installed: row.installed_at.map(time),
-            not_before: row.not_before.map(time),
-            not_after: row.not_after.map(time),
-            name: row.name,
-            subject: row.subject,
-            dns_names: row.dns_names,
-            bindings,
-            renewal_of,
-        })
+/// The time `s` seconds from the epoch. Stored times were written by [`secs`] and are
+/// MAC-checked before use; a value beyond what this platform's `SystemTime` holds (never
+/// written by us) reads as the epoch rather than panicking.
+pub(super) fn time(s: i64) -> SystemTime {
+    if s >= 0 {
+        UNIX_EPOCH
+            .checked_add(Duration::from_secs(s.unsigned_abs()))
+            .unwrap_or(UNIX_EPOCH)
+    } else {
+        UNIX_EPOCH
+            .checked_sub(Duration::from_secs(s.unsigned_abs()))
+            .unwrap_or(UNIX_EPOCH)
     }
+}
 
-    pub(super) fn identity(&self, id: i64) -> Result<Identity> {
-        let row = self.row_by_id(id)?;
-        let ders = self.chain(id)?;
-        self.verify(&row, &ders)?;
-        let chain = ders
-            .iter()
-            .map(|d| Certificate::from_der(d))
-            .collect::<Result<Vec<_>>>()
-            .map_err(|_| StoreError::Tampered {
-                entry: row.name.clone(),
-                what: "a stored certificate does not parse".into(),
-            })?;
-        if chain.first().map(Certificate::fingerprint) != Some(row.fingerprint()) {
-            return Err(StoreError::Tampered {
-                entry: row.name.clone(),
-                what: "its certificate is not for its key".into(),
-            }
-            .into());
-        }
-        let key = self.unseal(&row)?;
-        Ok(Identity {
-            name: row.name,
-            chain,
-            key,
-        })
-    }
+pub(super) fn join_names(names: &[String]) -> String {
+    names.join("\n")
+}
 
-    pub(super) fn export(
-        &self,
-        name: &str,
-        password: &str,
-        encryption: KeyEncryption,
-    ) -> Result<Export> {
-        let row = self.row_by_name(name)?;
-        let ders = self.chain(row.id)?;
-        self.verify(&row, &ders)?;
-        let key = self.unseal(&row)?;
-        let key_pem = Zeroizing::new(key.to_encrypted_pkcs8_pem(password, encryption)?);
-        let chain_pem = ders
-            .into_iter()
-            .map(|der| pem::encode(&pem::Pem::new("CERTIFICATE", der)))
-            .collect::<String>();
-        Ok(Export { key_pem, chain_pem })
-    }
+pub(super) fn split_names(s: &str) -> Vec<String> {
+    s.split('\n')
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 #[cfg(test)]
@@ -787,7 +652,7 @@ mod tests {
     /// bind) are index lookups, never table scans.
     #[test]
     fn hot_lookups_use_indexes() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
         conn.execute_batch("BEGIN").unwrap();
         super::super::schema::migrate(&conn, 0).unwrap();
         conn.execute_batch("COMMIT").unwrap();
@@ -836,5 +701,14 @@ mod tests {
             assert!(plan.contains(index), "{sql}: {plan}");
             assert!(!plan.starts_with("SCAN"), "{sql}: {plan}");
         }
+    }
+
+    #[test]
+    fn times_round_trip() {
+        for s in [0, 1, 1_700_000_000, -5] {
+            assert_eq!(secs(time(s)), s);
+        }
+        // The extremes do not panic, whatever the platform's range.
+        let _ = (time(i64::MAX), time(i64::MIN));
     }
 }
