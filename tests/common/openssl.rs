@@ -1,18 +1,15 @@
 //! Running the OpenSSL command-line tool (`openssl`, 3.0 or later): the one runner of every
-//! interop test.
-//!
-//! Test files with `mod common;` reach it as `common::cli`; the interop tests that need nothing
-//! else include it alone with `#[path = "common/cli.rs"] mod cli;`.
-#![allow(dead_code)] // each test file uses a different subset
+//! interop test, and small builders for the commands several tests run (`genpkey`,
+//! `req -verify`, `s_client`). [`TestCa`](super::ca::TestCa) runs `req -x509` and `x509 -req`.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 /// Runs `openssl args...` (in `dir`, or the current directory) and returns its output, whatever
 /// the exit status.
 pub fn try_openssl(dir: Option<&Path>, args: &[&str]) -> Output {
     let mut cmd = Command::new("openssl");
-    cmd.args(args);
+    cmd.args(args).stdin(Stdio::null());
     if let Some(dir) = dir {
         cmd.current_dir(dir);
     }
@@ -30,4 +27,88 @@ pub fn openssl(dir: Option<&Path>, args: &[&str]) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// Runs `openssl args...` in `dir`; panics with its stderr on failure; returns stdout.
+pub fn openssl_in(dir: &Path, args: &[&str]) -> String {
+    String::from_utf8_lossy(&openssl(Some(dir), args).stdout).into_owned()
+}
+
+/// Runs `openssl args...` in `dir` and returns whether it succeeded, and its stdout+stderr.
+pub fn openssl_status(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = try_openssl(Some(dir), args);
+    (out.status.success(), said(&out))
+}
+
+/// Writes `files` into a fresh temporary directory, runs `openssl args...` there, and returns
+/// stdout and the bytes of `output` (when given).
+pub fn openssl_with_files(
+    files: &[(&str, &[u8])],
+    args: &[&str],
+    output: Option<&str>,
+) -> (String, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, data) in files {
+        std::fs::write(dir.path().join(name), data).unwrap();
+    }
+    let stdout = openssl_in(dir.path(), args);
+    let bytes = output
+        .map(|o| std::fs::read(dir.path().join(o)).unwrap())
+        .unwrap_or_default();
+    (stdout, bytes)
+}
+
+/// Stdout then stderr, as text (OpenSSL prints some verdicts, such as `verify OK`, on stderr).
+pub fn said(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// `openssl genpkey -algorithm ALGORITHM [-pkeyopt OPT]... -out OUT`: a new key, PKCS#8 PEM.
+pub fn genpkey(out: &Path, algorithm: &str, pkeyopts: &[&str]) {
+    let mut args = vec!["genpkey", "-algorithm", algorithm];
+    for opt in pkeyopts {
+        args.extend(["-pkeyopt", opt]);
+    }
+    args.extend(["-out", out.to_str().unwrap()]);
+    openssl(None, &args);
+}
+
+/// `openssl req -verify -noout -in REQUEST`: panics unless OpenSSL says `verify OK`.
+pub fn req_verify(request: &Path) {
+    let out = openssl(
+        None,
+        &["req", "-verify", "-noout", "-in", request.to_str().unwrap()],
+    );
+    let said = said(&out);
+    assert!(said.contains("verify OK"), "{said}");
+}
+
+/// `openssl s_client` to `127.0.0.1:port` with SNI `name`, verifying the chain against
+/// `ca_file` and the host name (`-verify_hostname`, `-verify_return_error`); returns its output
+/// (the served certificate is in stdout).
+pub fn s_client(port: u16, name: &str, ca_file: &Path) -> Output {
+    let connect = format!("127.0.0.1:{port}");
+    let args = [
+        "s_client",
+        "-connect",
+        &connect,
+        "-servername",
+        name,
+        "-verify_hostname",
+        name,
+        "-verify_return_error",
+        "-CAfile",
+        ca_file.to_str().unwrap(),
+    ];
+    try_openssl(None, &args)
+}
+
+/// Runs `openssl args...` in the current directory and returns its stdout; panics with
+/// OpenSSL's stderr when it fails.
+pub fn stdout(args: &[&str]) -> Vec<u8> {
+    openssl(None, args).stdout
 }
