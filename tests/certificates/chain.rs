@@ -13,7 +13,7 @@ use crate::common;
 use common::ca::{self, CaKey, CaOptions, TestCa};
 use common::der_edit::children;
 use common::fixtures;
-use common::openssl::{openssl_status, openssl_with_files};
+use common::openssl::{X509Req, openssl_status, openssl_with_files};
 
 struct Fixture {
     ca: &'static TestCa,
@@ -582,27 +582,14 @@ fn many_issuers_with_the_same_name_chain_in_order() {
         args.extend(subject);
         args.extend(["-keyout", &key, "-out", &csr]);
         common::openssl::openssl_in(d, &args);
-        common::openssl::openssl_in(
-            d,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                &ca_cert,
-                "-CAkey",
-                &ca_key,
-                "-set_serial",
-                &serial,
-                "-extfile",
-                "ext",
-                "-days",
-                "2",
-                "-out",
-                &cert,
-            ],
-        );
+        X509Req {
+            csr: &csr,
+            ca: (&ca_cert, &ca_key),
+            serial: &serial,
+            days: "2",
+            out: &cert,
+        }
+        .run(d, &["-extfile", "ext"]);
     }
     let certs: Vec<Certificate> = (0..COUNT)
         .map(|i| {
@@ -663,27 +650,14 @@ fn many_large_names_chain_in_order() {
         args.extend(ec);
         args.extend(["-subj", &si, "-keyout", &key, "-out", &csr]);
         common::openssl::openssl_in(d, &args);
-        common::openssl::openssl_in(
-            d,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                &ca_cert,
-                "-CAkey",
-                &ca_key,
-                "-set_serial",
-                &serial,
-                "-extfile",
-                "ext",
-                "-days",
-                "2",
-                "-out",
-                &cert,
-            ],
-        );
+        X509Req {
+            csr: &csr,
+            ca: (&ca_cert, &ca_key),
+            serial: &serial,
+            days: "2",
+            out: &cert,
+        }
+        .run(d, &["-extfile", "ext"]);
     }
     let certs: Vec<Certificate> = (0..COUNT)
         .map(|i| {

@@ -19,7 +19,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::openssl::openssl_in as openssl;
+use super::openssl::{X509Req, openssl_in as openssl};
 
 /// The CA of most tests: an RSA root and an RSA intermediate that signs the leaves, made
 /// once per test binary.
@@ -265,23 +265,7 @@ impl TestCa {
         let serial = SERIAL.fetch_add(1, Ordering::Relaxed).to_string();
         let digest = format!("-{}", self.options.digest);
         let days = self.options.leaf_days.to_string();
-        let mut args = vec![
-            "x509",
-            "-req",
-            "-in",
-            "req.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-set_serial",
-            &serial,
-            "-days",
-            &days,
-            "-out",
-            "out.pem",
-            &digest,
-        ];
+        let mut args = vec![digest.as_str()];
         if !extensions.is_empty() {
             std::fs::write(d.join("ext.cnf"), extensions.join("\n") + "\n").unwrap();
             args.extend(["-extfile", "ext.cnf"]);
@@ -291,7 +275,14 @@ impl TestCa {
             args.extend(["-sigopt", "rsa_padding_mode:pss"]);
         }
         args.extend(extra);
-        openssl(d, &args);
+        X509Req {
+            csr: "req.csr",
+            ca: ("ca.pem", "ca.key"),
+            serial: &serial,
+            days: &days,
+            out: "out.pem",
+        }
+        .run(d, &args);
         read(d, "out.pem")
     }
 }

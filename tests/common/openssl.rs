@@ -1,6 +1,6 @@
 //! Running the OpenSSL command-line tool (`openssl`, 3.0 or later): the one runner of every
 //! interop test, and small builders for the commands several tests run (`genpkey`,
-//! `req -verify`, `s_client`). [`TestCa`](super::ca::TestCa) runs `req -x509` and `x509 -req`.
+//! `x509 -req`, `req -verify`, `s_client`). [`TestCa`](super::ca::TestCa) is built on them.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -75,6 +75,45 @@ pub fn genpkey(out: &Path, algorithm: &str, pkeyopts: &[&str]) {
     }
     args.extend(["-out", out.to_str().unwrap()]);
     openssl(None, &args);
+}
+
+/// `openssl x509 -req`: a CA signs a request. File names are relative to the directory the
+/// command runs in.
+pub struct X509Req<'a> {
+    /// The request (PEM).
+    pub csr: &'a str,
+    /// The issuer's certificate and private key (PEM).
+    pub ca: (&'a str, &'a str),
+    /// The new certificate's serial number, in decimal.
+    pub serial: &'a str,
+    /// How many days it is valid.
+    pub days: &'a str,
+    /// Where the certificate is written (PEM).
+    pub out: &'a str,
+}
+
+impl X509Req<'_> {
+    /// Runs `openssl x509 -req ... MORE...` in `dir` (`more`: `-extfile`, a digest, `-sigopt`).
+    pub fn run(&self, dir: &Path, more: &[&str]) {
+        let mut args = vec![
+            "x509",
+            "-req",
+            "-in",
+            self.csr,
+            "-CA",
+            self.ca.0,
+            "-CAkey",
+            self.ca.1,
+            "-set_serial",
+            self.serial,
+            "-days",
+            self.days,
+            "-out",
+            self.out,
+        ];
+        args.extend(more);
+        openssl(Some(dir), &args);
+    }
 }
 
 /// `openssl req -verify -noout -in REQUEST`: panics unless OpenSSL says `verify OK`.
