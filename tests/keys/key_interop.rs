@@ -20,7 +20,7 @@ use crate::common::openssl::{self as cli, stdout as openssl};
 
 const PASSWORD: &str = "correct horse battery staple";
 
-/// One temporary directory for every file of this test binary.
+/// One temporary directory for every file of these tests.
 fn dir() -> &'static Path {
     static DIR: OnceLock<TempDir> = OnceLock::new();
     DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
