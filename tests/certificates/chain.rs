@@ -5,14 +5,12 @@ use std::time::{Duration, SystemTime};
 
 use der::Decode;
 use keymanager::error::CertificateError;
-use keymanager::{
-    Certificate, CertificateRequest, Chain, DistinguishedName, Error, Fingerprint, PrivateKey,
-};
+use keymanager::{Certificate, Chain, Error, Fingerprint, PrivateKey};
 
 use crate::common;
 use common::ca::{self, CaKey, CaOptions, TestCa};
 use common::der_edit::children;
-use common::fixtures;
+use common::fixtures::{self, csr_pem};
 use common::openssl::{X509Req, openssl_status, openssl_with_files};
 
 struct Fixture {
@@ -51,15 +49,6 @@ fn fixture() -> &'static Fixture {
             root,
         }
     })
-}
-
-fn csr_pem(key: &PrivateKey, cn: &str) -> String {
-    let dn = DistinguishedName::builder()
-        .common_name(cn)
-        .organization("keymanager tests")
-        .build()
-        .unwrap();
-    CertificateRequest::builder(dn).sign(key).unwrap().to_pem()
 }
 
 fn issue(ca: &TestCa, key: &PrivateKey, cn: &str) -> Certificate {

@@ -6,15 +6,12 @@ use std::time::{Duration, SystemTime};
 
 use der::{DateTime, Encode};
 use keymanager::error::{CertificateError, EncodingError};
-use keymanager::{
-    Certificate, CertificateRequest, DistinguishedName, Error, ExtendedKeyUsage, KeyUsage,
-    PrivateKey,
-};
+use keymanager::{Certificate, Error, ExtendedKeyUsage, KeyUsage, PrivateKey};
 
 use crate::common;
 use common::ca::{self, TestCa};
 use common::der_edit::{children, sequence, tlv};
-use common::fixtures;
+use common::fixtures::{self, csr_pem};
 use common::openssl::{openssl_in as openssl, openssl_status, openssl_with_files};
 
 struct Fixture {
@@ -47,16 +44,6 @@ fn fixture() -> &'static Fixture {
             leaf_pem,
         }
     })
-}
-
-fn csr_pem(key: &PrivateKey, cn: &str) -> String {
-    let dn = DistinguishedName::builder()
-        .common_name(cn)
-        .organization("keymanager tests")
-        .country("US")
-        .build()
-        .unwrap();
-    CertificateRequest::builder(dn).sign(key).unwrap().to_pem()
 }
 
 fn leaf() -> Certificate {

@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use keymanager::{KdfParams, KeyStore, PrivateKey, StoreOptions};
+use keymanager::{
+    CertificateRequest, DistinguishedName, KdfParams, KeyStore, PrivateKey, StoreOptions,
+};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -27,6 +29,18 @@ pub fn memory_store() -> KeyStore {
 /// file, so that another process can open it.
 pub fn store_in(dir: &Path) -> KeyStore {
     KeyStore::open_with(dir.join("keys.db"), PASSPHRASE, &fast_options()).unwrap()
+}
+
+/// A request for `CN=<cn>,O=keymanager tests,C=US` signed by `key` (no extensions: the CA
+/// puts them in), PEM.
+pub fn csr_pem(key: &PrivateKey, cn: &str) -> String {
+    let dn = DistinguishedName::builder()
+        .common_name(cn)
+        .organization("keymanager tests")
+        .country("US")
+        .build()
+        .unwrap();
+    CertificateRequest::builder(dn).sign(key).unwrap().to_pem()
 }
 
 /// How many keys the pool holds.

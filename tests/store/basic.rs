@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::common::ca::root_only as ca;
 use crate::common::fixtures::{PASSPHRASE as PASS, fast_options as options, key, memory_store};
+use crate::common::openssl::stdout;
 
 fn dn(cn: &str) -> DistinguishedName {
     DistinguishedName::builder()
@@ -911,18 +912,7 @@ fn export_gives_encrypted_pkcs8_and_the_chain() {
     let cert_file = dir.path().join("cert.pem");
     std::fs::write(&key_file, export.key_pem()).unwrap();
     std::fs::write(&cert_file, export.chain_pem()).unwrap();
-    let pubkey = |args: &[&str]| {
-        let out = std::process::Command::new("openssl")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    };
+    let pubkey = stdout;
     let from_key = pubkey(&[
         "pkey",
         "-in",

@@ -4,7 +4,6 @@
 //! store installs on the pending key they were requested for.
 
 use std::net::IpAddr;
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -13,6 +12,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::common::fixtures::{key, memory_store};
+use crate::common::openssl::{said, stdout, try_openssl};
 use crate::demo_ca::DemoCa;
 
 fn ca() -> &'static DemoCa {
@@ -51,25 +51,27 @@ fn openssl_accepts_the_ca_and_its_server_certificates_strictly() {
     std::fs::write(&ca_path, ca().certificate_pem().unwrap()).unwrap();
     std::fs::write(&leaf_path, sign(&request_for(&key(1), "www.example.test"))).unwrap();
 
-    let out = Command::new("openssl")
-        .args(["verify", "-x509_strict", "-purpose", "sslserver", "-CAfile"])
-        .arg(&ca_path)
-        .arg(&leaf_path)
-        .output()
-        .expect("the openssl CLI is installed (apt-get install -y openssl)");
+    let (ca_file, leaf_file) = (ca_path.to_str().unwrap(), leaf_path.to_str().unwrap());
+    let out = try_openssl(
+        None,
+        &[
+            "verify",
+            "-x509_strict",
+            "-purpose",
+            "sslserver",
+            "-CAfile",
+            ca_file,
+            leaf_file,
+        ],
+    );
     assert!(
         out.status.success(),
-        "openssl verify refused the demo CA's certificate: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        "openssl verify refused the demo CA's certificate: {}",
+        said(&out)
     );
 
-    let text = Command::new("openssl")
-        .args(["x509", "-noout", "-text", "-in"])
-        .arg(&leaf_path)
-        .output()
-        .unwrap();
-    let text = String::from_utf8(text.stdout).unwrap();
+    let text = stdout(&["x509", "-noout", "-text", "-in", leaf_file]);
+    let text = String::from_utf8(text).unwrap();
     for expected in [
         "CA:FALSE",
         "Digital Signature, Key Encipherment",
