@@ -5,15 +5,57 @@
 //! in a `static OnceLock` without leaving files behind.
 //!
 //! ```ignore
-//! let ca = TestCa::new();                       // RSA root + RSA intermediate, SHA-256
-//! let leaf_pem = ca.sign_request(&csr_pem, &["subjectAltName=DNS:www.example.com"]);
+//! let ca = ca::shared();                        // RSA root + RSA intermediate, SHA-256
+//! let leaf_pem = ca.sign_server(&csr_pem, &["www.example.com"], &[]);
 //! let bundle = format!("{leaf_pem}{}", ca.chain_pem());
 //! ```
+//!
+//! Each test binary makes its CAs once: [`shared`] (root and intermediate) and [`root_only`]
+//! (the store's tests, which bundle a leaf with its issuer); tests that need another kind
+//! (ECDSA, RSA-PSS, SHA-384, a twin with the same name) build one with
+//! [`TestCa::with_options`].
 
 use std::path::Path;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::cli;
+use super::openssl::{X509Req, openssl_in as openssl};
+
+/// The CA of most tests: an RSA root and an RSA intermediate that signs the leaves, made
+/// once per test binary.
+pub fn shared() -> &'static TestCa {
+    static CA: OnceLock<TestCa> = OnceLock::new();
+    CA.get_or_init(TestCa::new)
+}
+
+/// A root alone (`CN=Test Root CA Store`), signing leaves valid 30 days, made once per test
+/// binary: a leaf's chain is the leaf and [`TestCa::root_pem`].
+pub fn root_only() -> &'static TestCa {
+    static CA: OnceLock<TestCa> = OnceLock::new();
+    CA.get_or_init(|| {
+        TestCa::with_options(CaOptions {
+            tag: "Store".into(),
+            intermediate: false,
+            leaf_days: 30,
+            ..CaOptions::default()
+        })
+    })
+}
+
+/// The extension lines of a TLS server certificate for these DNS names and IP addresses.
+pub fn server_extensions(dns: &[&str], ips: &[&str]) -> Vec<String> {
+    let san: Vec<String> = dns
+        .iter()
+        .map(|d| format!("DNS:{d}"))
+        .chain(ips.iter().map(|i| format!("IP:{i}")))
+        .collect();
+    vec![
+        format!("subjectAltName={}", san.join(",")),
+        "extendedKeyUsage=serverAuth".into(),
+        "keyUsage=critical,digitalSignature,keyEncipherment".into(),
+        "basicConstraints=critical,CA:FALSE".into(),
+    ]
+}
 
 /// The issuing key type of a test CA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +91,8 @@ pub struct CaOptions {
     pub digest: &'static str,
     /// Sign with RSA-PSS instead of PKCS#1 v1.5 (RSA issuers only).
     pub pss: bool,
+    /// How long the leaves it signs are valid, in days.
+    pub leaf_days: u32,
 }
 
 impl Default for CaOptions {
@@ -59,6 +103,7 @@ impl Default for CaOptions {
             intermediate: true,
             digest: "sha256",
             pss: false,
+            leaf_days: 365,
         }
     }
 }
@@ -149,6 +194,14 @@ impl TestCa {
         self.sign_with(key, cert, csr_pem, extensions, extra)
     }
 
+    /// Signs a PEM certificate request as a TLS server certificate for these DNS names and IP
+    /// addresses ([`server_extensions`]). Returns the certificate PEM.
+    pub fn sign_server(&self, csr_pem: &str, dns: &[&str], ips: &[&str]) -> String {
+        let ext = server_extensions(dns, ips);
+        let ext: Vec<&str> = ext.iter().map(String::as_str).collect();
+        self.sign_request(csr_pem, &ext)
+    }
+
     /// The root certificate, PEM.
     pub fn root_pem(&self) -> &str {
         &self.root_pem
@@ -211,23 +264,8 @@ impl TestCa {
         std::fs::write(d.join("req.csr"), csr_pem).unwrap();
         let serial = SERIAL.fetch_add(1, Ordering::Relaxed).to_string();
         let digest = format!("-{}", self.options.digest);
-        let mut args = vec![
-            "x509",
-            "-req",
-            "-in",
-            "req.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-set_serial",
-            &serial,
-            "-days",
-            "365",
-            "-out",
-            "out.pem",
-            &digest,
-        ];
+        let days = self.options.leaf_days.to_string();
+        let mut args = vec![digest.as_str()];
         if !extensions.is_empty() {
             std::fs::write(d.join("ext.cnf"), extensions.join("\n") + "\n").unwrap();
             args.extend(["-extfile", "ext.cnf"]);
@@ -237,43 +275,16 @@ impl TestCa {
             args.extend(["-sigopt", "rsa_padding_mode:pss"]);
         }
         args.extend(extra);
-        openssl(d, &args);
+        X509Req {
+            csr: "req.csr",
+            ca: ("ca.pem", "ca.key"),
+            serial: &serial,
+            days: &days,
+            out: "out.pem",
+        }
+        .run(d, &args);
         read(d, "out.pem")
     }
-}
-
-/// Runs `openssl args...` in `dir`; panics with its stderr on failure; returns stdout.
-pub fn openssl(dir: &Path, args: &[&str]) -> String {
-    String::from_utf8_lossy(&cli::openssl(Some(dir), args).stdout).into_owned()
-}
-
-/// Runs `openssl args...` in `dir` and returns whether it succeeded, and its stdout+stderr.
-pub fn openssl_status(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = cli::try_openssl(Some(dir), args);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
-/// Writes `files` into a fresh temporary directory, runs `openssl args...` there, and returns
-/// stdout and the bytes of `output` (when given).
-pub fn openssl_with_files(
-    files: &[(&str, &[u8])],
-    args: &[&str],
-    output: Option<&str>,
-) -> (String, Vec<u8>) {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, data) in files {
-        std::fs::write(dir.path().join(name), data).unwrap();
-    }
-    let stdout = openssl(dir.path(), args);
-    let bytes = output
-        .map(|o| std::fs::read(dir.path().join(o)).unwrap())
-        .unwrap_or_default();
-    (stdout, bytes)
 }
 
 fn read(dir: &Path, name: &str) -> String {

@@ -1,14 +1,12 @@
 //! Running the real `keymanager` binary (feature `cli`) on a store in a temporary directory.
-#![allow(dead_code)] // each test file uses a different subset
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use super::fixtures::PASSPHRASE;
+
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_keymanager");
-
-/// The passphrase of every test store.
-pub const PASSPHRASE: &str = "correct horse battery staple";
 
 /// Every environment variable the binary reads: removed, so that the caller's do not leak in.
 const ENV: [&str; 4] = [
@@ -110,16 +108,6 @@ pub fn find<'a>(entries: &'a [serde_json::Value], name: &str) -> &'a serde_json:
         .iter()
         .find(|e| e["name"] == name)
         .unwrap_or_else(|| panic!("no entry {name} in {entries:?}"))
-}
-
-/// The extensions a CA puts in a TLS server certificate for `names`.
-pub fn server_extensions(names: &[&str]) -> Vec<String> {
-    let sans: Vec<String> = names.iter().map(|n| format!("DNS:{n}")).collect();
-    vec![
-        format!("subjectAltName = {}", sans.join(",")),
-        "keyUsage = critical,digitalSignature,keyEncipherment".into(),
-        "extendedKeyUsage = serverAuth".into(),
-    ]
 }
 
 /// Reads a file as text.

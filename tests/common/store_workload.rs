@@ -7,15 +7,13 @@
 //! and one binding for port(j), for one `j`; any other state is a half-applied transaction.
 //! Four keys rotate so that each transaction is fast (no key generation).
 
-#![allow(dead_code)]
-
 use std::path::Path;
 
 use keymanager::{
     CertificateRequest, DistinguishedName, Endpoint, Entry, KeyStore, PrivateKey, Transaction,
 };
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
+
+use super::fixtures;
 
 /// The rotating keys (PKCS#8 DER) and their requests.
 pub struct Workload {
@@ -24,15 +22,9 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// Generates the five keys (four rotating, one for `srv`) from a fixed seed.
+    /// Takes the five keys (four rotating, one for `srv`) from the fixtures' pool.
     pub fn generate() -> Self {
-        let keys = (0..5u64)
-            .map(|n| {
-                let mut rng = ChaCha8Rng::seed_from_u64(500 + n);
-                let k = PrivateKey::generate_rsa_with_rng(&mut rng, 2048).unwrap();
-                k.to_pkcs8_der().unwrap().to_vec()
-            })
-            .collect();
+        let keys = (0..5).map(|n| fixtures::key_der(n).to_vec()).collect();
         Self::from_keys(keys)
     }
 

@@ -1,7 +1,7 @@
 //! What the TLS tests share: a store filled with certificates from the OpenSSL test CA, a
 //! loopback HTTPS server answering from a [`StoreResolver`], and a rustls client that trusts
-//! the CA. Used with `mod common; #[path = "common/tls_fixture.rs"] mod fixture;`.
-#![allow(dead_code)]
+//! the CA; and the `tls_server` example run as a person runs it. The store and the keys come
+//! from [`fixtures`](super::fixtures), the CA is [`ca::shared`](super::ca::shared).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, TcpListener, TcpStream};
@@ -13,77 +13,25 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use keymanager::tls::StoreResolver;
-use keymanager::{
-    CertificateRequest, DistinguishedName, KdfParams, KeyStore, PrivateKey, StoreOptions,
-};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
+use keymanager::{CertificateRequest, DistinguishedName, KeyStore};
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
 
-use crate::common::ca::TestCa;
-
-pub const PASS: &str = "correct horse battery staple";
-
-pub fn options() -> StoreOptions {
-    StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap())
-}
-
-/// A store file in `dir`, so that another process can open it.
-pub fn store_in(dir: &Path) -> KeyStore {
-    KeyStore::open_with(dir.join("keys.db"), PASS, &options()).unwrap()
-}
-
-/// The test CA (root and intermediate), made once per test binary.
-pub fn ca() -> &'static TestCa {
-    static CA: OnceLock<TestCa> = OnceLock::new();
-    CA.get_or_init(TestCa::new)
-}
-
-/// Seeded 2048-bit keys (PKCS#8 DER), made once per test binary.
-pub fn key(i: u64) -> PrivateKey {
-    static KEYS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
-    let keys = KEYS.get_or_init(|| {
-        (0..6u64)
-            .map(|n| {
-                let mut rng = ChaCha8Rng::seed_from_u64(5000 + n);
-                let k = PrivateKey::generate_rsa_with_rng(&mut rng, 2048).unwrap();
-                k.to_pkcs8_der().unwrap().to_vec()
-            })
-            .collect()
-    });
-    PrivateKey::from_der(&keys[i as usize]).unwrap()
-}
-
-/// The extension lines of a server certificate for these DNS names and IP addresses.
-pub fn server_extensions(dns: &[&str], ips: &[&str]) -> Vec<String> {
-    let san: Vec<String> = dns
-        .iter()
-        .map(|d| format!("DNS:{d}"))
-        .chain(ips.iter().map(|i| format!("IP:{i}")))
-        .collect();
-    vec![
-        format!("subjectAltName={}", san.join(",")),
-        "extendedKeyUsage=serverAuth".into(),
-        "keyUsage=critical,digitalSignature,keyEncipherment".into(),
-        "basicConstraints=critical,CA:FALSE".into(),
-    ]
-}
+use super::ca;
+use super::fixtures::key;
 
 /// Signs `request_pem` for these names; returns the leaf PEM and the bundle (leaf, then the
 /// CA's chain) to install.
 pub fn sign(request_pem: &str, dns: &[&str], ips: &[&str]) -> (String, String) {
-    let ext = server_extensions(dns, ips);
-    let ext: Vec<&str> = ext.iter().map(String::as_str).collect();
-    let leaf = ca().sign_request(request_pem, &ext);
-    let bundle = format!("{leaf}{}", ca().chain_pem());
+    let leaf = ca::shared().sign_server(request_pem, dns, ips);
+    let bundle = format!("{leaf}{}", ca::shared().chain_pem());
     (leaf, bundle)
 }
 
 /// Adds entry `name` with key `i`, installs a certificate for `dns` and `ips`, commits;
 /// returns the leaf certificate's DER.
 pub fn install(store: &KeyStore, name: &str, i: u64, dns: &[&str], ips: &[&str]) -> Vec<u8> {
-    let key = key(i);
+    let key = key(i as usize);
     let dn: DistinguishedName = format!("CN={},O=keymanager tests", dns[0]).parse().unwrap();
     let mut builder = CertificateRequest::builder(dn).dns_names(dns.iter().copied());
     for ip in ips {
@@ -191,7 +139,7 @@ pub fn client_config() -> Arc<ClientConfig> {
     Arc::clone(CONFIG.get_or_init(|| {
         let mut roots = RootCertStore::empty();
         roots
-            .add(CertificateDer::from(pem_to_der(ca().root_pem())))
+            .add(CertificateDer::from(pem_to_der(ca::shared().root_pem())))
             .unwrap();
         let mut config = ClientConfig::builder()
             .with_root_certificates(roots)

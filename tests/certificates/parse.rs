@@ -1,25 +1,21 @@
 //! Reading certificates in every form a CA sends them, checked against the OpenSSL CLI.
 
-mod common;
-
 use std::net::IpAddr;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use der::{DateTime, Encode};
 use keymanager::error::{CertificateError, EncodingError};
-use keymanager::{
-    Certificate, CertificateRequest, DistinguishedName, Error, ExtendedKeyUsage, KeyUsage,
-    PrivateKey,
-};
-use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::SeedableRng;
+use keymanager::{Certificate, Error, ExtendedKeyUsage, KeyUsage, PrivateKey};
 
-use common::ca::{TestCa, openssl, openssl_status, openssl_with_files};
+use crate::common;
+use common::ca::{self, TestCa};
 use common::der_edit::{children, sequence, tlv};
+use common::fixtures::{self, csr_pem};
+use common::openssl::{openssl_in as openssl, openssl_status, openssl_with_files};
 
 struct Fixture {
-    ca: TestCa,
+    ca: &'static TestCa,
     key: PrivateKey,
     other_key: PrivateKey,
     leaf_pem: String,
@@ -37,10 +33,9 @@ const LEAF_EXTENSIONS: &[&str] = &[
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let key = PrivateKey::generate_rsa_with_rng(&mut rng, 2048).unwrap();
-        let other_key = PrivateKey::generate_rsa_with_rng(&mut rng, 2048).unwrap();
-        let ca = TestCa::new();
+        let key = fixtures::key(0);
+        let other_key = fixtures::key(1);
+        let ca = ca::shared();
         let leaf_pem = ca.sign_request(&csr_pem(&key, "www.example.com"), LEAF_EXTENSIONS);
         Fixture {
             ca,
@@ -49,16 +44,6 @@ fn fixture() -> &'static Fixture {
             leaf_pem,
         }
     })
-}
-
-fn csr_pem(key: &PrivateKey, cn: &str) -> String {
-    let dn = DistinguishedName::builder()
-        .common_name(cn)
-        .organization("keymanager tests")
-        .country("US")
-        .build()
-        .unwrap();
-    CertificateRequest::builder(dn).sign(key).unwrap().to_pem()
 }
 
 fn leaf() -> Certificate {

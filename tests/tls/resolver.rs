@@ -1,17 +1,15 @@
 //! The rustls resolver on loopback with real clients (rustls, and the OpenSSL CLI): SNI, the
 //! address before the any-address, and a clean refusal for an unbound name.
-#![cfg(feature = "rustls")]
 
-mod common;
-#[path = "common/tls_fixture.rs"]
-mod fixture;
-
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
 
-use fixture::{ServerStats, handshake};
 use keymanager::tls::StoreResolver;
+
+use crate::common::fixtures::store_in;
+use crate::common::openssl::{openssl_with_files, s_client as openssl_s_client};
+use crate::common::{ca, tls_fixture as fixture};
+use fixture::{ServerStats, handshake};
 
 /// Three servers on three ports, all from one store:
 /// - `hosts`: `a.test` and `b.test` bound by name only;
@@ -34,7 +32,7 @@ fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let store = fixture::store_in(dir.path());
+        let store = store_in(dir.path());
         let a = fixture::install(&store, "a", 0, &["a.test"], &[]);
         let b = fixture::install(&store, "b", 1, &["b.test"], &[]);
         let ip = fixture::install(&store, "ip", 2, &["ip.test"], &["127.0.0.1"]);
@@ -61,7 +59,7 @@ fn world() -> &'static World {
             stats.push(fixture::serve(listener, resolver));
         }
         let ca_pem = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(ca_pem.path(), fixture::ca().root_pem()).unwrap();
+        std::fs::write(ca_pem.path(), ca::shared().root_pem()).unwrap();
         World {
             _dir: dir,
             ca_pem,
@@ -130,19 +128,7 @@ fn an_unbound_name_fails_the_handshake_cleanly_and_the_server_goes_on() {
 /// succeeded, and the SHA-256 fingerprint of the certificate it was served.
 fn s_client(port: u16, name: &str) -> (bool, Option<String>) {
     let w = world();
-    let out = Command::new("openssl")
-        .args([
-            "s_client",
-            "-connect",
-            &format!("127.0.0.1:{port}"),
-            "-servername",
-            name,
-        ])
-        .args(["-verify_hostname", name, "-verify_return_error", "-CAfile"])
-        .arg(w.ca_pem.path())
-        .stdin(Stdio::null())
-        .output()
-        .expect("the openssl CLI must be installed");
+    let out = openssl_s_client(port, name, w.ca_pem.path());
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let fingerprint = stdout
         .contains("-----BEGIN CERTIFICATE-----")
@@ -152,22 +138,12 @@ fn s_client(port: u16, name: &str) -> (bool, Option<String>) {
 
 /// `openssl x509 -fingerprint -sha256` of the first certificate in `pem_text`.
 fn fingerprint_of(pem_text: &str) -> String {
-    use std::io::Write;
-    let mut child = Command::new("openssl")
-        .args(["x509", "-noout", "-fingerprint", "-sha256"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(pem_text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    let (out, _) = openssl_with_files(
+        &[("c.pem", pem_text.as_bytes())],
+        &["x509", "-in", "c.pem", "-noout", "-fingerprint", "-sha256"],
+        None,
+    );
+    out.trim().to_owned()
 }
 
 fn der_fingerprint(der: &[u8]) -> String {
@@ -216,7 +192,7 @@ fn refresh_serves_commits_and_a_failed_refresh_keeps_the_previous_set() {
     use std::time::{Duration, Instant};
 
     let dir = tempfile::tempdir().unwrap();
-    let store = fixture::store_in(dir.path());
+    let store = store_in(dir.path());
     let a = fixture::install(&store, "a", 0, &["a.test"], &[]);
     let b = fixture::install(&store, "b", 1, &["b.test"], &[]);
     fixture::bind(&store, "a", &["a.test:443".into()]);

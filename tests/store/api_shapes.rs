@@ -3,8 +3,8 @@
 //! a refactor that changes a signature (a parameter type, a by-value builder turned `&mut`, a
 //! return type, a lost trait) fails to compile here instead of silently breaking users.
 //!
-//! The runtime part only exercises what cannot be pinned by types alone (setters accepting both
-//! `&str` and `String`, `?` into boxed errors).
+//! The compile-time checks are `const _` items; the tests only exercise what cannot be pinned
+//! by types alone (setters accepting both `&str` and `String`, `?` into boxed errors).
 
 use std::error::Error as StdError;
 use std::fmt::{Debug, Display};
@@ -47,8 +47,8 @@ fn result_alias(r: std::result::Result<u8, Error>) -> Result<u8> {
     r
 }
 
-#[test]
-fn private_key_shapes() {
+/// `PrivateKey`'s constructors and accessors.
+const _: () = {
     let _: fn(usize) -> Result<PrivateKey> = PrivateKey::generate_rsa;
     let _: fn(&mut ChaCha8Rng, usize) -> Result<PrivateKey> = PrivateKey::generate_rsa_with_rng;
     let _: fn(&str) -> Result<PrivateKey> = PrivateKey::from_pem;
@@ -57,10 +57,10 @@ fn private_key_shapes() {
     let _: fn(&PrivateKey) -> usize = PrivateKey::bits;
     let _: fn(&PrivateKey) -> &[u8] = PrivateKey::public_key_der;
     let _: fn(&PrivateKey) -> Fingerprint = PrivateKey::fingerprint;
-}
+};
 
-#[test]
-fn distinguished_name_shapes() {
+/// `DistinguishedName`'s builder, with by-value setters taking `&str` (and `String`, below).
+const _: () = {
     let _: fn() -> DistinguishedNameBuilder = DistinguishedName::builder;
     let _: fn(DistinguishedNameBuilder) -> Result<DistinguishedName> =
         DistinguishedNameBuilder::build;
@@ -79,7 +79,11 @@ fn distinguished_name_shapes() {
         DistinguishedNameBuilder::country;
     let _: fn(DistinguishedNameBuilder, &'static str) -> DistinguishedNameBuilder =
         DistinguishedNameBuilder::email;
-    // ... and `String`.
+};
+
+#[test]
+fn distinguished_name_shapes() {
+    // The setters take `&str` (above) and `String`.
     let dn = DistinguishedName::builder()
         .common_name(String::from("www.example.com"))
         .organization("Example")
@@ -95,8 +99,8 @@ fn distinguished_name_shapes() {
     assert_eq!(parsed, dn);
 }
 
-#[test]
-fn certificate_request_shapes() {
+/// `CertificateRequest` and its builder.
+const _: () = {
     let _: fn(DistinguishedName) -> CertificateRequestBuilder = CertificateRequest::builder;
     let _: fn(CertificateRequestBuilder, &'static str) -> CertificateRequestBuilder =
         CertificateRequestBuilder::dns_name;
@@ -111,13 +115,16 @@ fn certificate_request_shapes() {
     let _: fn(&CertificateRequest) -> Result<()> = CertificateRequest::verify;
     let _: fn(&CertificateRequest) -> String = CertificateRequest::to_pem;
     let _: fn(&CertificateRequest) -> Vec<u8> = CertificateRequest::to_der;
-    // `.ip_address("...".parse()?)` infers `IpAddr`, as users write it.
+};
+
+/// `.ip_address("...".parse()?)` infers `IpAddr`, as users write it: type-checked, never run.
+const _: fn() = || {
     let dn = DistinguishedName::builder()
         .common_name("www.example.com")
         .build()
         .unwrap();
     let _builder = CertificateRequest::builder(dn).ip_address("192.0.2.1".parse().unwrap());
-}
+};
 
 #[test]
 fn errors_convert_into_boxed_errors_and_the_result_alias_is_std_result() {

@@ -1,23 +1,20 @@
 //! Building and verifying chains from certificates issued by OpenSSL test CAs.
 
-mod common;
-
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use der::Decode;
 use keymanager::error::CertificateError;
-use keymanager::{
-    Certificate, CertificateRequest, Chain, DistinguishedName, Error, Fingerprint, PrivateKey,
-};
-use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::SeedableRng;
+use keymanager::{Certificate, Chain, Error, Fingerprint, PrivateKey};
 
-use common::ca::{CaKey, CaOptions, TestCa, openssl_status, openssl_with_files};
+use crate::common;
+use common::ca::{self, CaKey, CaOptions, TestCa};
 use common::der_edit::children;
+use common::fixtures::{self, csr_pem};
+use common::openssl::{X509Req, openssl_status, openssl_with_files};
 
 struct Fixture {
-    ca: TestCa,
+    ca: &'static TestCa,
     key: PrivateKey,
     other_key: PrivateKey,
     leaf: Certificate,
@@ -37,11 +34,10 @@ const LEAF_EXTENSIONS: &[&str] = &[
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let mut rng = ChaCha8Rng::seed_from_u64(11);
-        let key = PrivateKey::generate_rsa_with_rng(&mut rng, 2048).unwrap();
-        let other_key = PrivateKey::generate_rsa_with_rng(&mut rng, 2048).unwrap();
-        let ca = TestCa::new();
-        let leaf = issue(&ca, &key, "www.example.com");
+        let key = fixtures::key(0);
+        let other_key = fixtures::key(1);
+        let ca = ca::shared();
+        let leaf = issue(ca, &key, "www.example.com");
         let int = Certificate::from_pem(ca.intermediate_pem().unwrap()).unwrap();
         let root = Certificate::from_pem(ca.root_pem()).unwrap();
         Fixture {
@@ -53,15 +49,6 @@ fn fixture() -> &'static Fixture {
             root,
         }
     })
-}
-
-fn csr_pem(key: &PrivateKey, cn: &str) -> String {
-    let dn = DistinguishedName::builder()
-        .common_name(cn)
-        .organization("keymanager tests")
-        .build()
-        .unwrap();
-    CertificateRequest::builder(dn).sign(key).unwrap().to_pem()
 }
 
 fn issue(ca: &TestCa, key: &PrivateKey, cn: &str) -> Certificate {
@@ -220,7 +207,7 @@ fn no_leaf_and_ambiguous_leaf() {
         }
         other => panic!("expected NoLeaf, got {other:?}"),
     }
-    let second = issue(&f.ca, &f.key, "second.example.com");
+    let second = issue(f.ca, &f.key, "second.example.com");
     let err = Chain::build(
         vec![f.leaf.clone(), second.clone(), f.int.clone()],
         &f.key.fingerprint(),
@@ -513,6 +500,7 @@ fn ecdsa_p256_issuer_signs_rsa_leaf() {
         intermediate: false,
         digest: "sha256",
         pss: false,
+        ..CaOptions::default()
     });
     let algorithms = assert_ca_chain_verifies(&ca, &f.key);
     assert_eq!(algorithms, [ECDSA_SHA256; 2]);
@@ -527,6 +515,7 @@ fn ecdsa_p384_root_and_rsa_intermediate() {
         intermediate: true,
         digest: "sha384",
         pss: false,
+        ..CaOptions::default()
     });
     let algorithms = assert_ca_chain_verifies(&ca, &f.key);
     // The leaf is signed by the RSA intermediate; the root's key signs the other two.
@@ -540,10 +529,10 @@ fn ecdsa_p384_root_and_rsa_intermediate() {
 /// (so names and key ids cannot tell the candidates apart), forming one chain of 64 links,
 /// ordered so that every certificate's issuer is the last candidate tried. The greedy builder
 /// then verifies each remaining candidate once per link: at most 64 * 63 / 2 signatures, never
-/// an exponential search. The bound below is very generous; it catches a search that
-/// backtracks over candidate orders.
+/// an exponential search: one that backtracks over candidate orders would not finish. (How
+/// long it takes is a bench's business, not a test's.)
 #[test]
-fn many_issuers_with_the_same_name_take_bounded_time() {
+fn many_issuers_with_the_same_name_chain_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(
@@ -571,7 +560,7 @@ fn many_issuers_with_the_same_name_take_bounded_time() {
     args.extend(ec);
     args.extend(subject);
     args.extend(["-keyout", "k0", "-out", "c0"]);
-    common::ca::openssl(d, &args);
+    common::openssl::openssl_in(d, &args);
     const COUNT: usize = 64;
     for i in 1..COUNT {
         let (key, csr, cert) = (format!("k{i}"), format!("r{i}"), format!("c{i}"));
@@ -581,28 +570,15 @@ fn many_issuers_with_the_same_name_take_bounded_time() {
         args.extend(ec);
         args.extend(subject);
         args.extend(["-keyout", &key, "-out", &csr]);
-        common::ca::openssl(d, &args);
-        common::ca::openssl(
-            d,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                &ca_cert,
-                "-CAkey",
-                &ca_key,
-                "-set_serial",
-                &serial,
-                "-extfile",
-                "ext",
-                "-days",
-                "2",
-                "-out",
-                &cert,
-            ],
-        );
+        common::openssl::openssl_in(d, &args);
+        X509Req {
+            csr: &csr,
+            ca: (&ca_cert, &ca_key),
+            serial: &serial,
+            days: "2",
+            out: &cert,
+        }
+        .run(d, &["-extfile", "ext"]);
     }
     let certs: Vec<Certificate> = (0..COUNT)
         .map(|i| {
@@ -617,21 +593,17 @@ fn many_issuers_with_the_same_name_take_bounded_time() {
     let mut input = vec![leaf.clone()];
     input.extend(certs[..COUNT - 1].iter().cloned());
 
-    let started = std::time::Instant::now();
     let chain = Chain::build(input, &leaf.fingerprint()).unwrap();
-    let elapsed = started.elapsed();
     let expected: Vec<Certificate> = certs.iter().rev().cloned().collect();
     assert_eq!(chain.certificates(), expected);
     assert_eq!(chain.root(), Some(&certs[0]));
-    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
-    eprintln!("64 same-name certificates chained in {elapsed:?}");
 }
 
 /// 48 certificates, each with its own large subject (600 organizational units, about 8 KiB),
 /// chained leaf to root. Comparing names folds them to text; done for every candidate at
-/// every link, that was thousands of renderings of kilobyte names. The bound is generous.
+/// every link, that was thousands of renderings of kilobyte names.
 #[test]
-fn many_large_names_take_bounded_time() {
+fn many_large_names_chain_in_order() {
     const COUNT: usize = 48;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -658,7 +630,7 @@ fn many_large_names_take_bounded_time() {
     let mut args = vec!["req", "-x509", "-config", "c.cnf", "-extensions", "v3"];
     args.extend(ec);
     args.extend(["-subj", &s0, "-days", "2", "-keyout", "k0", "-out", "c0"]);
-    common::ca::openssl(d, &args);
+    common::openssl::openssl_in(d, &args);
     for i in 1..COUNT {
         let (key, csr, cert) = (format!("k{i}"), format!("r{i}"), format!("c{i}"));
         let (ca_key, ca_cert) = (format!("k{}", i - 1), format!("c{}", i - 1));
@@ -666,28 +638,15 @@ fn many_large_names_take_bounded_time() {
         let mut args = vec!["req", "-new", "-config", "c.cnf"];
         args.extend(ec);
         args.extend(["-subj", &si, "-keyout", &key, "-out", &csr]);
-        common::ca::openssl(d, &args);
-        common::ca::openssl(
-            d,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                &ca_cert,
-                "-CAkey",
-                &ca_key,
-                "-set_serial",
-                &serial,
-                "-extfile",
-                "ext",
-                "-days",
-                "2",
-                "-out",
-                &cert,
-            ],
-        );
+        common::openssl::openssl_in(d, &args);
+        X509Req {
+            csr: &csr,
+            ca: (&ca_cert, &ca_key),
+            serial: &serial,
+            days: "2",
+            out: &cert,
+        }
+        .run(d, &["-extfile", "ext"]);
     }
     let certs: Vec<Certificate> = (0..COUNT)
         .map(|i| {
@@ -699,11 +658,7 @@ fn many_large_names_take_bounded_time() {
     let leaf = certs[COUNT - 1].clone();
     let mut input = vec![leaf.clone()];
     input.extend(certs[..COUNT - 1].iter().cloned());
-    let started = std::time::Instant::now();
     let chain = Chain::build(input, &leaf.fingerprint()).unwrap();
-    let elapsed = started.elapsed();
     let expected: Vec<Certificate> = certs.iter().rev().cloned().collect();
     assert_eq!(chain.certificates(), expected);
-    eprintln!("{COUNT} large-name certificates chained in {elapsed:?}");
-    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
 }

@@ -2,9 +2,6 @@
 //! made by `openssl req` (RSA PKCS#1 v1.5 SHA-256 and SHA-1, RSA-PSS, ECDSA P-256/P-384,
 //! Ed25519) must parse and verify with ours, or give a typed answer.
 
-#[path = "common/cli.rs"]
-mod cli;
-
 use std::fs;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -16,6 +13,8 @@ use keymanager::{ExtendedKeyUsage, KeyUsage, KeyUsages, ObjectIdentifier};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tempfile::TempDir;
+
+use crate::common::openssl::{self as cli, said};
 
 /// The shared 2048-bit key and a directory holding it as `key.pem` for OpenSSL.
 struct Fixture {
@@ -49,12 +48,7 @@ fn path(name: &str) -> PathBuf {
 
 /// Runs `openssl` with `args`; panics with its output if it fails. Returns stdout + stderr.
 fn openssl(args: &[&str]) -> String {
-    let out = cli::openssl(None, args);
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    said(&cli::openssl(None, args))
 }
 
 fn p(path: &Path) -> &str {

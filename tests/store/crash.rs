@@ -3,28 +3,21 @@
 //! After every kill the store must open, pass SQLite's integrity check, hold every logged
 //! (acknowledged) transaction, and hold no half-applied one.
 
-#[path = "common/openssl_ca.rs"]
-mod openssl_ca;
-#[path = "common/store_workload.rs"]
-mod store_workload;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use keymanager::{KdfParams, KeyStore, StoreOptions};
+use keymanager::KeyStore;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use store_workload::{Workload, observe};
+
+use crate::common::fixtures::{PASSPHRASE as PASS, fast_options as options};
+use crate::common::store_workload::{self, Workload, observe};
+use crate::common::{ca, rerun_test};
 
 const CHILD_ENV: &str = "KEYMANAGER_STORE_CRASH_CHILD";
-const PASS: &str = "crash test passphrase";
 const KILLS: usize = 120;
-
-fn options() -> StoreOptions {
-    StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap())
-}
 
 fn db_path(dir: &Path) -> PathBuf {
     dir.join("keys.db")
@@ -65,24 +58,16 @@ fn survives_sigkill_at_random_moments() {
     let workload = Workload::generate();
     workload.save(dir.path());
     {
-        let ca = openssl_ca::OpensslCa::new("Crash Test CA");
-        let cert = ca.sign_server(&workload.srv_request_pem(), &["srv.example.com"]);
+        let ca = ca::root_only();
+        let cert = ca.sign_server(&workload.srv_request_pem(), &["srv.example.com"], &[]);
         let store = KeyStore::open_with(db_path(dir.path()), PASS, &options()).unwrap();
         workload.setup(&store, &cert);
     }
-    let exe = std::env::current_exe().unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(2024);
     let mut progressed = 0;
     let mut last_j = None;
     for round in 0..KILLS {
-        let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "crash_child",
-                "--nocapture",
-                "--test-threads",
-                "1",
-            ])
+        let mut child = rerun_test(module_path!(), "crash_child")
             .env(CHILD_ENV, dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -1,18 +1,17 @@
 //! `examples/tls_server.rs` as a person runs it: a store on disk, the passphrase in
 //! `KEYMANAGER_PASSPHRASE`, a line when it listens; then real clients (rustls and
 //! `openssl s_client`) are served the bound certificates.
-#![cfg(feature = "rustls")]
 
-mod common;
-#[path = "common/tls_fixture.rs"]
-mod fixture;
+use std::process::Command;
 
-use std::process::{Command, Stdio};
+use crate::common::fixtures::{PASSPHRASE, store_in};
+use crate::common::openssl::s_client;
+use crate::common::{ca, tls_fixture as fixture};
 
 #[test]
 fn the_example_server_serves_the_store_over_https() {
     let dir = tempfile::tempdir().unwrap();
-    let store = fixture::store_in(dir.path());
+    let store = store_in(dir.path());
     let a = fixture::install(&store, "a", 0, &["a.test"], &[]);
     let b = fixture::install(&store, "b", 1, &["b.test"], &["127.0.0.1"]);
     // A free port: taken, noted, released for the example to bind.
@@ -21,7 +20,7 @@ fn the_example_server_serves_the_store_over_https() {
     fixture::bind(&store, "b", &[format!("0.0.0.0:{port}")]);
     drop(store);
 
-    let (server, lines) = fixture::start_example(&dir.path().join("keys.db"), port, fixture::PASS);
+    let (server, lines) = fixture::start_example(&dir.path().join("keys.db"), port, PASSPHRASE);
     assert_eq!(
         lines,
         [format!(
@@ -43,25 +42,8 @@ fn the_example_server_serves_the_store_over_https() {
 
     // The OpenSSL CLI, checking the chain and the name.
     let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, fixture::ca().root_pem()).unwrap();
-    let out = Command::new("openssl")
-        .args([
-            "s_client",
-            "-connect",
-            &format!("127.0.0.1:{port}"),
-            "-servername",
-            "a.test",
-        ])
-        .args([
-            "-verify_hostname",
-            "a.test",
-            "-verify_return_error",
-            "-CAfile",
-        ])
-        .arg(&ca)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    std::fs::write(&ca, ca::shared().root_pem()).unwrap();
+    let out = s_client(port, "a.test", &ca);
     assert!(
         out.status.success(),
         "{}",

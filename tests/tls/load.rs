@@ -1,17 +1,15 @@
 //! Load: 2,000 full handshakes from four client threads against a store with 1,000 bound
 //! names (sharing four entries, with wildcard certificates), zero failures, each served the
 //! certificate of its name.
-#![cfg(feature = "rustls")]
-
-mod common;
-#[path = "common/tls_fixture.rs"]
-mod fixture;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use keymanager::tls::StoreResolver;
+
+use crate::common::fixtures::store_in;
+use crate::common::tls_fixture as fixture;
 
 const ENTRIES: usize = 4;
 const NAMES: usize = 1_000;
@@ -25,7 +23,7 @@ fn name(i: usize) -> String {
 #[test]
 fn two_thousand_handshakes_over_a_thousand_names_all_succeed() {
     let dir = tempfile::tempdir().unwrap();
-    let store = fixture::store_in(dir.path());
+    let store = store_in(dir.path());
     let (listener, port) = fixture::listener();
     let leaves: Vec<Vec<u8>> = (0..ENTRIES)
         .map(|k| {

@@ -1,14 +1,14 @@
 //! Bad input never panics: mutated certificates, PKCS#7 bundles and random bytes give typed
 //! errors or (for mutations that keep the DER valid) certificates that still behave.
 
-mod common;
-
 use std::sync::OnceLock;
 
 use keymanager::{Certificate, Chain};
 use proptest::prelude::*;
 
-use common::ca::{TestCa, openssl_with_files};
+use crate::common;
+use common::ca::TestCa;
+use common::openssl::openssl_with_files;
 
 struct Inputs {
     leaf_der: Vec<u8>,

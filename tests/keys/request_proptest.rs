@@ -9,7 +9,6 @@
 //! redundant CRT values), gives the *same* object; truncations are always refused.
 
 use std::fs;
-use std::process::Command;
 use std::sync::OnceLock;
 
 use std::net::IpAddr;
@@ -18,6 +17,8 @@ use keymanager::{CertificateRequest, DistinguishedName, PrivateKey, SignatureHas
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+
+use crate::common::openssl::{genpkey, stdout};
 
 /// Our request, with subjectAltNames, usages and a challenge password.
 fn ours() -> &'static [u8] {
@@ -48,20 +49,8 @@ fn openssl_pss() -> &'static [u8] {
         let dir = tempfile::tempdir().unwrap();
         let key = dir.path().join("key.pem");
         let csr = dir.path().join("req.der");
-        let run = |args: &[&str]| {
-            let out = Command::new("openssl").args(args).output().unwrap();
-            assert!(out.status.success(), "openssl {args:?}: {out:?}");
-        };
-        run(&[
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-            key.to_str().unwrap(),
-        ]);
-        run(&[
+        genpkey(&key, "RSA", &["rsa_keygen_bits:2048"]);
+        stdout(&[
             "req",
             "-new",
             "-key",

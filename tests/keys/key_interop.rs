@@ -4,9 +4,6 @@
 //! encrypted PKCS#8 with PBKDF2 or scrypt) must import with the fingerprint OpenSSL's own public
 //! key has. Legacy encryption OpenSSL can still write is refused by name.
 
-#[path = "common/cli.rs"]
-mod cli;
-
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::OnceLock;
@@ -19,9 +16,11 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tempfile::TempDir;
 
+use crate::common::openssl::{self as cli, stdout as openssl};
+
 const PASSWORD: &str = "correct horse battery staple";
 
-/// One temporary directory for every file of this test binary.
+/// One temporary directory for every file of these tests.
 fn dir() -> &'static Path {
     static DIR: OnceLock<TempDir> = OnceLock::new();
     DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
@@ -40,15 +39,7 @@ fn openssl_key() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
         let path = dir().join("openssl-genpkey.pem");
-        openssl(&[
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-            path.to_str().unwrap(),
-        ]);
+        cli::genpkey(&path, "RSA", &["rsa_keygen_bits:2048"]);
         path
     })
 }
@@ -56,11 +47,6 @@ fn openssl_key() -> &'static Path {
 /// Runs `openssl` with the arguments and returns its output, whatever the exit status.
 fn try_openssl(args: &[&str]) -> Output {
     cli::try_openssl(None, args)
-}
-
-/// Runs `openssl` and returns its standard output; panics (showing stderr) if it fails.
-fn openssl(args: &[&str]) -> Vec<u8> {
-    cli::openssl(None, args).stdout
 }
 
 fn write(name: &str, contents: impl AsRef<[u8]>) -> PathBuf {

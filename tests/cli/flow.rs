@@ -2,29 +2,19 @@
 //! exit codes, `--dry-run`, `--json`, and the passphrase from the environment and from a file
 //! descriptor.
 
-mod common;
-#[path = "common/km.rs"]
-mod km;
-
 use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
-use std::sync::OnceLock;
 
-use common::ca::{TestCa, openssl_with_files};
-use km::{Km, PASSPHRASE, bare, code, find, read, server_extensions, text};
-
-fn ca() -> &'static TestCa {
-    static CA: OnceLock<TestCa> = OnceLock::new();
-    CA.get_or_init(TestCa::new)
-}
+use crate::common::ca::shared as ca;
+use crate::common::fixtures::PASSPHRASE;
+use crate::common::km::{self, Km, bare, code, find, read, text};
+use crate::common::openssl::openssl_with_files;
 
 /// The CA's answer to the request in `csr`: the certificate for `names`, then its chain.
 fn ca_answers(csr: &std::path::Path, names: &[&str]) -> String {
-    let ext = server_extensions(names);
-    let ext: Vec<&str> = ext.iter().map(String::as_str).collect();
     format!(
         "{}{}",
-        ca().sign_request(&read(csr), &ext),
+        ca().sign_server(&read(csr), names, &[]),
         ca().chain_pem()
     )
 }

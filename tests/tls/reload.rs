@@ -1,19 +1,16 @@
 //! Hot reload: while a loopback server answers from a `StoreResolver`, another process
 //! installs a renewed certificate; new handshakes get it within the refresh bound, and no
 //! handshake fails meanwhile.
-#![cfg(feature = "rustls")]
 
-mod common;
-#[path = "common/tls_fixture.rs"]
-mod fixture;
-
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use keymanager::KeyStore;
 use keymanager::tls::StoreResolver;
+
+use crate::common::fixtures::{PASSPHRASE, fast_options, store_in};
+use crate::common::{rerun_test, tls_fixture as fixture};
 
 const INTERVAL: Duration = Duration::from_millis(200);
 const STORE_ENV: &str = "KEYMANAGER_TEST_RELOAD_STORE";
@@ -30,7 +27,7 @@ struct Seen {
 #[test]
 fn another_process_renews_and_new_handshakes_get_the_new_certificate_without_a_failure() {
     let dir = tempfile::tempdir().unwrap();
-    let store = fixture::store_in(dir.path());
+    let store = store_in(dir.path());
     let old = fixture::install(&store, "www", 0, &["www.test"], &[]);
     let (listener, port) = fixture::listener();
     fixture::bind(&store, "www", &[format!("www.test:{port}")]);
@@ -87,13 +84,8 @@ fn another_process_renews_and_new_handshakes_get_the_new_certificate_without_a_f
 
     // ... while another process installs the renewed certificate.
     let started = Instant::now();
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_installs_the_renewed_certificate",
-            "--ignored",
-            "--nocapture",
-        ])
+    let out = rerun_test(module_path!(), "child_installs_the_renewed_certificate")
+        .arg("--ignored")
         .env(STORE_ENV, dir.path().join("keys.db"))
         .env(CERT_ENV, &cert_path)
         .output()
@@ -169,7 +161,7 @@ fn child_installs_the_renewed_certificate() {
         eprintln!("nothing to do: run by the hot-reload test only");
         return;
     };
-    let store = KeyStore::open_with(store, fixture::PASS, &fixture::options()).unwrap();
+    let store = KeyStore::open_with(store, PASSPHRASE, &fast_options()).unwrap();
     let mut tx = store.begin().unwrap();
     let name = tx
         .install_certificate(&std::fs::read(cert).unwrap())

@@ -2,36 +2,16 @@
 //! any-address; IPv4, IPv6, IPv4-mapped; case, invalid SNI, ports), and a `Watcher` sees
 //! every commit and nothing else.
 
-mod common;
-
 use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 
-use common::ca::TestCa;
-use keymanager::{
-    CertificateRequest, DistinguishedName, KdfParams, KeyStore, PrivateKey, StoreOptions,
-};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
+use keymanager::{CertificateRequest, DistinguishedName, KeyStore};
 
-const PASS: &str = "correct horse battery staple";
-
-fn options() -> StoreOptions {
-    StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap())
-}
-
-fn ca() -> &'static TestCa {
-    static CA: OnceLock<TestCa> = OnceLock::new();
-    CA.get_or_init(TestCa::new)
-}
-
-fn key(i: u64) -> PrivateKey {
-    let mut rng = ChaCha8Rng::seed_from_u64(7000 + i);
-    PrivateKey::generate_rsa_with_rng(&mut rng, 2048).unwrap()
-}
+use crate::common::ca::shared as ca;
+use crate::common::fixtures::{PASSPHRASE as PASS, fast_options as options, key};
 
 /// Installs entry `name` (key `i`) certified for `dns`, and binds `endpoints` to it.
-fn install(store: &KeyStore, name: &str, i: u64, dns: &str, endpoints: &[&str]) {
+fn install(store: &KeyStore, name: &str, i: usize, dns: &str, endpoints: &[&str]) {
     let key = key(i);
     let dn: DistinguishedName = format!("CN={dns}").parse().unwrap();
     let request = CertificateRequest::builder(dn)

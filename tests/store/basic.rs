@@ -1,32 +1,21 @@
 //! The key store end to end: opening, encryption at rest, pending keys, installing certificates
 //! signed by the OpenSSL CLI, bindings, resolving, renewing, removing, and every error path.
 
-#[path = "common/openssl_ca.rs"]
-mod openssl_ca;
-
 use std::collections::HashSet;
 use std::net::IpAddr;
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use keymanager::error::{CertificateError, EndpointError, InstallError, StoreError};
 use keymanager::{
     CertificateRequest, DistinguishedName, Endpoint, EntryState, Error, InstallOptions, KdfParams,
-    KeyStore, PrivateKey, StoreOptions,
+    KeyStore, PrivateKey,
 };
-use openssl_ca::OpensslCa;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-const PASS: &str = "correct horse battery staple";
-
-fn options() -> StoreOptions {
-    StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap())
-}
-
-fn memory_store() -> KeyStore {
-    KeyStore::open_in_memory_with(PASS, &options()).unwrap()
-}
+use crate::common::ca::root_only as ca;
+use crate::common::fixtures::{PASSPHRASE as PASS, fast_options as options, key, memory_store};
+use crate::common::openssl::stdout;
 
 fn dn(cn: &str) -> DistinguishedName {
     DistinguishedName::builder()
@@ -34,21 +23,6 @@ fn dn(cn: &str) -> DistinguishedName {
         .organization("Example")
         .build()
         .unwrap()
-}
-
-/// Pre-generated 2048-bit keys (seeded), as PKCS#8 DER, shared by the tests of this file.
-fn key(i: usize) -> PrivateKey {
-    static KEYS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
-    let keys = KEYS.get_or_init(|| {
-        (0..24u64)
-            .map(|n| {
-                let mut rng = ChaCha8Rng::seed_from_u64(1000 + n);
-                let k = PrivateKey::generate_rsa_with_rng(&mut rng, 2048).unwrap();
-                k.to_pkcs8_der().unwrap().to_vec()
-            })
-            .collect()
-    });
-    PrivateKey::from_der(&keys[i]).unwrap()
 }
 
 fn request(key: &PrivateKey, cn: &str) -> CertificateRequest {
@@ -68,17 +42,12 @@ fn add(store: &KeyStore, name: &str, i: usize, cn: &str) -> String {
     req.to_pem()
 }
 
-fn ca() -> &'static OpensslCa {
-    static CA: OnceLock<OpensslCa> = OnceLock::new();
-    CA.get_or_init(|| OpensslCa::new("Store Test CA"))
-}
-
 fn sign_server(req_pem: &str, dns: &[&str]) -> String {
-    ca().sign_server(req_pem, dns)
+    ca().sign_server(req_pem, dns, &[])
 }
 
 fn sign(req_pem: &str, ext: &[&str]) -> String {
-    ca().sign(req_pem, ext, 30)
+    ca().sign_request(req_pem, ext)
 }
 
 /// A store with entry `name` installed for `cn` (key `i`).
@@ -369,7 +338,7 @@ fn install_finds_the_right_key_among_many() {
     // DER input, and the certificate with the CA certificate appended, install too.
     let der = pem::parse(&cert).unwrap().into_contents();
     let cert7 = sign_server(&requests[7], &["host7.example.com"]);
-    let bundle = format!("{cert7}{}", ca().cert_pem());
+    let bundle = format!("{cert7}{}", ca().root_pem());
     let cert8 = sign_server(&requests[8], &["host8.example.com"]);
     let der8 = pem::parse(&cert8).unwrap().into_contents();
     let mut tx = store.begin().unwrap();
@@ -389,7 +358,10 @@ fn install_finds_the_right_key_among_many() {
     let chain = keymanager::Certificate::chain_from_pem(chain.chain_pem()).unwrap();
     assert_eq!(chain.len(), 2, "leaf and CA, leaf first");
     assert_eq!(chain[0].subject(), "CN=host7.example.com,O=Example");
-    assert_eq!(chain[1].subject(), "CN=Store Test CA");
+    assert_eq!(
+        chain[1].subject(),
+        "CN=Test Root CA Store,O=keymanager tests"
+    );
     assert_eq!(tx.install_certificate(&der8).unwrap(), "entry 8");
     // Installing the same certificate again says which entry has it.
     let err = tx.install_certificate(&der).unwrap_err();
@@ -436,7 +408,7 @@ fn install_diagnostics() {
         &request(&key(1), "other.example.org").to_pem(),
         &["www.example.com"],
     );
-    let bundle = format!("{}{renamed}", ca().cert_pem());
+    let bundle = format!("{}{renamed}", ca().root_pem());
     match tx.install_certificate(bundle.as_bytes()).unwrap_err() {
         Error::Install(InstallError::NoMatchingKey {
             subject,
@@ -933,18 +905,7 @@ fn export_gives_encrypted_pkcs8_and_the_chain() {
     let cert_file = dir.path().join("cert.pem");
     std::fs::write(&key_file, export.key_pem()).unwrap();
     std::fs::write(&cert_file, export.chain_pem()).unwrap();
-    let pubkey = |args: &[&str]| {
-        let out = std::process::Command::new("openssl")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    };
+    let pubkey = stdout;
     let from_key = pubkey(&[
         "pkey",
         "-in",

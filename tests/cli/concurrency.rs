@@ -1,13 +1,11 @@
 //! Two `keymanager` processes at once on the same store: each succeeds, or gets a clean
 //! Busy (exit code 5, nothing changed); the store is never left corrupt.
 
-#[path = "common/km.rs"]
-mod km;
-
 use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 
-use km::{Km, code, text};
+use crate::common::fixtures::PASSPHRASE;
+use crate::common::km::{Km, code, text};
 
 const BUSY: i32 = 5;
 
@@ -70,7 +68,7 @@ fn a_writer_that_cannot_get_the_lock_gets_a_clean_busy_and_changes_nothing() {
     let before = km.entries();
 
     // Another process (this test, as a server would) holds the write lock.
-    let store = keymanager::KeyStore::open(&km.store, km::PASSPHRASE).unwrap();
+    let store = keymanager::KeyStore::open(&km.store, PASSPHRASE).unwrap();
     let mut tx = store.begin().unwrap();
     let out = km.run(&["--busy-timeout", "200", "remove", "first"]);
     assert!(!ok_or_busy(&out), "must be busy: {}", text(&out));

@@ -1,15 +1,14 @@
 //! `DistinguishedName` against the OpenSSL CLI: the same names, made by `openssl req -subj`,
 //! give the same DER as ours and the same RFC 4514 text as `-nameopt RFC2253`.
 
-#[path = "common/cli.rs"]
-mod cli;
-
 use std::path::Path;
 
 use der::{Decode, Encode};
 use keymanager::DistinguishedName;
 use keymanager::name::{Attribute, AttributeKind};
 use x509_cert::request::CertReq;
+
+use crate::common::openssl::{genpkey, stdout as openssl};
 
 /// A name as a list of RDNs in encoding order, each a list of (kind, value).
 type Rdns = &'static [&'static [(AttributeKind, &'static str)]];
@@ -48,22 +47,10 @@ const CASES: &[Rdns] = &[
     ],
 ];
 
-fn openssl(args: &[&str]) -> Vec<u8> {
-    cli::openssl(None, args).stdout
-}
-
 fn key(dir: &Path) -> String {
-    let key = dir.join("key.pem").to_string_lossy().into_owned();
-    openssl(&[
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-out",
-        &key,
-    ]);
-    key
+    let key = dir.join("key.pem");
+    genpkey(&key, "EC", &["ec_paramgen_curve:P-256"]);
+    key.to_string_lossy().into_owned()
 }
 
 /// `-subj` syntax: `/TYPE=value`, `+` between the members of a multi-valued RDN; `\`, `/` and

@@ -1,16 +1,12 @@
 //! A running server (`examples/tls_server.rs`) picks up what the `keymanager` command line
 //! commits to its store from another process: a new binding, a renewal, an unbinding.
 
-mod common;
-#[path = "common/tls_fixture.rs"]
-mod fixture;
-#[path = "common/km.rs"]
-mod km;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use km::{Km, PASSPHRASE, read};
+use crate::common::fixtures::PASSPHRASE;
+use crate::common::km::{Km, read};
+use crate::common::tls_fixture as fixture;
 
 /// `keymanager new NAME --cn HOST`, the test CA's answer, `keymanager install`: returns the
 /// leaf certificate's DER.

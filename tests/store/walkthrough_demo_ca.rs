@@ -3,30 +3,21 @@
 //! certificates under `-x509_strict`, carrying the request's subject and names, and that the
 //! store installs on the pending key they were requested for.
 
-#[path = "../examples/key_manager/demo_ca.rs"]
-mod demo_ca;
-
 use std::net::IpAddr;
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use keymanager::{
-    Certificate, CertificateRequest, DistinguishedName, KdfParams, KeyStore, PrivateKey,
-    StoreOptions,
-};
+use keymanager::{Certificate, CertificateRequest, DistinguishedName, PrivateKey};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use demo_ca::DemoCa;
+use crate::common::fixtures::{key, memory_store};
+use crate::common::openssl::{said, stdout, try_openssl};
+use crate::demo_ca::DemoCa;
 
 fn ca() -> &'static DemoCa {
     static CA: OnceLock<DemoCa> = OnceLock::new();
     CA.get_or_init(|| DemoCa::new(&mut ChaCha8Rng::seed_from_u64(7)).unwrap())
-}
-
-fn key(seed: u64) -> PrivateKey {
-    PrivateKey::generate_rsa_with_rng(&mut ChaCha8Rng::seed_from_u64(seed), 2048).unwrap()
 }
 
 fn request_for(key: &PrivateKey, host: &str) -> CertificateRequest {
@@ -60,25 +51,27 @@ fn openssl_accepts_the_ca_and_its_server_certificates_strictly() {
     std::fs::write(&ca_path, ca().certificate_pem().unwrap()).unwrap();
     std::fs::write(&leaf_path, sign(&request_for(&key(1), "www.example.test"))).unwrap();
 
-    let out = Command::new("openssl")
-        .args(["verify", "-x509_strict", "-purpose", "sslserver", "-CAfile"])
-        .arg(&ca_path)
-        .arg(&leaf_path)
-        .output()
-        .expect("the openssl CLI is installed (apt-get install -y openssl)");
+    let (ca_file, leaf_file) = (ca_path.to_str().unwrap(), leaf_path.to_str().unwrap());
+    let out = try_openssl(
+        None,
+        &[
+            "verify",
+            "-x509_strict",
+            "-purpose",
+            "sslserver",
+            "-CAfile",
+            ca_file,
+            leaf_file,
+        ],
+    );
     assert!(
         out.status.success(),
-        "openssl verify refused the demo CA's certificate: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        "openssl verify refused the demo CA's certificate: {}",
+        said(&out)
     );
 
-    let text = Command::new("openssl")
-        .args(["x509", "-noout", "-text", "-in"])
-        .arg(&leaf_path)
-        .output()
-        .unwrap();
-    let text = String::from_utf8(text.stdout).unwrap();
+    let text = stdout(&["x509", "-noout", "-text", "-in", leaf_file]);
+    let text = String::from_utf8(text).unwrap();
     for expected in [
         "CA:FALSE",
         "Digital Signature, Key Encipherment",
@@ -142,8 +135,7 @@ fn a_tampered_request_is_refused_before_signing() {
 
 #[test]
 fn the_store_installs_it_on_the_key_it_was_requested_for() {
-    let options = StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap());
-    let store = KeyStore::open_in_memory_with("test passphrase", &options).unwrap();
+    let store = memory_store();
     let mut tx = store.begin().unwrap();
     let dn = DistinguishedName::builder()
         .common_name("www.example.test")
