@@ -5,7 +5,7 @@
 //! `rusqlite`, ...) are turned into these types and do not leak into the public API.
 //!
 //! A payload a caller may branch on is typed: a key is a [`Fingerprint`], a time a
-//! [`SystemTime`], an algorithm or attribute type an [`ObjectIdentifier`]. The message shows
+//! [`SystemTime`](std::time::SystemTime), an algorithm or attribute type an [`ObjectIdentifier`]. The message shows
 //! them as text (a fingerprint in hex, a time in RFC 3339 UTC, an OID by name and number).
 
 use const_oid::ObjectIdentifier;
