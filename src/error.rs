@@ -642,6 +642,16 @@ pub enum TlsError {
 // Conversions used inside the crate
 // ---------------------------------------------------------------------------------------------
 
+impl From<crate::fingerprint::ParseFingerprintError> for Error {
+    fn from(_: crate::fingerprint::ParseFingerprintError) -> Self {
+        EncodingError::MalformedText {
+            what: "SHA-256 fingerprint",
+            reason: crate::fingerprint::ParseFingerprintError::REASON.into(),
+        }
+        .into()
+    }
+}
+
 impl EncodingError {
     /// Turns a `der` decoding error into ours, saying what we were decoding.
     pub(crate) fn der(what: &'static str, err: der::Error) -> Self {

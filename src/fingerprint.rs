@@ -7,8 +7,6 @@ use const_oid::db::rfc5912;
 use der::{Decode, Encode};
 use sha2::{Digest, Sha256};
 
-use crate::error::{EncodingError, Error};
-
 /// SHA-256 of a public key's DER `SubjectPublicKeyInfo` ([RFC 5280 §4.1.2.7]).
 ///
 /// This is the identity of a key pair: a certificate matches a private key when their
@@ -66,22 +64,35 @@ impl fmt::Debug for Fingerprint {
 }
 
 impl FromStr for Fingerprint {
-    type Err = Error;
+    type Err = ParseFingerprintError;
 
+    /// Reads 64 hex digits, optionally separated by `:` (as `openssl x509 -fingerprint`
+    /// prints them). The error converts into [`crate::Error`] with `?`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let digits: String = s.chars().filter(|c| *c != ':').collect();
         let mut out = [0u8; 32];
-        hex::decode_to_slice(digits.trim(), &mut out).map_err(|_| {
-            EncodingError::MalformedText {
-                what: "SHA-256 fingerprint",
-                reason: "expected 64 hex digits (optionally separated by `:`), as `openssl pkey \
-                     -pubout -outform DER | sha256sum` prints"
-                    .into(),
-            }
-        })?;
+        hex::decode_to_slice(digits.trim(), &mut out).map_err(|_| ParseFingerprintError)?;
         Ok(Self(out))
     }
 }
+
+/// The text given for a [`Fingerprint`] is not 64 hex digits. It converts into
+/// [`crate::Error`] (`EncodingError::MalformedText`) with `?`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseFingerprintError;
+
+impl ParseFingerprintError {
+    /// What was wrong and what is expected, as the message says it.
+    pub(crate) const REASON: &'static str = "expected 64 hex digits (optionally separated by         `:`), as `openssl pkey -pubout -outform DER | sha256sum` prints";
+}
+
+impl fmt::Display for ParseFingerprintError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "malformed SHA-256 fingerprint: {}", Self::REASON)
+    }
+}
+
+impl std::error::Error for ParseFingerprintError {}
 
 /// The DER `SubjectPublicKeyInfo` of an RSA key as RFC 3279 §2.3.1 writes it.
 ///
@@ -151,11 +162,11 @@ mod tests {
             .collect::<Vec<_>>()
             .join(":");
         assert_eq!(colons.parse::<Fingerprint>().unwrap(), fp);
-        let err = "abcd".parse::<Fingerprint>().unwrap_err();
+        let err = crate::Error::from("abcd".parse::<Fingerprint>().unwrap_err());
         assert!(
             matches!(
                 err,
-                Error::Encoding(EncodingError::MalformedText {
+                crate::Error::Encoding(crate::error::EncodingError::MalformedText {
                     what: "SHA-256 fingerprint",
                     ..
                 })

@@ -18,6 +18,7 @@ pub mod request;
 pub mod store;
 #[cfg(test)]
 mod testing;
+mod time;
 #[cfg(feature = "rustls")]
 pub mod tls;
 pub mod usage;

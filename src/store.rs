@@ -110,7 +110,7 @@ use schema::db;
 use seal::Keys;
 use transaction::Session;
 
-pub use crate::encoding::format_utc;
+pub use crate::time::format_utc;
 pub use entry::{Entry, EntryState, Export, Identity};
 pub use health::{HealthOptions, HealthProblem, HealthReport};
 pub use options::{InstallOptions, KdfParams, StoreOptions};

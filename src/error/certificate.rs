@@ -1,7 +1,7 @@
 //! The errors of certificates: reading them and building chains ([`CertificateError`]), and
 //! installing one on a pending key ([`InstallError`]).
 
-use crate::encoding::format_utc;
+use crate::time::format_utc;
 use std::time::SystemTime;
 
 use thiserror::Error as ThisError;

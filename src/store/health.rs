@@ -23,7 +23,7 @@ use crate::error::{Result, StoreError};
 use super::install::covers_binding;
 use super::transaction::Session;
 use super::{Entry, EntryState};
-use crate::encoding::format_utc;
+use crate::time::format_utc;
 
 /// A day, for the default windows.
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
