@@ -82,6 +82,7 @@
 //! # }
 //! ```
 
+pub(crate) mod acme;
 mod certs;
 mod health;
 mod import;
@@ -549,6 +550,7 @@ impl KeyStore {
             };
             new_session.update_mac(id)?;
         }
+        acme::reseal(conn, &tx.kek, &new_kek)?;
         write_meta(conn, &new_kek, cost)?;
         tx.commit()?;
         let mut guard = self

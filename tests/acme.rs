@@ -1,0 +1,1 @@
+//! ACME issuance and renewal against a real pebble on loopback.
