@@ -8,6 +8,9 @@
 #[path = "common/pebble.rs"]
 mod pebble;
 
+#[path = "acme/cli.rs"]
+mod cli;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
