@@ -338,6 +338,71 @@ mod command_line {
         assert_eq!(code(&out), 2, "{}", text(&out));
     }
 
+    /// dns-01 from the command line: the `--dns-hook` program (here a bash script speaking to
+    /// challtestsrv's management API, pebble's DNS) sets and clears the TXT records; a
+    /// wildcard name, which only dns-01 can validate, is issued.
+    #[test]
+    fn dns01_through_a_hook_program() {
+        use std::os::unix::fs::PermissionsExt;
+
+        let pebble = Pebble::start();
+        let km = Km::new();
+        let hook = km.path("dns-hook");
+        let log = km.path("dns-hook.log");
+        std::fs::write(
+            &hook,
+            format!(
+                r#"#!/bin/bash
+# keymanager acme --dns-hook: `set RECORD VALUE` / `clear RECORD` in challtestsrv.
+set -e
+case "$1" in
+  set) body="{{\"host\":\"$2.\",\"value\":\"$3\"}}"; path=/set-txt ;;
+  clear) body="{{\"host\":\"$2.\"}}"; path=/clear-txt ;;
+  *) exit 2 ;;
+esac
+exec 3<>/dev/tcp/127.0.0.1/{port}
+printf 'POST %s HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n%s' "$path" "${{#body}}" "$body" >&3
+read -r _ status _ <&3
+[ "$status" = 200 ]
+echo "$1 $2" >> "{log}"
+"#,
+                port = pebble.challtest_management(),
+                log = log.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o700)).unwrap();
+
+        ok(&km, &pebble, &["account", "--agree-tos"]);
+        let (_, stderr) = ok(
+            &km,
+            &pebble,
+            &[
+                "issue",
+                "wild",
+                "--dns",
+                "wild.example.test",
+                "--dns",
+                "*.wild.example.test",
+                "--challenge",
+                "dns-01",
+                "--dns-hook",
+                hook.to_str().unwrap(),
+            ],
+        );
+        assert!(stderr.contains("issued `wild`"), "{stderr}");
+        let entries = km.entries();
+        let wild = find(&entries, "wild");
+        assert_eq!(wild["dns_names"][1], "*.wild.example.test");
+        assert_eq!(wild["acme"]["challenge"], "dns-01");
+        let calls = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            calls.contains("set _acme-challenge.wild.example.test\n")
+                && calls.contains("clear _acme-challenge.wild.example.test\n"),
+            "{calls}"
+        );
+    }
+
     /// Runs `acme ARGS`, asserts the exit code and the message + hint shape; returns stderr.
     fn fails(km: &Km, pebble: &Pebble, expected: i32, args: &[&str]) -> String {
         let out = acme(km, pebble, args);
