@@ -60,7 +60,12 @@ fn the_example_server_gets_its_certificate_by_tls_alpn_01_and_serves_it() {
     let served = first_pem(&stdout);
     let reader = keymanager::KeyStore::open(&store, "correct horse battery staple").unwrap();
     let export = reader.export(domain, "export-password").unwrap();
-    let der = |pem: &str| keymanager::Certificate::from_pem(pem).unwrap().to_der().to_vec();
+    let der = |pem: &str| {
+        keymanager::Certificate::from_pem(pem)
+            .unwrap()
+            .to_der()
+            .to_vec()
+    };
     assert_eq!(der(served), der(first_pem(export.chain_pem())));
     assert_eq!(pebble.new_orders(), 1);
 }

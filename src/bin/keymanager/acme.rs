@@ -14,7 +14,6 @@
 //! - `--no-listen`: a server sharing the store answers (its `StoreResolver`, or
 //!   `http01_response` in its router), since the answers live in the store.
 
-use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command as Process, Stdio};
@@ -26,7 +25,7 @@ use indicatif::ProgressBar;
 use keymanager::acme::{
     self, AccountOptions, Acme, ChallengeKind, DEFAULT_BITS, Dns01Provider, DnsFuture,
     ExternalAccountBinding, Http01Responder, IssueRequest, Managed, OrderRecord, Progress,
-    RenewOutcome, Solver,
+    RenewOutcome, Renewal, Solver,
 };
 use keymanager::error::AcmeError;
 use keymanager::tls::{ACME_TLS_ALPN, StoreResolver};
@@ -232,10 +231,11 @@ pub fn run(g: &Global, command: AcmeCommand) -> Result<(), Failure> {
             open_or_create(g, true)?.run(|store| {
                 let before = store.entries()?;
                 runtime()?.block_on(async {
-                    let acme = Acme::account(store, options).await?.on_progress(spinner());
+                    let (steps, hook) = Steps::hook();
+                    let acme = Acme::account(store, options).await?.on_progress(hook);
                     let (solver, _listener) = solve(store, kind, &solver).await?;
                     let issued = acme.issue(&request, &solver).await?;
-                    done_line(&format!(
+                    steps.done(&format!(
                         "issued `{}`: valid until {}{}",
                         issued.name(),
                         output::utc(issued.not_after()),
@@ -307,10 +307,11 @@ fn renew_one(
     let kind = solver_args.challenge.map_or(m.challenge(), Into::into);
     let options = account_options(ca, directory);
     runtime()?.block_on(async {
-        let acme = Acme::account(store, options).await?.on_progress(spinner());
+        let (steps, hook) = Steps::hook();
+        let acme = Acme::account(store, options).await?.on_progress(hook);
         let (solver, _listener) = solve(store, kind, solver_args).await?;
         let issued = acme.renew(name, &solver).await?;
-        done_line(&format!(
+        steps.done(&format!(
             "renewed `{}`: valid until {}",
             issued.name(),
             output::utc(issued.not_after())
@@ -360,20 +361,29 @@ fn renew_due(
             (None, None) => continue,
         };
         let options = account_options(ca, directory);
+        let (steps, hook) = Steps::hook();
         let renewals = runtime.block_on(async {
-            let acme = Acme::account(store, options).await?.on_progress(spinner());
+            let acme = Acme::account(store, options).await?.on_progress(hook);
             let (solver, _listener) = solve(store, kind, solver_args).await?;
             Ok::<_, Failure>(acme.renew_due(SystemTime::now(), &solver).await?)
         })?;
+        // The running step ends as done, unless the last renewal failed in it.
+        if !matches!(
+            renewals.last().map(Renewal::outcome),
+            Some(RenewOutcome::Failed { .. })
+        ) {
+            steps.next(None);
+        }
+        drop(steps);
         for renewal in renewals {
             let name = renewal.name().to_owned();
             match renewal.into_outcome() {
                 RenewOutcome::Renewed(issued) => {
                     renewed += 1;
-                    done_line(&format!(
+                    eprintln!(
                         "renewed `{name}`: valid until {}",
                         output::utc(issued.not_after())
-                    ));
+                    );
                 }
                 RenewOutcome::Failed { error, retry_at } => {
                     eprintln!(
@@ -568,26 +578,47 @@ impl Dns01Provider for DnsHook {
     }
 }
 
-/// The progress hook: on a terminal, one spinner line per step, each left in place with a
-/// check mark when the next begins; nothing when standard error is not a terminal.
-fn spinner() -> impl Fn(&Progress) + Send + Sync + 'static {
-    let current: Mutex<Option<ProgressBar>> = Mutex::new(None);
-    let terminal = std::io::stderr().is_terminal();
-    move |step: &Progress| {
-        if !terminal {
-            return;
+/// The steps of an issuance on a terminal: one spinner line per step, replaced by a
+/// `✓ step (time)` line when the next one begins; the step that was running when it is
+/// dropped (a failure) stays as `✗ step`. Nothing when standard error is not a terminal.
+#[derive(Default)]
+struct Steps {
+    current: Mutex<Option<(ProgressBar, String)>>,
+}
+
+impl Steps {
+    /// A new `Steps`, and the hook for `Acme::on_progress` that feeds it.
+    fn hook() -> (Arc<Steps>, impl Fn(&Progress) + Send + Sync + 'static) {
+        let steps = Arc::new(Steps::default());
+        let fed = Arc::clone(&steps);
+        (steps, move |p: &Progress| fed.next(Some(step_text(p))))
+    }
+
+    /// Ends the running step as done, and starts `text` (if any).
+    fn next(&self, text: Option<String>) {
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((bar, done)) = current.take() {
+            bar.finish_and_clear();
+            eprintln!("✓ {done} ({:.1} s)", bar.elapsed().as_secs_f64());
         }
-        let mut current = current.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(bar) = current.take() {
-            bar.finish();
-        }
-        *current = output::spinner(&step_text(step));
+        *current = text.and_then(|t| Some((output::spinner(&t)?, t)));
+    }
+
+    /// Ends the running step as done, then prints `text`.
+    fn done(&self, text: &str) {
+        self.next(None);
+        eprintln!("{text}");
     }
 }
 
-/// A finished step's line, printed after the last spinner.
-fn done_line(text: &str) {
-    eprintln!("{text}");
+impl Drop for Steps {
+    fn drop(&mut self) {
+        let current = self.current.get_mut().unwrap_or_else(|p| p.into_inner());
+        if let Some((bar, failed)) = current.take() {
+            bar.finish_and_clear();
+            eprintln!("✗ {failed}");
+        }
+    }
 }
 
 /// What a step says on its spinner line.
