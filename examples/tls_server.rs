@@ -1,8 +1,9 @@
-//! An HTTPS server on 127.0.0.1 that serves the certificates bound in a key store, picking up
-//! changes committed while it runs (by this process or another one, such as a renewal).
+//! An HTTPS server (on 127.0.0.1 unless told otherwise) that serves the certificates bound in
+//! a key store, picking up changes committed while it runs (by this process or another one,
+//! such as a renewal).
 //!
 //! ```text
-//! cargo run --features rustls --example tls_server -- PORT STORE [PASSPHRASE]
+//! cargo run --features rustls --example tls_server -- PORT STORE [PASSPHRASE] [--bind IP]
 //! cargo run --features acme --example tls_server -- PORT STORE --acme DIRECTORY --domain NAME [--acme-root FILE]
 //! ```
 //!
@@ -10,8 +11,9 @@
 //! environment variable when it is not given: prefer that, since a command-line argument is
 //! visible to every user of the machine (`ps`, `/proc/PID/cmdline`).
 //!
-//! It prints `listening on https://127.0.0.1:PORT` once it accepts connections, then serves
-//! until killed, one thread per connection. Each answer says which entry served it.
+//! It listens on 127.0.0.1, or the address given with `--bind` (`0.0.0.0` for every IPv4
+//! address). It prints `listening on https://ADDRESS:PORT` once it accepts connections, then
+//! serves until killed, one thread per connection. Each answer says which entry served it.
 //!
 //! With `--acme` (feature `acme`), it gets its own certificate for `--domain` from the ACME CA
 //! at `DIRECTORY` by tls-alpn-01, on its own listening port, while it serves: its
@@ -22,11 +24,11 @@
 //! A store that already holds the entry, installed, is served as it is. `--acme-root FILE` is
 //! the root of the ACME API's own TLS certificate, for a private or test CA (pebble); public
 //! CAs need none. The CA must reach this server on port 443 for the domain: a public CA needs
-//! `PORT` 443 reachable from the internet (this example listens on 127.0.0.1 only, so it runs
-//! as is against a CA on the same machine, such as pebble).
+//! `--bind 0.0.0.0` (or the public address) and `PORT` 443 reachable from the internet; a CA on
+//! the same machine (pebble) connects to 127.0.0.1 on the port it is configured with.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,7 +37,7 @@ use keymanager::tls::StoreResolver;
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use zeroize::Zeroizing;
 
-const USAGE: &str = "usage: tls_server PORT STORE [PASSPHRASE] [--acme DIRECTORY --domain NAME [--acme-root FILE]]\n\
+const USAGE: &str = "usage: tls_server PORT STORE [PASSPHRASE] [--bind IP] [--acme DIRECTORY --domain NAME [--acme-root FILE]]\n\
     (without PASSPHRASE, the passphrase is read from KEYMANAGER_PASSPHRASE;\n\
     an argument is visible to other users in `ps`)";
 
@@ -56,7 +58,7 @@ struct AcmeArgs {
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     // Zeroized on drop, as they may hold the passphrase.
     let args = Zeroizing::new(std::env::args().skip(1).collect::<Vec<String>>());
-    let (positional, acme) = split_acme_args(&args)?;
+    let (positional, bind, acme) = split_flags(&args)?;
     let (port, path, passphrase) = match positional.as_slice() {
         [port, path] => (
             port,
@@ -79,7 +81,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let store = KeyStore::open(path, &passphrase)?;
     drop(passphrase); // zeroized
 
-    let listener = TcpListener::bind(("127.0.0.1", port))?;
+    let listener = TcpListener::bind((bind, port))?;
     let local = listener.local_addr()?;
     let resolver = StoreResolver::new(&store, local)?;
     println!(
@@ -109,13 +111,15 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Splits `--acme DIRECTORY --domain NAME [--acme-root FILE]` from the positional arguments.
-fn split_acme_args(args: &[String]) -> Result<(Vec<&String>, Option<AcmeArgs>), String> {
+/// Splits `--bind IP` and `--acme DIRECTORY --domain NAME [--acme-root FILE]` from the
+/// positional arguments.
+fn split_flags(args: &[String]) -> Result<(Vec<&String>, IpAddr, Option<AcmeArgs>), String> {
     let mut positional = Vec::new();
-    let (mut directory, mut domain, mut root) = (None, None, None);
+    let (mut directory, mut domain, mut root, mut bind) = (None, None, None, None);
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let slot = match arg.as_str() {
+            "--bind" => &mut bind,
             "--acme" => &mut directory,
             "--domain" => &mut domain,
             "--acme-root" => &mut root,
@@ -142,7 +146,13 @@ fn split_acme_args(args: &[String]) -> Result<(Vec<&String>, Option<AcmeArgs>), 
                 .into(),
         );
     }
-    Ok((positional, acme))
+    let bind = match bind {
+        Some(ip) => ip
+            .parse()
+            .map_err(|_| format!("`{ip}` is not an IP address\n{USAGE}"))?,
+        None => IpAddr::from([127, 0, 0, 1]),
+    };
+    Ok((positional, bind, acme))
 }
 
 /// Accepts connections until the process ends, one thread per connection.
