@@ -49,6 +49,7 @@ fn main() {
 }
 
 /// `--acme DIRECTORY --domain NAME [--acme-root FILE]`.
+#[cfg_attr(not(feature = "acme"), allow(dead_code))] // refused without the feature
 struct AcmeArgs {
     directory: String,
     domain: String,
@@ -104,6 +105,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         let resolver = Arc::clone(&resolver);
         std::thread::spawn(move || serve(listener, config, resolver, local))
     };
+    // Without the feature, `split_flags` refused --acme.
+    #[cfg(feature = "acme")]
     if let Some(acme) = acme {
         acme::get_and_serve(&store, &resolver, local, acme)?;
     }

@@ -323,6 +323,27 @@ mod command_line {
         assert_eq!(find(&entries, "bad")["state"], "pending");
         assert_eq!(find(&entries, "bad")["acme"], serde_json::Value::Null);
 
+        // A challenge nobody answers (--no-listen, and no server shares the store): 9, the
+        // validation's failure named; nothing installed.
+        let stderr = fails(
+            &km,
+            &pebble,
+            9,
+            &[
+                "issue",
+                "unreached",
+                "--dns",
+                "u.example.test",
+                "--no-listen",
+            ],
+        );
+        assert!(
+            stderr.contains("could not reach the challenge answer")
+                && stderr.contains("u.example.test"),
+            "{stderr}"
+        );
+        assert_eq!(find(&km.entries(), "unreached")["state"], "pending");
+
         // dns-01 without a provider: usage, before anything is ordered.
         let stderr = fails(
             &km,
