@@ -322,12 +322,17 @@ async fn drive(
                 solve(acme, &mut order, solver, track).await?;
                 acme.progress(Progress::Validate);
                 let policy = retry_policy(inner.validation_timeout);
-                let status = order.poll_ready(&policy).await.map_err(|e| {
-                    dead(
-                        track,
-                        from_acme("waiting for validation", None, inner.validation_timeout, e),
-                    )
-                })?;
+                let status = match order.poll_ready(&policy).await {
+                    Ok(status) => status,
+                    // The order's own problem rarely names the identifier: the failed
+                    // challenge does.
+                    Err(instant_acme::Error::Api(_)) => OrderStatus::Invalid,
+                    Err(e) => {
+                        let limit = inner.validation_timeout;
+                        let e = from_acme("waiting for validation", None, limit, e);
+                        return Err(dead(track, e));
+                    }
+                };
                 if status == OrderStatus::Invalid {
                     let e = invalid_reason(&mut order, limit).await;
                     track.dead = true;
@@ -677,12 +682,11 @@ async fn clear_dns(solver: &Solver, track: &Track) {
     }
 }
 
-/// Why an invalid order is invalid: its own error, else the first failed challenge's.
+/// Why an invalid order is invalid: the first failed challenge's problem (it names the
+/// identifier), else the order's own.
 async fn invalid_reason(order: &mut Order, limit: std::time::Duration) -> Error {
     let url = order.url().to_owned();
-    if let Some(problem) = &order.state().error {
-        return from_problem(problem, None).into();
-    }
+    let order_problem = order.state().error.clone();
     let mut authorizations = order.authorizations();
     while let Ok(Some(Ok(authz))) = tokio::time::timeout(limit, authorizations.next()).await {
         let identifier = authz.identifier().to_string();
@@ -691,6 +695,9 @@ async fn invalid_reason(order: &mut Order, limit: std::time::Duration) -> Error 
                 return from_problem(problem, Some(&identifier)).into();
             }
         }
+    }
+    if let Some(problem) = &order_problem {
+        return from_problem(problem, None).into();
     }
     AcmeError::OrderInvalid {
         url,
