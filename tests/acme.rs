@@ -117,7 +117,9 @@ async fn http01_issues_into_the_store_and_the_chain_verifies() {
     let acme = acme.on_progress(move |p| seen.lock().unwrap().push(p.clone()));
     let issued = acme
         .issue(
-            &IssueRequest::new("www", ["www.example.test", "alt.example.test"]),
+            // An IP identifier too (RFC 8738): pebble validates 127.0.0.1 like a name.
+            &IssueRequest::new("www", ["www.example.test", "alt.example.test"])
+                .ip([127, 0, 0, 1].into()),
             &Solver::http01(),
         )
         .await
@@ -131,7 +133,11 @@ async fn http01_issues_into_the_store_and_the_chain_verifies() {
         &store,
         &pebble,
         "www",
-        &["www.example.test", "alt.example.test"],
+        &[
+            "www.example.test",
+            "alt.example.test",
+            "IP Address:127.0.0.1",
+        ],
     );
 
     // The order is recorded as installed, the entry as managed, the challenges are gone.
@@ -194,14 +200,20 @@ async fn tls_alpn01_is_answered_by_the_store_resolver() {
     let (_resolver, server) = tls_server(&store, pebble.tls_port()).await;
     let issued = acme
         .issue(
-            &IssueRequest::new("tls", ["tls.example.test"]),
+            // The address's challenge is asked for by its reverse name (RFC 8738 §6).
+            &IssueRequest::new("tls", ["tls.example.test"]).ip([127, 0, 0, 1].into()),
             &Solver::tls_alpn01(),
         )
         .await
         .unwrap();
     server.abort();
     assert_eq!(issued.name(), "tls");
-    assert_chain_verifies(&store, &pebble, "tls", &["tls.example.test"]);
+    assert_chain_verifies(
+        &store,
+        &pebble,
+        "tls",
+        &["tls.example.test", "IP Address:127.0.0.1"],
+    );
     assert_eq!(
         acme::managed(&store).unwrap()[0].challenge(),
         ChallengeKind::TlsAlpn01

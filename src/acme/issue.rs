@@ -231,9 +231,10 @@ pub(super) async fn run(
     };
     if let Err(e) = &outcome {
         // Dead orders clean up their challenges; live ones keep them for the resumption.
-        if let Err(record) = record_failure(acme, &track, e).await {
-            return Err(record);
-        }
+        // The original error is what the caller must see; if even the record cannot be
+        // written (the store is busy or failing), the order keeps its last recorded state
+        // and the next call resumes it from there.
+        let _ = record_failure(acme, &track, e).await;
     }
     if track.dead || outcome.is_ok() {
         clear_dns(solver, &track).await;
