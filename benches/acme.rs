@@ -60,8 +60,11 @@ fn main() {
         let keygen = process_cpu() - cpu0;
 
         let (wall0, cpu0) = (Instant::now(), process_cpu());
-        rt.block_on(acme.issue(&IssueRequest::new(&name, [host.as_str()]), &Solver::http01()))
-            .unwrap();
+        rt.block_on(acme.issue(
+            &IssueRequest::new(&name, [host.as_str()]),
+            &Solver::http01(),
+        ))
+        .unwrap();
         let (wall, cpu) = (wall0.elapsed(), process_cpu() - cpu0);
         if i == 0 {
             continue; // warm-up: connection set-up, first TLS handshake
@@ -73,7 +76,9 @@ fn main() {
     let (wall, cpu) = (median(&mut walls), median(&mut cpus));
     let total_cpu: Duration = cpus.iter().sum();
     let total_wall: Duration = walls.iter().sum();
-    println!("ACME issuance against pebble on loopback, http-01, RSA 2048, {runs} runs (after one warm-up)");
+    println!(
+        "ACME issuance against pebble on loopback, http-01, RSA 2048, {runs} runs (after one warm-up)"
+    );
     println!(
         "  issue call -> committed certificate: median wall {:.1} ms, median our CPU {:.2} ms ({:.2} %)",
         ms(wall),
