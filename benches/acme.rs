@@ -14,6 +14,7 @@
 //! before the clock starts (`Acme::issue` then uses it), and its cost is printed on its own.
 
 #[path = "../tests/common/pebble.rs"]
+#[allow(dead_code)] // the tests' fixture: the bench uses part of it
 mod pebble;
 
 use std::time::{Duration, Instant};
