@@ -143,14 +143,8 @@ pub(super) fn prepare_resume(
     let Some(csr) = store.acme_pending_request(&open.entry)? else {
         // The pending entry was removed: the order can serve nothing.
         let mut tx = store.begin()?;
-        tx.acme_update_order(
-            open.id,
-            None,
-            Some(OrderState::Cancelled.as_str()),
-            Some("its pending entry was removed"),
-            false,
-        )?;
-        tx.acme_clear_challenges(open.id)?;
+        let note = "its pending entry was removed";
+        tx.acme_close_order(open.id, OrderState::Cancelled.as_str(), Some(note))?;
         tx.commit()?;
         return Err(StoreError::NotFound { name: open.entry }.into());
     };
@@ -454,14 +448,8 @@ async fn replace_record(
     };
     let new_id = blocking(move || {
         let mut tx = store.begin()?;
-        tx.acme_update_order(
-            old,
-            None,
-            Some(OrderState::Cancelled.as_str()),
-            Some(&format!("cancelled: {why}; replaced by a new order")),
-            false,
-        )?;
-        tx.acme_clear_challenges(old)?;
+        let note = format!("cancelled: {why}; replaced by a new order");
+        tx.acme_close_order(old, OrderState::Cancelled.as_str(), Some(&note))?;
         let id = tx.acme_insert_order(&directory, &entry, &ids, &challenge)?;
         tx.commit()?;
         Ok(id)
@@ -735,14 +723,7 @@ async fn install(
             (Some(b), Some(a)) => (b, a),
             _ => (SystemTime::now(), SystemTime::now()),
         };
-        tx.acme_update_order(
-            order_id,
-            None,
-            Some(OrderState::Installed.as_str()),
-            None,
-            false,
-        )?;
-        tx.acme_clear_challenges(order_id)?;
+        tx.acme_close_order(order_id, OrderState::Installed.as_str(), None)?;
         tx.acme_manage(
             &name,
             &directory,
@@ -772,10 +753,11 @@ async fn record_failure(acme: &Acme, track: &Track, e: &Error) -> Result<()> {
     let (id, dead, text) = (track.order_id, track.dead || refused, e.to_string());
     blocking(move || {
         let mut tx = store.begin()?;
-        let state = dead.then_some(OrderState::Failed.as_str());
-        tx.acme_update_order(id, None, state, Some(&text), false)?;
         if dead {
-            tx.acme_clear_challenges(id)?;
+            tx.acme_close_order(id, OrderState::Failed.as_str(), Some(&text))?;
+        } else {
+            // Still open at the CA: the next call resumes it, with its challenges.
+            tx.acme_update_order(id, None, None, Some(&text), false)?;
         }
         tx.commit()
     })
@@ -812,14 +794,8 @@ pub(super) async fn cancel(acme: &Acme, name: &str) -> Result<bool> {
     let store = acme.inner.store.clone();
     blocking(move || {
         let mut tx = store.begin()?;
-        tx.acme_update_order(
-            open.id,
-            None,
-            Some(OrderState::Cancelled.as_str()),
-            Some("cancelled by request"),
-            false,
-        )?;
-        tx.acme_clear_challenges(open.id)?;
+        let note = "cancelled by request";
+        tx.acme_close_order(open.id, OrderState::Cancelled.as_str(), Some(note))?;
         tx.commit()
     })
     .await?;

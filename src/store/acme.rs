@@ -405,6 +405,17 @@ impl Transaction {
         Ok(())
     }
 
+    /// Closes an order: its final state and note, and its challenge answers removed.
+    pub(crate) fn acme_close_order(
+        &mut self,
+        id: i64,
+        state: &str,
+        note: Option<&str>,
+    ) -> Result<()> {
+        self.acme_update_order(id, None, Some(state), note, false)?;
+        self.acme_clear_challenges(id)
+    }
+
     /// Sets the challenge type an order uses.
     pub(crate) fn acme_set_order_challenge(&mut self, id: i64, challenge: &str) -> Result<()> {
         self.session()?
