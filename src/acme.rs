@@ -70,6 +70,7 @@
 
 mod account;
 mod challenge;
+mod http;
 mod issue;
 mod problem;
 mod renew;
@@ -254,6 +255,8 @@ pub(crate) struct Inner {
     pub(crate) request_timeout: Duration,
     pub(crate) validation_timeout: Duration,
     pub(crate) progress: Option<ProgressHook>,
+    /// The last `Retry-After` the CA sent with a refusal.
+    pub(crate) retry_after: http::RetryAfter,
 }
 
 /// Called at each step of an issuance: see [`Acme::on_progress`].
@@ -293,6 +296,7 @@ impl Acme {
                 request_timeout: inner.request_timeout,
                 validation_timeout: inner.validation_timeout,
                 progress: Some(Arc::new(hook)),
+                retry_after: Arc::clone(&inner.retry_after),
             }),
         }
     }
@@ -337,7 +341,9 @@ impl Acme {
     ///
     /// [`Transaction::install_certificate_with`]: crate::Transaction::install_certificate_with
     pub async fn issue(&self, request: &IssueRequest, solver: &Solver) -> Result<Issued> {
-        issue::issue(self, request, solver).await
+        issue::issue(self, request, solver)
+            .await
+            .map_err(|e| self.retry_after(e))
     }
 
     /// Renews the ACME-managed entry `name` now, whatever its renewal time: a new key and
@@ -348,7 +354,9 @@ impl Acme {
     ///
     /// [`Transaction::renew`]: crate::Transaction::renew
     pub async fn renew(&self, name: &str, solver: &Solver) -> Result<Issued> {
-        renew::renew_one(self, name, solver, SystemTime::now()).await
+        renew::renew_one(self, name, solver)
+            .await
+            .map_err(|e| self.retry_after(e))
     }
 
     /// Renews every entry this account manages whose renewal time has come at `now` (the
@@ -388,7 +396,14 @@ impl Acme {
     /// [`issue`](Self::issue) places a new order for it. Returns whether there was an open
     /// order.
     pub async fn cancel(&self, name: &str) -> Result<bool> {
-        issue::cancel(self, name).await
+        issue::cancel(self, name)
+            .await
+            .map_err(|e| self.retry_after(e))
+    }
+
+    /// A `rateLimited` error with the `Retry-After` the CA sent, when it sent one.
+    pub(crate) fn retry_after(&self, e: crate::Error) -> crate::Error {
+        http::with_retry_after(e, &self.inner.retry_after)
     }
 
     pub(crate) fn progress(&self, step: Progress) {

@@ -120,7 +120,9 @@ async fn http01_issues_into_the_store_and_the_chain_verifies() {
     let acme = acme.on_progress(move |p| seen.lock().unwrap().push(p.clone()));
     let issued = acme
         .issue(
-            &IssueRequest::new("www", ["www.example.test", "alt.example.test"]),
+            // An IP identifier too (RFC 8738): pebble validates 127.0.0.1 like a name.
+            &IssueRequest::new("www", ["www.example.test", "alt.example.test"])
+                .ip([127, 0, 0, 1].into()),
             &Solver::http01(),
         )
         .await
@@ -134,7 +136,11 @@ async fn http01_issues_into_the_store_and_the_chain_verifies() {
         &store,
         &pebble,
         "www",
-        &["www.example.test", "alt.example.test"],
+        &[
+            "www.example.test",
+            "alt.example.test",
+            "IP Address:127.0.0.1",
+        ],
     );
 
     // The order is recorded as installed, the entry as managed, the challenges are gone.
@@ -152,4 +158,438 @@ async fn http01_issues_into_the_store_and_the_chain_verifies() {
         assert!(steps.contains(&wanted), "{steps:?}");
     }
     assert_eq!(pebble.new_orders(), 1);
+}
+
+/// A TLS server on 127.0.0.1:`port` (tokio-rustls) whose certificates come from the store
+/// through `StoreResolver`, offering ALPN `acme-tls/1` as tls-alpn-01 needs: a connection that
+/// negotiated it is closed after the handshake, others get a line of text.
+async fn tls_server(
+    store: &KeyStore,
+    port: u16,
+) -> (Arc<StoreResolver>, tokio::task::JoinHandle<()>) {
+    use tokio::io::AsyncWriteExt;
+    let local: SocketAddr = ([127, 0, 0, 1], port).into();
+    let listener = tokio::net::TcpListener::bind(local).await.unwrap();
+    let resolver = StoreResolver::new(store, local).unwrap();
+    let mut config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_cert_resolver(resolver.clone());
+    config.alpn_protocols = vec![b"http/1.1".to_vec(), ACME_TLS_ALPN.to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(mut tls) = acceptor.accept(sock).await {
+                    if tls.get_ref().1.alpn_protocol() != Some(ACME_TLS_ALPN) {
+                        let _ = tls.write_all(b"hello\n").await;
+                    }
+                    let _ = tls.shutdown().await;
+                }
+            });
+        }
+    });
+    (resolver, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_alpn01_is_answered_by_the_store_resolver() {
+    let pebble = Pebble::start();
+    let store = memory_store();
+    let acme = account(&store, &pebble).await;
+    let (_resolver, server) = tls_server(&store, pebble.tls_port()).await;
+    let issued = acme
+        .issue(
+            // The address's challenge is asked for by its reverse name (RFC 8738 §6).
+            &IssueRequest::new("tls", ["tls.example.test"]).ip([127, 0, 0, 1].into()),
+            &Solver::tls_alpn01(),
+        )
+        .await
+        .unwrap();
+    server.abort();
+    assert_eq!(issued.name(), "tls");
+    assert_chain_verifies(
+        &store,
+        &pebble,
+        "tls",
+        &["tls.example.test", "IP Address:127.0.0.1"],
+    );
+    assert_eq!(
+        acme::managed(&store).unwrap()[0].challenge(),
+        ChallengeKind::TlsAlpn01
+    );
+}
+
+/// dns-01 through challtestsrv's management API, as a user's DNS provider would.
+struct ChalltestProvider(pebble::ChalltestDns);
+
+impl Dns01Provider for ChalltestProvider {
+    fn set_txt<'a>(&'a self, record: &'a str, value: &'a str) -> DnsFuture<'a> {
+        let (dns, record, value) = (self.0, record.to_owned(), value.to_owned());
+        Box::pin(async move {
+            let status = tokio::task::spawn_blocking(move || dns.set_txt(&record, &value)).await?;
+            if status == 200 {
+                Ok(())
+            } else {
+                Err(format!("challtestsrv answered {status}").into())
+            }
+        })
+    }
+
+    fn clear_txt<'a>(&'a self, record: &'a str) -> DnsFuture<'a> {
+        let (dns, record) = (self.0, record.to_owned());
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || dns.clear_txt(&record)).await?;
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns01_goes_through_the_provider_and_covers_a_wildcard() {
+    let pebble = Pebble::start();
+    let store = memory_store();
+    let acme = account(&store, &pebble).await;
+    let names = ["dns.example.test", "*.dns.example.test"];
+    acme.issue(
+        &IssueRequest::new("dns", names),
+        &Solver::dns01(ChalltestProvider(pebble.dns())),
+    )
+    .await
+    .unwrap();
+    assert_chain_verifies(&store, &pebble, "dns", &names);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_identifier_is_typed_and_the_key_stays_pending_for_the_next_call() {
+    let pebble = Pebble::start_with(PebbleOptions {
+        blocklist: vec!["blocked.test".into()],
+        ..Default::default()
+    });
+    let store = memory_store();
+    let acme = account(&store, &pebble).await;
+    let request = IssueRequest::new("bad", ["www.blocked.test"]);
+    let err = acme.issue(&request, &Solver::http01()).await.unwrap_err();
+    let Error::Acme(AcmeError::RejectedIdentifier { detail }) = &err else {
+        panic!("expected RejectedIdentifier, got {err:?}")
+    };
+    assert!(detail.contains("blocked.test"), "{detail}");
+    assert!(err.to_string().contains(detail.as_str()));
+
+    // Nothing installed or managed; the key is pending; the record says what happened.
+    let entries = store.entries().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].state(), EntryState::Pending);
+    assert!(acme::managed(&store).unwrap().is_empty());
+    let orders = acme::orders(&store).unwrap();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].state(), OrderState::Failed);
+    assert!(orders[0].error().unwrap().contains("blocked.test"));
+
+    // A later call uses the same pending key (the store is otherwise unchanged) and
+    // records a second order.
+    let again = acme.issue(&request, &Solver::http01()).await.unwrap_err();
+    assert!(matches!(
+        again,
+        Error::Acme(AcmeError::RejectedIdentifier { .. })
+    ));
+    let after = store.entries().unwrap();
+    assert_eq!(after, entries);
+    assert_eq!(acme::orders(&store).unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_challenge_is_a_connection_error_and_installs_nothing() {
+    let pebble = Pebble::start();
+    let store = memory_store();
+    let acme = account(&store, &pebble).await;
+    // Nothing listens on pebble's http-01 port.
+    let err = acme
+        .issue(
+            &IssueRequest::new("dark", ["dark.example.test"]),
+            &Solver::http01(),
+        )
+        .await
+        .unwrap_err();
+    let Error::Acme(AcmeError::Connection { identifier, detail }) = &err else {
+        panic!("expected Connection, got {err:?}")
+    };
+    assert_eq!(identifier, "dark.example.test");
+    assert!(!detail.is_empty());
+    assert!(
+        err.to_string().contains("port"),
+        "says what to check: {err}"
+    );
+    let entries = store.entries().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].state(), EntryState::Pending);
+    let orders = acme::orders(&store).unwrap();
+    assert_eq!(orders[0].state(), OrderState::Failed);
+    assert!(acme::managed(&store).unwrap().is_empty());
+}
+
+/// The environment variable that makes [`child_places_an_order_then_hangs`] run.
+const CHILD_ENV: &str = "KEYMANAGER_ACME_TEST_CHILD";
+
+/// A DNS provider that never returns: the child hangs right after its order is recorded.
+struct Hang;
+
+impl Dns01Provider for Hang {
+    fn set_txt<'a>(&'a self, _: &'a str, _: &'a str) -> DnsFuture<'a> {
+        Box::pin(std::future::pending())
+    }
+
+    fn clear_txt<'a>(&'a self, _: &'a str) -> DnsFuture<'a> {
+        Box::pin(std::future::pending())
+    }
+}
+
+/// The child process of `sigkill_mid_order_resumes_the_same_order`: opens the store, creates
+/// the account, places the order, and hangs in the challenge until it is killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "the child process of sigkill_mid_order_resumes_the_same_order"]
+async fn child_places_an_order_then_hangs() {
+    let spec = std::env::var(CHILD_ENV).expect("run by sigkill_mid_order_resumes_the_same_order");
+    let parts: Vec<&str> = spec.split('\t').collect();
+    let store = KeyStore::open_with(parts[0], "passphrase", &options()).unwrap();
+    let acme = Acme::account(
+        &store,
+        AccountOptions::new(parts[1])
+            .agree_to_terms(true)
+            .ca_root(parts[2]),
+    )
+    .await
+    .unwrap();
+    let _ = acme
+        .issue(
+            &IssueRequest::new("crash", ["crash.example.test"]),
+            &Solver::dns01(Hang),
+        )
+        .await;
+    unreachable!("the DNS provider never returns");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_order_resumes_the_same_order() {
+    let pebble = Pebble::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.db");
+    let store = KeyStore::open_with(&path, "passphrase", &options()).unwrap();
+    let spec = format!(
+        "{}\t{}\t{}",
+        path.display(),
+        pebble.directory(),
+        pebble.api_root().display()
+    );
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "child_places_an_order_then_hangs",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, spec)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the child has committed its order's URL, then SIGKILL it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let recorded = loop {
+        let orders = acme::orders(&store).unwrap();
+        if let Some(order) = orders.iter().find(|o| o.url().is_some()) {
+            break order.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the child recorded no order"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_eq!(recorded.state(), OrderState::Pending);
+    assert_eq!(pebble.new_orders(), 1);
+    assert_eq!(store.entry("crash").unwrap().state(), EntryState::Pending);
+
+    // A restart: the child's account is reused, the same order is resumed, no new order.
+    let acme = account(&store, &pebble).await;
+    assert!(!acme.created(), "the account the child created is reused");
+    let _responder = Http01Responder::bind(&store, ([127, 0, 0, 1], pebble.http_port()).into())
+        .await
+        .unwrap();
+    let issued = acme
+        .issue(
+            &IssueRequest::new("crash", ["crash.example.test"]),
+            &Solver::http01(),
+        )
+        .await
+        .unwrap();
+    assert!(issued.resumed());
+    assert_eq!(Some(issued.order_url()), recorded.url());
+    assert_eq!(pebble.new_orders(), 1, "no second new-order");
+    let orders = acme::orders(&store).unwrap();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].state(), OrderState::Installed);
+    assert_eq!(orders[0].resumed(), 1);
+    assert_chain_verifies(&store, &pebble, "crash", &["crash.example.test"]);
+}
+
+/// The SHA-256 fingerprint of the certificate `openssl s_client` is served at 127.0.0.1:`port`
+/// for `sni`.
+fn served_fingerprint(port: u16, sni: &str) -> String {
+    let out = Command::new("openssl")
+        .args([
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-servername",
+            sni,
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let served = String::from_utf8_lossy(&out.stdout).into_owned();
+    let pem = pem::parse(served.as_bytes()).unwrap_or_else(|e| panic!("{e}: {served}"));
+    fingerprint(pem.contents())
+}
+
+fn fingerprint(der: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(der))
+}
+
+fn leaf_der(store: &KeyStore, name: &str) -> Vec<u8> {
+    let export = store.export(name, "export-password").unwrap();
+    pem::parse_many(export.chain_pem()).unwrap()[0]
+        .contents()
+        .to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewal_when_due_serves_the_old_certificate_until_the_new_one_commits() {
+    let pebble = Pebble::start();
+    let store = memory_store();
+    let acme = account(&store, &pebble).await;
+    let port = pebble.tls_port();
+    let (resolver, server) = tls_server(&store, port).await;
+    let sni = "site.example.test";
+    acme.issue(&IssueRequest::new("site", [sni]), &Solver::tls_alpn01())
+        .await
+        .unwrap();
+    let mut tx = store.begin().unwrap();
+    tx.bind(format!("127.0.0.1:{port}").parse().unwrap(), "site")
+        .unwrap();
+    tx.commit().unwrap();
+    resolver.refresh().unwrap();
+    let old = fingerprint(&leaf_der(&store, "site"));
+    assert_eq!(served_fingerprint(port, sni), old);
+
+    // Not due now: nothing happens.
+    assert!(
+        acme.renew_due(SystemTime::now(), &Solver::tls_alpn01())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(acme::orders(&store).unwrap().len(), 1);
+
+    // Four years on (pebble's certificates last five): due. Just before the commit, the old
+    // certificate is still the one served.
+    let served_before_commit = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&served_before_commit);
+    let watching = Arc::clone(&resolver);
+    let acme = acme.on_progress(move |p| {
+        if let Progress::Install { .. } = p {
+            watching.refresh().unwrap();
+            seen.lock().unwrap().push(served_fingerprint(port, sni));
+        }
+    });
+    let later = SystemTime::now() + Duration::from_secs(4 * 365 * 86_400);
+    let renewals = acme.renew_due(later, &Solver::tls_alpn01()).await.unwrap();
+    assert_eq!(renewals.len(), 1);
+    assert_eq!(renewals[0].name(), "site");
+    let RenewOutcome::Renewed(issued) = renewals[0].outcome() else {
+        panic!("{:?}", renewals[0].outcome())
+    };
+    assert_eq!(issued.name(), "site");
+    assert_eq!(*served_before_commit.lock().unwrap(), vec![old.clone()]);
+
+    // After the commit: the new certificate, same name and binding, no renewal entry left.
+    resolver.refresh().unwrap();
+    let new = fingerprint(&leaf_der(&store, "site"));
+    assert_ne!(new, old);
+    assert_eq!(served_fingerprint(port, sni), new);
+    let entries = store.entries().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].bindings().len(), 1);
+    let managed = acme::managed(&store).unwrap();
+    assert!(managed[0].renew_at() > later - Duration::from_secs(4 * 365 * 86_400));
+    assert_eq!(managed[0].failures(), 0);
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_account_is_reused_across_opens() {
+    let pebble = Pebble::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.db");
+    let url = {
+        let store = KeyStore::open_with(&path, "passphrase", &options()).unwrap();
+        let acme = account(&store, &pebble).await;
+        assert!(acme.created());
+        acme.account_url().to_owned()
+    };
+    let store = KeyStore::open_with(&path, "passphrase", &options()).unwrap();
+    let acme = account(&store, &pebble).await;
+    assert!(!acme.created());
+    assert_eq!(acme.account_url(), url);
+    // Without agreement, no account is created: the stored one still loads.
+    let reloaded = Acme::account(
+        &store,
+        AccountOptions::new(pebble.directory()).ca_root(pebble.api_root()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reloaded.account_url(), url);
+    let fresh = memory_store();
+    let err = Acme::account(
+        &fresh,
+        AccountOptions::new(pebble.directory()).ca_root(pebble.api_root()),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::Acme(AcmeError::TermsNotAgreed { .. })),
+        "{err:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_account_binding_is_required_and_accepted() {
+    // The HMAC key as CAs print it: base64url.
+    let hmac = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
+    let pebble = Pebble::start_with(PebbleOptions {
+        eab_keys: vec![("kid-1".into(), hmac.into())],
+        ..Default::default()
+    });
+    let store = memory_store();
+    let err = Acme::account(&store, account_options(&pebble))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Acme(AcmeError::ExternalAccountRequired { .. })),
+        "{err:?}"
+    );
+    let eab = ExternalAccountBinding::from_base64url("kid-1", hmac).unwrap();
+    let acme = Acme::account(
+        &store,
+        account_options(&pebble).external_account_binding(eab),
+    )
+    .await
+    .unwrap();
+    assert!(acme.created());
 }

@@ -5,12 +5,24 @@ use std::sync::Arc;
 use instant_acme::{Account, AccountBuilder, AccountCredentials, ExternalAccountKey, NewAccount};
 use zeroize::Zeroizing;
 
+use super::http::{CaClient, RetryAfter, with_retry_after};
 use super::problem::{blocking, bounded};
 use super::{AccountOptions, Acme, Inner};
 use crate::error::{AcmeError, Result, StoreError};
 use crate::store::KeyStore;
 
 pub(super) async fn load_or_create(store: &KeyStore, options: AccountOptions) -> Result<Acme> {
+    let slot = RetryAfter::default();
+    load_or_create_with(store, options, &slot)
+        .await
+        .map_err(|e| with_retry_after(e, &slot))
+}
+
+async fn load_or_create_with(
+    store: &KeyStore,
+    options: AccountOptions,
+    slot: &RetryAfter,
+) -> Result<Acme> {
     let directory = options.directory.clone();
     if !directory.starts_with("https://") {
         return Err(AcmeError::InvalidOptions {
@@ -35,7 +47,7 @@ pub(super) async fn load_or_create(store: &KeyStore, options: AccountOptions) ->
             let account = bounded(
                 "loading the ACME directory",
                 limit,
-                builder(&options)?.from_credentials(credentials),
+                builder(&options, slot)?.from_credentials(credentials),
             )
             .await?;
             (account, false)
@@ -52,7 +64,7 @@ pub(super) async fn load_or_create(store: &KeyStore, options: AccountOptions) ->
             let (account, credentials) = bounded(
                 "creating the ACME account",
                 limit,
-                builder(&options)?.create(
+                builder(&options, slot)?.create(
                     &NewAccount {
                         contact: &contact,
                         terms_of_service_agreed: true,
@@ -93,23 +105,14 @@ pub(super) async fn load_or_create(store: &KeyStore, options: AccountOptions) ->
             request_timeout: options.request_timeout,
             validation_timeout: options.validation_timeout,
             progress: None,
+            retry_after: Arc::clone(slot),
         }),
     })
 }
 
-/// The HTTPS client: the system's roots, or the given root for a private CA.
-fn builder(options: &AccountOptions) -> Result<AccountBuilder> {
-    let built = match &options.ca_root {
-        Some(path) => Account::builder_with_root(path).map_err(|e| AcmeError::InvalidOptions {
-            reason: format!(
-                "the CA root {} is not usable ({e}): give a PEM file with one CERTIFICATE",
-                path.display()
-            ),
-        })?,
-        None => Account::builder().map_err(|e| AcmeError::Network {
-            during: "loading the system's root certificates",
-            reason: e.to_string(),
-        })?,
-    };
-    Ok(built)
+/// The HTTPS client: the system's roots, or the given root for a private CA; it records the
+/// CA's `Retry-After` in `slot`.
+fn builder(options: &AccountOptions, slot: &RetryAfter) -> Result<AccountBuilder> {
+    let client = CaClient::new(options.ca_root.as_deref(), Arc::clone(slot))?;
+    Ok(Account::builder_with_http(Box::new(client)))
 }

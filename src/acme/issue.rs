@@ -143,14 +143,8 @@ pub(super) fn prepare_resume(
     let Some(csr) = store.acme_pending_request(&open.entry)? else {
         // The pending entry was removed: the order can serve nothing.
         let mut tx = store.begin()?;
-        tx.acme_update_order(
-            open.id,
-            None,
-            Some(OrderState::Cancelled.as_str()),
-            Some("its pending entry was removed"),
-            false,
-        )?;
-        tx.acme_clear_challenges(open.id)?;
+        let note = "its pending entry was removed";
+        tx.acme_close_order(open.id, OrderState::Cancelled.as_str(), Some(note))?;
         tx.commit()?;
         return Err(StoreError::NotFound { name: open.entry }.into());
     };
@@ -231,9 +225,10 @@ pub(super) async fn run(
     };
     if let Err(e) = &outcome {
         // Dead orders clean up their challenges; live ones keep them for the resumption.
-        if let Err(record) = record_failure(acme, &track, e).await {
-            return Err(record);
-        }
+        // The original error is what the caller must see; if even the record cannot be
+        // written (the store is busy or failing), the order keeps its last recorded state
+        // and the next call resumes it from there.
+        let _ = record_failure(acme, &track, e).await;
     }
     if track.dead || outcome.is_ok() {
         clear_dns(solver, &track).await;
@@ -322,12 +317,17 @@ async fn drive(
                 solve(acme, &mut order, solver, track).await?;
                 acme.progress(Progress::Validate);
                 let policy = retry_policy(inner.validation_timeout);
-                let status = order.poll_ready(&policy).await.map_err(|e| {
-                    dead(
-                        track,
-                        from_acme("waiting for validation", None, inner.validation_timeout, e),
-                    )
-                })?;
+                let status = match order.poll_ready(&policy).await {
+                    Ok(status) => status,
+                    // The order's own problem rarely names the identifier: the failed
+                    // challenge does.
+                    Err(instant_acme::Error::Api(_)) => OrderStatus::Invalid,
+                    Err(e) => {
+                        let limit = inner.validation_timeout;
+                        let e = from_acme("waiting for validation", None, limit, e);
+                        return Err(dead(track, e));
+                    }
+                };
                 if status == OrderStatus::Invalid {
                     let e = invalid_reason(&mut order, limit).await;
                     track.dead = true;
@@ -448,14 +448,8 @@ async fn replace_record(
     };
     let new_id = blocking(move || {
         let mut tx = store.begin()?;
-        tx.acme_update_order(
-            old,
-            None,
-            Some(OrderState::Cancelled.as_str()),
-            Some(&format!("cancelled: {why}; replaced by a new order")),
-            false,
-        )?;
-        tx.acme_clear_challenges(old)?;
+        let note = format!("cancelled: {why}; replaced by a new order");
+        tx.acme_close_order(old, OrderState::Cancelled.as_str(), Some(&note))?;
         let id = tx.acme_insert_order(&directory, &entry, &ids, &challenge)?;
         tx.commit()?;
         Ok(id)
@@ -677,12 +671,11 @@ async fn clear_dns(solver: &Solver, track: &Track) {
     }
 }
 
-/// Why an invalid order is invalid: its own error, else the first failed challenge's.
+/// Why an invalid order is invalid: the first failed challenge's problem (it names the
+/// identifier), else the order's own.
 async fn invalid_reason(order: &mut Order, limit: std::time::Duration) -> Error {
     let url = order.url().to_owned();
-    if let Some(problem) = &order.state().error {
-        return from_problem(problem, None).into();
-    }
+    let order_problem = order.state().error.clone();
     let mut authorizations = order.authorizations();
     while let Ok(Some(Ok(authz))) = tokio::time::timeout(limit, authorizations.next()).await {
         let identifier = authz.identifier().to_string();
@@ -691,6 +684,9 @@ async fn invalid_reason(order: &mut Order, limit: std::time::Duration) -> Error 
                 return from_problem(problem, Some(&identifier)).into();
             }
         }
+    }
+    if let Some(problem) = &order_problem {
+        return from_problem(problem, None).into();
     }
     AcmeError::OrderInvalid {
         url,
@@ -727,14 +723,7 @@ async fn install(
             (Some(b), Some(a)) => (b, a),
             _ => (SystemTime::now(), SystemTime::now()),
         };
-        tx.acme_update_order(
-            order_id,
-            None,
-            Some(OrderState::Installed.as_str()),
-            None,
-            false,
-        )?;
-        tx.acme_clear_challenges(order_id)?;
+        tx.acme_close_order(order_id, OrderState::Installed.as_str(), None)?;
         tx.acme_manage(
             &name,
             &directory,
@@ -764,10 +753,11 @@ async fn record_failure(acme: &Acme, track: &Track, e: &Error) -> Result<()> {
     let (id, dead, text) = (track.order_id, track.dead || refused, e.to_string());
     blocking(move || {
         let mut tx = store.begin()?;
-        let state = dead.then_some(OrderState::Failed.as_str());
-        tx.acme_update_order(id, None, state, Some(&text), false)?;
         if dead {
-            tx.acme_clear_challenges(id)?;
+            tx.acme_close_order(id, OrderState::Failed.as_str(), Some(&text))?;
+        } else {
+            // Still open at the CA: the next call resumes it, with its challenges.
+            tx.acme_update_order(id, None, None, Some(&text), false)?;
         }
         tx.commit()
     })
@@ -804,14 +794,8 @@ pub(super) async fn cancel(acme: &Acme, name: &str) -> Result<bool> {
     let store = acme.inner.store.clone();
     blocking(move || {
         let mut tx = store.begin()?;
-        tx.acme_update_order(
-            open.id,
-            None,
-            Some(OrderState::Cancelled.as_str()),
-            Some("cancelled by request"),
-            false,
-        )?;
-        tx.acme_clear_challenges(open.id)?;
+        let note = "cancelled by request";
+        tx.acme_close_order(open.id, OrderState::Cancelled.as_str(), Some(note))?;
         tx.commit()
     })
     .await?;

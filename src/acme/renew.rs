@@ -180,6 +180,7 @@ pub(super) async fn renew_due(
         let outcome = match renew_entry(acme, &row.entry, bits, solver, policy, replaces).await {
             Ok(issued) => RenewOutcome::Renewed(issued),
             Err(error) => {
+                let error = acme.retry_after(error);
                 let failures = u32::try_from(row.failures)
                     .unwrap_or(u32::MAX)
                     .saturating_add(1);
@@ -207,12 +208,7 @@ pub(super) async fn renew_due(
 }
 
 /// [`Acme::renew`]: renews `name` now.
-pub(super) async fn renew_one(
-    acme: &Acme,
-    name: &str,
-    solver: &Solver,
-    _now: SystemTime,
-) -> Result<Issued> {
+pub(super) async fn renew_one(acme: &Acme, name: &str, solver: &Solver) -> Result<Issued> {
     let (store, entry) = (acme.inner.store.clone(), name.to_owned());
     let managed = blocking(move || store.acme_managed()).await?;
     let bits = managed

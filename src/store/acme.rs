@@ -405,6 +405,17 @@ impl Transaction {
         Ok(())
     }
 
+    /// Closes an order: its final state and note, and its challenge answers removed.
+    pub(crate) fn acme_close_order(
+        &mut self,
+        id: i64,
+        state: &str,
+        note: Option<&str>,
+    ) -> Result<()> {
+        self.acme_update_order(id, None, Some(state), note, false)?;
+        self.acme_clear_challenges(id)
+    }
+
     /// Sets the challenge type an order uses.
     pub(crate) fn acme_set_order_challenge(&mut self, id: i64, challenge: &str) -> Result<()> {
         self.session()?
@@ -550,4 +561,123 @@ pub(super) fn reseal(
     )
     .map_err(db("removing ACME challenges"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{KdfParams, StoreOptions};
+
+    fn store_at(path: &std::path::Path, passphrase: &str) -> KeyStore {
+        let options = StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap());
+        KeyStore::open_with(path, passphrase, &options).unwrap()
+    }
+
+    /// The account's credentials are sealed to their directory, survive a passphrase change
+    /// (re-sealed with the entries), and a challenge key does not outlive it.
+    #[test]
+    fn accounts_are_sealed_per_directory_and_follow_a_passphrase_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.db");
+        let store = store_at(&path, "old passphrase");
+        let mut tx = store.begin().unwrap();
+        tx.acme_put_account(
+            "https://ca.test/dir",
+            "https://ca.test/acct/1",
+            &[],
+            b"{\"id\":1}",
+        )
+        .unwrap();
+        let order = tx
+            .acme_insert_order(
+                "https://ca.test/dir",
+                "www",
+                &["www.test".into()],
+                "tls-alpn-01",
+            )
+            .unwrap();
+        tx.acme_put_challenge(order, "tls-alpn-01", "www.test", b"cert", Some(b"key"))
+            .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(
+            &store.acme_account("https://ca.test/dir").unwrap().unwrap()[..],
+            b"{\"id\":1}"
+        );
+        assert!(
+            store
+                .acme_account("https://other.test/dir")
+                .unwrap()
+                .is_none()
+        );
+        let challenge = store.acme_tls_alpn("www.test").unwrap().unwrap();
+        assert_eq!(&challenge.key_pkcs8[..], b"key");
+
+        // A sealed blob moved to another directory's row does not open.
+        store
+            .read(|s| {
+                s.conn
+                    .execute(
+                        "INSERT INTO acme_accounts SELECT 'https://evil.test/dir', account_url, \
+                         contact, sealed_credentials, created_at FROM acme_accounts",
+                        [],
+                    )
+                    .unwrap();
+                Ok(())
+            })
+            .unwrap();
+        assert!(matches!(
+            store.acme_account("https://evil.test/dir"),
+            Err(crate::Error::Store(StoreError::Tampered { .. }))
+        ));
+        store
+            .read(|s| {
+                s.conn
+                    .execute(
+                        "DELETE FROM acme_accounts WHERE directory = 'https://evil.test/dir'",
+                        [],
+                    )
+                    .unwrap();
+                Ok(())
+            })
+            .unwrap();
+
+        store
+            .change_passphrase("old passphrase", "new passphrase")
+            .unwrap();
+        drop(store);
+        let store = store_at(&path, "new passphrase");
+        assert_eq!(
+            &store.acme_account("https://ca.test/dir").unwrap().unwrap()[..],
+            b"{\"id\":1}"
+        );
+        assert!(store.acme_tls_alpn("www.test").unwrap().is_none());
+    }
+
+    #[test]
+    fn one_open_order_per_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_at(&dir.path().join("keys.db"), "passphrase");
+        let mut tx = store.begin().unwrap();
+        let first = tx
+            .acme_insert_order("https://ca.test/dir", "www", &[], "http-01")
+            .unwrap();
+        assert!(
+            tx.acme_insert_order("https://ca.test/dir", "www", &[], "http-01")
+                .is_err()
+        );
+        tx.acme_update_order(
+            first,
+            Some("https://ca.test/order/1"),
+            Some("failed"),
+            Some("no"),
+            false,
+        )
+        .unwrap();
+        tx.acme_insert_order("https://ca.test/dir", "www", &[], "http-01")
+            .unwrap();
+        tx.commit().unwrap();
+        let open = store.acme_open_order("www").unwrap().unwrap();
+        assert_ne!(open.id, first);
+        assert_eq!(store.acme_orders().unwrap().len(), 2);
+    }
 }

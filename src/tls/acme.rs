@@ -8,25 +8,7 @@
 //! offering `acme-tls/1` pay for the read (one indexed row and a P-256 key parse); the
 //! others are untouched.
 //!
-//! The server's `ServerConfig` must offer the protocol, or rustls refuses the CA's handshake
-//! (no common ALPN protocol): add [`ACME_TLS_ALPN`] to `alpn_protocols`, and close any
-//! connection that negotiated it right after the handshake (RFC 8737 §3: it carries no
-//! application data).
-//!
-//! ```no_run
-//! # fn main() -> keymanager::Result<()> {
-//! use keymanager::{KeyStore, tls::{ACME_TLS_ALPN, StoreResolver}};
-//!
-//! let store = KeyStore::open("/etc/myserver/keys.db", "passphrase")?;
-//! let resolver = StoreResolver::new(&store, "0.0.0.0:443".parse().unwrap())?;
-//! let mut config = rustls::ServerConfig::builder()
-//!     .with_no_client_auth()
-//!     .with_cert_resolver(resolver);
-//! config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec(), ACME_TLS_ALPN.to_vec()];
-//! // After each handshake: if conn.alpn_protocol() == Some(ACME_TLS_ALPN), close it.
-//! # Ok(())
-//! # }
-//! ```
+//! How a server enables it: see [`ACME_TLS_ALPN`].
 
 use std::sync::Arc;
 
@@ -36,7 +18,30 @@ use rustls::sign::CertifiedKey;
 
 use super::StoreResolver;
 
-/// The ALPN protocol of tls-alpn-01 challenges (RFC 8737 §6.2).
+/// The ALPN protocol of tls-alpn-01 challenges (RFC 8737 §6.2). With feature `acme`,
+/// [`StoreResolver`] answers a handshake offering it with the challenge certificate that
+/// `keymanager::acme` committed for the handshake's SNI (read from the store at the handshake,
+/// so it is served at once, by any process sharing the store file).
+///
+/// The server's `ServerConfig` must offer the protocol, or rustls refuses the CA's handshake
+/// (no common ALPN protocol): add [`ACME_TLS_ALPN`] to `alpn_protocols`, and close any
+/// connection that negotiated it right after the handshake (RFC 8737 §3: it carries no
+/// application data).
+///
+/// ```no_run
+/// # fn main() -> keymanager::Result<()> {
+/// use keymanager::{KeyStore, tls::{ACME_TLS_ALPN, StoreResolver}};
+///
+/// let store = KeyStore::open("/etc/myserver/keys.db", "passphrase")?;
+/// let resolver = StoreResolver::new(&store, "0.0.0.0:443".parse().unwrap())?;
+/// let mut config = rustls::ServerConfig::builder()
+///     .with_no_client_auth()
+///     .with_cert_resolver(resolver);
+/// config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec(), ACME_TLS_ALPN.to_vec()];
+/// // After each handshake: if conn.alpn_protocol() == Some(ACME_TLS_ALPN), close it.
+/// # Ok(())
+/// # }
+/// ```
 #[cfg_attr(docsrs, doc(cfg(feature = "acme")))]
 pub const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
 

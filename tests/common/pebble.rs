@@ -175,23 +175,32 @@ impl Pebble {
         std::fs::read_to_string(self.dir.path().join("pebble.log")).unwrap_or_default()
     }
 
-    /// Sets a TXT record in challtestsrv (`host` fully qualified, with or without the dot).
-    pub fn set_txt(&self, host: &str, value: &str) {
+    /// challtestsrv's DNS, through its management API.
+    pub fn dns(&self) -> ChalltestDns {
+        ChalltestDns {
+            port: self.challtest_management,
+        }
+    }
+}
+
+/// challtestsrv's management API: the TXT records pebble's validator sees.
+#[derive(Debug, Clone, Copy)]
+pub struct ChalltestDns {
+    port: u16,
+}
+
+impl ChalltestDns {
+    /// Sets a TXT record (`host` fully qualified, with or without the final dot); the HTTP
+    /// status.
+    pub fn set_txt(&self, host: &str, value: &str) -> u16 {
         let body = serde_json::json!({"host": fqdn(host), "value": value}).to_string();
-        let status = http_post(self.challtest_management, "/set-txt", &body);
-        assert_eq!(status, 200, "challtestsrv set-txt");
+        http_post(self.port, "/set-txt", &body)
     }
 
-    /// Clears the TXT records of `host` in challtestsrv.
-    pub fn clear_txt(&self, host: &str) {
+    /// Clears the TXT records of `host`; the HTTP status.
+    pub fn clear_txt(&self, host: &str) -> u16 {
         let body = serde_json::json!({"host": fqdn(host)}).to_string();
-        let status = http_post(self.challtest_management, "/clear-txt", &body);
-        assert_eq!(status, 200, "challtestsrv clear-txt");
-    }
-
-    /// challtestsrv's management port (for a DNS provider in another task).
-    pub fn challtest_management(&self) -> u16 {
-        self.challtest_management
+        http_post(self.port, "/clear-txt", &body)
     }
 }
 
