@@ -364,36 +364,49 @@ mod command_line {
         assert_eq!(code(&out), 2, "{}", text(&out));
     }
 
-    /// dns-01 from the command line: the `--dns-hook` program (here a bash script speaking to
-    /// challtestsrv's management API, pebble's DNS) sets and clears the TXT records; a
-    /// wildcard name, which only dns-01 can validate, is issued.
+    /// dns-01 from the command line: the `--dns-hook` program (a bash script) sets and clears
+    /// the TXT records through a relay in this test that calls challtestsrv's management API
+    /// (pebble's DNS); a wildcard name, which only dns-01 can validate, is issued.
     #[test]
     fn dns01_through_a_hook_program() {
+        use std::io::{BufRead, Write};
         use std::os::unix::fs::PermissionsExt;
 
         let pebble = Pebble::start();
         let km = Km::new();
+        // The relay: one line `set RECORD VALUE` or `clear RECORD` per connection, answered
+        // `ok` once challtestsrv has the change; every line kept for the assertions.
+        let relay = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let relay_port = relay.local_addr().unwrap().port();
+        let dns = pebble.dns();
+        let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let seen = std::sync::Arc::clone(&calls);
+        std::thread::spawn(move || {
+            for stream in relay.incoming().map_while(Result::ok) {
+                let mut line = String::new();
+                let mut reader = BufReader::new(&stream);
+                let _ = reader.read_line(&mut line);
+                let words: Vec<&str> = line.split_whitespace().collect();
+                let status = match words.as_slice() {
+                    ["set", record, value] => dns.set_txt(record, value),
+                    ["clear", record] => dns.clear_txt(record),
+                    _ => 0,
+                };
+                seen.lock().unwrap().push(words.join(" "));
+                let answer = if status == 200 { "ok\n" } else { "failed\n" };
+                let _ = (&stream).write_all(answer.as_bytes());
+            }
+        });
         let hook = km.path("dns-hook");
-        let log = km.path("dns-hook.log");
         std::fs::write(
             &hook,
             format!(
-                r#"#!/bin/bash
-# keymanager acme --dns-hook: `set RECORD VALUE` / `clear RECORD` in challtestsrv.
-set -e
-case "$1" in
-  set) body="{{\"host\":\"$2.\",\"value\":\"$3\"}}"; path=/set-txt ;;
-  clear) body="{{\"host\":\"$2.\"}}"; path=/clear-txt ;;
-  *) exit 2 ;;
-esac
-exec 3<>/dev/tcp/127.0.0.1/{port}
-printf 'POST %s HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n%s' "$path" "${{#body}}" "$body" >&3
-read -r _ status _ <&3
-[ "$status" = 200 ]
-echo "$1 $2" >> "{log}"
-"#,
-                port = pebble.challtest_management(),
-                log = log.display()
+                "#!/bin/bash\n\
+                 # keymanager acme --dns-hook: `set RECORD VALUE` / `clear RECORD`.\n\
+                 exec 3<>/dev/tcp/127.0.0.1/{relay_port}\n\
+                 echo \"$*\" >&3\n\
+                 read -r answer <&3\n\
+                 [ \"$answer\" = ok ]\n"
             ),
         )
         .unwrap();
@@ -421,10 +434,10 @@ echo "$1 $2" >> "{log}"
         let wild = find(&entries, "wild");
         assert_eq!(wild["dns_names"][1], "*.wild.example.test");
         assert_eq!(wild["acme"]["challenge"], "dns-01");
-        let calls = std::fs::read_to_string(&log).unwrap();
+        let calls = calls.lock().unwrap().join("\n");
         assert!(
-            calls.contains("set _acme-challenge.wild.example.test\n")
-                && calls.contains("clear _acme-challenge.wild.example.test\n"),
+            calls.contains("set _acme-challenge.wild.example.test ")
+                && calls.contains("clear _acme-challenge.wild.example.test"),
             "{calls}"
         );
     }
