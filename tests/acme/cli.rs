@@ -246,6 +246,12 @@ mod command_line {
         assert_eq!(www["acme"]["directory"], pebble.directory());
         assert_eq!(www["acme"]["challenge"], "http-01");
         let first_key = www["fingerprint"].clone();
+        let shown = km.ok(&["show", "www"]);
+        let line = format!("acme:        {} (http-01)\n", pebble.directory());
+        assert!(shown.contains(&line), "{shown}");
+        let shown: serde_json::Value =
+            serde_json::from_str(&km.ok(&["show", "www", "--json"])).unwrap();
+        assert_eq!(shown["acme"]["directory"], pebble.directory());
 
         // Orders: none in flight; with --all, the installed one.
         let (stdout, _) = ok(&km, &pebble, &["orders", "--json"]);
@@ -440,6 +446,39 @@ mod command_line {
                 && calls.contains("clear _acme-challenge.wild.example.test"),
             "{calls}"
         );
+    }
+
+    /// External account binding from the command line: refused without it (exit 9, the hint
+    /// names the flags), registered with the HMAC key read from descriptor 3, never a flag.
+    #[test]
+    fn external_account_binding_with_the_hmac_key_from_a_descriptor() {
+        let hmac = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
+        let pebble = Pebble::start_with(crate::pebble::PebbleOptions {
+            eab_keys: vec![("kid-1".into(), hmac.into())],
+            ..Default::default()
+        });
+        let km = Km::new();
+        let stderr = fails(&km, &pebble, 9, &["account", "--agree-tos"]);
+        assert!(stderr.contains("--eab-kid ID --eab-hmac-fd N"), "{stderr}");
+
+        let secret = km.path("eab-hmac");
+        std::fs::write(&secret, format!("{hmac}\n")).unwrap();
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg("exec \"$0\" acme account --agree-tos --eab-kid kid-1 --eab-hmac-fd 3 3<\"$1\"")
+            .arg(km::BIN)
+            .arg(&secret)
+            .env("KEYMANAGER_STORE", &km.store)
+            .env("KEYMANAGER_PASSPHRASE", km::PASSPHRASE)
+            .env("KEYMANAGER_ACME_DIRECTORY", pebble.directory())
+            .env("KEYMANAGER_ACME_CA_ROOT", pebble.api_root())
+            .env("KEYMANAGER_ACME_EAB_HMAC", "not it: the descriptor wins")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "{}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("registered the ACME account"), "{stderr}");
     }
 
     /// Runs `acme ARGS`, asserts the exit code and the message + hint shape; returns stderr.

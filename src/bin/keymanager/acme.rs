@@ -668,6 +668,32 @@ pub fn annotate(store: &KeyStore, entries: &mut [Value]) -> Result<(), Failure> 
     Ok(())
 }
 
+/// The lines `show` adds for an entry ACME manages: its CA, challenge type and renewal.
+pub fn details(store: &KeyStore, name: &str) -> Result<String, Failure> {
+    let managed = acme::managed(store)?;
+    let Some(m) = managed.iter().find(|m| m.name() == name) else {
+        return Ok(String::new());
+    };
+    let mut lines = vec![
+        ("acme", format!("{} ({})", m.directory(), m.challenge())),
+        ("renews at", output::utc(m.renew_at())),
+    ];
+    if let Some(error) = m.last_error() {
+        let retry = m.retry_at().map(output::utc).unwrap_or_default();
+        lines.push((
+            "last error",
+            format!(
+                "{error} ({} failures; next attempt after {retry})",
+                m.failures()
+            ),
+        ));
+    }
+    Ok(lines
+        .into_iter()
+        .map(|(k, v)| format!("{:<12} {v}\n", format!("{k}:")))
+        .collect())
+}
+
 fn order_json(o: &OrderRecord) -> Value {
     json!({
         "entry": o.entry(),

@@ -78,7 +78,11 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 let [one] = one;
                 print(&format!("{one:#}\n"))
             } else {
-                print(&output::details(&entry))
+                #[allow(unused_mut)] // changed with feature `acme`
+                let mut text = output::details(&entry);
+                #[cfg(feature = "acme")]
+                text.push_str(&crate::acme::details(&store, entry.name())?);
+                print(&text)
             }
         }
         Command::Renew { name, bits, out } => {
