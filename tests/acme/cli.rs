@@ -266,14 +266,29 @@ mod command_line {
         let url = orders[0]["url"].as_str().unwrap();
         assert!(url.starts_with("https://127.0.0.1:"), "{url}");
 
-        // Renew now: a new key and certificate, still managed, the name kept.
-        let (_, stderr) = ok(&km, &pebble, &["renew", "www", "--listen", &listen]);
+        // Renew now, by tls-alpn-01 this time (the command's rustls listener, whose
+        // StoreResolver answers acme-tls/1): a new key and certificate, still managed, the
+        // name kept.
+        let tls_listen = format!("127.0.0.1:{}", pebble.tls_port());
+        let (_, stderr) = ok(
+            &km,
+            &pebble,
+            &[
+                "renew",
+                "www",
+                "--challenge",
+                "tls-alpn-01",
+                "--listen",
+                &tls_listen,
+            ],
+        );
         assert!(stderr.contains("renewed `www`: valid until"), "{stderr}");
         let entries = km.entries();
         let www = find(&entries, "www");
         assert_eq!(www["state"], "installed");
         assert_ne!(www["fingerprint"], first_key);
         assert_eq!(www["acme"]["directory"], pebble.directory());
+        assert_eq!(www["acme"]["challenge"], "tls-alpn-01");
         assert_eq!(entries.len(), 1, "{entries:?}");
         assert_eq!(pebble.new_orders(), 2);
 
