@@ -527,7 +527,8 @@ impl Issued {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Progress {
-    /// Making the key and request (blocking pool).
+    /// Preparing in the store (blocking pool): the key and request, unless the entry is
+    /// pending already or has an open order, and the order's record.
     Key {
         /// The entry.
         name: String,

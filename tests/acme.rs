@@ -593,3 +593,136 @@ async fn external_account_binding_is_required_and_accepted() {
     .unwrap();
     assert!(acme.created());
 }
+
+/// A DNS provider that refuses: the order stays open at the CA.
+struct Refusing;
+
+impl Dns01Provider for Refusing {
+    fn set_txt<'a>(&'a self, _: &'a str, _: &'a str) -> DnsFuture<'a> {
+        Box::pin(async { Err("the provider's API is down".into()) })
+    }
+
+    fn clear_txt<'a>(&'a self, _: &'a str) -> DnsFuture<'a> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_order_is_cancelled_on_request_and_the_next_call_places_a_new_one() {
+    let pebble = Pebble::start();
+    let store = memory_store();
+    let acme = account(&store, &pebble).await;
+    let request = IssueRequest::new("open", ["open.example.test"]);
+    let err = acme
+        .issue(&request, &Solver::dns01(Refusing))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Acme(AcmeError::Dns01Provider { record, reason })
+            if record == "_acme-challenge.open.example.test" && reason.contains("down")),
+        "{err:?}"
+    );
+    // A provider failure leaves the order open, with the error noted, to be resumed.
+    let orders = acme::orders(&store).unwrap();
+    assert_eq!(orders[0].state(), OrderState::Pending);
+    assert!(orders[0].error().unwrap().contains("down"));
+
+    assert!(acme.cancel("open").await.unwrap());
+    assert!(!acme.cancel("open").await.unwrap(), "nothing open any more");
+    let orders = acme::orders(&store).unwrap();
+    assert_eq!(orders[0].state(), OrderState::Cancelled);
+    assert_eq!(orders[0].error(), Some("cancelled by request"));
+
+    // The same pending key, a new order.
+    let fingerprint = store.entry("open").unwrap().fingerprint();
+    let issued = acme
+        .issue(&request, &Solver::dns01(ChalltestProvider(pebble.dns())))
+        .await
+        .unwrap();
+    assert!(!issued.resumed());
+    assert_eq!(pebble.new_orders(), 2);
+    assert_eq!(store.entry("open").unwrap().fingerprint(), fingerprint);
+    let orders = acme::orders(&store).unwrap();
+    assert_eq!(orders.len(), 2);
+    assert_eq!(orders[1].state(), OrderState::Installed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_renewal_backs_off_keeps_the_old_certificate_and_recovers() {
+    let pebble = Pebble::start();
+    let store = memory_store();
+    let acme = account(&store, &pebble).await;
+    let http = ([127, 0, 0, 1], pebble.http_port()).into();
+    let responder = Http01Responder::bind(&store, http).await.unwrap();
+    acme.issue(
+        &IssueRequest::new("back", ["back.example.test"]),
+        &Solver::http01(),
+    )
+    .await
+    .unwrap();
+    drop(responder);
+    let old = leaf_der(&store, "back");
+
+    // Due, but the challenge cannot be reached: a failure, recorded with its backoff. (Whole
+    // seconds: the store keeps times in seconds.)
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap();
+    let later = SystemTime::UNIX_EPOCH + Duration::from_secs(now.as_secs() + 4 * 365 * 86_400);
+    let policy =
+        acme::RenewPolicy::new().backoff(Duration::from_secs(600), Duration::from_secs(3600));
+    let renewals = acme
+        .renew_due_with(later, &Solver::http01(), &policy)
+        .await
+        .unwrap();
+    let RenewOutcome::Failed { error, retry_at } = renewals[0].outcome() else {
+        panic!("{:?}", renewals[0].outcome())
+    };
+    assert!(
+        matches!(error, Error::Acme(AcmeError::Connection { .. })),
+        "{error:?}"
+    );
+    assert_eq!(*retry_at, later + Duration::from_secs(600));
+    let managed = &acme::managed(&store).unwrap()[0];
+    assert_eq!(managed.failures(), 1);
+    assert_eq!(managed.retry_at(), Some(*retry_at));
+    assert!(managed.last_error().unwrap().contains("back.example.test"));
+    assert_eq!(leaf_der(&store, "back"), old, "the old certificate stays");
+    assert_eq!(
+        store.entry("back (renewal)").unwrap().state(),
+        EntryState::Pending
+    );
+
+    // Backing off: not tried again before retry_at.
+    let renewals = acme
+        .renew_due_with(later + Duration::from_secs(599), &Solver::http01(), &policy)
+        .await
+        .unwrap();
+    assert!(renewals.is_empty());
+
+    // After it, with the responder back: renewed with the pending renewal's key.
+    let renewal_key = store.entry("back (renewal)").unwrap().fingerprint();
+    let _responder = Http01Responder::bind(&store, http).await.unwrap();
+    let renewals = acme
+        .renew_due_with(later + Duration::from_secs(600), &Solver::http01(), &policy)
+        .await
+        .unwrap();
+    assert!(matches!(renewals[0].outcome(), RenewOutcome::Renewed(_)));
+    let entry = store.entry("back").unwrap();
+    assert_eq!(entry.fingerprint(), renewal_key);
+    assert_ne!(leaf_der(&store, "back"), old);
+    let managed = &acme::managed(&store).unwrap()[0];
+    assert_eq!((managed.failures(), managed.retry_at()), (0, None));
+
+    // The background renewer runs renew_due on its own: nothing is due now.
+    let (sent, mut reports) = tokio::sync::mpsc::unbounded_channel();
+    let renewer = acme.spawn_renewer(Solver::http01(), Duration::from_secs(1), move |r| {
+        let _ = sent.send(r.map(|v| v.len()));
+    });
+    let first = tokio::time::timeout(Duration::from_secs(30), reports.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.unwrap(), 0);
+    renewer.stop();
+}

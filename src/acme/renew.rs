@@ -184,7 +184,8 @@ pub(super) async fn renew_due(
                 let failures = u32::try_from(row.failures)
                     .unwrap_or(u32::MAX)
                     .saturating_add(1);
-                let retry_at = now + policy.backoff_after(failures);
+                // Whole seconds, as the store keeps it.
+                let retry_at = whole_seconds(now + policy.backoff_after(failures));
                 let (store, name, text) = (
                     acme.inner.store.clone(),
                     row.entry.clone(),
@@ -317,6 +318,13 @@ async fn ari_window(
         at(info.suggested_window.end.unix_timestamp())?,
         id,
     ))
+}
+
+fn whole_seconds(t: SystemTime) -> SystemTime {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => UNIX_EPOCH + Duration::from_secs(d.as_secs()),
+        Err(_) => t,
+    }
 }
 
 /// A store row as the public record.
