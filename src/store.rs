@@ -82,6 +82,7 @@
 //! # }
 //! ```
 
+pub(crate) mod acme;
 mod entry;
 mod health;
 mod install;
@@ -414,6 +415,7 @@ impl KeyStore {
             };
             new_session.update_mac(id)?;
         }
+        acme::reseal(conn, &tx.kek, &new_kek)?;
         write_meta(conn, &new_kek, cost)?;
         tx.commit()?;
         let mut guard = self

@@ -65,6 +65,11 @@ use crate::error::{Error, Result, TlsError};
 use crate::fingerprint::Fingerprint;
 use crate::store::{Identity, KeyStore, Snapshot, Watcher};
 
+#[cfg(feature = "acme")]
+mod acme;
+#[cfg(feature = "acme")]
+pub use acme::ACME_TLS_ALPN;
+
 /// Called with each refresh error. The error never holds key material.
 pub type ErrorHook = Arc<dyn Fn(&Error) + Send + Sync>;
 
@@ -217,6 +222,11 @@ impl Drop for StoreResolver {
 
 impl ResolvesServerCert for StoreResolver {
     fn resolve(&self, client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        // tls-alpn-01 (feature `acme`): the challenge certificate, for `acme-tls/1` only.
+        #[cfg(feature = "acme")]
+        if let Some(challenge) = self.acme_challenge(&client_hello) {
+            return Some(challenge);
+        }
         self.lookup(client_hello.server_name())
     }
 }

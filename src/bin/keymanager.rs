@@ -6,6 +6,9 @@
 
 // The crate root is src/bin/keymanager.rs: its modules live in src/bin/keymanager/.
 
+#[cfg(feature = "acme")]
+#[path = "keymanager/acme.rs"]
+mod acme;
 #[path = "keymanager/args.rs"]
 mod args;
 #[path = "keymanager/commands.rs"]

@@ -19,7 +19,7 @@ use crate::error::{Result, StoreError};
 pub(super) const APPLICATION_ID: i64 = 0x4B4D_4731;
 
 /// Migration steps; `MIGRATIONS[i]` goes from version `i` to `i + 1`.
-pub(super) const MIGRATIONS: &[&str] = &[V1];
+pub(super) const MIGRATIONS: &[&str] = &[V1, super::acme::V2_ACME];
 
 /// The schema version this library writes.
 pub(super) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;

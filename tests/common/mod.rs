@@ -13,6 +13,8 @@ pub mod fixtures;
 #[cfg(feature = "cli")]
 pub mod km;
 pub mod openssl;
+#[cfg(feature = "acme")]
+pub mod pebble;
 pub mod store_workload;
 #[cfg(feature = "rustls")]
 pub mod tls_fixture;

@@ -15,14 +15,20 @@ Exit codes:
   4  wrong store passphrase, or wrong key file password
   5  busy: another process held the store longer than --busy-timeout; retry
   6  the store is damaged, was tampered with, or is from a newer version
-  7  a file could not be read or written, or the database failed
+  7  a file could not be read or written, an address could not be listened on, or the
+     database failed
   8  check: problems found (listed on stdout)
-On any failure the store is left exactly as it was.
+  9  acme: the CA refused (a rejected name, a failed validation, ...: the message says which)
+ 10  acme: the CA's rate limit was hit; retry after the time the message gives
+ 11  acme: the CA could not be reached, timed out or failed; run the same command again to
+     resume the recorded order
+On any failure the store is left exactly as it was (acme: apart from the order's record).
 
 Secrets never come from a flag (flags show in `ps`):
   store passphrase      --passphrase-fd N, else KEYMANAGER_PASSPHRASE, else a prompt
   new passphrase        --new-passphrase-fd N, else KEYMANAGER_NEW_PASSPHRASE, else a prompt
   key file password     --key-password-fd N, else KEYMANAGER_KEY_PASSWORD, else a prompt
+  acme EAB HMAC key     --eab-hmac-fd N, else KEYMANAGER_ACME_EAB_HMAC, else a prompt
 A file descriptor gives its first line. Prompts need a terminal and do not echo.";
 
 /// An operator's key manager: keys, certificate requests, certificates and endpoint bindings
@@ -176,6 +182,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Certificates from an ACME CA (Let's Encrypt, ...): register an account, issue, renew,
+    /// list the orders in flight (feature `acme`).
+    #[cfg(feature = "acme")]
+    #[command(subcommand)]
+    Acme(crate::acme::AcmeCommand),
 }
 
 /// `new`: the entry, its subject and names, its key size.

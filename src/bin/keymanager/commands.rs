@@ -55,7 +55,10 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let (store, _) = open(g)?;
             let entries = store.entries()?;
             if json {
-                let all: Vec<_> = entries.iter().map(output::entry_json).collect();
+                #[allow(unused_mut)] // changed with feature `acme`
+                let mut all: Vec<_> = entries.iter().map(output::entry_json).collect();
+                #[cfg(feature = "acme")]
+                crate::acme::annotate(&store, &mut all)?;
                 print(&format!("{:#}\n", serde_json::Value::Array(all)))
             } else {
                 print(&output::table(&entries))
@@ -65,9 +68,18 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let (store, _) = open(g)?;
             let entry = store.entry(&name)?;
             if json {
-                print(&format!("{:#}\n", output::entry_json(&entry)))
+                #[allow(unused_mut)] // changed with feature `acme`
+                let mut one = [output::entry_json(&entry)];
+                #[cfg(feature = "acme")]
+                crate::acme::annotate(&store, &mut one)?;
+                let [one] = one;
+                print(&format!("{one:#}\n"))
             } else {
-                print(&output::details(&entry))
+                #[allow(unused_mut)] // changed with feature `acme`
+                let mut text = output::details(&entry);
+                #[cfg(feature = "acme")]
+                text.push_str(&crate::acme::details(&store, entry.name())?);
+                print(&text)
             }
         }
         Command::Renew { name, bits, out } => {
@@ -177,6 +189,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             );
             Ok(())
         }
+        #[cfg(feature = "acme")]
+        Command::Acme(command) => crate::acme::run(g, command),
         Command::Check {
             expiring_days,
             pending_days,
@@ -257,13 +271,13 @@ fn subject(args: &NewArgs) -> Result<DistinguishedName, Failure> {
 
 /// Opens the existing store named by `--store` / `KEYMANAGER_STORE` with the passphrase from
 /// its source; returns it with the passphrase.
-fn open(g: &Global) -> Result<(KeyStore, Zeroizing<String>), Failure> {
+pub(crate) fn open(g: &Global) -> Result<(KeyStore, Zeroizing<String>), Failure> {
     let opened = open_or_create(g, false)?;
     Ok((opened.store, opened.passphrase))
 }
 
 /// An open store; `created` when this command made its file.
-struct Opened {
+pub(crate) struct Opened {
     store: KeyStore,
     passphrase: Zeroizing<String>,
     created: Option<PathBuf>,
@@ -273,7 +287,10 @@ impl Opened {
     /// Runs the command `f` on the store. If it fails on a store this command created, the
     /// store's files are deleted again (a failed command leaves nothing behind), unless
     /// another process has written an entry to it meanwhile.
-    fn run(self, f: impl FnOnce(&KeyStore) -> Result<(), Failure>) -> Result<(), Failure> {
+    pub(crate) fn run(
+        self,
+        f: impl FnOnce(&KeyStore) -> Result<(), Failure>,
+    ) -> Result<(), Failure> {
         let result = f(&self.store);
         let Opened { store, created, .. } = self;
         let Some(path) = created else {
@@ -300,7 +317,7 @@ impl Opened {
 
 /// Opens the store; a missing file is created only when `create` (and for `--dry-run`, only
 /// in memory: a dry run leaves no file behind).
-fn open_or_create(g: &Global, create: bool) -> Result<Opened, Failure> {
+pub(crate) fn open_or_create(g: &Global, create: bool) -> Result<Opened, Failure> {
     let path = g.store.as_ref().ok_or_else(|| Failure::Usage {
         message: "no key store given".into(),
         hint: "pass --store PATH or set KEYMANAGER_STORE".into(),
@@ -469,7 +486,7 @@ fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
 }
 
 /// Writes to standard output; a closed pipe is an I/O failure, not a panic.
-fn print(text: &str) -> Result<(), Failure> {
+pub(crate) fn print(text: &str) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())

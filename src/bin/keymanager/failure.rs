@@ -22,10 +22,20 @@ pub mod code {
     pub const BUSY: u8 = 5;
     /// The store is damaged, tampered with, or newer than this tool.
     pub const DAMAGED: u8 = 6;
-    /// A file could not be read or written, or the database failed.
+    /// A file could not be read or written, an address could not be listened on, or the
+    /// database failed.
     pub const IO: u8 = 7;
     /// `check` found problems.
     pub const PROBLEMS: u8 = 8;
+    /// `acme`: the CA refused (a problem document, a failed validation).
+    #[cfg_attr(not(feature = "acme"), allow(dead_code))]
+    pub const CA_REFUSED: u8 = 9;
+    /// `acme`: the CA's rate limit was hit.
+    #[cfg_attr(not(feature = "acme"), allow(dead_code))]
+    pub const RATE_LIMITED: u8 = 10;
+    /// `acme`: the CA could not be reached, timed out, or failed.
+    #[cfg_attr(not(feature = "acme"), allow(dead_code))]
+    pub const CA_UNREACHABLE: u8 = 11;
 }
 
 /// Why a command failed.
@@ -53,6 +63,14 @@ pub enum Failure {
     NoStore(PathBuf),
     /// `check` found this many problems (already listed on stdout).
     Problems(usize),
+    /// An address could not be listened on (`acme`: the challenge responder).
+    #[cfg_attr(not(feature = "acme"), allow(dead_code))]
+    Listen {
+        /// The address.
+        address: String,
+        /// What the operating system said.
+        reason: String,
+    },
 }
 
 impl From<Error> for Failure {
@@ -79,6 +97,7 @@ impl Failure {
             Failure::File { .. } => code::IO,
             Failure::NoStore(_) => code::NOT_FOUND,
             Failure::Problems(_) => code::PROBLEMS,
+            Failure::Listen { .. } => code::IO,
         }
     }
 
@@ -106,12 +125,21 @@ impl Failure {
                 ),
                 "each line says what to do".into(),
             ),
+            Failure::Listen { address, reason } => {
+                (format!("cannot listen on {address}: {reason}"), LISTEN_HINT.into())
+            }
         }
     }
 }
 
+/// What to do when the challenge responder cannot listen.
+const LISTEN_HINT: &str = "choose a free address with --listen ADDR:PORT (ports below 1024 need privileges), \
+     or --no-listen when a server sharing the store answers the challenges";
+
 fn library_code(e: &Error) -> u8 {
     match e {
+        #[cfg(feature = "acme")]
+        Error::Acme(e) => crate::acme::code(e),
         Error::Store(StoreError::NotFound { .. })
         | Error::Endpoint(EndpointError::NotBound { .. }) => code::NOT_FOUND,
         Error::Store(StoreError::WrongPassphrase) | Error::Key(KeyError::WrongPassword) => {
@@ -132,6 +160,10 @@ fn library_code(e: &Error) -> u8 {
 /// What to do, in this tool's terms (the library's messages name its API).
 fn library_hint(e: &Error) -> String {
     let hint = match e {
+        #[cfg(feature = "acme")]
+        Error::Acme(keymanager::error::AcmeError::Responder { .. }) => LISTEN_HINT,
+        #[cfg(feature = "acme")]
+        Error::Acme(e) => crate::acme::hint(e),
         Error::Store(StoreError::NotFound { .. }) => "`keymanager list` shows the entries' names",
         Error::Endpoint(EndpointError::NotBound { .. }) => {
             "`keymanager list` shows every entry's bindings"

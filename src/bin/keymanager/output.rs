@@ -192,8 +192,19 @@ pub fn changes(before: &[Entry], after: &[Entry]) -> Vec<String> {
 /// Runs `f` (a key generation) under a spinner with the elapsed time when standard error is
 /// a terminal; silently otherwise.
 pub fn with_spinner<T>(message: &str, f: impl FnOnce() -> T) -> T {
+    let bar = spinner(message);
+    let out = f();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    out
+}
+
+/// A spinner line with `message` and the elapsed time, ticking, when standard error is a
+/// terminal; `None` otherwise.
+pub fn spinner(message: &str) -> Option<ProgressBar> {
     if !std::io::stderr().is_terminal() {
-        return f();
+        return None;
     }
     let bar = ProgressBar::new_spinner();
     let style = ProgressStyle::with_template("{spinner} {msg} {elapsed}")
@@ -201,9 +212,7 @@ pub fn with_spinner<T>(message: &str, f: impl FnOnce() -> T) -> T {
     bar.set_style(style);
     bar.set_message(message.to_owned());
     bar.enable_steady_tick(Duration::from_millis(100));
-    let out = f();
-    bar.finish_and_clear();
-    out
+    Some(bar)
 }
 
 /// `t` as `YYYY-MM-DD`.
