@@ -723,3 +723,22 @@ async fn a_failed_renewal_backs_off_keeps_the_old_certificate_and_recovers() {
     assert_eq!(first.unwrap(), 0);
     renewer.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nonces_refused_every_time_end_in_a_typed_bad_nonce_error() {
+    let pebble = Pebble::start_with(PebbleOptions {
+        nonce_reject: Some(100),
+        ..Default::default()
+    });
+    let store = memory_store();
+    let err = Acme::account(&store, account_options(&pebble))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Acme(AcmeError::BadNonce { .. })),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("try again"));
+    // Three tries of instant-acme's, three times: nine new-account requests, no account.
+    assert_eq!(pebble.log().matches("POST /sign-me-up").count(), 9);
+}
