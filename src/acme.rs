@@ -88,7 +88,8 @@ use crate::error::{AcmeError, Result};
 use crate::store::KeyStore;
 
 pub use challenge::{
-    ChallengeKind, Dns01Provider, DnsFuture, HTTP01_PATH, Http01Responder, Solver, http01_response,
+    ChallengeKind, Dns01Provider, DnsFuture, HTTP01_PATH, Http01Responder, Solver,
+    TlsAlpn01Responder, http01_response,
 };
 pub use renew::{RenewOutcome, RenewPolicy, Renewal, Renewer};
 

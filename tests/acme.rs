@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use keymanager::acme::{
     self, AccountOptions, Acme, ChallengeKind, Dns01Provider, DnsFuture, ExternalAccountBinding,
-    Http01Responder, IssueRequest, OrderState, Progress, RenewOutcome, Solver,
+    Http01Responder, IssueRequest, OrderState, Progress, RenewOutcome, Solver, TlsAlpn01Responder,
 };
 use keymanager::error::AcmeError;
 use keymanager::tls::{ACME_TLS_ALPN, StoreResolver};
@@ -229,6 +229,30 @@ async fn tls_alpn01_is_answered_by_the_store_resolver() {
         acme::managed(&store).unwrap()[0].challenge(),
         ChallengeKind::TlsAlpn01
     );
+
+    // The standalone responder (for a command line with no server on 443) answers too.
+    let address = ([127, 0, 0, 1], pebble.tls_port()).into();
+    let mut attempts = 0;
+    let responder = loop {
+        // The aborted server's socket closes asynchronously.
+        match TlsAlpn01Responder::bind(&store, address).await {
+            Ok(r) => break r,
+            Err(e) if attempts < 250 => {
+                attempts += 1;
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    acme.issue(
+        &IssueRequest::new("tls2", ["tls2.example.test"]),
+        &Solver::tls_alpn01(),
+    )
+    .await
+    .unwrap();
+    drop(responder);
+    assert_chain_verifies(&store, &pebble, "tls2", &["tls2.example.test"]);
 }
 
 /// dns-01 through challtestsrv's management API, as a user's DNS provider would.

@@ -305,6 +305,90 @@ async fn answer(store: KeyStore, mut stream: TcpStream) -> std::io::Result<()> {
     stream.shutdown().await
 }
 
+/// A small TLS server answering tls-alpn-01 challenges (RFC 8737) from the store, for when no
+/// server of yours listens on port 443 with `tls::StoreResolver` (the command line): it offers
+/// only ALPN `acme-tls/1`, serves the challenge certificate the store holds for the SNI, and
+/// closes each connection after the handshake (10 s at most). Stops when dropped.
+pub struct TlsAlpn01Responder {
+    local: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl fmt::Debug for TlsAlpn01Responder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsAlpn01Responder")
+            .field("local", &self.local)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Serves the store's challenge certificates, and nothing else.
+#[derive(Debug)]
+struct ChallengesOnly {
+    store: KeyStore,
+}
+
+impl rustls::server::ResolvesServerCert for ChallengesOnly {
+    fn resolve(
+        &self,
+        hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        if !crate::tls::acme::offers_acme_tls(&hello) {
+            return None;
+        }
+        crate::tls::acme::challenge_key(&self.store, &hello, &|_| {})
+    }
+}
+
+impl TlsAlpn01Responder {
+    /// Binds `address` and starts answering (a tokio task; call inside a runtime).
+    pub async fn bind(store: &KeyStore, address: SocketAddr) -> Result<TlsAlpn01Responder> {
+        let fail = |e: std::io::Error| AcmeError::Responder {
+            address: address.to_string(),
+            reason: e.to_string(),
+        };
+        let listener = TcpListener::bind(address).await.map_err(fail)?;
+        let local = listener.local_addr().map_err(fail)?;
+        let mut config = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::new(ChallengesOnly {
+                store: store.clone(),
+            }));
+        config.alpn_protocols = vec![crate::tls::ACME_TLS_ALPN.to_vec()];
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // The handshake is the answer (a store read for the certificate happens in
+                    // it); then close.
+                    if let Ok(Ok(mut tls)) =
+                        tokio::time::timeout(REQUEST_TIMEOUT, acceptor.accept(stream)).await
+                    {
+                        let _ = tls.shutdown().await;
+                    }
+                });
+            }
+        });
+        Ok(TlsAlpn01Responder { local, task })
+    }
+
+    /// The address it listens on (with the port the system chose for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+}
+
+impl Drop for TlsAlpn01Responder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// Decodes base64url, padded or not; `None` if it is not.
 pub(crate) fn base64url_decode(text: &str) -> Option<Vec<u8>> {
     let text = text.trim_end_matches('=');
