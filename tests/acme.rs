@@ -237,9 +237,8 @@ async fn tls_alpn01_is_answered_by_the_store_resolver() {
         // The aborted server's socket closes asynchronously.
         match TlsAlpn01Responder::bind(&store, address).await {
             Ok(r) => break r,
-            Err(e) if attempts < 250 => {
+            Err(_) if attempts < 250 => {
                 attempts += 1;
-                let _ = e;
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             Err(e) => panic!("{e}"),
