@@ -43,6 +43,11 @@ async fn account(store: &KeyStore, pebble: &Pebble) -> Acme {
     Acme::account(store, account_options(pebble)).await.unwrap()
 }
 
+/// Why `Acme::account` fails (it must).
+async fn account_error(store: &KeyStore, options: AccountOptions) -> Error {
+    Acme::account(store, options).await.unwrap_err()
+}
+
 /// The entry's chain verifies with `openssl verify` against pebble's root, for `names`.
 fn assert_chain_verifies(store: &KeyStore, pebble: &Pebble, name: &str, names: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
@@ -587,12 +592,11 @@ async fn the_account_is_reused_across_opens() {
     .unwrap();
     assert_eq!(reloaded.account_url(), url);
     let fresh = memory_store();
-    let err = Acme::account(
+    let err = account_error(
         &fresh,
         AccountOptions::new(pebble.directory()).ca_root(pebble.api_root()),
     )
-    .await
-    .unwrap_err();
+    .await;
     assert!(
         matches!(err, Error::Acme(AcmeError::TermsNotAgreed { .. })),
         "{err:?}"
@@ -608,9 +612,7 @@ async fn external_account_binding_is_required_and_accepted() {
         ..Default::default()
     });
     let store = memory_store();
-    let err = Acme::account(&store, account_options(&pebble))
-        .await
-        .unwrap_err();
+    let err = account_error(&store, account_options(&pebble)).await;
     assert!(
         matches!(err, Error::Acme(AcmeError::ExternalAccountRequired { .. })),
         "{err:?}"
@@ -765,9 +767,7 @@ async fn nonces_refused_every_time_end_in_a_typed_bad_nonce_error() {
         ..Default::default()
     });
     let store = memory_store();
-    let err = Acme::account(&store, account_options(&pebble))
-        .await
-        .unwrap_err();
+    let err = account_error(&store, account_options(&pebble)).await;
     assert!(
         matches!(err, Error::Acme(AcmeError::BadNonce { .. })),
         "{err:?}"
@@ -789,14 +789,13 @@ async fn a_silent_ca_is_a_named_timeout_and_a_closed_port_a_network_error() {
             held.push(sock);
         }
     });
-    let err = Acme::account(
+    let err = account_error(
         &store,
         AccountOptions::new(format!("https://127.0.0.1:{port}/dir"))
             .agree_to_terms(true)
             .request_timeout(Duration::from_millis(500)),
     )
-    .await
-    .unwrap_err();
+    .await;
     let Error::Acme(AcmeError::Timeout { during, waited }) = &err else {
         panic!("expected Timeout, got {err:?}")
     };
@@ -807,12 +806,11 @@ async fn a_silent_ca_is_a_named_timeout_and_a_closed_port_a_network_error() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let err = Acme::account(
+    let err = account_error(
         &store,
         AccountOptions::new(format!("https://127.0.0.1:{port}/dir")).agree_to_terms(true),
     )
-    .await
-    .unwrap_err();
+    .await;
     assert!(
         matches!(&err, Error::Acme(AcmeError::Network { .. })),
         "{err:?}"
@@ -820,9 +818,7 @@ async fn a_silent_ca_is_a_named_timeout_and_a_closed_port_a_network_error() {
     assert!(err.to_string().contains("check the directory URL"), "{err}");
     assert!(store.entries().unwrap().is_empty());
 
-    let err = Acme::account(&store, AccountOptions::new("http://127.0.0.1/dir"))
-        .await
-        .unwrap_err();
+    let err = account_error(&store, AccountOptions::new("http://127.0.0.1/dir")).await;
     assert!(
         matches!(err, Error::Acme(AcmeError::InvalidOptions { .. })),
         "{err:?}"
