@@ -88,7 +88,8 @@ use crate::error::{AcmeError, Result};
 use crate::store::KeyStore;
 
 pub use challenge::{
-    ChallengeKind, Dns01Provider, DnsFuture, HTTP01_PATH, Http01Responder, Solver, http01_response,
+    ChallengeKind, Dns01Provider, DnsFuture, HTTP01_PATH, Http01Responder, Solver,
+    TlsAlpn01Responder, http01_response,
 };
 pub use renew::{RenewOutcome, RenewPolicy, Renewal, Renewer};
 
@@ -336,8 +337,9 @@ impl Acme {
     ///
     /// Errors: a CA problem ([`AcmeError`]'s variants name them: rejected identifier, rate
     /// limit with Retry-After, failed validation, ...), [`AcmeError::Timeout`],
-    /// [`AcmeError::Network`], an install error; in each case the store is as it was apart
-    /// from the order record, and the key stays pending.
+    /// [`AcmeError::Network`], an install error; in each case nothing is installed, the
+    /// order's record says how it ended (failed, or still open with the error noted), and the
+    /// key stays pending for the next call.
     ///
     /// [`Transaction::install_certificate_with`]: crate::Transaction::install_certificate_with
     pub async fn issue(&self, request: &IssueRequest, solver: &Solver) -> Result<Issued> {

@@ -680,8 +680,9 @@ impl EncodingError {
 ///
 /// The CA's problem documents (RFC 8555 §6.7) become the variants named after them, each with
 /// the CA's own `detail`; problems with no variant of their own are [`AcmeError::Problem`].
-/// In every case the store is as it was before the call, apart from the order's record, and
-/// the pending key stays for the next attempt.
+/// In every case nothing was installed: the store keeps what the call prepared (the pending
+/// key and request, the order's record saying how it ended) for the next attempt, which
+/// resumes the order or places a new one for the same key.
 #[cfg(feature = "acme")]
 #[cfg_attr(docsrs, doc(cfg(feature = "acme")))]
 #[derive(Debug, Clone, PartialEq, Eq, ThisError)]

@@ -66,7 +66,7 @@ use crate::fingerprint::Fingerprint;
 use crate::store::{Identity, KeyStore, Snapshot, Watcher};
 
 #[cfg(feature = "acme")]
-mod acme;
+pub(crate) mod acme;
 #[cfg(feature = "acme")]
 pub use acme::ACME_TLS_ALPN;
 

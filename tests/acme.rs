@@ -23,7 +23,7 @@ use common::fixtures::memory_store;
 use common::pebble::{Pebble, PebbleOptions};
 use keymanager::acme::{
     self, AccountOptions, Acme, ChallengeKind, Dns01Provider, DnsFuture, ExternalAccountBinding,
-    Http01Responder, IssueRequest, OrderState, Progress, RenewOutcome, Solver,
+    Http01Responder, IssueRequest, OrderState, Progress, RenewOutcome, Solver, TlsAlpn01Responder,
 };
 use keymanager::error::AcmeError;
 use keymanager::tls::{ACME_TLS_ALPN, StoreResolver};
@@ -39,6 +39,11 @@ fn account_options(pebble: &Pebble) -> AccountOptions {
 
 async fn account(store: &KeyStore, pebble: &Pebble) -> Acme {
     Acme::account(store, account_options(pebble)).await.unwrap()
+}
+
+/// Why `Acme::account` fails (it must).
+async fn account_error(store: &KeyStore, options: AccountOptions) -> Error {
+    Acme::account(store, options).await.unwrap_err()
 }
 
 /// The entry's chain verifies with `openssl verify` against pebble's root, for `names`.
@@ -107,7 +112,7 @@ async fn http01_issues_into_the_store_and_the_chain_verifies() {
     let store = memory_store();
     let acme = account(&store, &pebble).await;
     assert!(acme.created());
-    let responder = Http01Responder::bind(&store, ([127, 0, 0, 1], pebble.http_port()).into())
+    let _responder = Http01Responder::bind(&store, ([127, 0, 0, 1], pebble.http_port()).into())
         .await
         .unwrap();
     let steps = Arc::new(Mutex::new(Vec::new()));
@@ -122,7 +127,6 @@ async fn http01_issues_into_the_store_and_the_chain_verifies() {
         )
         .await
         .unwrap();
-    drop(responder);
     assert_eq!(issued.name(), "www");
     assert!(!issued.resumed());
     let entry = store.entry("www").unwrap();
@@ -148,11 +152,23 @@ async fn http01_issues_into_the_store_and_the_chain_verifies() {
     assert_eq!(managed[0].name(), "www");
     assert_eq!(managed[0].challenge(), ChallengeKind::Http01);
     assert!(managed[0].renew_at() < entry.not_after().unwrap());
-    let steps = steps.lock().unwrap();
-    for wanted in [Progress::Finalize, Progress::Download] {
-        assert!(steps.contains(&wanted), "{steps:?}");
+    {
+        let steps = steps.lock().unwrap();
+        for wanted in [Progress::Finalize, Progress::Download] {
+            assert!(steps.contains(&wanted), "{steps:?}");
+        }
     }
     assert_eq!(pebble.new_orders(), 1);
+
+    // Renewing on request, before it is due: a new key and certificate under the same name.
+    let renewed = acme.renew("www", &Solver::http01()).await.unwrap();
+    assert_eq!(renewed.name(), "www");
+    assert_ne!(
+        store.entry("www").unwrap().fingerprint(),
+        entry.fingerprint()
+    );
+    assert_eq!(store.entries().unwrap().len(), 1);
+    assert_eq!(pebble.new_orders(), 2);
 }
 
 /// A TLS server on 127.0.0.1:`port` (tokio-rustls) whose certificates come from the store
@@ -216,6 +232,29 @@ async fn tls_alpn01_is_answered_by_the_store_resolver() {
         acme::managed(&store).unwrap()[0].challenge(),
         ChallengeKind::TlsAlpn01
     );
+
+    // The standalone responder (for a command line with no server on 443) answers too.
+    let address = ([127, 0, 0, 1], pebble.tls_port()).into();
+    let mut attempts = 0;
+    let responder = loop {
+        // The aborted server's socket closes asynchronously.
+        match TlsAlpn01Responder::bind(&store, address).await {
+            Ok(r) => break r,
+            Err(_) if attempts < 250 => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    acme.issue(
+        &IssueRequest::new("tls2", ["tls2.example.test"]),
+        &Solver::tls_alpn01(),
+    )
+    .await
+    .unwrap();
+    drop(responder);
+    assert_chain_verifies(&store, &pebble, "tls2", &["tls2.example.test"]);
 }
 
 /// dns-01 through challtestsrv's management API, as a user's DNS provider would.
@@ -571,12 +610,11 @@ async fn the_account_is_reused_across_opens() {
     .unwrap();
     assert_eq!(reloaded.account_url(), url);
     let fresh = memory_store();
-    let err = Acme::account(
+    let err = account_error(
         &fresh,
         AccountOptions::new(pebble.directory()).ca_root(pebble.api_root()),
     )
-    .await
-    .unwrap_err();
+    .await;
     assert!(
         matches!(err, Error::Acme(AcmeError::TermsNotAgreed { .. })),
         "{err:?}"
@@ -592,9 +630,7 @@ async fn external_account_binding_is_required_and_accepted() {
         ..Default::default()
     });
     let store = memory_store();
-    let err = Acme::account(&store, account_options(&pebble))
-        .await
-        .unwrap_err();
+    let err = account_error(&store, account_options(&pebble)).await;
     assert!(
         matches!(err, Error::Acme(AcmeError::ExternalAccountRequired { .. })),
         "{err:?}"
@@ -740,4 +776,97 @@ async fn a_failed_renewal_backs_off_keeps_the_old_certificate_and_recovers() {
         .unwrap();
     assert_eq!(first.unwrap(), 0);
     renewer.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nonces_refused_every_time_end_in_a_typed_bad_nonce_error() {
+    let pebble = Pebble::start_with(PebbleOptions {
+        nonce_reject: Some(100),
+        ..Default::default()
+    });
+    let store = memory_store();
+    let err = account_error(&store, account_options(&pebble)).await;
+    assert!(
+        matches!(err, Error::Acme(AcmeError::BadNonce { .. })),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("try again"));
+    // Three tries of instant-acme's, three times: nine new-account requests, no account.
+    assert_eq!(pebble.log().matches("POST /sign-me-up").count(), 9);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_ca_is_a_named_timeout_and_a_closed_port_a_network_error() {
+    let store = memory_store();
+    // Accepts connections and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let _held = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = silent.accept().await {
+            held.push(sock);
+        }
+    });
+    let err = account_error(
+        &store,
+        AccountOptions::new(format!("https://127.0.0.1:{port}/dir"))
+            .agree_to_terms(true)
+            .request_timeout(Duration::from_millis(500)),
+    )
+    .await;
+    let Error::Acme(AcmeError::Timeout { during, waited }) = &err else {
+        panic!("expected Timeout, got {err:?}")
+    };
+    assert_eq!(*waited, Duration::from_millis(500));
+    assert!(during.contains("account"), "{during}");
+
+    // Nothing listens there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let err = account_error(
+        &store,
+        AccountOptions::new(format!("https://127.0.0.1:{port}/dir")).agree_to_terms(true),
+    )
+    .await;
+    assert!(
+        matches!(&err, Error::Acme(AcmeError::Network { .. })),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("check the directory URL"), "{err}");
+    assert!(store.entries().unwrap().is_empty());
+
+    let err = account_error(&store, AccountOptions::new("http://127.0.0.1/dir")).await;
+    assert!(
+        matches!(err, Error::Acme(AcmeError::InvalidOptions { .. })),
+        "{err:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http01_responder_answers_only_known_tokens() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let store = memory_store();
+    let responder = Http01Responder::bind(&store, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    for path in [
+        "/.well-known/acme-challenge/unknownToken123",
+        "/.well-known/acme-challenge/../../etc/passwd",
+        "/index.html",
+    ] {
+        let mut sock = tokio::net::TcpStream::connect(responder.local_addr())
+            .await
+            .unwrap();
+        sock.write_all(format!("GET {path} HTTP/1.1\r\nHost: a.test\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        sock.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 404"), "{path}: {answer}");
+    }
+    assert_eq!(
+        acme::http01_response(&store, "unknownToken123").unwrap(),
+        None
+    );
 }

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 use super::http::{CaClient, RetryAfter, with_retry_after};
 use super::problem::{blocking, bounded};
 use super::{AccountOptions, Acme, Inner};
-use crate::error::{AcmeError, Result, StoreError};
+use crate::error::{AcmeError, Error, Result, StoreError};
 use crate::store::KeyStore;
 
 pub(super) async fn load_or_create(store: &KeyStore, options: AccountOptions) -> Result<Acme> {
@@ -61,20 +61,25 @@ async fn load_or_create_with(
                 .eab
                 .as_ref()
                 .map(|e| ExternalAccountKey::new(e.key_id.clone(), &e.hmac_key));
-            let (account, credentials) = bounded(
-                "creating the ACME account",
-                limit,
-                builder(&options, slot)?.create(
-                    &NewAccount {
-                        contact: &contact,
-                        terms_of_service_agreed: true,
-                        only_return_existing: false,
-                    },
-                    directory.clone(),
-                    eab.as_ref(),
-                ),
-            )
-            .await?;
+            let new_account = NewAccount {
+                contact: &contact,
+                terms_of_service_agreed: true,
+                only_return_existing: false,
+            };
+            // A refused nonce created nothing: try again (instant-acme already retried twice).
+            let mut retries = 2;
+            let (account, credentials) = loop {
+                let created = bounded(
+                    "creating the ACME account",
+                    limit,
+                    builder(&options, slot)?.create(&new_account, directory.clone(), eab.as_ref()),
+                )
+                .await;
+                match created {
+                    Err(Error::Acme(AcmeError::BadNonce { .. })) if retries > 0 => retries -= 1,
+                    other => break other?,
+                }
+            };
             let json = Zeroizing::new(serde_json::to_vec(&credentials).map_err(|e| {
                 AcmeError::Protocol {
                     during: "saving the ACME account",

@@ -208,19 +208,18 @@ fn is_token(token: &str) -> bool {
 /// Each connection gets one answer and is closed; a request must arrive within 10 s and fit
 /// in 8 KiB. Stops when dropped.
 pub struct Http01Responder {
-    local: SocketAddr,
-    task: JoinHandle<()>,
+    server: Server,
 }
 
 impl fmt::Debug for Http01Responder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Http01Responder")
-            .field("local", &self.local)
+            .field("local", &self.server.local)
             .finish_non_exhaustive()
     }
 }
 
-/// Longest wait for a request's head.
+/// Longest wait for a request's head (http-01) or a handshake (tls-alpn-01).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest request head read.
 const MAX_REQUEST: usize = 8 * 1024;
@@ -228,17 +227,36 @@ const MAX_REQUEST: usize = 8 * 1024;
 impl Http01Responder {
     /// Binds `address` and starts answering (a tokio task; call inside a runtime).
     pub async fn bind(store: &KeyStore, address: SocketAddr) -> Result<Http01Responder> {
-        let listener = TcpListener::bind(address)
-            .await
-            .map_err(|e| AcmeError::Responder {
-                address: address.to_string(),
-                reason: e.to_string(),
-            })?;
-        let local = listener.local_addr().map_err(|e| AcmeError::Responder {
+        let store = store.clone();
+        let server = Server::bind(address, move |stream| answer(store.clone(), stream)).await?;
+        Ok(Http01Responder { server })
+    }
+
+    /// The address it listens on (with the port the system chose for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local
+    }
+}
+
+/// A listening socket and the task that accepts on it, giving each connection to a handler
+/// bounded by [`REQUEST_TIMEOUT`]; stops when dropped.
+struct Server {
+    local: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    async fn bind<F, Fut>(address: SocketAddr, handle: F) -> Result<Server>
+    where
+        F: Fn(TcpStream) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+    {
+        let fail = |e: std::io::Error| AcmeError::Responder {
             address: address.to_string(),
             reason: e.to_string(),
-        })?;
-        let store = store.clone();
+        };
+        let listener = TcpListener::bind(address).await.map_err(fail)?;
+        let local = listener.local_addr().map_err(fail)?;
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -246,22 +264,17 @@ impl Http01Responder {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 };
-                let store = store.clone();
+                let connection = handle(stream);
                 tokio::spawn(async move {
-                    let _ = tokio::time::timeout(REQUEST_TIMEOUT, answer(store, stream)).await;
+                    let _ = tokio::time::timeout(REQUEST_TIMEOUT, connection).await;
                 });
             }
         });
-        Ok(Http01Responder { local, task })
-    }
-
-    /// The address it listens on (with the port the system chose for port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local
+        Ok(Server { local, task })
     }
 }
 
-impl Drop for Http01Responder {
+impl Drop for Server {
     fn drop(&mut self) {
         self.task.abort();
     }
@@ -303,6 +316,70 @@ async fn answer(store: KeyStore, mut stream: TcpStream) -> std::io::Result<()> {
     };
     stream.write_all(response.as_bytes()).await?;
     stream.shutdown().await
+}
+
+/// A small TLS server answering tls-alpn-01 challenges (RFC 8737) from the store, for when no
+/// server of yours listens on port 443 with `tls::StoreResolver` (the command line): it offers
+/// only ALPN `acme-tls/1`, serves the challenge certificate the store holds for the SNI, and
+/// closes each connection after the handshake (10 s at most). Stops when dropped.
+pub struct TlsAlpn01Responder {
+    server: Server,
+}
+
+impl fmt::Debug for TlsAlpn01Responder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsAlpn01Responder")
+            .field("local", &self.server.local)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Serves the store's challenge certificates, and nothing else.
+#[derive(Debug)]
+struct ChallengesOnly {
+    store: KeyStore,
+}
+
+impl rustls::server::ResolvesServerCert for ChallengesOnly {
+    fn resolve(
+        &self,
+        hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        if !crate::tls::acme::offers_acme_tls(&hello) {
+            return None;
+        }
+        crate::tls::acme::challenge_key(&self.store, &hello, &|_| {})
+    }
+}
+
+impl TlsAlpn01Responder {
+    /// Binds `address` and starts answering (a tokio task; call inside a runtime).
+    pub async fn bind(store: &KeyStore, address: SocketAddr) -> Result<TlsAlpn01Responder> {
+        let mut config = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::new(ChallengesOnly {
+                store: store.clone(),
+            }));
+        config.alpn_protocols = vec![crate::tls::ACME_TLS_ALPN.to_vec()];
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        // The handshake is the answer (the certificate is read from the store during it);
+        // then close.
+        let server = Server::bind(address, move |stream| {
+            let accept = acceptor.accept(stream);
+            async move {
+                if let Ok(mut tls) = accept.await {
+                    let _ = tls.shutdown().await;
+                }
+            }
+        })
+        .await?;
+        Ok(TlsAlpn01Responder { server })
+    }
+
+    /// The address it listens on (with the port the system chose for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local
+    }
 }
 
 /// Decodes base64url, padded or not; `None` if it is not.

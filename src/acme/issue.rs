@@ -208,7 +208,7 @@ fn same_set(a: &[String], b: &[String]) -> bool {
 /// and leaves the pending key.
 pub(super) async fn run(
     acme: &Acme,
-    prepared: Prepared,
+    mut prepared: Prepared,
     solver: &Solver,
     target: Target,
 ) -> Result<Issued> {
@@ -218,7 +218,18 @@ pub(super) async fn run(
         dead: false,
         dns_records: Vec::new(),
     };
-    let outcome = drive(acme, &prepared, solver, &target, &mut track).await;
+    // instant-acme retries a refused nonce twice; past that (pebble refuses 5 % of them), the
+    // order is still open at the CA: resume it, at most twice more.
+    let mut retries = 2;
+    let outcome = loop {
+        match drive(acme, &prepared, solver, &target, &mut track).await {
+            Err(Error::Acme(AcmeError::BadNonce { .. })) if retries > 0 && !track.dead => {
+                retries -= 1;
+                prepared.url.clone_from(&track.url);
+            }
+            other => break other,
+        }
+    };
     let outcome = match outcome {
         Ok(pem) => install(acme, &prepared, solver, &target, &track, pem).await,
         Err(e) => Err(e),

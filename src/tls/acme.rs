@@ -17,6 +17,8 @@ use rustls::server::ClientHello;
 use rustls::sign::CertifiedKey;
 
 use super::StoreResolver;
+use crate::error::Error;
+use crate::store::KeyStore;
 
 /// The ALPN protocol of tls-alpn-01 challenges (RFC 8737 §6.2). With feature `acme`,
 /// [`StoreResolver`] answers a handshake offering it with the challenge certificate that
@@ -49,28 +51,45 @@ impl StoreResolver {
     /// The tls-alpn-01 challenge certificate for this handshake, when it offers
     /// `acme-tls/1` and the store holds a challenge for its SNI.
     pub(super) fn acme_challenge(&self, hello: &ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        if !hello.alpn()?.any(|p| p == ACME_TLS_ALPN) {
+        if !offers_acme_tls(hello) {
             return None;
         }
-        let sni = hello.server_name()?.to_ascii_lowercase();
         let store = self
             .refresher
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .store()
             .clone();
-        let challenge = match store.acme_tls_alpn(&sni) {
-            Ok(found) => found?,
-            Err(e) => {
-                (self.on_error)(&e);
-                return None;
-            }
-        };
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(challenge.key_pkcs8.as_slice()));
-        let signing = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key).ok()?;
-        Some(Arc::new(CertifiedKey::new(
-            vec![CertificateDer::from(challenge.certificate)],
-            signing,
-        )))
+        challenge_key(&store, hello, &*self.on_error)
     }
+}
+
+/// Whether the handshake offers ALPN `acme-tls/1`.
+pub(crate) fn offers_acme_tls(hello: &ClientHello<'_>) -> bool {
+    hello
+        .alpn()
+        .is_some_and(|mut p| p.any(|p| p == ACME_TLS_ALPN))
+}
+
+/// The challenge certificate the store holds for the handshake's SNI, as rustls serves it;
+/// a store error goes to `on_error` (and the handshake gets no challenge certificate).
+pub(crate) fn challenge_key(
+    store: &KeyStore,
+    hello: &ClientHello<'_>,
+    on_error: &dyn Fn(&Error),
+) -> Option<Arc<CertifiedKey>> {
+    let sni = hello.server_name()?.to_ascii_lowercase();
+    let challenge = match store.acme_tls_alpn(&sni) {
+        Ok(found) => found?,
+        Err(e) => {
+            on_error(&e);
+            return None;
+        }
+    };
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(challenge.key_pkcs8.as_slice()));
+    let signing = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key).ok()?;
+    Some(Arc::new(CertifiedKey::new(
+        vec![CertificateDer::from(challenge.certificate)],
+        signing,
+    )))
 }

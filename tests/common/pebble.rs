@@ -28,6 +28,9 @@ pub struct PebbleOptions {
     pub eab_keys: Vec<(String, String)>,
     /// Domains pebble refuses to issue for (`rejectedIdentifier`).
     pub blocklist: Vec<String>,
+    /// The percentage of good nonces pebble refuses (`PEBBLE_WFE_NONCEREJECT`; its default,
+    /// 5, when `None`).
+    pub nonce_reject: Option<u8>,
 }
 
 /// A running pebble and challtestsrv.
@@ -106,6 +109,11 @@ impl Pebble {
             .args(["-dnsserver", &format!("127.0.0.1:{dns}")])
             .env("PEBBLE_VA_NOSLEEP", "1")
             .env("PEBBLE_AUTHZREUSE", "0")
+            .envs(
+                options
+                    .nonce_reject
+                    .map(|p| ("PEBBLE_WFE_NONCEREJECT", p.to_string())),
+            )
             .stdout(log("pebble.log"))
             .stderr(Stdio::null())
             .spawn()
