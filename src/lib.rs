@@ -14,6 +14,7 @@ mod hostname;
 pub mod key;
 pub mod name;
 mod oid;
+pub mod pkcs12;
 pub mod request;
 pub mod store;
 #[cfg(test)]
@@ -38,3 +39,5 @@ pub use store::{
     InstallOptions, KdfParams, KeyStore, Snapshot, StoreOptions, Transaction, Watcher,
 };
 pub use usage::{ExtendedKeyUsage, KeyUsage, KeyUsages};
+pub use pkcs12::{Pkcs12ExportOptions, Pkcs12Select};
+pub use store::{Pkcs12Import, Pkcs12ImportOptions};
