@@ -33,11 +33,11 @@ pub use error::{Error, Result};
 pub use fingerprint::Fingerprint;
 pub use key::{KeyEncryption, KeySizePolicy, PrivateKey, SignatureHash};
 pub use name::{DistinguishedName, DistinguishedNameBuilder};
+pub use pkcs12::{Pkcs12ExportOptions, Pkcs12Select};
 pub use request::{CertificateRequest, CertificateRequestBuilder};
 pub use store::{
     Entry, EntryState, Export, HealthOptions, HealthProblem, HealthReport, Identity,
     InstallOptions, KdfParams, KeyStore, Snapshot, StoreOptions, Transaction, Watcher,
 };
-pub use usage::{ExtendedKeyUsage, KeyUsage, KeyUsages};
-pub use pkcs12::{Pkcs12ExportOptions, Pkcs12Select};
 pub use store::{Pkcs12Import, Pkcs12ImportOptions};
+pub use usage::{ExtendedKeyUsage, KeyUsage, KeyUsages};

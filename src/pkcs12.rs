@@ -259,8 +259,8 @@ impl fmt::Display for Pkcs12Warning {
 /// without `localKeyId` or `friendlyName` attributes are read too.
 pub fn read(bytes: &[u8], password: &str, options: &Pkcs12ReadOptions) -> Result<Pkcs12Contents> {
     let mut warnings = inspect::inspect(bytes, options.allow_legacy)?.warnings;
-    let archive = Pkcs12Archive::from_pkcs12(bytes, password)
-        .map_err(|e| classify(&e, bytes, password))?;
+    let archive =
+        Pkcs12Archive::from_pkcs12(bytes, password).map_err(|e| classify(&e, bytes, password))?;
     let certificates = archive
         .certs
         .iter()

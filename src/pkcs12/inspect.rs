@@ -10,10 +10,10 @@
 use const_oid::db::{rfc5911, rfc5912, rfc7292};
 use der::asn1::{ContextSpecific, OctetString};
 use der::{Decode, Encode};
+use pkcs5::pbes2;
 use pkcs12::pbe_params::{EncryptedPrivateKeyInfo, Pkcs12PbeParams};
 use pkcs12::pfx::{Pfx, Version};
 use pkcs12::safe_bag::SafeContents;
-use pkcs5::pbes2;
 use spki::AlgorithmIdentifierOwned;
 
 use super::{MAX_ITERATIONS, MAX_TOTAL_ITERATIONS, Pkcs12Warning};
@@ -153,8 +153,8 @@ impl Inspection {
 
     /// The iteration count of a PKCS#12 PBE (`pkcs-12PbeParams`).
     fn pbes1(&mut self, params: &[u8]) -> Result<()> {
-        let params =
-            Pkcs12PbeParams::from_der(params).map_err(|e| malformed("PKCS#12 PBE parameters", &e))?;
+        let params = Pkcs12PbeParams::from_der(params)
+            .map_err(|e| malformed("PKCS#12 PBE parameters", &e))?;
         self.count("PKCS#12 key derivation", i64::from(params.iterations))
     }
 

@@ -9,9 +9,7 @@ use super::transaction::check_name;
 use super::{InstallOptions, KeyStore, Transaction};
 use crate::error::{Result, StoreError};
 use crate::key::KeySizePolicy;
-use crate::pkcs12::{
-    self, Pkcs12ExportOptions, Pkcs12ReadOptions, Pkcs12Select, Pkcs12Warning,
-};
+use crate::pkcs12::{self, Pkcs12ExportOptions, Pkcs12ReadOptions, Pkcs12Select, Pkcs12Warning};
 
 /// How [`Transaction::import_pkcs12_with`] imports a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
