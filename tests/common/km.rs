@@ -9,11 +9,12 @@ use super::fixtures::PASSPHRASE;
 pub const BIN: &str = env!("CARGO_BIN_EXE_keymanager");
 
 /// Every environment variable the binary reads: removed, so that the caller's do not leak in.
-const ENV: [&str; 4] = [
+const ENV: [&str; 5] = [
     "KEYMANAGER_STORE",
     "KEYMANAGER_PASSPHRASE",
     "KEYMANAGER_NEW_PASSPHRASE",
     "KEYMANAGER_KEY_PASSWORD",
+    "KEYMANAGER_PKCS12_PASSWORD",
 ];
 
 /// A store file in a temporary directory, and a way to run commands on it.

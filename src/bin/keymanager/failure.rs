@@ -116,9 +116,7 @@ fn library_code(e: &Error) -> u8 {
         | Error::Endpoint(EndpointError::NotBound { .. }) => code::NOT_FOUND,
         Error::Store(StoreError::WrongPassphrase)
         | Error::Key(KeyError::WrongPassword)
-        | Error::Pkcs12(keymanager::error::Pkcs12Error::WrongPassword) => {
-            code::WRONG_PASSPHRASE
-        }
+        | Error::Pkcs12(keymanager::error::Pkcs12Error::WrongPassword) => code::WRONG_PASSPHRASE,
         Error::Store(StoreError::Busy { .. }) => code::BUSY,
         Error::Store(
             StoreError::Tampered { .. }
