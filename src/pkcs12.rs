@@ -3,7 +3,7 @@
 //! them ([RFC 7292]).
 //!
 //! [`read`] takes a file apart into [`Pkcs12Identity`]s (a key with its chain, ordered and
-//! with every link checked); [`write`] makes one from a key and its chain. The format itself
+//! with every link checked); [`write()`] makes one from a key and its chain. The format itself
 //! is `p12-keystore`'s; this module wraps it where its defaults are wrong for a server:
 //!
 //! - before any key derivation, the file's structure is read for its algorithms and iteration
@@ -55,6 +55,7 @@ mod export;
 mod inspect;
 
 pub use export::{Pkcs12ExportOptions, write};
+pub use inspect::Pkcs12Inspection;
 
 /// Most iterations one key derivation or the MAC of a file may ask for (one million:
 /// `p12-keystore`'s own ceiling; OpenSSL writes 2048, Java 10 000).
@@ -249,6 +250,13 @@ impl fmt::Display for Pkcs12Warning {
     }
 }
 
+/// The checks [`read`] makes before deriving anything from the password: the structure, the
+/// algorithms and the iteration counts (see the [module documentation](self)). A caller can
+/// run it before asking for a password, or to learn what a file costs to open.
+pub fn inspect(bytes: &[u8], options: &Pkcs12ReadOptions) -> Result<Pkcs12Inspection> {
+    inspect::inspect(bytes, options.allow_legacy)
+}
+
 /// Reads the PKCS#12 file `bytes` (DER) with `password`: every key with its chain.
 ///
 /// The checks of the [module documentation](self) run first. Each key must be an RSA key the
@@ -258,7 +266,7 @@ impl fmt::Display for Pkcs12Warning {
 /// [`Pkcs12Warning::UnusedCertificates`]). Keys are found by their public key, so files
 /// without `localKeyId` or `friendlyName` attributes are read too.
 pub fn read(bytes: &[u8], password: &str, options: &Pkcs12ReadOptions) -> Result<Pkcs12Contents> {
-    let mut warnings = inspect::inspect(bytes, options.allow_legacy)?.warnings;
+    let mut warnings = inspect(bytes, options)?.into_warnings();
     let archive =
         Pkcs12Archive::from_pkcs12(bytes, password).map_err(|e| classify(&e, bytes, password))?;
     let certificates = archive

@@ -10,7 +10,7 @@ use crate::key::PrivateKey;
 /// Iterations written by default, for PBKDF2 and for the MAC's key derivation.
 const DEFAULT_ITERATIONS: u32 = 100_000;
 
-/// How [`write`] protects a file.
+/// How [`write()`] protects a file.
 ///
 /// The default: AES-256-CBC with PBKDF2-HMAC-SHA256 for the key and the certificates, an
 /// HMAC-SHA256 MAC, 100 000 iterations each; OpenSSL 1.1.1 and 3, Java 8u301, 11.0.12 and

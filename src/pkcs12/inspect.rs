@@ -19,21 +19,38 @@ use spki::AlgorithmIdentifierOwned;
 use super::{MAX_ITERATIONS, MAX_TOTAL_ITERATIONS, Pkcs12Warning};
 use crate::error::{Pkcs12Error, Result};
 
-/// What the pre-checks learned: the warnings to hand to the caller.
-#[derive(Debug, Default)]
-pub(super) struct Inspection {
-    pub(super) warnings: Vec<Pkcs12Warning>,
+/// What the checks made before any key derivation learned about a file (see [`inspect`](super::inspect)).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Pkcs12Inspection {
+    warnings: Vec<Pkcs12Warning>,
     /// Iterations counted so far (MAC and every visible key derivation).
     total: u64,
 }
 
+impl Pkcs12Inspection {
+    /// The warnings reading the file will give about its encryption.
+    pub fn warnings(&self) -> &[Pkcs12Warning] {
+        &self.warnings
+    }
+
+    /// The iterations the file asks for: its MAC and every key derivation visible before
+    /// decryption, at most [`MAX_TOTAL_ITERATIONS`].
+    pub fn iterations(&self) -> u64 {
+        self.total
+    }
+
+    pub(super) fn into_warnings(self) -> Vec<Pkcs12Warning> {
+        self.warnings
+    }
+}
+
 /// Checks `bytes` (a DER `PFX`) before anything is derived from the password.
-pub(super) fn inspect(bytes: &[u8], allow_legacy: bool) -> Result<Inspection> {
+pub(super) fn inspect(bytes: &[u8], allow_legacy: bool) -> Result<Pkcs12Inspection> {
     let pfx = Pfx::from_der(bytes).map_err(|e| malformed("PFX", &e))?;
     if pfx.version != Version::V3 {
         return Err(malformed_text("the PFX version is not 3"));
     }
-    let mut seen = Inspection::default();
+    let mut seen = Pkcs12Inspection::default();
     let Some(mac) = &pfx.mac_data else {
         return Err(Pkcs12Error::NoMac.into());
     };
@@ -98,7 +115,7 @@ pub(super) fn inspect(bytes: &[u8], allow_legacy: bool) -> Result<Inspection> {
     Ok(seen)
 }
 
-impl Inspection {
+impl Pkcs12Inspection {
     /// Checks one encryption algorithm: accepted, accepted with a warning, or refused.
     fn algorithm(&mut self, alg: &AlgorithmIdentifierOwned, allow_legacy: bool) -> Result<()> {
         let params = alg
