@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use crate::common::ca;
 use crate::common::fixtures::{self, csr_pem};
 use crate::common::km::{Km, code, text};
-use crate::common::openssl::{openssl_in, openssl_status};
+use crate::common::openssl::{openssl_status, pkcs12_export};
 
 #[test]
 fn a_pfx_moves_in_and_out() {
@@ -19,22 +19,7 @@ fn a_pfx_moves_in_and_out() {
     std::fs::write(d.join("cert.pem"), cert).unwrap();
     std::fs::write(d.join("chain.pem"), ca::shared().chain_pem()).unwrap();
     let make = |extra: &[&str], out: &str| {
-        let mut args = vec![
-            "pkcs12",
-            "-export",
-            "-inkey",
-            "key.pem",
-            "-in",
-            "cert.pem",
-            "-certfile",
-            "chain.pem",
-            "-passout",
-            "pass:from windows",
-            "-out",
-            out,
-        ];
-        args.extend_from_slice(extra);
-        openssl_in(d, &args);
+        pkcs12_export(d, "from windows", extra, out);
         d.join(out)
     };
     let legacy = make(&["-legacy"], "legacy.pfx");

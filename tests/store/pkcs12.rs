@@ -14,7 +14,7 @@ use keymanager::{
 
 use crate::common::ca;
 use crate::common::fixtures::{self, csr_pem, memory_store};
-use crate::common::openssl::{openssl_in, openssl_status};
+use crate::common::openssl::{openssl_in, openssl_status, pkcs12_export};
 
 const PASSWORD: &str = "pfx password";
 
@@ -31,26 +31,16 @@ fn key_and_cert(dir: &Path, i: usize, cn: &str) {
 /// `openssl pkcs12 -export` of key `i` with its chain, under `password`, with `extra` options.
 fn openssl_pfx(i: usize, cn: &str, password: &str, extra: &[&str]) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    key_and_cert(d, i, cn);
-    let pass = format!("pass:{password}");
-    let mut args = vec![
-        "pkcs12",
-        "-export",
-        "-inkey",
-        "key.pem",
-        "-in",
-        "cert.pem",
-        "-certfile",
-        "chain.pem",
-        "-passout",
-        &pass,
-        "-out",
-        "out.p12",
-    ];
-    args.extend_from_slice(extra);
-    openssl_in(d, &args);
-    std::fs::read(d.join("out.p12")).unwrap()
+    key_and_cert(dir.path(), i, cn);
+    pkcs12_export(dir.path(), password, extra, "out.p12")
+}
+
+/// A store holding key `i` as entry `site`, imported from an OpenSSL file.
+fn imported(i: usize, cn: &str) -> KeyStore {
+    let bytes = openssl_pfx(i, cn, PASSWORD, &[]);
+    import(&bytes, PASSWORD, &Pkcs12ImportOptions::new())
+        .unwrap()
+        .0
 }
 
 fn import(
@@ -243,8 +233,7 @@ fn openssl_reads(bytes: &[u8], password: &str, args: &[&str]) -> (bool, String) 
 
 #[test]
 fn openssl_reads_our_exports_with_the_chain_in_order() {
-    let bytes = openssl_pfx(9, "p12-export.example.com", PASSWORD, &[]);
-    let (store, _) = import(&bytes, PASSWORD, &Pkcs12ImportOptions::new()).unwrap();
+    let store = imported(9, "p12-export.example.com");
     let expected = chain_of(&store, "site");
     for options in [
         Pkcs12ExportOptions::new(),
@@ -277,8 +266,7 @@ fn openssl_reads_our_exports_with_the_chain_in_order() {
 
 #[test]
 fn keytool_reads_our_export() {
-    let bytes = openssl_pfx(10, "p12-java.example.com", PASSWORD, &[]);
-    let (store, _) = import(&bytes, PASSWORD, &Pkcs12ImportOptions::new()).unwrap();
+    let store = imported(10, "p12-java.example.com");
     let ours = store
         .export_pkcs12("site", "export", &Pkcs12ExportOptions::new())
         .unwrap();
@@ -311,8 +299,7 @@ fn keytool_reads_our_export() {
 
 #[test]
 fn round_trip_between_stores_serves_the_same_identity() {
-    let bytes = openssl_pfx(11, "p12-trip.example.com", PASSWORD, &[]);
-    let (first, _) = import(&bytes, PASSWORD, &Pkcs12ImportOptions::new()).unwrap();
+    let first = imported(11, "p12-trip.example.com");
     for options in [
         Pkcs12ExportOptions::new(),
         Pkcs12ExportOptions::new().legacy_3des(true),
