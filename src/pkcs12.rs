@@ -361,3 +361,167 @@ fn without_mac(bytes: &[u8]) -> Option<Vec<u8>> {
     pfx.mac_data = None;
     pfx.to_der().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use cms::content_info::{CmsVersion, ContentInfo};
+    use cms::encrypted_data::EncryptedData;
+    use cms::enveloped_data::EncryptedContentInfo;
+    use const_oid::db::{rfc5911, rfc5912, rfc7292};
+    use der::Any;
+    use der::asn1::OctetString;
+    use pkcs12::pbe_params::Pkcs12PbeParams;
+    use pkcs12::pfx::{Pfx, Version};
+    use pkcs12::{DigestInfo, MacData};
+    use spki::AlgorithmIdentifierOwned;
+
+    use super::*;
+
+    /// A PFX whose authSafe holds one (undecryptable) EncryptedData per algorithm, with a MAC
+    /// of `mac_iterations`: enough for the checks, which never decrypt.
+    fn pfx(mac_iterations: i32, algorithms: &[AlgorithmIdentifierOwned]) -> Vec<u8> {
+        let safes: Vec<ContentInfo> = algorithms
+            .iter()
+            .map(|alg| ContentInfo {
+                content_type: rfc5911::ID_ENCRYPTED_DATA,
+                content: Any::encode_from(&EncryptedData {
+                    version: CmsVersion::V0,
+                    enc_content_info: EncryptedContentInfo {
+                        content_type: rfc5911::ID_DATA,
+                        content_enc_alg: alg.clone(),
+                        encrypted_content: Some(OctetString::new(vec![0; 16]).unwrap()),
+                    },
+                    unprotected_attrs: None,
+                })
+                .unwrap(),
+            })
+            .collect();
+        let auth_safe = OctetString::new(safes.to_der().unwrap()).unwrap();
+        Pfx {
+            version: Version::V3,
+            auth_safe: ContentInfo {
+                content_type: rfc5911::ID_DATA,
+                content: Any::encode_from(&auth_safe).unwrap(),
+            },
+            mac_data: Some(MacData {
+                mac: DigestInfo {
+                    algorithm: AlgorithmIdentifierOwned {
+                        oid: rfc5912::ID_SHA_256,
+                        parameters: None,
+                    },
+                    digest: OctetString::new(vec![0; 32]).unwrap(),
+                },
+                mac_salt: OctetString::new(vec![1; 8]).unwrap(),
+                iterations: mac_iterations,
+            }),
+        }
+        .to_der()
+        .unwrap()
+    }
+
+    fn pbe(oid: const_oid::ObjectIdentifier, iterations: i32) -> AlgorithmIdentifierOwned {
+        AlgorithmIdentifierOwned {
+            oid,
+            parameters: Some(
+                Any::encode_from(&Pkcs12PbeParams {
+                    salt: OctetString::new(vec![2; 8]).unwrap(),
+                    iterations,
+                })
+                .unwrap(),
+            ),
+        }
+    }
+
+    fn refused(bytes: &[u8], options: &Pkcs12ReadOptions) -> Pkcs12Error {
+        match inspect(bytes, options) {
+            Err(crate::Error::Pkcs12(e)) => e,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    const TRIPLE_DES: const_oid::ObjectIdentifier = rfc7292::PBE_WITH_SHA_AND_3_KEY_TRIPLE_DES_CBC;
+
+    #[test]
+    fn iterations_are_counted_per_file() {
+        let ok = pfx(2048, &[pbe(TRIPLE_DES, 1000), pbe(TRIPLE_DES, 3000)]);
+        let seen = inspect(&ok, &Pkcs12ReadOptions::new()).unwrap();
+        assert_eq!(seen.iterations(), 6048);
+        assert_eq!(seen.warnings(), [Pkcs12Warning::TripleDes]);
+        // Each within the bound, too many together: refused by counting, before any work.
+        let many = vec![pbe(TRIPLE_DES, 1_000_000); 5];
+        assert_eq!(
+            refused(&pfx(1, &many), &Pkcs12ReadOptions::new()),
+            Pkcs12Error::TooMuchWork {
+                limit: MAX_TOTAL_ITERATIONS
+            }
+        );
+        for bad in [0, -1, 1_000_001, i32::MAX] {
+            let err = refused(&pfx(1, &[pbe(TRIPLE_DES, bad)]), &Pkcs12ReadOptions::new());
+            assert!(
+                matches!(err, Pkcs12Error::TooManyIterations { iterations, .. } if iterations == i64::from(bad)),
+                "{err:?}"
+            );
+            let err = refused(&pfx(bad, &[]), &Pkcs12ReadOptions::new());
+            assert!(
+                matches!(err, Pkcs12Error::TooManyIterations { what: "MAC", .. }),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn legacy_and_unknown_algorithms() {
+        let rc2 = pfx(1, &[pbe(rfc7292::PBEWITH_SHA_AND_40_BIT_RC_2_CBC, 1)]);
+        let err = refused(&rc2, &Pkcs12ReadOptions::new());
+        assert!(matches!(err, Pkcs12Error::LegacyEncryption { .. }));
+        let seen = inspect(&rc2, &Pkcs12ReadOptions::new().allow_legacy(true)).unwrap();
+        assert_eq!(seen.warnings(), [Pkcs12Warning::Rc2_40]);
+        for oid in [
+            rfc7292::PBE_WITH_SHA_AND_40_BIT_RC_4,
+            rfc7292::PBE_WITH_SHA_AND_128_BIT_RC_4,
+        ] {
+            let rc4 = pfx(1, &[pbe(oid, 1)]);
+            let options = Pkcs12ReadOptions::new().allow_legacy(true);
+            let err = refused(&rc4, &options);
+            assert!(
+                matches!(err, Pkcs12Error::UnsupportedAlgorithm { algorithm, .. } if algorithm == oid),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains("export it again"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_file_that_passes_the_checks_but_does_not_decrypt_is_an_error() {
+        let bytes = pfx(1, &[pbe(TRIPLE_DES, 1)]);
+        let result = read(&bytes, "password", &Pkcs12ReadOptions::new());
+        assert!(
+            matches!(
+                result,
+                Err(crate::Error::Pkcs12(Pkcs12Error::WrongPassword))
+            ),
+            "{result:?}"
+        );
+        for junk in [
+            &b""[..],
+            b"\x30\x00",
+            b"not a pfx",
+            &bytes[..bytes.len() / 2],
+        ] {
+            let err = refused(junk, &Pkcs12ReadOptions::new());
+            assert!(matches!(err, Pkcs12Error::Malformed { .. }), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn selections_name_themselves() {
+        assert_eq!(
+            Pkcs12Select::FriendlyName("www".into()).to_string(),
+            "the key named `www`"
+        );
+        assert_eq!(
+            Pkcs12Select::LocalKeyId(vec![0xab, 1]).to_string(),
+            "the key with localKeyId ab01"
+        );
+    }
+}

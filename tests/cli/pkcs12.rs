@@ -37,6 +37,9 @@ fn a_pfx_moves_in_and_out() {
     let out = import(&legacy, "from windows", &[]);
     assert_eq!(code(&out), 1, "{}", text(&out));
     assert!(text(&out).contains("--allow-legacy"), "{}", text(&out));
+    // Refused before a password is asked for: without one it is still exit 1, not 2.
+    let out = km.run(&["import", "www", "--pkcs12", legacy.to_str().unwrap()]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
     // A wrong password is exit 4, as for the other secrets.
     let out = import(&modern, "wrong", &[]);
     assert_eq!(code(&out), 4, "{}", text(&out));

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use keymanager::error::KeyError;
+use keymanager::pkcs12::Pkcs12ReadOptions;
 use keymanager::{
     CertificateRequest, DistinguishedName, Endpoint, Entry, Error, HealthOptions, InstallOptions,
     KeyStore, Pkcs12ExportOptions, Pkcs12ImportOptions, PrivateKey, StoreOptions, Transaction,
@@ -155,10 +156,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             pkcs12_password,
         } => {
             if let Some(file) = pkcs12 {
-                let options = Pkcs12ImportOptions::new()
-                    .allow_legacy(allow_legacy)
-                    .install(InstallOptions::new().allow_invalid_dates(allow_invalid_dates));
-                return import_pkcs12(g, &name, &file, &options, &pkcs12_password);
+                let install = InstallOptions::new().allow_invalid_dates(allow_invalid_dates);
+                return import_pkcs12(g, &name, &file, allow_legacy, install, &pkcs12_password);
             }
             let (Some(key), Some(cert)) = (key, cert) else {
                 return Err(Failure::Usage {
@@ -507,14 +506,21 @@ fn import_pkcs12(
     g: &Global,
     name: &str,
     file: &Path,
-    options: &Pkcs12ImportOptions,
+    allow_legacy: bool,
+    install: InstallOptions,
     password: &Pkcs12Password,
 ) -> Result<(), Failure> {
     let bytes = read_input(file)?;
+    // A file we would refuse is refused before asking for its password.
+    let read = Pkcs12ReadOptions::new().allow_legacy(allow_legacy);
+    keymanager::pkcs12::inspect(&bytes, &read)?;
+    let options = Pkcs12ImportOptions::new()
+        .allow_legacy(allow_legacy)
+        .install(install);
     let password = Source::pkcs12_file(password.pkcs12_password_fd).read(false)?;
     open_or_create(g, true)?.run(|store| {
         let (tx, done) = change(store, |tx| {
-            Ok(tx.import_pkcs12_with(name, &bytes, &password, options)?)
+            Ok(tx.import_pkcs12_with(name, &bytes, &password, &options)?)
         })?;
         for warning in done.warnings() {
             eprintln!("warning: {warning}");
