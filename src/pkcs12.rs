@@ -35,6 +35,11 @@
 //! }
 //! ```
 //!
+//! Secrets: the password is only borrowed, and the keys we hold are zeroized on drop as
+//! everywhere in this crate; but `p12-keystore` hands decrypted keys over in (and builds files
+//! from) plain `Vec<u8>`s of its own, which are freed without being zeroized. Import and
+//! export in a process whose freed memory an attacker cannot read.
+//!
 //! The key store imports and exports through this module:
 //! [`Transaction::import_pkcs12`](crate::Transaction::import_pkcs12),
 //! [`KeyStore::export_pkcs12`](crate::KeyStore::export_pkcs12).
