@@ -10,7 +10,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 rm -rf seeds
-mkdir -p seeds/{store_model,private_key_der,private_key_pem,private_key_encrypted,request_der,request_pem,certificate_der,certificate_any,name_str,endpoint_str,store_open}
+mkdir -p seeds/{store_model,private_key_der,private_key_pem,private_key_encrypted,request_der,request_pem,certificate_der,certificate_any,name_str,endpoint_str,store_open,pkcs12}
 s=seeds
 
 openssl genrsa -out "$tmp/k.pem" 2048 2>/dev/null
@@ -28,6 +28,15 @@ openssl pkcs8 -topk8 -in "$tmp/k.pem" -scrypt -scrypt_N 1024 -scrypt_r 8 -scrypt
     -passout "pass:$PASSWORD" -outform DER -out "$s/private_key_encrypted/openssl-scrypt.der"
 openssl rsa -in "$tmp/k.pem" -aes128 -traditional -passout "pass:$PASSWORD" \
     -out "$s/private_key_pem/openssl-legacy-encrypted.pem" 2>/dev/null
+# PKCS#12: a self-signed server certificate with its key, as OpenSSL 3 writes by default
+# (AES-256, PBKDF2), with -legacy (RC2-40 and 3DES) and with 3DES alone; cheap iterations.
+openssl req -x509 -key "$tmp/k.pem" -out "$tmp/p12-cert.pem" -subj /CN=fuzz.example.com \
+    -days 3650 -addext extendedKeyUsage=serverAuth 2>/dev/null
+for shape in "default:" "legacy:-legacy" "3des:-certpbe PBE-SHA1-3DES -keypbe PBE-SHA1-3DES -macalg sha1"; do
+    # shellcheck disable=SC2086 # the options are words
+    openssl pkcs12 -export -inkey "$tmp/k.pem" -in "$tmp/p12-cert.pem" -name fuzz -iter 1000 \
+        -passout "pass:$PASSWORD" ${shape#*:} -out "$s/pkcs12/openssl-${shape%%:*}.p12"
+done
 
 # Requests: SHA-256 with subjectAltName, SHA-384 with two OUs; the old PEM label.
 openssl req -new -key "$tmp/k.pem" -subj "/C=US/O=Example Corp/CN=www.example.com" \

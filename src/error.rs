@@ -15,8 +15,10 @@ use crate::fingerprint::Fingerprint;
 use crate::oid;
 
 mod certificate;
+mod pkcs12;
 
 pub use certificate::{CertificateError, InstallError};
+pub use pkcs12::Pkcs12Error;
 
 /// The result type of every fallible function in this crate.
 pub type Result<T> = std::result::Result<T, Error>;
@@ -62,6 +64,9 @@ pub enum Error {
     #[cfg(feature = "acme")]
     #[error(transparent)]
     Acme(#[from] AcmeError),
+    /// A PKCS#12 file could not be read or written.
+    #[error(transparent)]
+    Pkcs12(#[from] Pkcs12Error),
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ mod hostname;
 pub mod key;
 pub mod name;
 mod oid;
+pub mod pkcs12;
 pub mod request;
 pub mod store;
 #[cfg(test)]
@@ -36,9 +37,11 @@ pub use error::{Error, Result};
 pub use fingerprint::Fingerprint;
 pub use key::{KeyEncryption, KeySizePolicy, PrivateKey, SignatureHash};
 pub use name::{DistinguishedName, DistinguishedNameBuilder};
+pub use pkcs12::{Pkcs12ExportOptions, Pkcs12Select};
 pub use request::{CertificateRequest, CertificateRequestBuilder};
 pub use store::{
     Entry, EntryState, Export, HealthOptions, HealthProblem, HealthReport, Identity,
     InstallOptions, KdfParams, KeyStore, Snapshot, StoreOptions, Transaction, Watcher,
 };
+pub use store::{Pkcs12Import, Pkcs12ImportOptions};
 pub use usage::{ExtendedKeyUsage, KeyUsage, KeyUsages};

@@ -88,6 +88,7 @@ mod health;
 mod install;
 mod open;
 mod options;
+mod pkcs12;
 mod rows;
 mod schema;
 mod seal;
@@ -115,6 +116,7 @@ pub use crate::time::format_utc;
 pub use entry::{Entry, EntryState, Export, Identity};
 pub use health::{HealthOptions, HealthProblem, HealthReport};
 pub use options::{InstallOptions, KdfParams, StoreOptions};
+pub use pkcs12::{Pkcs12Import, Pkcs12ImportOptions};
 pub use snapshot::{Snapshot, Watcher};
 pub use transaction::Transaction;
 

@@ -9,6 +9,7 @@ mod common;
 mod cli {
     mod concurrency;
     mod flow;
+    mod pkcs12;
     #[cfg(feature = "rustls")]
     mod tls;
 }

@@ -14,6 +14,7 @@ mod store {
     mod basic;
     mod concurrency;
     mod crash;
+    mod pkcs12;
     mod snapshot;
     mod tamper;
     mod walkthrough_demo_ca;

@@ -346,7 +346,7 @@ impl Session<'_> {
 }
 
 /// Checks an entry name: 1 to [`MAX_NAME_LEN`] characters, no control characters.
-fn check_name(name: &str) -> Result<()> {
+pub(super) fn check_name(name: &str) -> Result<()> {
     let reason = if name.is_empty() {
         Some("a name cannot be empty".to_string())
     } else if name.chars().count() > MAX_NAME_LEN {

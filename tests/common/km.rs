@@ -9,7 +9,7 @@ use super::fixtures::PASSPHRASE;
 pub const BIN: &str = env!("CARGO_BIN_EXE_keymanager");
 
 /// Every environment variable the binary reads: removed, so that the caller's do not leak in.
-const ENV: [&str; 7] = [
+const ENV: [&str; 8] = [
     "KEYMANAGER_STORE",
     "KEYMANAGER_PASSPHRASE",
     "KEYMANAGER_NEW_PASSPHRASE",
@@ -17,6 +17,7 @@ const ENV: [&str; 7] = [
     "KEYMANAGER_ACME_DIRECTORY",
     "KEYMANAGER_ACME_CA_ROOT",
     "KEYMANAGER_ACME_EAB_HMAC",
+    "KEYMANAGER_PKCS12_PASSWORD",
 ];
 
 /// A store file in a temporary directory, and a way to run commands on it.

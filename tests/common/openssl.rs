@@ -151,3 +151,27 @@ pub fn s_client(port: u16, name: &str, ca_file: &Path) -> Output {
 pub fn stdout(args: &[&str]) -> Vec<u8> {
     openssl(None, args).stdout
 }
+
+/// `openssl pkcs12 -export` in `dir` of `key.pem` with `cert.pem` and the chain `chain.pem`
+/// (files the caller wrote there), under `password`, with `extra` options; the file `out`'s
+/// bytes.
+pub fn pkcs12_export(dir: &Path, password: &str, extra: &[&str], out: &str) -> Vec<u8> {
+    let pass = format!("pass:{password}");
+    let mut args = vec![
+        "pkcs12",
+        "-export",
+        "-inkey",
+        "key.pem",
+        "-in",
+        "cert.pem",
+        "-certfile",
+        "chain.pem",
+        "-passout",
+        &pass,
+        "-out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    openssl_in(dir, &args);
+    std::fs::read(dir.join(out)).unwrap()
+}

@@ -135,3 +135,15 @@ fn errors_convert_into_boxed_errors_and_the_result_alias_is_std_result() {
     assert!(err.downcast_ref::<Error>().is_some(), "{err}");
     assert_eq!(result_alias(Ok(7)).unwrap(), 7);
 }
+
+/// PKCS#12 (issue 16): the names and shapes the issue fixes.
+const _: fn(&mut keymanager::Transaction, &str, &[u8], &str) -> Result<keymanager::Pkcs12Import> =
+    keymanager::Transaction::import_pkcs12;
+const _: fn(
+    &keymanager::KeyStore,
+    &str,
+    &str,
+    &keymanager::Pkcs12ExportOptions,
+) -> Result<Vec<u8>> = keymanager::KeyStore::export_pkcs12;
+const _: () = assert_send_sync::<keymanager::pkcs12::Pkcs12Contents>();
+const _: () = assert_send_sync::<keymanager::Pkcs12Import>();

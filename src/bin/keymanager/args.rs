@@ -133,25 +133,47 @@ pub enum Command {
         /// The entry.
         name: String,
         /// The key file to create (mode 0600; an existing file is not overwritten).
-        #[arg(long, value_name = "FILE")]
-        key_out: PathBuf,
+        #[arg(long, value_name = "FILE", required_unless_present = "pkcs12")]
+        key_out: Option<PathBuf>,
         /// The chain file to write; standard output when not given.
         #[arg(long, value_name = "FILE")]
         chain_out: Option<PathBuf>,
         /// Where the key file password comes from.
         #[command(flatten)]
         password: KeyPassword,
+        /// Write key and chain as one PKCS#12 file instead (.pfx/.p12, mode 0600, not
+        /// overwritten): AES-256-CBC, PBKDF2-HMAC-SHA256, SHA-256 MAC, the entry's name as
+        /// friendlyName.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["key_out", "chain_out"])]
+        pkcs12: Option<PathBuf>,
+        /// With --pkcs12: encrypt with PBE-SHA1-3DES and a SHA-1 MAC, for Windows Server 2016
+        /// and older.
+        #[arg(long, requires = "pkcs12")]
+        legacy_3des: bool,
+        /// Where the PKCS#12 password comes from.
+        #[command(flatten)]
+        pkcs12_password: Pkcs12Password,
     },
     /// Import a key and its certificate (with its chain) made elsewhere, as an installed entry.
     Import {
         /// The new entry's name.
         name: String,
         /// The private key: PEM or DER, PKCS#8, PKCS#1 or encrypted PKCS#8.
-        #[arg(long, value_name = "FILE")]
-        key: PathBuf,
+        #[arg(long, value_name = "FILE", required_unless_present = "pkcs12")]
+        key: Option<PathBuf>,
         /// The certificate, or a PEM bundle with its chain.
-        #[arg(long, value_name = "FILE")]
-        cert: PathBuf,
+        #[arg(long, value_name = "FILE", required_unless_present = "pkcs12")]
+        cert: Option<PathBuf>,
+        /// Import key, certificate and chain from one PKCS#12 file (.pfx/.p12) instead; it
+        /// must hold one key.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["key", "cert"])]
+        pkcs12: Option<PathBuf>,
+        /// With --pkcs12: accept RC2-40 encryption (`openssl pkcs12 -legacy`, old Windows).
+        #[arg(long, requires = "pkcs12")]
+        allow_legacy: bool,
+        /// Where the PKCS#12 password comes from.
+        #[command(flatten)]
+        pkcs12_password: Pkcs12Password,
         /// Import even if the certificate is expired or not yet valid.
         #[arg(long)]
         allow_invalid_dates: bool,
@@ -240,4 +262,12 @@ pub struct KeyPassword {
     /// Read the key file password from this open file descriptor (its first line).
     #[arg(long, value_name = "N")]
     pub key_password_fd: Option<u32>,
+}
+
+/// Where a PKCS#12 file's password comes from, besides KEYMANAGER_PKCS12_PASSWORD and a prompt.
+#[derive(Debug, Args)]
+pub struct Pkcs12Password {
+    /// Read the PKCS#12 password from this open file descriptor (its first line).
+    #[arg(long, value_name = "N")]
+    pub pkcs12_password_fd: Option<u32>,
 }

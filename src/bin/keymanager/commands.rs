@@ -8,13 +8,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use keymanager::error::KeyError;
+use keymanager::pkcs12::Pkcs12ReadOptions;
 use keymanager::{
     CertificateRequest, DistinguishedName, Endpoint, Entry, Error, HealthOptions, InstallOptions,
-    KeyStore, PrivateKey, StoreOptions, Transaction,
+    KeyStore, Pkcs12ExportOptions, Pkcs12ImportOptions, PrivateKey, StoreOptions, Transaction,
 };
 use zeroize::Zeroizing;
 
-use crate::args::{Cli, Command, Global, NewArgs};
+use crate::args::{Cli, Command, Global, NewArgs, Pkcs12Password};
 use crate::failure::Failure;
 use crate::output;
 use crate::secret::Source;
@@ -110,7 +111,17 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             key_out,
             chain_out,
             password,
+            pkcs12,
+            legacy_3des,
+            pkcs12_password,
         } => {
+            if let Some(file) = pkcs12 {
+                return export_pkcs12(g, &name, &file, legacy_3des, &pkcs12_password);
+            }
+            let key_out = key_out.ok_or_else(|| Failure::Usage {
+                message: "no output file given".into(),
+                hint: "pass --key-out FILE, or --pkcs12 FILE".into(),
+            })?;
             let (store, _) = open(g)?;
             // Checked before asking for a password.
             let entry = store.entry(&name)?;
@@ -152,7 +163,20 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             cert,
             allow_invalid_dates,
             password,
+            pkcs12,
+            allow_legacy,
+            pkcs12_password,
         } => {
+            if let Some(file) = pkcs12 {
+                let install = InstallOptions::new().allow_invalid_dates(allow_invalid_dates);
+                return import_pkcs12(g, &name, &file, allow_legacy, install, &pkcs12_password);
+            }
+            let (Some(key), Some(cert)) = (key, cert) else {
+                return Err(Failure::Usage {
+                    message: "no key or certificate file given".into(),
+                    hint: "pass --key FILE --cert FILE, or --pkcs12 FILE".into(),
+                });
+            };
             // Room for the largest file up front, so the key's bytes are never moved (leaving
             // a copy behind) while they are read; zeroized on drop.
             let mut key_bytes = Zeroizing::new(Vec::with_capacity(MAX_INPUT as usize + 1));
@@ -491,4 +515,71 @@ pub(crate) fn print(text: &str) -> Result<(), Failure> {
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| Failure::file(&PathBuf::from("standard output"), "write", e))
+}
+
+/// `import NAME --pkcs12 FILE`: the file's one key, certificate and chain as the installed
+/// entry `name`; the warnings (3DES, RC2-40, certificates left out) on standard error.
+fn import_pkcs12(
+    g: &Global,
+    name: &str,
+    file: &Path,
+    allow_legacy: bool,
+    install: InstallOptions,
+    password: &Pkcs12Password,
+) -> Result<(), Failure> {
+    let bytes = read_input(file)?;
+    // A file we would refuse is refused before asking for its password.
+    let read = Pkcs12ReadOptions::new().allow_legacy(allow_legacy);
+    keymanager::pkcs12::inspect(&bytes, &read)?;
+    let options = Pkcs12ImportOptions::new()
+        .allow_legacy(allow_legacy)
+        .install(install);
+    let password = Source::pkcs12_file(password.pkcs12_password_fd).read(false)?;
+    open_or_create(g, true)?.run(|store| {
+        let (tx, done) = change(store, |tx| {
+            Ok(tx.import_pkcs12_with(name, &bytes, &password, &options)?)
+        })?;
+        for warning in done.warnings() {
+            eprintln!("warning: {warning}");
+        }
+        tx.finish(g.dry_run)
+    })
+}
+
+/// `export NAME --pkcs12 FILE`: the entry's key and chain as a new PKCS#12 file, mode 0600.
+fn export_pkcs12(
+    g: &Global,
+    name: &str,
+    file: &Path,
+    legacy_3des: bool,
+    password: &Pkcs12Password,
+) -> Result<(), Failure> {
+    let (store, _) = open(g)?;
+    // Checked before asking for a password.
+    let entry = store.entry(name)?;
+    let password = Source::pkcs12_file(password.pkcs12_password_fd).read(true)?;
+    if password.is_empty() {
+        return Err(Failure::Usage {
+            message: "the PKCS#12 password is empty".into(),
+            hint: "choose a password: the exported key is only as safe as it is".into(),
+        });
+    }
+    let options = Pkcs12ExportOptions::new().legacy_3des(legacy_3des);
+    let bytes = store.export_pkcs12(name, &password, &options)?;
+    if g.dry_run {
+        eprintln!(
+            "dry run: would write `{}` with its key and chain to `{}`",
+            entry.name(),
+            file.display()
+        );
+        return Ok(());
+    }
+    write_new_private(file, &bytes)?;
+    eprintln!(
+        "exported `{}` to `{}` (PKCS#12, {})",
+        entry.name(),
+        file.display(),
+        if legacy_3des { "3DES" } else { "AES-256" }
+    );
+    Ok(())
 }

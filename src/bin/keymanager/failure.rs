@@ -142,9 +142,9 @@ fn library_code(e: &Error) -> u8 {
         Error::Acme(e) => crate::acme::code(e),
         Error::Store(StoreError::NotFound { .. })
         | Error::Endpoint(EndpointError::NotBound { .. }) => code::NOT_FOUND,
-        Error::Store(StoreError::WrongPassphrase) | Error::Key(KeyError::WrongPassword) => {
-            code::WRONG_PASSPHRASE
-        }
+        Error::Store(StoreError::WrongPassphrase)
+        | Error::Key(KeyError::WrongPassword)
+        | Error::Pkcs12(keymanager::error::Pkcs12Error::WrongPassword) => code::WRONG_PASSPHRASE,
         Error::Store(StoreError::Busy { .. }) => code::BUSY,
         Error::Store(
             StoreError::Tampered { .. }

@@ -56,6 +56,16 @@ impl Source {
         }
     }
 
+    /// The password of an exported or imported PKCS#12 file.
+    pub fn pkcs12_file(fd: Option<u32>) -> Self {
+        Self {
+            what: "PKCS#12 password",
+            env: "KEYMANAGER_PKCS12_PASSWORD",
+            fd_flag: "--pkcs12-password-fd",
+            fd,
+        }
+    }
+
     /// The secret: from the file descriptor when one was given, else the environment
     /// variable, else a prompt (asked twice when `confirm`, for a secret being chosen).
     pub fn read(&self, confirm: bool) -> Result<Zeroizing<String>, Failure> {
