@@ -11,7 +11,7 @@ use instant_acme::{
 use super::challenge::ChallengeKind;
 use super::problem::{blocking, bounded, from_acme, from_problem};
 use super::tls_alpn::{challenge_certificate, sni_of};
-use super::{Acme, Identifier, IssueRequest, Issued, OrderRecord, OrderState, Progress, Solver};
+use super::{Acme, Identifier, IssueRequest, Issued, OrderState, Progress, Solver};
 use crate::error::{AcmeError, Error, Result, StoreError};
 use crate::name::DistinguishedName;
 use crate::request::CertificateRequest;
@@ -811,26 +811,4 @@ pub(super) async fn cancel(acme: &Acme, name: &str) -> Result<bool> {
     })
     .await?;
     Ok(true)
-}
-
-/// A store row as the public record.
-pub(super) fn record_from_row(row: crate::store::acme::AcmeOrderRow) -> Result<OrderRecord> {
-    let corrupt = |what: &str| -> Error {
-        StoreError::Corrupt {
-            reason: format!("an ACME order record has an unknown {what}"),
-        }
-        .into()
-    };
-    Ok(OrderRecord {
-        state: OrderState::parse(&row.state).ok_or_else(|| corrupt("state"))?,
-        challenge: ChallengeKind::parse(&row.challenge).ok_or_else(|| corrupt("challenge type"))?,
-        entry: row.entry,
-        directory: row.directory,
-        url: row.url,
-        identifiers: row.identifiers,
-        created: row.created,
-        updated: row.updated,
-        resumed: u32::try_from(row.resumed).unwrap_or(u32::MAX),
-        error: row.error,
-    })
 }
