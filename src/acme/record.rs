@@ -26,7 +26,8 @@ pub enum OrderState {
     Installed,
     /// The CA refused or invalidated the order; see the error.
     Failed,
-    /// Given up (by [`Acme::cancel`], or replaced by a new order when the CA no longer had it).
+    /// Given up (by [`Acme::cancel`](super::Acme::cancel), or replaced by a new order when the
+    /// CA no longer had it).
     Cancelled,
 }
 
@@ -210,8 +211,8 @@ pub fn orders(store: &KeyStore) -> Result<Vec<OrderRecord>> {
         .collect()
 }
 
-/// Every entry ACME manages (issued by [`Acme::issue`], kept by the renewals), by name.
-/// A quick read.
+/// Every entry ACME manages (issued by [`Acme::issue`](super::Acme::issue), kept by the
+/// renewals), by name. A quick read.
 pub fn managed(store: &KeyStore) -> Result<Vec<Managed>> {
     store
         .acme_managed()?

@@ -26,8 +26,8 @@ impl fmt::Display for Identifier {
     }
 }
 
-/// What [`Acme::issue`] gets a certificate for: the store entry's name, the identifiers and
-/// the key size.
+/// What [`Acme::issue`](super::Acme::issue) gets a certificate for: the store entry's name, the
+/// identifiers and the key size.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssueRequest {
     pub(crate) name: String,
