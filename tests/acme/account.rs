@@ -1,35 +1,24 @@
 //! The ACME account: reused across opens of the store, and external account binding.
 
+use keymanager::Error;
 use keymanager::acme::{AccountOptions, Acme, ExternalAccountBinding};
 use keymanager::error::AcmeError;
-use keymanager::{Error, KeyStore};
 
 use crate::common::acme::{account, account_error, account_options};
-use crate::common::fixtures::memory_store;
+use crate::common::fixtures::{memory_store, store_in};
 use crate::common::pebble::{Pebble, PebbleOptions};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_account_is_reused_across_opens() {
     let pebble = Pebble::start();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("keys.db");
     let url = {
-        let store = KeyStore::open_with(
-            &path,
-            crate::common::fixtures::PASSPHRASE,
-            &crate::common::fixtures::fast_options(),
-        )
-        .unwrap();
+        let store = store_in(dir.path());
         let acme = account(&store, &pebble).await;
         assert!(acme.created());
         acme.account_url().to_owned()
     };
-    let store = KeyStore::open_with(
-        &path,
-        crate::common::fixtures::PASSPHRASE,
-        &crate::common::fixtures::fast_options(),
-    )
-    .unwrap();
+    let store = store_in(dir.path());
     let acme = account(&store, &pebble).await;
     assert!(!acme.created());
     assert_eq!(acme.account_url(), url);

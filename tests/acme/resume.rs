@@ -1,6 +1,7 @@
 //! Orders that outlive a call: a process killed mid-order is resumed by the next one (no
 //! second order at the CA), and an open order is cancelled on request.
 
+use std::path::Path;
 use std::time::Duration;
 
 use keymanager::acme::{
@@ -8,10 +9,10 @@ use keymanager::acme::{
     OrderState, Solver,
 };
 use keymanager::error::AcmeError;
-use keymanager::{EntryState, Error, KeyStore};
+use keymanager::{EntryState, Error};
 
 use crate::common::acme::{ChalltestProvider, account, assert_chain_verifies, issue};
-use crate::common::fixtures::memory_store;
+use crate::common::fixtures::{memory_store, store_in};
 use crate::common::pebble::Pebble;
 use crate::common::rerun_test;
 
@@ -38,12 +39,7 @@ impl Dns01Provider for Hang {
 async fn child_places_an_order_then_hangs() {
     let spec = std::env::var(CHILD_ENV).expect("run by sigkill_mid_order_resumes_the_same_order");
     let parts: Vec<&str> = spec.split('\t').collect();
-    let store = KeyStore::open_with(
-        parts[0],
-        crate::common::fixtures::PASSPHRASE,
-        &crate::common::fixtures::fast_options(),
-    )
-    .unwrap();
+    let store = store_in(Path::new(parts[0]));
     let acme = Acme::account(
         &store,
         AccountOptions::new(parts[1])
@@ -65,16 +61,10 @@ async fn child_places_an_order_then_hangs() {
 async fn sigkill_mid_order_resumes_the_same_order() {
     let pebble = Pebble::start();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("keys.db");
-    let store = KeyStore::open_with(
-        &path,
-        crate::common::fixtures::PASSPHRASE,
-        &crate::common::fixtures::fast_options(),
-    )
-    .unwrap();
+    let store = store_in(dir.path());
     let spec = format!(
         "{}\t{}\t{}",
-        path.display(),
+        dir.path().display(),
         pebble.directory(),
         pebble.api_root().display()
     );
