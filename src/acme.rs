@@ -73,11 +73,12 @@ mod challenge;
 mod http;
 mod issue;
 mod problem;
+mod record;
 mod renew;
+mod request;
 mod tls_alpn;
 
 use std::fmt;
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -91,7 +92,9 @@ pub use challenge::{
     ChallengeKind, Dns01Provider, DnsFuture, HTTP01_PATH, Http01Responder, Solver,
     TlsAlpn01Responder, http01_response,
 };
+pub use record::{Managed, OrderRecord, OrderState, managed, orders};
 pub use renew::{RenewOutcome, RenewPolicy, Renewal, Renewer};
+pub use request::{Identifier, IssueRequest};
 
 /// The default key size of issued certificates, in bits.
 pub const DEFAULT_BITS: usize = 2048;
@@ -415,79 +418,6 @@ impl Acme {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Issuance
-// ---------------------------------------------------------------------------------------------
-
-/// An identifier to certify: a DNS name, or an IP address (RFC 8738; not every CA offers
-/// them).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Identifier {
-    /// A DNS name (`www.example.com`, `*.example.com` with dns-01).
-    Dns(String),
-    /// An IP address.
-    Ip(IpAddr),
-}
-
-impl fmt::Display for Identifier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Identifier::Dns(name) => f.write_str(name),
-            Identifier::Ip(ip) => write!(f, "{ip}"),
-        }
-    }
-}
-
-/// What [`Acme::issue`] gets a certificate for: the store entry's name, the identifiers and
-/// the key size.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IssueRequest {
-    pub(crate) name: String,
-    pub(crate) identifiers: Vec<Identifier>,
-    pub(crate) bits: usize,
-}
-
-impl IssueRequest {
-    /// A request for the entry `name` with the given DNS names (the first one is also the
-    /// subject's common name) and a [`DEFAULT_BITS`] key.
-    pub fn new<S: Into<String>>(name: impl Into<String>, dns: impl IntoIterator<Item = S>) -> Self {
-        Self {
-            name: name.into(),
-            identifiers: dns.into_iter().map(|d| Identifier::Dns(d.into())).collect(),
-            bits: DEFAULT_BITS,
-        }
-    }
-
-    /// Adds a DNS name.
-    pub fn dns(mut self, name: impl Into<String>) -> Self {
-        self.identifiers.push(Identifier::Dns(name.into()));
-        self
-    }
-
-    /// Adds an IP address identifier (RFC 8738).
-    pub fn ip(mut self, ip: IpAddr) -> Self {
-        self.identifiers.push(Identifier::Ip(ip));
-        self
-    }
-
-    /// The RSA key size (2048 by default).
-    pub fn bits(mut self, bits: usize) -> Self {
-        self.bits = bits;
-        self
-    }
-
-    /// The entry's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The identifiers.
-    pub fn identifiers(&self) -> &[Identifier] {
-        &self.identifiers
-    }
-}
-
 /// A certificate [`Acme::issue`] or a renewal installed: committed and served from now on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issued {
@@ -565,220 +495,4 @@ pub enum Progress {
         /// The entry.
         name: String,
     },
-}
-
-// ---------------------------------------------------------------------------------------------
-// What the store records
-// ---------------------------------------------------------------------------------------------
-
-/// Where a recorded order is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum OrderState {
-    /// Recorded with its pending key, not yet placed at the CA (or the CA's answer was lost).
-    Placing,
-    /// Placed; challenges not yet validated.
-    Pending,
-    /// Validated; waiting for the request.
-    Ready,
-    /// Finalized; the CA is issuing.
-    Processing,
-    /// Issued; the certificate is not installed yet.
-    Valid,
-    /// Done: the certificate is installed.
-    Installed,
-    /// The CA refused or invalidated the order; see the error.
-    Failed,
-    /// Given up (by [`Acme::cancel`], or replaced by a new order when the CA no longer had it).
-    Cancelled,
-}
-
-impl OrderState {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            OrderState::Placing => "placing",
-            OrderState::Pending => "pending",
-            OrderState::Ready => "ready",
-            OrderState::Processing => "processing",
-            OrderState::Valid => "valid",
-            OrderState::Installed => "installed",
-            OrderState::Failed => "failed",
-            OrderState::Cancelled => "cancelled",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Option<OrderState> {
-        Some(match s {
-            "placing" => OrderState::Placing,
-            "pending" => OrderState::Pending,
-            "ready" => OrderState::Ready,
-            "processing" => OrderState::Processing,
-            "valid" => OrderState::Valid,
-            "installed" => OrderState::Installed,
-            "failed" => OrderState::Failed,
-            "cancelled" => OrderState::Cancelled,
-            _ => return None,
-        })
-    }
-
-    /// Whether the order is still in flight (a later call resumes it).
-    pub fn is_open(self) -> bool {
-        matches!(
-            self,
-            OrderState::Placing
-                | OrderState::Pending
-                | OrderState::Ready
-                | OrderState::Processing
-                | OrderState::Valid
-        )
-    }
-}
-
-impl fmt::Display for OrderState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// An order as recorded in the store: see [`orders`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderRecord {
-    pub(crate) entry: String,
-    pub(crate) directory: String,
-    pub(crate) url: Option<String>,
-    pub(crate) state: OrderState,
-    pub(crate) identifiers: Vec<String>,
-    pub(crate) challenge: ChallengeKind,
-    pub(crate) created: SystemTime,
-    pub(crate) updated: SystemTime,
-    pub(crate) resumed: u32,
-    pub(crate) error: Option<String>,
-}
-
-impl OrderRecord {
-    /// The pending entry the order is for.
-    pub fn entry(&self) -> &str {
-        &self.entry
-    }
-
-    /// The CA's directory URL.
-    pub fn directory(&self) -> &str {
-        &self.directory
-    }
-
-    /// The order's URL at the CA (`None` while [`OrderState::Placing`]).
-    pub fn url(&self) -> Option<&str> {
-        self.url.as_deref()
-    }
-
-    /// Where it is.
-    pub fn state(&self) -> OrderState {
-        self.state
-    }
-
-    /// The identifiers ordered.
-    pub fn identifiers(&self) -> &[String] {
-        &self.identifiers
-    }
-
-    /// The challenge type used.
-    pub fn challenge(&self) -> ChallengeKind {
-        self.challenge
-    }
-
-    /// When it was recorded.
-    pub fn created(&self) -> SystemTime {
-        self.created
-    }
-
-    /// When it last changed.
-    pub fn updated(&self) -> SystemTime {
-        self.updated
-    }
-
-    /// How many times a later call resumed it.
-    pub fn resumed(&self) -> u32 {
-        self.resumed
-    }
-
-    /// The last error met on it (for a failed, cancelled, or open order whose last attempt
-    /// failed).
-    pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
-    }
-}
-
-/// An entry ACME manages: see [`managed`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Managed {
-    pub(crate) name: String,
-    pub(crate) directory: String,
-    pub(crate) challenge: ChallengeKind,
-    pub(crate) bits: usize,
-    pub(crate) renew_at: SystemTime,
-    pub(crate) failures: u32,
-    pub(crate) retry_at: Option<SystemTime>,
-    pub(crate) last_error: Option<String>,
-}
-
-impl Managed {
-    /// The entry's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The directory URL of the CA that issued it.
-    pub fn directory(&self) -> &str {
-        &self.directory
-    }
-
-    /// The challenge type it was issued with (renewals use it again).
-    pub fn challenge(&self) -> ChallengeKind {
-        self.challenge
-    }
-
-    /// The key size renewals use.
-    pub fn bits(&self) -> usize {
-        self.bits
-    }
-
-    /// When its renewal is due (a third of the lifetime before the end, minus jitter; the ARI
-    /// window takes precedence when the CA offers one).
-    pub fn renew_at(&self) -> SystemTime {
-        self.renew_at
-    }
-
-    /// Failed renewal attempts in a row.
-    pub fn failures(&self) -> u32 {
-        self.failures
-    }
-
-    /// After a failure: no attempt before this time.
-    pub fn retry_at(&self) -> Option<SystemTime> {
-        self.retry_at
-    }
-
-    /// The last renewal error.
-    pub fn last_error(&self) -> Option<&str> {
-        self.last_error.as_deref()
-    }
-}
-
-/// Every ACME order recorded in the store, in flight or done, oldest first. A quick read.
-pub fn orders(store: &KeyStore) -> Result<Vec<OrderRecord>> {
-    store
-        .acme_orders()?
-        .into_iter()
-        .map(issue::record_from_row)
-        .collect()
-}
-
-/// Every entry ACME manages (issued by [`Acme::issue`], kept by the renewals), by name.
-/// A quick read.
-pub fn managed(store: &KeyStore) -> Result<Vec<Managed>> {
-    store
-        .acme_managed()?
-        .into_iter()
-        .map(renew::managed_from_row)
-        .collect()
 }

@@ -7,6 +7,8 @@
 //! per file).
 #![allow(dead_code)]
 
+#[cfg(feature = "acme")]
+pub mod acme;
 pub mod ca;
 pub mod der_edit;
 pub mod fixtures;

@@ -14,30 +14,39 @@
 //! - `--no-listen`: a server sharing the store answers (its `StoreResolver`, or
 //!   `http01_response` in its router), since the answers live in the store.
 
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+// This file is itself loaded with `#[path]` (src/bin/keymanager.rs), so its children are
+// found through `#[path]` too: the challenges answered while a command runs, the exit codes
+// and hints of ACME failures, and what the commands print.
+#[path = "acme/challenge.rs"]
+mod challenge;
+#[path = "acme/failure.rs"]
+mod failure;
+#[path = "acme/output.rs"]
+mod output;
+
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::process::{Command as Process, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use clap::{Args, Subcommand, ValueEnum};
-use indicatif::ProgressBar;
+use keymanager::KeyStore;
 use keymanager::acme::{
-    self, AccountOptions, Acme, ChallengeKind, DEFAULT_BITS, Dns01Provider, DnsFuture,
-    ExternalAccountBinding, Http01Responder, IssueRequest, Managed, OrderRecord, Progress,
-    RenewOutcome, Renewal, Solver,
+    self, AccountOptions, Acme, ChallengeKind, DEFAULT_BITS, ExternalAccountBinding, IssueRequest,
+    Managed, OrderRecord, RenewOutcome, Renewal,
 };
 use keymanager::error::AcmeError;
 use keymanager::store::format_utc;
-use keymanager::tls::{ACME_TLS_ALPN, StoreResolver};
-use keymanager::{Entry, KeyStore};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::args::Global;
 use crate::commands::{open, open_or_create, print};
-use crate::failure::{Failure, code};
-use crate::output;
+use crate::failure::Failure;
 use crate::secret::Source;
+
+use self::challenge::solve;
+pub use self::failure::{code, hint};
+use self::output::{Steps, changes, order_json, orders_table};
+pub use self::output::{annotate, details};
 
 /// `keymanager acme ...`.
 #[derive(Debug, Subcommand)]
@@ -455,374 +464,9 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         })
 }
 
-/// The solver for `kind`, and the http-01 responder answering for it here (stopped when
-/// dropped; a tls-alpn-01 listener's thread ends with the process).
-async fn solve(
-    store: &KeyStore,
-    kind: ChallengeKind,
-    args: &SolverArgs,
-) -> Result<(Solver, Option<Http01Responder>), Failure> {
-    let default_port = match kind {
-        ChallengeKind::TlsAlpn01 => 443,
-        _ => 80,
-    };
-    let address = args
-        .listen
-        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], default_port)));
-    Ok(match kind {
-        ChallengeKind::Dns01 => {
-            let Some(program) = args.dns_hook.clone() else {
-                return Err(Failure::Usage {
-                    message: "dns-01 needs a DNS provider to publish the TXT records".into(),
-                    hint: "pass --dns-hook PROGRAM (run as `PROGRAM set RECORD VALUE` and \
-                           `PROGRAM clear RECORD`), use http-01 or tls-alpn-01, or embed the \
-                           library with your provider's keymanager::acme::Dns01Provider"
-                        .into(),
-                });
-            };
-            (Solver::dns01(DnsHook { program }), None)
-        }
-        _ if args.no_listen => (solver_of(kind), None),
-        ChallengeKind::TlsAlpn01 => {
-            serve_tls_alpn(store, address)?;
-            (Solver::tls_alpn01(), None)
-        }
-        _ => {
-            let responder = Http01Responder::bind(store, address).await?;
-            (Solver::http01(), Some(responder))
-        }
-    })
-}
-
-fn solver_of(kind: ChallengeKind) -> Solver {
-    match kind {
-        ChallengeKind::TlsAlpn01 => Solver::tls_alpn01(),
-        _ => Solver::http01(),
-    }
-}
-
-/// Answers tls-alpn-01 on `address` from the store, in a thread: a rustls server offering only
-/// `acme-tls/1`, whose `StoreResolver` serves the challenge certificates.
-fn serve_tls_alpn(store: &KeyStore, address: SocketAddr) -> Result<(), Failure> {
-    let failed = |e: std::io::Error| Failure::Listen {
-        address: address.to_string(),
-        reason: e.to_string(),
-    };
-    let listener = TcpListener::bind(address).map_err(failed)?;
-    let local = listener.local_addr().map_err(failed)?;
-    let resolver = StoreResolver::new(store, local)?;
-    let mut config = rustls::ServerConfig::builder()
-        .with_no_client_auth()
-        .with_cert_resolver(resolver);
-    config.alpn_protocols = vec![ACME_TLS_ALPN.to_vec()];
-    let config = Arc::new(config);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let config = Arc::clone(&config);
-            std::thread::spawn(move || {
-                let _ = handshake_only(stream, config);
-            });
-        }
-    });
-    Ok(())
-}
-
-/// One validation connection: the handshake, then close (RFC 8737 §3: no application data).
-fn handshake_only(stream: TcpStream, config: Arc<rustls::ServerConfig>) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let conn = rustls::ServerConnection::new(config).map_err(std::io::Error::other)?;
-    let mut tls = rustls::StreamOwned::new(conn, stream);
-    while tls.conn.is_handshaking() {
-        tls.conn.complete_io(&mut tls.sock)?;
-    }
-    tls.conn.send_close_notify();
-    tls.conn.complete_io(&mut tls.sock).map(drop)
-}
-
-/// dns-01 through a program: `PROGRAM set RECORD VALUE`, `PROGRAM clear RECORD`. Its output
-/// goes to standard error.
-struct DnsHook {
-    program: PathBuf,
-}
-
-impl DnsHook {
-    fn call(&self, args: Vec<String>) -> DnsFuture<'_> {
-        let program = self.program.clone();
-        Box::pin(async move {
-            let shown = format!("{} {}", program.display(), args.join(" "));
-            let status = tokio::task::spawn_blocking(move || {
-                Process::new(&program)
-                    .args(&args)
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::from(std::io::stderr()))
-                    .status()
-            })
-            .await
-            .map_err(|e| format!("`{shown}` did not finish: {e}"))?
-            .map_err(|e| format!("cannot run `{shown}`: {e}"))?;
-            if status.success() {
-                Ok(())
-            } else {
-                Err(format!("`{shown}` failed ({status})").into())
-            }
-        })
-    }
-}
-
-impl Dns01Provider for DnsHook {
-    fn set_txt<'a>(&'a self, record: &'a str, value: &'a str) -> DnsFuture<'a> {
-        self.call(vec!["set".into(), record.into(), value.into()])
-    }
-
-    fn clear_txt<'a>(&'a self, record: &'a str) -> DnsFuture<'a> {
-        self.call(vec!["clear".into(), record.into()])
-    }
-}
-
-/// The steps of an issuance on a terminal: one spinner line per step, replaced by a
-/// `✓ step (time)` line when the next one begins; the step that was running when it is
-/// dropped (a failure) stays as `✗ step`. Nothing when standard error is not a terminal.
-#[derive(Default)]
-struct Steps {
-    current: Mutex<Option<(ProgressBar, String)>>,
-}
-
-impl Steps {
-    /// A new `Steps`, and the hook for `Acme::on_progress` that feeds it.
-    fn hook() -> (Arc<Steps>, impl Fn(&Progress) + Send + Sync + 'static) {
-        let steps = Arc::new(Steps::default());
-        let fed = Arc::clone(&steps);
-        (steps, move |p: &Progress| fed.next(Some(step_text(p))))
-    }
-
-    /// Ends the running step as done, and starts `text` (if any).
-    fn next(&self, text: Option<String>) {
-        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((bar, done)) = current.take() {
-            bar.finish_and_clear();
-            eprintln!("✓ {done} ({:.1} s)", bar.elapsed().as_secs_f64());
-        }
-        *current = text.and_then(|t| Some((output::spinner(&t)?, t)));
-    }
-
-    /// Ends the running step as done, then prints `text`.
-    fn done(&self, text: &str) {
-        self.next(None);
-        eprintln!("{text}");
-    }
-}
-
-impl Drop for Steps {
-    fn drop(&mut self) {
-        let current = self.current.get_mut().unwrap_or_else(|p| p.into_inner());
-        if let Some((bar, failed)) = current.take() {
-            bar.finish_and_clear();
-            eprintln!("✗ {failed}");
-        }
-    }
-}
-
-/// What a step says on its spinner line.
-fn step_text(step: &Progress) -> String {
-    match step {
-        Progress::Key { name } => format!("key: generating the key and request of `{name}`"),
-        Progress::Order { name } => format!("order: placing the order for `{name}`"),
-        Progress::Resume { name, url } => {
-            format!("order: resuming the recorded order of `{name}` ({url})")
-        }
-        Progress::Challenge { identifier, kind } => {
-            format!("challenge: answering {kind} for {identifier}")
-        }
-        Progress::Validate => "challenge: waiting for the CA to validate".into(),
-        Progress::Finalize => "finalize: sending the store's request".into(),
-        Progress::Download => "download: fetching the certificate chain".into(),
-        Progress::Install { name } => format!("install: installing and committing `{name}`"),
-        other => format!("{other:?}"),
-    }
-}
-
-/// Prints what a command changed in the store, as the other commands do.
-fn changes(store: &KeyStore, before: &[Entry]) -> Result<(), Failure> {
-    for line in output::changes(before, &store.entries()?) {
-        eprintln!("{line}");
-    }
-    Ok(())
-}
-
-/// Adds `"acme"` to each entry of `list --json` / `show --json`: the CA's directory, the
-/// challenge type and the renewal time when ACME manages the entry, `null` otherwise.
-pub fn annotate(store: &KeyStore, entries: &mut [Value]) -> Result<(), Failure> {
-    let managed = acme::managed(store)?;
-    for entry in entries {
-        let m = managed.iter().find(|m| entry["name"] == m.name());
-        entry["acme"] = m.map_or(Value::Null, |m| {
-            json!({
-                "directory": m.directory(),
-                "challenge": m.challenge().as_str(),
-                "renew_at": format_utc(m.renew_at()),
-                "failures": m.failures(),
-                "retry_at": m.retry_at().map(format_utc),
-                "last_error": m.last_error(),
-            })
-        });
-    }
-    Ok(())
-}
-
-/// The lines `show` adds for an entry ACME manages: its CA, challenge type and renewal.
-pub fn details(store: &KeyStore, name: &str) -> Result<String, Failure> {
-    let managed = acme::managed(store)?;
-    let Some(m) = managed.iter().find(|m| m.name() == name) else {
-        return Ok(String::new());
-    };
-    let mut lines = vec![
-        ("acme", format!("{} ({})", m.directory(), m.challenge())),
-        ("renews at", format_utc(m.renew_at())),
-    ];
-    if let Some(error) = m.last_error() {
-        let retry = m.retry_at().map(format_utc).unwrap_or_default();
-        lines.push((
-            "last error",
-            format!(
-                "{error} ({} failures; next attempt after {retry})",
-                m.failures()
-            ),
-        ));
-    }
-    Ok(lines
-        .into_iter()
-        .map(|(k, v)| format!("{:<12} {v}\n", format!("{k}:")))
-        .collect())
-}
-
-fn order_json(o: &OrderRecord) -> Value {
-    json!({
-        "entry": o.entry(),
-        "state": o.state().to_string(),
-        "directory": o.directory(),
-        "url": o.url(),
-        "identifiers": o.identifiers(),
-        "challenge": o.challenge().as_str(),
-        "created": format_utc(o.created()),
-        "updated": format_utc(o.updated()),
-        "resumed": o.resumed(),
-        "error": o.error(),
-    })
-}
-
-/// The orders as a table.
-fn orders_table(orders: &[OrderRecord]) -> String {
-    if orders.is_empty() {
-        return "no order in flight\n".into();
-    }
-    let mut out = String::new();
-    for o in orders {
-        out.push_str(&format!(
-            "{}  {}  {}  {}  updated {}  {}{}\n",
-            o.entry(),
-            o.state(),
-            o.challenge(),
-            o.identifiers().join(","),
-            format_utc(o.updated()),
-            o.url().unwrap_or("(not placed yet)"),
-            o.error()
-                .map(|e| format!("\n    last error: {e}"))
-                .unwrap_or_default()
-        ));
-    }
-    out
-}
-
-/// The exit code of an ACME failure (the table in `--help` and the README).
-pub fn code(e: &AcmeError) -> u8 {
-    match e {
-        AcmeError::InvalidOptions { .. } | AcmeError::Dns01Provider { .. } => code::REFUSED,
-        AcmeError::TermsNotAgreed { .. } => code::USAGE,
-        AcmeError::RateLimited { .. } => code::RATE_LIMITED,
-        AcmeError::Timeout { .. }
-        | AcmeError::Network { .. }
-        | AcmeError::Protocol { .. }
-        | AcmeError::BadNonce { .. }
-        | AcmeError::ServerInternal { .. } => code::CA_UNREACHABLE,
-        AcmeError::Responder { .. } | AcmeError::Runtime { .. } => code::IO,
-        _ => code::CA_REFUSED,
-    }
-}
-
-/// What to do, in this tool's terms.
-pub fn hint(e: &AcmeError) -> &'static str {
-    match e {
-        AcmeError::TermsNotAgreed { .. } => {
-            "register first: `keymanager acme account --directory URL --agree-tos [--email ADDR]`"
-        }
-        AcmeError::ExternalAccountRequired { .. } => {
-            "`keymanager acme account --eab-kid ID --eab-hmac-fd N` with the CA's key id and HMAC key"
-        }
-        AcmeError::RateLimited { .. } => {
-            "the order stays recorded: run the same command after the time the CA gives"
-        }
-        AcmeError::Timeout { .. }
-        | AcmeError::Network { .. }
-        | AcmeError::BadNonce { .. }
-        | AcmeError::ServerInternal { .. } => {
-            "run the same command again: it resumes the recorded order (`keymanager acme orders`)"
-        }
-        AcmeError::Connection { .. }
-        | AcmeError::Dns { .. }
-        | AcmeError::IncorrectResponse { .. }
-        | AcmeError::TlsValidation { .. }
-        | AcmeError::Unauthorized { .. } => {
-            "the key stays pending: fix what the CA could not reach (--listen, --challenge, DNS), \
-             then run the same command again"
-        }
-        AcmeError::Dns01Provider { .. } => {
-            "check the --dns-hook program: it must exit 0 once the record is published"
-        }
-        _ => {
-            "nothing was installed; the pending key and the order's record stay (`keymanager acme orders`)"
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn acme_failures_have_their_own_codes() {
-        let cases = [
-            (
-                AcmeError::RejectedIdentifier { detail: "x".into() },
-                code::CA_REFUSED,
-            ),
-            (
-                AcmeError::RateLimited {
-                    detail: "x".into(),
-                    retry_after: None,
-                },
-                code::RATE_LIMITED,
-            ),
-            (
-                AcmeError::Network {
-                    during: "x",
-                    reason: "y".into(),
-                },
-                code::CA_UNREACHABLE,
-            ),
-            (
-                AcmeError::TermsNotAgreed {
-                    directory: "https://ca.test/dir".into(),
-                },
-                code::USAGE,
-            ),
-        ];
-        for (error, expected) in cases {
-            assert_eq!(
-                Failure::from(keymanager::Error::from(error)).code(),
-                expected
-            );
-        }
-    }
 
     #[test]
     fn emails_become_mailto_urls() {

@@ -1,0 +1,76 @@
+//! What [`Acme::issue`](super::Acme::issue) gets a certificate for: [`IssueRequest`] and its
+//! [`Identifier`]s.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use super::DEFAULT_BITS;
+
+/// An identifier to certify: a DNS name, or an IP address (RFC 8738; not every CA offers
+/// them).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Identifier {
+    /// A DNS name (`www.example.com`, `*.example.com` with dns-01).
+    Dns(String),
+    /// An IP address.
+    Ip(IpAddr),
+}
+
+impl fmt::Display for Identifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Identifier::Dns(name) => f.write_str(name),
+            Identifier::Ip(ip) => write!(f, "{ip}"),
+        }
+    }
+}
+
+/// What [`Acme::issue`](super::Acme::issue) gets a certificate for: the store entry's name, the
+/// identifiers and the key size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueRequest {
+    pub(crate) name: String,
+    pub(crate) identifiers: Vec<Identifier>,
+    pub(crate) bits: usize,
+}
+
+impl IssueRequest {
+    /// A request for the entry `name` with the given DNS names (the first one is also the
+    /// subject's common name) and a [`DEFAULT_BITS`] key.
+    pub fn new<S: Into<String>>(name: impl Into<String>, dns: impl IntoIterator<Item = S>) -> Self {
+        Self {
+            name: name.into(),
+            identifiers: dns.into_iter().map(|d| Identifier::Dns(d.into())).collect(),
+            bits: DEFAULT_BITS,
+        }
+    }
+
+    /// Adds a DNS name.
+    pub fn dns(mut self, name: impl Into<String>) -> Self {
+        self.identifiers.push(Identifier::Dns(name.into()));
+        self
+    }
+
+    /// Adds an IP address identifier (RFC 8738).
+    pub fn ip(mut self, ip: IpAddr) -> Self {
+        self.identifiers.push(Identifier::Ip(ip));
+        self
+    }
+
+    /// The RSA key size (2048 by default).
+    pub fn bits(mut self, bits: usize) -> Self {
+        self.bits = bits;
+        self
+    }
+
+    /// The entry's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The identifiers.
+    pub fn identifiers(&self) -> &[Identifier] {
+        &self.identifiers
+    }
+}
