@@ -224,7 +224,8 @@ fn commit_scaling(c: &mut Criterion) {
             let copy = probe.clone();
             let start = Instant::now();
             let mut tx = store.begin().expect("begin");
-            tx.add_pending("probe", copy, &request).expect("add_pending");
+            tx.add_pending("probe", copy, &request)
+                .expect("add_pending");
             tx.commit().expect("commit");
             let elapsed = start.elapsed();
             // Untimed: take it out again for the next round.

@@ -257,6 +257,7 @@ impl KeyStore {
                     Ok(())
                 })?;
             }
+            rows::check_references(&conn)?;
             Ok(kek)
         })();
         let kek = result.map_err(|e| fill_busy(e, busy))?;
@@ -400,19 +401,17 @@ impl KeyStore {
         };
         let old_session = tx.session();
         let ids: Vec<i64> = old_session.ids()?;
+        let new_session = Session {
+            conn,
+            kek: &new_kek,
+        };
         for id in ids {
-            let row = old_session.row_by_id(id)?;
-            let chain = old_session.chain(id)?;
-            old_session.verify(&row, &chain)?;
-            let key = old_session.unseal(&row)?;
+            let mut entry = old_session.stored(id)?;
+            let key = old_session.unseal(&entry.row)?;
             let der = key.to_pkcs8_der()?;
-            let sealed = new_kek.keys.seal(KEY_LABEL, &row.spki, &der)?;
-            old_session.set_sealed_key(id, &sealed)?;
-            let new_session = Session {
-                conn,
-                kek: &new_kek,
-            };
-            new_session.update_mac(id)?;
+            let sealed = new_kek.keys.seal(KEY_LABEL, &entry.row.spki, &der)?;
+            old_session.set_sealed_key(&mut entry, sealed)?;
+            new_session.write_mac(&mut entry)?;
         }
         write_meta(conn, &new_kek, cost)?;
         tx.commit()?;

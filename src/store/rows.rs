@@ -75,6 +75,16 @@ pub(super) struct Row {
     pub(super) mac: Vec<u8>,
 }
 
+/// An entry as stored and checked against its MAC: its row, certificate chain and bound
+/// endpoints. A write changes it in memory as it changes the tables, then MACs what it
+/// meant to write ([`Session::write_mac`]), never what it reads back.
+pub(super) struct Stored {
+    pub(super) row: Row,
+    pub(super) chain: Vec<Vec<u8>>,
+    /// The endpoints bound to it, as stored (canonical text), sorted.
+    pub(super) bindings: Vec<String>,
+}
+
 const ROW_COLUMNS: &str = "e.id, e.name, e.state, e.spki_sha256, e.key_bits, e.sealed_key, \
     e.subject, e.dns_names, e.request_der, e.created_at, e.installed_at, e.not_before, \
     e.not_after, e.renewal_of, e.mac";
@@ -284,7 +294,29 @@ impl Session<'_> {
     /// Checks the row's MAC (over the row, `chain` and the entry's bindings); on failure,
     /// tells a changed passphrase from tampering.
     pub(super) fn verify(&self, row: &Row, chain: &[Vec<u8>]) -> Result<()> {
-        let parts = row.mac_parts(chain, &self.binding_texts(row.id)?);
+        self.check_mac(row, chain, &self.binding_texts(row.id)?)
+    }
+
+    /// Entry `id` with its chain and bindings, checked against its MAC.
+    pub(super) fn stored(&self, id: i64) -> Result<Stored> {
+        let row = self.row_by_id(id)?;
+        self.stored_row(row)
+    }
+
+    /// `row` with its chain and bindings, checked against its MAC.
+    pub(super) fn stored_row(&self, row: Row) -> Result<Stored> {
+        let chain = self.chain(row.id)?;
+        let bindings = self.binding_texts(row.id)?;
+        self.check_mac(&row, &chain, &bindings)?;
+        Ok(Stored {
+            row,
+            chain,
+            bindings,
+        })
+    }
+
+    fn check_mac(&self, row: &Row, chain: &[Vec<u8>], bindings: &[String]) -> Result<()> {
+        let parts = row.mac_parts(chain, bindings);
         let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
         if self.kek.keys.verify_mac(&refs, &row.mac) {
             return Ok(());
@@ -297,18 +329,22 @@ impl Session<'_> {
         .into())
     }
 
-    /// Recomputes the MAC of a row this session just wrote; callers check the row before
-    /// changing it.
-    pub(super) fn update_mac(&self, id: i64) -> Result<()> {
-        let row = self.row_by_id(id)?;
-        let chain = self.chain(id)?;
-        let parts = row.mac_parts(&chain, &self.binding_texts(id)?);
+    /// The MAC of `entry` as it is in memory.
+    fn mac_of(&self, entry: &Stored) -> Vec<u8> {
+        let parts = entry.row.mac_parts(&entry.chain, &entry.bindings);
         let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-        let mac = self.kek.keys.mac(&refs);
+        self.kek.keys.mac(&refs)
+    }
+
+    /// Writes the MAC of `entry` as this operation means it to be: computed from the state in
+    /// memory (checked before the change, then changed as the tables were), never from a
+    /// read-back, so that rows planted beside it are not sealed into it.
+    pub(super) fn write_mac(&self, entry: &mut Stored) -> Result<()> {
+        entry.row.mac = self.mac_of(entry);
         self.write(
             "writing an entry",
             "UPDATE entries SET mac = ?1 WHERE id = ?2",
-            params![mac, id],
+            params![entry.row.mac, entry.row.id],
         )
     }
 
@@ -398,24 +434,98 @@ impl Session<'_> {
                 "storing an imported key",
             ),
         };
+        let id = self.fresh_id()?;
+        self.insert_pending_at(
+            id,
+            Row {
+                id,
+                name: name.to_owned(),
+                state: State::Pending,
+                spki: fp.as_bytes().to_vec(),
+                key_bits: key.bits() as i64,
+                sealed_key: sealed,
+                subject,
+                // As it reads back: the column's text form is what the MAC covers.
+                dns_names: split_names(&join_names(&names)),
+                request_der,
+                created_at: secs(SystemTime::now()),
+                installed_at: None,
+                not_before: None,
+                not_after: None,
+                renewal_of,
+                mac: Vec::new(),
+            },
+            during,
+        )
+    }
+
+    /// A new entry id: random (63 bits, positive), so that no one can plant rows for the
+    /// next entry ahead of time, and not in use.
+    fn fresh_id(&self) -> Result<i64> {
+        loop {
+            let mut bytes = [0u8; 8];
+            super::seal::random(&mut bytes)?;
+            let id = i64::from_be_bytes(bytes) & i64::MAX;
+            let taken: Option<i64> = self
+                .conn
+                .prepare_cached("SELECT id FROM entries WHERE id = ?1")
+                .and_then(|mut st| st.query_row(params![id], |r| r.get(0)).optional())
+                .map_err(db("choosing an entry id"))?;
+            if id != 0 && taken.is_none() {
+                return Ok(id);
+            }
+        }
+    }
+
+    /// Inserts the new pending entry `row` under `id`, MAC'd as written: no certificate, no
+    /// binding. Rows that already point at `id` (a chain, a binding, a renewal link) were
+    /// planted: refused as tampering, never adopted.
+    pub(super) fn insert_pending_at(&self, id: i64, row: Row, during: &'static str) -> Result<()> {
+        let planted: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT (SELECT count(*) FROM chain WHERE entry_id = ?1) \
+                      + (SELECT count(*) FROM bindings WHERE entry_id = ?1) \
+                      + (SELECT count(*) FROM entries WHERE renewal_of = ?1)",
+            )
+            .and_then(|mut st| st.query_row(params![id], |r| r.get(0)))
+            .map_err(db("checking a new entry id"))?;
+        if planted != 0 {
+            return Err(StoreError::Tampered {
+                entry: row.name,
+                what: format!(
+                    "{planted} certificate, binding or renewal rows already point at its new \
+                     id {id}: they were planted behind the store's back"
+                ),
+            }
+            .into());
+        }
+        let mut entry = Stored {
+            row,
+            chain: Vec::new(),
+            bindings: Vec::new(),
+        };
+        entry.row.mac = self.mac_of(&entry);
+        let r = &entry.row;
         self.write(
             during,
-            "INSERT INTO entries (name, state, spki_sha256, key_bits, sealed_key, subject, \
+            "INSERT INTO entries (id, name, state, spki_sha256, key_bits, sealed_key, subject, \
                  dns_names, request_der, created_at, renewal_of, mac) \
-                 VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, x'')",
+                 VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
-                name,
-                fp.as_bytes().as_slice(),
-                key.bits() as i64,
-                sealed,
-                subject,
-                join_names(&names),
-                request_der,
-                secs(SystemTime::now()),
-                renewal_of,
+                id,
+                r.name,
+                r.spki,
+                r.key_bits,
+                r.sealed_key,
+                r.subject,
+                join_names(&r.dns_names),
+                r.request_der,
+                r.created_at,
+                r.renewal_of,
+                r.mac,
             ],
-        )?;
-        self.update_mac(self.conn.last_insert_rowid())
+        )
     }
 
     pub(super) fn bind(&self, endpoint: &Endpoint, name: &str) -> Result<()> {
@@ -435,10 +545,10 @@ impl Session<'_> {
             }
             .into());
         }
-        let chain = self.chain(row.id)?;
-        self.verify(&row, &chain)?;
+        let mut entry = self.stored_row(row)?;
         if let Some(host) = endpoint.host_name() {
-            let leaf = chain
+            let leaf = entry
+                .chain
                 .first()
                 .and_then(|der| Certificate::from_der(der).ok())
                 .ok_or_else(|| StoreError::Tampered {
@@ -454,12 +564,15 @@ impl Session<'_> {
                 .into());
             }
         }
+        let text = endpoint.to_string();
         self.write(
             "binding",
             "INSERT INTO bindings (endpoint, entry_id) VALUES (?1, ?2)",
-            params![endpoint.to_string(), row.id],
+            params![text, entry.row.id],
         )?;
-        self.update_mac(row.id)
+        entry.bindings.push(text);
+        entry.bindings.sort();
+        self.write_mac(&mut entry)
     }
 
     /// Removes the binding of `endpoint`, after checking the entry it points to.
@@ -470,14 +583,15 @@ impl Session<'_> {
             }
             .into());
         };
-        let row = self.row_by_id(id)?;
-        self.verify(&row, &self.chain(id)?)?;
+        let mut entry = self.stored(id)?;
+        let text = endpoint.to_string();
         self.write(
             "unbinding",
             "DELETE FROM bindings WHERE endpoint = ?1",
-            params![endpoint.to_string()],
+            params![text],
         )?;
-        self.update_mac(id)
+        entry.bindings.retain(|b| *b != text);
+        self.write_mac(&mut entry)
     }
 
     /// The row of the key with fingerprint `fp` (the install lookup: one index probe).
@@ -506,37 +620,65 @@ impl Session<'_> {
         .map_err(db("listing pending keys"))
     }
 
-    /// Turns the pending entry `id` into the installed entry `name` for `chain`'s leaf, stores
-    /// the chain and recomputes the MAC. The caller checked the row and the chain.
-    pub(super) fn write_installed(&self, id: i64, name: &str, chain: &Chain) -> Result<()> {
+    /// Turns the checked pending `entry` into the installed entry `name` for `chain`'s leaf,
+    /// stores the chain, adds `moved` (bindings moved to it) and writes its MAC. The caller
+    /// checked the entry (with the chain rows stored for it: none) and the chain.
+    pub(super) fn write_installed(
+        &self,
+        mut entry: Stored,
+        name: &str,
+        chain: &Chain,
+        moved: Vec<String>,
+    ) -> Result<()> {
         let leaf = chain.leaf();
+        let id = entry.row.id;
+        let row = &mut entry.row;
+        row.state = State::Installed;
+        row.name = name.to_owned();
+        row.subject = leaf.subject();
+        row.dns_names = split_names(&join_names(&leaf.dns_names()));
+        row.installed_at = Some(secs(SystemTime::now()));
+        row.not_before = Some(secs(leaf.not_before()));
+        row.not_after = Some(secs(leaf.not_after()));
+        row.renewal_of = None;
         self.write(
             "installing a certificate",
             "UPDATE entries SET state = 'installed', name = ?1, subject = ?2, dns_names = ?3, \
                  installed_at = ?4, not_before = ?5, not_after = ?6, renewal_of = NULL \
                  WHERE id = ?7",
             params![
-                name,
-                leaf.subject(),
-                join_names(&leaf.dns_names()),
-                secs(SystemTime::now()),
-                secs(leaf.not_before()),
-                secs(leaf.not_after()),
+                row.name,
+                row.subject,
+                join_names(&row.dns_names),
+                row.installed_at,
+                row.not_before,
+                row.not_after,
                 id
             ],
         )?;
         for (i, cert) in chain.certificates().iter().enumerate() {
+            let der = cert.to_der();
             self.write(
                 "storing a certificate",
                 "INSERT INTO chain (entry_id, position, der) VALUES (?1, ?2, ?3)",
-                params![id, i as i64, cert.to_der()],
+                params![id, i as i64, der],
             )?;
+            entry.chain.push(der.to_vec());
         }
-        self.update_mac(id)
+        entry.bindings.extend(moved);
+        entry.bindings.sort();
+        self.write_mac(&mut entry)
     }
 
-    /// Makes the renewal `id` an ordinary entry; the caller recomputes its MAC.
-    pub(super) fn detach_renewal(&self, id: i64) -> Result<()> {
+    /// Makes the checked renewal `entry` an ordinary entry and writes its MAC.
+    pub(super) fn detach_renewal(&self, entry: &mut Stored) -> Result<()> {
+        self.unlink_renewal(entry.row.id)?;
+        entry.row.renewal_of = None;
+        self.write_mac(entry)
+    }
+
+    /// Clears the renewal link of entry `id`; the caller writes its MAC.
+    pub(super) fn unlink_renewal(&self, id: i64) -> Result<()> {
         self.write(
             "detaching a renewal",
             "UPDATE entries SET renewal_of = NULL WHERE id = ?1",
@@ -544,31 +686,38 @@ impl Session<'_> {
         )
     }
 
-    /// Moves every binding of entry `from` to entry `to`; the caller recomputes `to`'s MAC.
-    pub(super) fn move_bindings(&self, from: i64, to: i64) -> Result<()> {
+    /// Moves every binding of the checked entry `from` to entry `to`; returns them, for the
+    /// caller to add to `to`'s MAC.
+    pub(super) fn move_bindings(&self, from: &mut Stored, to: i64) -> Result<Vec<String>> {
         self.write(
             "moving bindings to the renewal",
             "UPDATE bindings SET entry_id = ?1 WHERE entry_id = ?2",
-            params![to, from],
-        )
+            params![to, from.row.id],
+        )?;
+        Ok(std::mem::take(&mut from.bindings))
     }
 
-    /// Removes every binding of entry `id` (whose MAC the caller recomputes or deletes).
-    pub(super) fn delete_bindings(&self, id: i64) -> Result<()> {
+    /// Removes every binding of the checked entry `entry`, which the caller then deletes.
+    pub(super) fn delete_bindings(&self, entry: &mut Stored) -> Result<()> {
         self.write(
             "removing bindings",
             "DELETE FROM bindings WHERE entry_id = ?1",
-            params![id],
-        )
+            params![entry.row.id],
+        )?;
+        entry.bindings.clear();
+        Ok(())
     }
 
-    /// Replaces entry `id`'s sealed key (a passphrase change); the caller recomputes its MAC.
-    pub(super) fn set_sealed_key(&self, id: i64, sealed: &[u8]) -> Result<()> {
+    /// Replaces the checked entry's sealed key (a passphrase change); the caller writes its
+    /// MAC (the sealed key has its own AEAD tag and is not in the MAC).
+    pub(super) fn set_sealed_key(&self, entry: &mut Stored, sealed: Vec<u8>) -> Result<()> {
         self.write(
             "re-sealing a key",
             "UPDATE entries SET sealed_key = ?1 WHERE id = ?2",
-            params![sealed, id],
-        )
+            params![sealed, entry.row.id],
+        )?;
+        entry.row.sealed_key = sealed;
+        Ok(())
     }
 
     /// Runs one writing statement; `during` names it in a database error.
@@ -577,20 +726,19 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// Deletes an entry (its chain goes with it); a renewal of it becomes an ordinary pending
-    /// entry, with its MAC recomputed.
-    pub(super) fn delete(&self, id: i64) -> Result<()> {
+    /// Deletes the checked, unbound `entry` (its chain goes with it); a renewal of it is
+    /// checked and becomes an ordinary pending entry.
+    pub(super) fn delete(&self, entry: Stored) -> Result<()> {
+        let id = entry.row.id;
         let renewal: Option<i64> = self
             .conn
             .prepare_cached("SELECT id FROM entries WHERE renewal_of = ?1")
             .and_then(|mut st| st.query_row(params![id], |r| r.get(0)).optional())
             .map_err(db("reading renewals"))?;
         if let Some(renewal) = renewal {
-            // Checked first, so that re-computing its MAC cannot launder a tampered row.
-            let row = self.row_by_id(renewal)?;
-            self.verify(&row, &self.chain(renewal)?)?;
-            self.detach_renewal(renewal)?;
-            self.update_mac(renewal)?;
+            // Checked first, so that its new MAC cannot launder a tampered row.
+            let mut renewal = self.stored(renewal)?;
+            self.detach_renewal(&mut renewal)?;
         }
         self.write(
             "removing an entry",
@@ -609,6 +757,41 @@ impl Session<'_> {
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<Row>>>())
             .map_err(db("listing entries"))
     }
+}
+
+/// Runs `PRAGMA foreign_key_check`: a chain row, binding or renewal link that points at no
+/// entry was written behind the store's back (the store's own connections enforce foreign
+/// keys; another tool's do not by default). Names the first such row.
+pub(super) fn check_references(conn: &rusqlite::Connection) -> Result<()> {
+    let broken: Option<String> = conn
+        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+        .optional()
+        .map_err(db("checking references between rows"))?;
+    let Some(table) = broken else {
+        return Ok(());
+    };
+    let named: Option<String> = conn
+        .query_row(
+            "SELECT 'the binding of `' || endpoint || '` points at entry id ' || entry_id \
+                 FROM bindings WHERE entry_id NOT IN (SELECT id FROM entries) \
+             UNION ALL SELECT 'a certificate (position ' || position || ') points at entry id ' \
+                 || entry_id FROM chain WHERE entry_id NOT IN (SELECT id FROM entries) \
+             UNION ALL SELECT 'entry `' || name || '` renews entry id ' || renewal_of \
+                 FROM entries WHERE renewal_of NOT IN (SELECT id FROM entries) \
+             LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db("checking references between rows"))?;
+    Err(StoreError::Corrupt {
+        reason: format!(
+            "{}, which does not exist: a row was planted, or its entry deleted, behind the \
+             store's back",
+            named.unwrap_or_else(|| format!("a row of `{table}` points at a missing row"))
+        ),
+    }
+    .into())
 }
 
 pub(super) fn secs(t: SystemTime) -> i64 {
@@ -700,6 +883,49 @@ mod tests {
             let plan = plan.join("; ");
             assert!(plan.contains(index), "{sql}: {plan}");
             assert!(!plan.starts_with("SCAN"), "{sql}: {plan}");
+        }
+    }
+
+    /// Creating an entry refuses, as tampering, rows already pointing at its id (ids are
+    /// random, so this is a test of the check itself, at a chosen id).
+    #[test]
+    fn rows_pointing_at_a_new_id_are_refused() {
+        use crate::store::{KdfParams, KeyStore, StoreOptions};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.db");
+        let options = StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap());
+        let store = KeyStore::open_with(&path, "pass", &options).unwrap();
+        let attacker = rusqlite::Connection::open(&path).unwrap();
+        attacker
+            .execute_batch(
+                "PRAGMA foreign_keys = OFF; \
+                 INSERT INTO bindings (endpoint, entry_id) VALUES ('0.0.0.0:443', 42);",
+            )
+            .unwrap();
+        let tx = store.begin().unwrap();
+        let row = Row {
+            id: 42,
+            name: "api".into(),
+            state: State::Pending,
+            spki: vec![7; 32],
+            key_bits: 2048,
+            sealed_key: vec![1, 2, 3],
+            subject: "CN=api".into(),
+            dns_names: vec![],
+            request_der: None,
+            created_at: 0,
+            installed_at: None,
+            not_before: None,
+            not_after: None,
+            renewal_of: None,
+            mac: vec![],
+        };
+        match tx.session().insert_pending_at(42, row, "test") {
+            Err(Error::Store(StoreError::Tampered { entry, what })) => {
+                assert_eq!(entry, "api");
+                assert!(what.contains("id 42"), "{what}");
+            }
+            other => panic!("expected Tampered, got {other:?}"),
         }
     }
 

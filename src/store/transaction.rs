@@ -173,7 +173,7 @@ impl Transaction {
                 }
                 .into());
             }
-            session.verify(&row, &session.chain(row.id)?)?;
+            let row = session.stored_row(row)?.row;
             if let Some(existing) = session.renewal_of(row.id)? {
                 return Err(StoreError::WrongState {
                     name: name.to_owned(),
@@ -209,25 +209,24 @@ impl Transaction {
     /// its renewal into an ordinary pending entry.
     pub fn remove(&mut self, name: &str) -> Result<()> {
         self.atomic(|session| {
-            let row = session.row_by_name(name)?;
-            let endpoints = session.bindings_of(row.id)?;
-            if !endpoints.is_empty() {
+            let entry = session.stored_row(session.row_by_name(name)?)?;
+            if !entry.bindings.is_empty() {
                 return Err(StoreError::StillBound {
                     name: name.to_owned(),
-                    endpoints: endpoints.iter().map(ToString::to_string).collect(),
+                    endpoints: entry.bindings,
                 }
                 .into());
             }
-            session.delete(row.id)
+            session.delete(entry)
         })
     }
 
     /// Removes the entry `name`, its key and its bindings.
     pub fn remove_with_bindings(&mut self, name: &str) -> Result<()> {
         self.atomic(|session| {
-            let row = session.row_by_name(name)?;
-            session.delete_bindings(row.id)?;
-            session.delete(row.id)
+            let mut entry = session.stored_row(session.row_by_name(name)?)?;
+            session.delete_bindings(&mut entry)?;
+            session.delete(entry)
         })
     }
 

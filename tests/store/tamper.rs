@@ -572,3 +572,84 @@ fn a_forged_binding_is_not_laundered_by_a_renewal() {
     let mut tx = store.begin().unwrap();
     assert_tampered(tx.install_certificate(cert.as_bytes()), "www");
 }
+
+/// Issue 13, planted rows: a binding and a certificate planted for the next entry id (as
+/// `max(id) + 1` used to be) are neither adopted by the entry created next nor sealed into its
+/// MAC; `check` and the next open name the planted binding.
+#[test]
+fn rows_planted_for_the_next_id_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = setup(dir.path());
+    let conn = raw(dir.path());
+    let www_cert = blob(
+        &conn,
+        "SELECT der FROM chain WHERE entry_id = (SELECT id FROM entries WHERE name = ?1)",
+        "www",
+    );
+    // As the `sqlite3` tool runs (rusqlite's bundled SQLite enforces foreign keys by default).
+    conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+    conn.execute(
+        "INSERT INTO bindings (endpoint, entry_id) \
+         SELECT '0.0.0.0:8443', max(id) + 1 FROM entries",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO chain (entry_id, position, der) SELECT max(id) + 1, 0, ?1 FROM entries",
+        params![www_cert],
+    )
+    .unwrap();
+
+    // The operator creates `new`: it does not show the planted binding...
+    let req = request(&key(3), "new.example.com");
+    let mut tx = store.begin().unwrap();
+    tx.add_pending("new", key(3), &req).unwrap();
+    tx.commit().unwrap();
+    assert!(store.entry("new").unwrap().bindings().is_empty());
+    // ...nor serve the planted chain once installed.
+    let cert = ca().sign_server(&req.to_pem(), &["new.example.com"], &[]);
+    let mut tx = store.begin().unwrap();
+    tx.install_certificate(cert.as_bytes()).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(
+        store.entry("new").unwrap().state(),
+        keymanager::EntryState::Installed
+    );
+    let served = store.export("new", "export password").unwrap();
+    assert_eq!(served.chain_pem().matches("BEGIN CERTIFICATE").count(), 1);
+
+    // check() and the next open name the planted binding.
+    let corrupt_naming = |result: Result<_, Error>| match result {
+        Err(Error::Store(StoreError::Corrupt { reason })) => {
+            assert!(reason.contains("`0.0.0.0:8443`"), "{reason}")
+        }
+        other => panic!("expected Corrupt naming the binding, got {other:?}"),
+    };
+    corrupt_naming(store.check(&keymanager::HealthOptions::new()).map(|_| ()));
+    drop(store);
+    corrupt_naming(KeyStore::open_with(dir.path().join("keys.db"), PASS, &options()).map(|_| ()));
+}
+
+/// Issue 13, planted rows for an existing pending entry: install checks the chain rows stored
+/// for the entry (none) instead of an empty chain, so a certificate or binding planted for it
+/// is refused, naming it, rather than sealed into its new MAC and served.
+#[test]
+fn rows_planted_for_a_pending_entry_are_not_sealed_by_install() {
+    for planted in [
+        "INSERT INTO chain (entry_id, position, der) \
+         SELECT id, 5, x'3082' FROM entries WHERE name = 'new'",
+        "INSERT INTO bindings (endpoint, entry_id) \
+         SELECT 'evil.example.com:443', id FROM entries WHERE name = 'new'",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = setup(dir.path());
+        let req = request(&key(3), "new.example.com");
+        let mut tx = store.begin().unwrap();
+        tx.add_pending("new", key(3), &req).unwrap();
+        tx.commit().unwrap();
+        raw(dir.path()).execute(planted, []).unwrap();
+        let cert = ca().sign_server(&req.to_pem(), &["new.example.com"], &[]);
+        let mut tx = store.begin().unwrap();
+        assert_tampered(tx.install_certificate(cert.as_bytes()), "new");
+    }
+}
