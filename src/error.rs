@@ -516,6 +516,27 @@ pub enum StoreError {
         /// What failed.
         what: String,
     },
+    /// The set of entries, or the record that proves it, was changed behind the store's back:
+    /// an entry deleted, added, or replaced by an older copy of itself (which its own MAC
+    /// cannot tell).
+    #[error(
+        "the key store's set of entries was tampered with ({what}): an entry was deleted, added or replaced by an older copy behind the store's back; restore the store from a backup"
+    )]
+    StateTampered {
+        /// What failed.
+        what: String,
+    },
+    /// The store is at an older generation than one already seen: the file was replaced by
+    /// an older copy of itself.
+    #[error(
+        "the key store is at generation {found}, older than generation {seen} already seen: the file was replaced by an older copy (rolled back); put the newest copy back and find out who replaced it"
+    )]
+    RolledBack {
+        /// The newest generation seen (or required with `StoreOptions::min_generation`).
+        seen: u64,
+        /// The generation the file holds.
+        found: u64,
+    },
     /// The store file is not a key store, or its metadata is damaged.
     #[error("the key store is damaged: {reason}; restore it from a backup")]
     Corrupt {

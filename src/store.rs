@@ -36,6 +36,18 @@
 //! at another entry behind the store's back is refused, not served). No private key is ever
 //! written unsealed.
 //!
+//! # The whole state
+//!
+//! One record proves the set of entries: a generation, bumped by every commit that changes
+//! the store ([`KeyStore::generation`]), and a keyed digest of every entry's id and MAC, under
+//! a MAC; a commit updates it in O(changed entries). Opening, [`KeyStore::check`],
+//! [`KeyStore::snapshot`] and a [`Watcher`]'s snapshot recompute it, so an entry deleted,
+//! added, or replaced by an older copy of itself is [`StoreError::StateTampered`]. A handle
+//! refuses a generation older than one it has seen ([`StoreError::RolledBack`]). A whole older
+//! copy of the file, opened by a process that never saw the newer one, cannot be told apart
+//! from the newest by the file alone: keep the generation elsewhere and open with
+//! [`StoreOptions::min_generation`].
+//!
 //! # File format
 //!
 //! One SQLite file (mode 0600, as are its `-wal` and `-shm` files), marked with
@@ -48,9 +60,10 @@
 //! entries   id, unique name, state (pending | installed), SHA-256 of the key's
 //!           SubjectPublicKeyInfo (unique, the install lookup), key size, sealed key,
 //!           subject, DNS names, request DER, created / installed / validity times,
-//!           the entry it renews, MAC
+//!           the entry it renews, MAC; the id is random (63 bits)
 //! chain     (entry, position) → certificate DER, as received, leaf first
 //! bindings  endpoint (canonical text, primary key: one entry per endpoint) → entry
+//! state     one row: generation, digest of the set of entries, MAC
 //! ```
 //!
 //! # Example
@@ -91,10 +104,12 @@ mod rows;
 mod schema;
 mod seal;
 mod snapshot;
+mod state;
 mod transaction;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -104,7 +119,9 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, Result, StoreError};
 use crate::key::KeyEncryption;
 
-use open::{create_private_file, init_meta, restrict_files, unlock, with_write, write_meta};
+use open::{
+    create_private_file, init_meta, restrict_files, unlock, with_write, write_meta, write_verifier,
+};
 use rows::{KEY_LABEL, secs};
 use schema::db;
 use seal::Keys;
@@ -146,6 +163,9 @@ struct Inner {
     options: StoreOptions,
     kek: RwLock<Arc<Kek>>,
     pool: Mutex<Vec<Connection>>,
+    /// The newest generation this handle has seen (opened, committed, checked or read a
+    /// snapshot at): an older one is a rollback.
+    seen: AtomicU64,
     /// For an [`KeyStore::open_in_memory`] store, deletes its files; declared last so that
     /// the connections above are closed first.
     temporary: Option<TemporaryFiles>,
@@ -247,30 +267,50 @@ impl KeyStore {
                 })?;
                 version = schema::version(&conn)?;
             }
-            let kek = unlock(&conn, passphrase)?;
+            let kek = unlock(&conn, passphrase, version)?;
             if version < schema::CURRENT_VERSION {
                 with_write(&conn, |c| {
                     let v = schema::version(c)?;
                     if v < schema::CURRENT_VERSION {
                         schema::migrate(c, v)?;
+                        if v < schema::STATE_VERSION {
+                            // From before the authenticator: the entries as they are now
+                            // become its generation 0.
+                            write_verifier(c, &kek)?;
+                            state::adopt(c, &kek.keys)?;
+                        }
                     }
                     Ok(())
                 })?;
             }
-            rows::check_references(&conn)?;
             Ok(kek)
         })();
         let kek = result.map_err(|e| fill_busy(e, busy))?;
         restrict_files(&path)?;
-        Ok(KeyStore {
+        let store = KeyStore {
             inner: Arc::new(Inner {
                 path,
                 options: options.clone(),
                 kek: RwLock::new(Arc::new(kek)),
                 pool: Mutex::new(vec![conn]),
+                seen: AtomicU64::new(0),
                 temporary,
             }),
-        })
+        };
+        // The whole state, once per open: references between rows, then the authenticator.
+        let generation = store.read(|s| {
+            rows::check_references(s.conn)?;
+            s.check_state()
+        })?;
+        if generation < options.min_generation {
+            return Err(StoreError::RolledBack {
+                seen: options.min_generation,
+                found: generation,
+            }
+            .into());
+        }
+        store.inner.observe(generation)?;
+        Ok(store)
     }
 
     /// The file's path; `None` for an in-memory store.
@@ -290,12 +330,20 @@ impl KeyStore {
             return Err(fill_busy(db("beginning a transaction")(e), busy));
         }
         let kek = self.inner.kek();
-        let tx = Transaction {
+        let mut tx = Transaction {
             inner: Arc::clone(&self.inner),
             conn: Some(conn),
             kek,
+            begun: state::StateRecord {
+                generation: 0,
+                digest: [0; 32],
+            },
         };
         tx.session().check_salt()?;
+        // The record's MAC only (O(1)); a generation older than seen is a rollback, which no
+        // write may build on.
+        tx.begun = tx.session().state_record()?;
+        self.inner.observe(tx.begun.generation)?;
         Ok(tx)
     }
 
@@ -335,8 +383,16 @@ impl KeyStore {
     /// The store's health: expired and expiring certificates, stale pending requests, weak
     /// keys, unbound entries, and host bindings the certificate does not cover; see
     /// [`HealthOptions`] for the windows. Reads one snapshot; a tampered entry is an error.
+    ///
+    /// It also checks the whole state: the store-level authenticator against every entry (an
+    /// entry deleted, added or brought back behind the store's back is
+    /// [`StoreError::StateTampered`]) and the generation against the newest this handle has
+    /// seen ([`StoreError::RolledBack`]).
     pub fn check(&self, options: &HealthOptions) -> Result<HealthReport> {
-        self.read(|s| health::check(s, options))
+        let (generation, report) =
+            self.read(|s| Ok((s.check_state()?, health::check(s, options)?)))?;
+        self.inner.observe(generation)?;
+        Ok(report)
     }
 
     /// What to serve on a connection to `local_ip:port` that asked for `sni`: the entry bound
@@ -386,19 +442,19 @@ impl KeyStore {
     /// re-MACs every row in one transaction. Other open handles must be reopened.
     pub fn change_passphrase(&self, old: &str, new: &str) -> Result<()> {
         check_passphrase(new)?;
-        let tx = self.begin()?;
+        let mut tx = self.begin()?;
         let conn = tx.conn();
-        let checked = unlock(conn, old)?;
+        let checked = unlock(conn, old, schema::CURRENT_VERSION)?;
         if checked.salt != tx.kek.salt {
             return Err(StoreError::PassphraseChanged.into());
         }
         let cost = self.inner.options.kdf.cost;
         let mut salt = vec![0u8; seal::SALT_LEN];
         seal::random(&mut salt)?;
-        let new_kek = Kek {
+        let new_kek = Arc::new(Kek {
             keys: Keys::derive(new, &salt, cost)?,
             salt,
-        };
+        });
         let old_session = tx.session();
         let ids: Vec<i64> = old_session.ids()?;
         let new_session = Session {
@@ -414,13 +470,21 @@ impl KeyStore {
             new_session.write_mac(&mut entry)?;
         }
         write_meta(conn, &new_kek, cost)?;
+        // The digest under the new keys, from scratch (this re-MACs every entry anyway); the
+        // commit bumps the generation and MACs the record with the new keys.
+        let record = state::StateRecord {
+            generation: tx.begun.generation,
+            digest: state::digest_of_entries(conn, &new_kek.keys)?,
+        };
+        state::write(conn, &new_kek.keys, &record)?;
+        tx.kek = Arc::clone(&new_kek);
         tx.commit()?;
         let mut guard = self
             .inner
             .kek
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *guard = Arc::new(new_kek);
+        *guard = new_kek;
         Ok(())
     }
 
@@ -472,6 +536,20 @@ impl Inner {
         if pool.len() < POOL_SIZE {
             pool.push(conn);
         }
+    }
+
+    /// Records that the store was seen at `generation`; one older than already seen is
+    /// [`StoreError::RolledBack`].
+    fn observe(&self, generation: u64) -> Result<()> {
+        let seen = self.seen.fetch_max(generation, Ordering::SeqCst);
+        if generation < seen {
+            return Err(StoreError::RolledBack {
+                seen,
+                found: generation,
+            }
+            .into());
+        }
+        Ok(())
     }
 
     fn kek(&self) -> Arc<Kek> {

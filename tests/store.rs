@@ -15,6 +15,7 @@ mod store {
     mod concurrency;
     mod crash;
     mod snapshot;
+    mod state;
     mod tamper;
     mod walkthrough_demo_ca;
 }

@@ -7,12 +7,16 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Kek;
 use super::options::check_cost;
-use super::schema::db;
+use super::schema::{STATE_VERSION, db};
 use super::seal::{self, Cost, Keys};
 use crate::error::{Result, StoreError};
 
-/// Purpose label and plaintext of the passphrase verifier.
-const VERIFIER_LABEL: &[u8] = b"keymanager/v1/verifier";
+/// Purpose label and plaintext of the passphrase verifier. The label names the format: a file
+/// with the store-level authenticator has a verifier under [`VERIFIER_LABEL`], one from before
+/// it under [`VERIFIER_LABEL_V1`], so that a file made to look older (its authenticator
+/// dropped and its version lowered, to have it adopted afresh) does not unlock as older.
+const VERIFIER_LABEL: &[u8] = b"keymanager/v2/verifier";
+const VERIFIER_LABEL_V1: &[u8] = b"keymanager/v1/verifier";
 const VERIFIER_TEXT: &[u8] = b"keymanager passphrase check";
 
 /// Runs `f` in a `BEGIN IMMEDIATE` transaction on `conn`, committing on success.
@@ -39,7 +43,19 @@ pub(super) fn init_meta(conn: &Connection, passphrase: &str, cost: Cost) -> Resu
         keys: Keys::derive(passphrase, &salt, cost)?,
         salt,
     };
-    write_meta(conn, &kek, cost)
+    write_meta(conn, &kek, cost)?;
+    super::state::adopt(conn, &kek.keys)
+}
+
+/// Writes the passphrase verifier of the current format (a migrated file gets it too).
+pub(super) fn write_verifier(conn: &Connection, kek: &Kek) -> Result<()> {
+    let verifier = kek.keys.seal(VERIFIER_LABEL, &kek.salt, VERIFIER_TEXT)?;
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (name, value) VALUES ('verifier', ?1)",
+        params![verifier],
+    )
+    .map_err(db("writing the key store metadata"))?;
+    Ok(())
 }
 
 pub(super) fn write_meta(conn: &Connection, kek: &Kek, cost: Cost) -> Result<()> {
@@ -61,8 +77,9 @@ pub(super) fn write_meta(conn: &Connection, kek: &Kek, cost: Cost) -> Result<()>
     Ok(())
 }
 
-/// Derives the keys from the stored parameters and checks the passphrase against the verifier.
-pub(super) fn unlock(conn: &Connection, passphrase: &str) -> Result<Kek> {
+/// Derives the keys from the stored parameters and checks the passphrase against the verifier
+/// of the file's format (`version`, its schema version).
+pub(super) fn unlock(conn: &Connection, passphrase: &str, version: i64) -> Result<Kek> {
     let get = |name: &str| -> Result<rusqlite::types::Value> {
         conn.query_row(
             "SELECT value FROM meta WHERE name = ?1",
@@ -126,10 +143,26 @@ pub(super) fn unlock(conn: &Connection, passphrase: &str) -> Result<Kek> {
     }
     let verifier = blob("verifier")?;
     let keys = Keys::derive(passphrase, &salt, cost)?;
-    match keys.open(VERIFIER_LABEL, &salt, &verifier) {
-        Some(text) if text.as_slice() == VERIFIER_TEXT => Ok(Kek { keys, salt }),
-        _ => Err(StoreError::WrongPassphrase.into()),
+    let opens = |label: &[u8]| {
+        keys.open(label, &salt, &verifier)
+            .is_some_and(|text| text.as_slice() == VERIFIER_TEXT)
+    };
+    if version >= STATE_VERSION {
+        if opens(VERIFIER_LABEL) {
+            return Ok(Kek { keys, salt });
+        }
+    } else if opens(VERIFIER_LABEL_V1) {
+        return Ok(Kek { keys, salt });
+    } else if opens(VERIFIER_LABEL) {
+        return Err(StoreError::StateTampered {
+            what: format!(
+                "the file says it is schema version {version}, from before the authenticator, \
+                 but was written with one: it was downgraded to drop it"
+            ),
+        }
+        .into());
     }
+    Err(StoreError::WrongPassphrase.into())
 }
 
 /// Creates the store file with mode 0600 if it does not exist (`new`: it must not exist), so

@@ -15,6 +15,7 @@ use crate::error::{Result, StoreError};
 pub struct StoreOptions {
     pub(super) busy_timeout: Duration,
     pub(super) kdf: KdfParams,
+    pub(super) min_generation: u64,
 }
 
 impl Default for StoreOptions {
@@ -22,6 +23,7 @@ impl Default for StoreOptions {
         Self {
             busy_timeout: Duration::from_secs(5),
             kdf: KdfParams::RECOMMENDED,
+            min_generation: 0,
         }
     }
 }
@@ -35,6 +37,15 @@ impl StoreOptions {
     /// How long a writer waits for another writer before [`StoreError::Busy`].
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+
+    /// Refuse to open a store whose [generation](super::KeyStore::generation) is older than
+    /// `generation` ([`StoreError::RolledBack`]): for an operator who records the generation
+    /// outside the file (after each change, or from a monitoring job), so that a whole older
+    /// copy of the file put in its place is refused. Default 0: any.
+    pub fn min_generation(mut self, generation: u64) -> Self {
+        self.min_generation = generation;
         self
     }
 

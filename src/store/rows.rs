@@ -340,7 +340,9 @@ impl Session<'_> {
     /// memory (checked before the change, then changed as the tables were), never from a
     /// read-back, so that rows planted beside it are not sealed into it.
     pub(super) fn write_mac(&self, entry: &mut Stored) -> Result<()> {
-        entry.row.mac = self.mac_of(entry);
+        let new = self.mac_of(entry);
+        let old = std::mem::replace(&mut entry.row.mac, new);
+        self.replace_token(entry.row.id, Some(&old), Some(&entry.row.mac))?;
         self.write(
             "writing an entry",
             "UPDATE entries SET mac = ?1 WHERE id = ?2",
@@ -525,7 +527,8 @@ impl Session<'_> {
                 r.renewal_of,
                 r.mac,
             ],
-        )
+        )?;
+        self.replace_token(id, None, Some(&entry.row.mac))
     }
 
     pub(super) fn bind(&self, endpoint: &Endpoint, name: &str) -> Result<()> {
@@ -744,7 +747,8 @@ impl Session<'_> {
             "removing an entry",
             "DELETE FROM entries WHERE id = ?1",
             params![id],
-        )
+        )?;
+        self.replace_token(id, Some(&entry.row.mac), None)
     }
 
     /// Every row that `clause` (a `WHERE` and/or `ORDER BY` on `entries e`) selects, unchecked.

@@ -13,6 +13,7 @@ pub mod fixtures;
 #[cfg(feature = "cli")]
 pub mod km;
 pub mod openssl;
+pub mod rollback;
 pub mod store_workload;
 #[cfg(feature = "rustls")]
 pub mod tls_fixture;

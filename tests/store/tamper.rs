@@ -434,7 +434,8 @@ fn changed_bindings_are_detected() {
 
 /// Odd values written into the file by hand (out-of-range integers, NULLs, wrong types, bad
 /// text, constraint-breaking values) are typed errors on every read path, never a panic nor a
-/// silently different answer.
+/// silently different answer (a changed MAC already fails the store-level authenticator at
+/// open).
 #[test]
 fn odd_values_in_columns_are_errors_not_panics() {
     let dir = tempfile::tempdir().unwrap();
@@ -493,7 +494,11 @@ fn odd_values_in_columns_are_errors_not_panics() {
         });
         match outcome {
             Err(_) => panic!("edit {i} `{edit}`: panicked"),
-            Ok(Err(Error::Store(StoreError::Tampered { .. } | StoreError::Corrupt { .. }))) => {}
+            Ok(Err(Error::Store(
+                StoreError::Tampered { .. }
+                | StoreError::Corrupt { .. }
+                | StoreError::StateTampered { .. },
+            ))) => {}
             Ok(other) => panic!("edit {i} `{edit}`: expected Tampered or Corrupt, got {other:?}"),
         }
     }
