@@ -537,6 +537,25 @@ pub enum StoreError {
         /// The generation the file holds.
         found: u64,
     },
+    /// The Argon2 cost a store file asks for (or a new store would use) is above the maximum
+    /// of `StoreOptions::max_kdf`.
+    #[error(
+        "the key store asks for an Argon2id cost of {memory_kib} KiB, {iterations} passes, {parallelism} lanes, above the maximum of {max_memory_kib} KiB, {max_iterations} passes, {max_parallelism} lanes: nothing was derived; if you made this store with that cost, raise StoreOptions::max_kdf, else the file was crafted to make every open slow"
+    )]
+    KdfCostTooHigh {
+        /// Memory asked for, in KiB.
+        memory_kib: u32,
+        /// Passes asked for.
+        iterations: u32,
+        /// Lanes asked for.
+        parallelism: u32,
+        /// The maximum memory, in KiB.
+        max_memory_kib: u32,
+        /// The maximum passes.
+        max_iterations: u32,
+        /// The maximum lanes.
+        max_parallelism: u32,
+    },
     /// The store file is not a key store, or its metadata is damaged.
     #[error("the key store is damaged: {reason}; restore it from a backup")]
     Corrupt {

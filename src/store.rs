@@ -214,6 +214,7 @@ impl KeyStore {
         options: &StoreOptions,
     ) -> Result<KeyStore> {
         let path = path.as_ref();
+        options::check_max(options.kdf.cost, &options.max_kdf)?;
         create_private_file(path, false)?;
         Self::open_path(path.to_path_buf(), false, passphrase, options)
     }
@@ -229,6 +230,7 @@ impl KeyStore {
 
     /// [`open_in_memory`](Self::open_in_memory) with options.
     pub fn open_in_memory_with(passphrase: &str, options: &StoreOptions) -> Result<KeyStore> {
+        options::check_max(options.kdf.cost, &options.max_kdf)?;
         let mut id = [0u8; 16];
         seal::random(&mut id)?;
         let shm = Path::new("/dev/shm");
@@ -267,7 +269,7 @@ impl KeyStore {
                 })?;
                 version = schema::version(&conn)?;
             }
-            let kek = unlock(&conn, passphrase, version)?;
+            let kek = unlock(&conn, passphrase, version, &options.max_kdf)?;
             if version < schema::CURRENT_VERSION {
                 with_write(&conn, |c| {
                     let v = schema::version(c)?;
@@ -444,7 +446,12 @@ impl KeyStore {
         check_passphrase(new)?;
         let mut tx = self.begin()?;
         let conn = tx.conn();
-        let checked = unlock(conn, old, schema::CURRENT_VERSION)?;
+        let checked = unlock(
+            conn,
+            old,
+            schema::CURRENT_VERSION,
+            &self.inner.options.max_kdf,
+        )?;
         if checked.salt != tx.kek.salt {
             return Err(StoreError::PassphraseChanged.into());
         }

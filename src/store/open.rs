@@ -6,7 +6,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Kek;
-use super::options::check_cost;
+use super::options::{KdfParams, check_cost, check_max};
 use super::schema::{STATE_VERSION, db};
 use super::seal::{self, Cost, Keys};
 use crate::error::{Result, StoreError};
@@ -79,7 +79,13 @@ pub(super) fn write_meta(conn: &Connection, kek: &Kek, cost: Cost) -> Result<()>
 
 /// Derives the keys from the stored parameters and checks the passphrase against the verifier
 /// of the file's format (`version`, its schema version).
-pub(super) fn unlock(conn: &Connection, passphrase: &str, version: i64) -> Result<Kek> {
+/// A stored cost above `max` is refused before anything is derived.
+pub(super) fn unlock(
+    conn: &Connection,
+    passphrase: &str,
+    version: i64,
+    max: &KdfParams,
+) -> Result<Kek> {
     let get = |name: &str| -> Result<rusqlite::types::Value> {
         conn.query_row(
             "SELECT value FROM meta WHERE name = ?1",
@@ -130,6 +136,7 @@ pub(super) fn unlock(conn: &Connection, passphrase: &str, version: i64) -> Resul
     check_cost(cost).map_err(|reason| StoreError::Corrupt {
         reason: format!("stored key derivation parameters are out of range: {reason}"),
     })?;
+    check_max(cost, max)?;
     let salt = blob("salt")?;
     if salt.len() != seal::SALT_LEN {
         return Err(StoreError::Corrupt {

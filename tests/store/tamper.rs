@@ -658,3 +658,59 @@ fn rows_planted_for_a_pending_entry_are_not_sealed_by_install() {
         assert_tampered(tx.install_certificate(cert.as_bytes()), "new");
     }
 }
+
+/// Issue 13: a stored Argon2 cost above the caller's maximum (by default 1 GiB and 10 passes)
+/// is refused before anything is derived, with a message naming the values; the same holds
+/// for a cost a new store would be made with.
+#[test]
+fn a_huge_stored_argon2_cost_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(setup(dir.path()));
+    let conn = raw(dir.path());
+    let path = dir.path().join("keys.db");
+    let refused = |result: Result<KeyStore, Error>, memory: u32, passes: u32| {
+        let e = result.unwrap_err();
+        let message = e.to_string();
+        match e {
+            Error::Store(StoreError::KdfCostTooHigh {
+                memory_kib,
+                iterations,
+                ..
+            }) => assert_eq!((memory_kib, iterations), (memory, passes)),
+            other => panic!("expected KdfCostTooHigh, got {other:?}"),
+        }
+        assert!(
+            message.contains(&format!("{memory} KiB, {passes} passes"))
+                && message.contains("max_kdf"),
+            "{message}"
+        );
+    };
+    // 4 GiB, within what the format allows: above the default maximum of 1 GiB.
+    conn.execute(
+        "UPDATE meta SET value = 4194304 WHERE name = 'kdf_memory_kib'",
+        [],
+    )
+    .unwrap();
+    refused(KeyStore::open_with(&path, PASS, &options()), 4_194_304, 1);
+    // 11 passes: above the default 10.
+    conn.execute_batch(
+        "UPDATE meta SET value = 64 WHERE name = 'kdf_memory_kib'; \
+         UPDATE meta SET value = 11 WHERE name = 'kdf_iterations';",
+    )
+    .unwrap();
+    refused(KeyStore::open_with(&path, PASS, &options()), 64, 11);
+    // A caller's own, lower maximum.
+    conn.execute(
+        "UPDATE meta SET value = 1 WHERE name = 'kdf_iterations'",
+        [],
+    )
+    .unwrap();
+    let strict = options().max_kdf(keymanager::KdfParams::new(32, 1, 1).unwrap());
+    refused(KeyStore::open_with(&path, PASS, &strict), 64, 1);
+    assert!(KeyStore::open_with(&path, PASS, &options()).is_ok());
+    // A new store is not made with a cost its own options would refuse.
+    let too_costly = options().kdf(keymanager::KdfParams::new(64, 20, 1).unwrap());
+    let new = dir.path().join("new.db");
+    refused(KeyStore::open_with(&new, PASS, &too_costly), 64, 20);
+    assert!(!new.exists(), "refused before the file is made");
+}
