@@ -171,15 +171,14 @@ struct Inner {
     temporary: Option<TemporaryFiles>,
 }
 
-/// Deletes a temporary store's files when dropped.
+/// Deletes a temporary store's private directory (the store file's parent) and its files
+/// when dropped.
 struct TemporaryFiles(PathBuf);
 
 impl Drop for TemporaryFiles {
     fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm", "-journal"] {
-            let mut p = self.0.as_os_str().to_owned();
-            p.push(suffix);
-            let _ = std::fs::remove_file(PathBuf::from(p));
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
@@ -221,9 +220,12 @@ impl KeyStore {
 
     /// A new, private, temporary store, for tests; gone when the last clone is dropped.
     ///
-    /// It is an ordinary store file (so it behaves exactly like one, WAL and all) with a
-    /// random name in `/dev/shm` when that exists (memory), else in the temporary directory,
-    /// created 0600 and deleted on drop; [`path`](Self::path) is `None`.
+    /// It is an ordinary store file (so it behaves exactly like one, WAL and all) in a private
+    /// directory (mode 0700, a random name, created exclusively) in `/dev/shm` when that
+    /// exists (memory), else in the temporary directory; the directory and its files are
+    /// deleted on drop; [`path`](Self::path) is `None`. No other user can create its `-wal`
+    /// or `-shm` file ahead of it (SQLite opens those without `O_EXCL`) to read the KDF
+    /// parameters, salt and verifier it writes.
     pub fn open_in_memory(passphrase: &str) -> Result<KeyStore> {
         Self::open_in_memory_with(passphrase, &StoreOptions::default())
     }
@@ -231,16 +233,18 @@ impl KeyStore {
     /// [`open_in_memory`](Self::open_in_memory) with options.
     pub fn open_in_memory_with(passphrase: &str, options: &StoreOptions) -> Result<KeyStore> {
         options::check_max(options.kdf.cost, &options.max_kdf)?;
-        let mut id = [0u8; 16];
-        seal::random(&mut id)?;
         let shm = Path::new("/dev/shm");
-        let dir = if shm.is_dir() {
+        let base = if shm.is_dir() {
             shm.to_path_buf()
         } else {
             std::env::temp_dir()
         };
-        let path = dir.join(format!("keymanager-{}.db", hex::encode(id)));
-        create_private_file(&path, true)?;
+        let dir = open::create_private_dir(&base)?;
+        let path = dir.join("store.db");
+        if let Err(e) = create_private_file(&path, true) {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
         Self::open_path(path, true, passphrase, options)
     }
 
@@ -253,6 +257,7 @@ impl KeyStore {
         let busy = options.busy_timeout;
         // From here on, a failure deletes a temporary store's files.
         let temporary = temporary.then(|| TemporaryFiles(path.clone()));
+        open::check_companions(&path)?;
         let conn = schema::connect(&path, busy)?;
         let result = (|| {
             schema::enable_wal(&conn)?;
@@ -623,5 +628,28 @@ mod tests {
         }
         drop(clone);
         assert!(!path.exists() && !wal.exists());
+    }
+
+    /// Issue 13: the temporary store lives in a directory of its own, 0700 and made
+    /// exclusively, so no other user can create its `-wal` or `-shm` ahead of it; two stores
+    /// never share one; the directory goes with the store.
+    #[test]
+    #[cfg(unix)]
+    fn an_in_memory_store_lives_in_a_private_directory() {
+        use std::os::unix::fs::PermissionsExt;
+        let options = StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap());
+        let a = KeyStore::open_in_memory_with("pass", &options).unwrap();
+        let b = KeyStore::open_in_memory_with("pass", &options).unwrap();
+        let dir = a.inner.path.parent().unwrap().to_path_buf();
+        assert_ne!(Some(dir.as_path()), b.inner.path.parent());
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        // Exclusive: an existing directory is never reused.
+        let base = dir.parent().unwrap();
+        let again = open::create_private_dir(base).unwrap();
+        assert_ne!(again, dir);
+        std::fs::remove_dir(&again).unwrap();
+        drop(a);
+        assert!(!dir.exists());
     }
 }

@@ -172,6 +172,71 @@ pub(super) fn unlock(
     Err(StoreError::WrongPassphrase.into())
 }
 
+/// Creates a new directory with a random name under `base`, mode 0700, failing if the name
+/// exists (the exclusive creation of `mkdtemp`): a place no other user can create files in.
+pub(super) fn create_private_dir(base: &Path) -> Result<std::path::PathBuf> {
+    let mut id = [0u8; 16];
+    seal::random(&mut id)?;
+    let dir = base.join(format!("keymanager-{}", hex::encode(id)));
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(&dir).map_err(|e| StoreError::Io {
+        path: dir.display().to_string(),
+        reason: format!("cannot create a private temporary directory: {e}"),
+    })?;
+    Ok(dir)
+}
+
+/// Refuses a store whose `-wal` or `-shm` file is owned by another user than the store file:
+/// SQLite opens them without `O_EXCL`, so one created ahead of time by someone else (in a
+/// shared directory) would receive what the store writes, and could feed it altered pages.
+pub(super) fn check_companions(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let owner = std::fs::metadata(path)
+            .map_err(|e| StoreError::Io {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?
+            .uid();
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            let side = Path::new(&side);
+            if let Ok(meta) = std::fs::symlink_metadata(side) {
+                let reason = if meta.uid() != owner {
+                    Some(format!(
+                        "it is owned by user {}, not by the store file's owner {owner}",
+                        meta.uid()
+                    ))
+                } else if !meta.file_type().is_file() {
+                    Some("it is not a regular file".into())
+                } else {
+                    None
+                };
+                if let Some(reason) = reason {
+                    return Err(StoreError::Io {
+                        path: side.display().to_string(),
+                        reason: format!(
+                            "{reason}: another user may have planted it to read or alter the \
+                             store; nothing was opened; remove it if no process uses the store"
+                        ),
+                    }
+                    .into());
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 /// Creates the store file with mode 0600 if it does not exist (`new`: it must not exist), so
 /// SQLite never creates it with the process umask; SQLite gives the `-wal` and `-shm` files
 /// the database's mode.

@@ -714,3 +714,59 @@ fn a_huge_stored_argon2_cost_is_refused_naming_it() {
     refused(KeyStore::open_with(&new, PASS, &too_costly), 64, 20);
     assert!(!new.exists(), "refused before the file is made");
 }
+
+/// Issue 13: a `-wal` or `-shm` file that someone else made ahead of the store (SQLite opens
+/// them without `O_EXCL`) is refused before the store writes anything into it: a symbolic
+/// link to a file elsewhere, or (as root, which CI is) a file owned by another user.
+#[test]
+#[cfg(unix)]
+fn companion_files_planted_by_another_user_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.db");
+    let capture = dir.path().join("captured");
+    std::fs::write(&capture, b"").unwrap();
+    let wal = dir.path().join("keys.db-wal");
+    std::os::unix::fs::symlink(&capture, &wal).unwrap();
+    let refused = |result: Result<KeyStore, Error>, file: &Path, why: &str| match result {
+        Err(Error::Store(StoreError::Io { path, reason })) => {
+            assert_eq!(Path::new(&path), file);
+            assert!(reason.contains(why), "{reason}");
+        }
+        other => panic!(
+            "expected the planted {} refused, got {other:?}",
+            file.display()
+        ),
+    };
+    refused(
+        KeyStore::open_with(&path, PASS, &options()),
+        &wal,
+        "not a regular file",
+    );
+    assert_eq!(
+        std::fs::read(&capture).unwrap(),
+        b"",
+        "nothing was written to it"
+    );
+    std::fs::remove_file(&wal).unwrap();
+
+    let shm = dir.path().join("keys.db-shm");
+    std::fs::write(&shm, b"").unwrap();
+    match std::os::unix::fs::chown(&shm, Some(65534), Some(65534)) {
+        Ok(()) => {
+            refused(
+                KeyStore::open_with(&path, PASS, &options()),
+                &shm,
+                "user 65534",
+            );
+            assert_eq!(
+                std::fs::read(&shm).unwrap(),
+                b"",
+                "nothing was written to it"
+            );
+        }
+        // Not root: only the symbolic-link case above can be made.
+        Err(e) => eprintln!("skipping the other-owner case: {e}"),
+    }
+    std::fs::remove_file(&shm).unwrap();
+    assert!(KeyStore::open_with(&path, PASS, &options()).is_ok());
+}
