@@ -872,6 +872,19 @@ mod tests {
                 "SELECT id FROM entries WHERE renewal_of = ?1".into(),
                 "entries_renewal_of",
             ),
+            // The planted-rows check of every new entry (issue 13).
+            (
+                "SELECT count(*) FROM chain WHERE entry_id = ?1".into(),
+                "PRIMARY KEY",
+            ),
+            (
+                "SELECT count(*) FROM bindings WHERE entry_id = ?1".into(),
+                "bindings_entry_id",
+            ),
+            (
+                "SELECT count(*) FROM entries WHERE renewal_of = ?1".into(),
+                "entries_renewal_of",
+            ),
             (
                 "SELECT name, spki_sha256 FROM entries WHERE state = 'pending' AND subject = ?1"
                     .into(),
