@@ -59,7 +59,8 @@
 //! meta      name → value: the KDF and its parameters, the salt, the passphrase verifier
 //! entries   id, unique name, state (pending | installed), SHA-256 of the key's
 //!           SubjectPublicKeyInfo (unique, the install lookup), key size, sealed key,
-//!           subject, DNS names, request DER, created / installed / validity times,
+//!           subject, DNS names (a structured list: each after a `\n`, `%` and `\n` in it
+//!           escaped), request DER, created / installed / validity times,
 //!           the entry it renews, MAC; the id is random (63 bits)
 //! chain     (entry, position) → certificate DER, as received, leaf first
 //! bindings  endpoint (canonical text, primary key: one entry per endpoint) → entry
@@ -281,8 +282,10 @@ impl KeyStore {
                     if v < schema::CURRENT_VERSION {
                         schema::migrate(c, v)?;
                         if v < schema::STATE_VERSION {
-                            // From before the authenticator: the entries as they are now
-                            // become its generation 0.
+                            // From before the authenticator: the names re-encoded (each
+                            // entry checked first), then the entries as they are now become
+                            // its generation 0.
+                            rows::reencode_legacy_names(&Session { conn: c, kek: &kek })?;
                             write_verifier(c, &kek)?;
                             state::adopt(c, &kek.keys)?;
                         }

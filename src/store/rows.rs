@@ -65,7 +65,10 @@ pub(super) struct Row {
     pub(super) key_bits: i64,
     pub(super) sealed_key: Vec<u8>,
     pub(super) subject: String,
+    /// The DNS names, decoded from [`dns_text`](Self::dns_text).
     pub(super) dns_names: Vec<String>,
+    /// The `dns_names` column as stored (see [`encode_names`]): what the MAC covers.
+    pub(super) dns_text: String,
     pub(super) request_der: Option<Vec<u8>>,
     pub(super) created_at: i64,
     pub(super) installed_at: Option<i64>,
@@ -111,7 +114,8 @@ impl Row {
             key_bits: r.get(4)?,
             sealed_key: r.get(5)?,
             subject: r.get(6)?,
-            dns_names: split_names(&dns),
+            dns_names: decode_names(&dns),
+            dns_text: dns,
             request_der: r.get(8)?,
             created_at: r.get(9)?,
             installed_at: r.get(10)?,
@@ -136,7 +140,7 @@ impl Row {
             self.spki.clone(),
             self.key_bits.to_be_bytes().to_vec(),
             self.subject.as_bytes().to_vec(),
-            join_names(&self.dns_names).into_bytes(),
+            self.dns_text.as_bytes().to_vec(),
             self.request_der.clone().unwrap_or_default(),
             self.created_at.to_be_bytes().to_vec(),
             opt(self.installed_at),
@@ -447,8 +451,8 @@ impl Session<'_> {
                 key_bits: key.bits() as i64,
                 sealed_key: sealed,
                 subject,
-                // As it reads back: the column's text form is what the MAC covers.
-                dns_names: split_names(&join_names(&names)),
+                dns_text: encode_names(&names),
+                dns_names: names,
                 request_der,
                 created_at: secs(SystemTime::now()),
                 installed_at: None,
@@ -521,7 +525,7 @@ impl Session<'_> {
                 r.key_bits,
                 r.sealed_key,
                 r.subject,
-                join_names(&r.dns_names),
+                r.dns_text,
                 r.request_der,
                 r.created_at,
                 r.renewal_of,
@@ -616,7 +620,7 @@ impl Session<'_> {
                 name: r.get(0)?,
                 spki: r.get(1)?,
                 subject: r.get(2)?,
-                dns_names: split_names(&r.get::<_, String>(3)?),
+                dns_names: decode_names(&r.get::<_, String>(3)?),
             })
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
@@ -639,7 +643,8 @@ impl Session<'_> {
         row.state = State::Installed;
         row.name = name.to_owned();
         row.subject = leaf.subject();
-        row.dns_names = split_names(&join_names(&leaf.dns_names()));
+        row.dns_names = leaf.dns_names();
+        row.dns_text = encode_names(&row.dns_names);
         row.installed_at = Some(secs(SystemTime::now()));
         row.not_before = Some(secs(leaf.not_before()));
         row.not_after = Some(secs(leaf.not_after()));
@@ -652,7 +657,7 @@ impl Session<'_> {
             params![
                 row.name,
                 row.subject,
-                join_names(&row.dns_names),
+                row.dns_text,
                 row.installed_at,
                 row.not_before,
                 row.not_after,
@@ -820,15 +825,62 @@ pub(super) fn time(s: i64) -> SystemTime {
     }
 }
 
-pub(super) fn join_names(names: &[String]) -> String {
-    names.join("\n")
+/// The `dns_names` column of a list of names: each name after a `\n`, with `%` and `\n` in it
+/// escaped as `%25` and `%0A`, so that any name (empty, or holding a newline) comes back as
+/// it was: `""` is no name, `"\na\nb"` is `a` and `b`, `"\n"` one empty name. (Before the
+/// store-level authenticator, the names were joined with `\n`, and a name holding one split in
+/// two; such files are re-encoded when migrated, see [`reencode_legacy_names`].)
+pub(super) fn encode_names(names: &[String]) -> String {
+    let mut out = String::new();
+    for name in names {
+        out.push('\n');
+        for c in name.chars() {
+            match c {
+                '%' => out.push_str("%25"),
+                '\n' => out.push_str("%0A"),
+                c => out.push(c),
+            }
+        }
+    }
+    out
 }
 
-pub(super) fn split_names(s: &str) -> Vec<String> {
-    s.split('\n')
+/// The names of a `dns_names` column written by [`encode_names`]. Never fails: text it did not
+/// write (which its row's MAC then refuses) decodes to something, never a panic.
+pub(super) fn decode_names(text: &str) -> Vec<String> {
+    let Some(list) = text.strip_prefix('\n') else {
+        return legacy_names(text);
+    };
+    list.split('\n')
+        .map(|name| name.replace("%0A", "\n").replace("%25", "%"))
+        .collect()
+}
+
+/// The names of a `dns_names` column from before [`encode_names`]: joined with `\n`.
+fn legacy_names(text: &str) -> Vec<String> {
+    text.split('\n')
         .filter(|n| !n.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// Re-encodes the DNS names of every entry of a file migrated from before [`encode_names`],
+/// each entry checked against its MAC first and MAC'd again after; the caller then computes
+/// the store-level authenticator from scratch.
+pub(super) fn reencode_legacy_names(session: &Session<'_>) -> Result<()> {
+    for id in session.ids()? {
+        let mut entry = session.stored(id)?;
+        let names = legacy_names(&entry.row.dns_text);
+        entry.row.dns_text = encode_names(&names);
+        entry.row.dns_names = names;
+        entry.row.mac = session.mac_of(&entry);
+        session.write(
+            "re-encoding an entry's names",
+            "UPDATE entries SET dns_names = ?1, mac = ?2 WHERE id = ?3",
+            params![entry.row.dns_text, entry.row.mac, id],
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -929,6 +981,7 @@ mod tests {
             sealed_key: vec![1, 2, 3],
             subject: "CN=api".into(),
             dns_names: vec![],
+            dns_text: String::new(),
             request_der: None,
             created_at: 0,
             installed_at: None,
@@ -944,6 +997,31 @@ mod tests {
             }
             other => panic!("expected Tampered, got {other:?}"),
         }
+    }
+
+    /// Names are stored as a structured list: a name holding a newline or a `%`, or an empty
+    /// one, comes back as it was; the text is one name per `\n`-led item.
+    #[test]
+    fn dns_names_round_trip_whatever_they_hold() {
+        let lists: [&[&str]; 6] = [
+            &[],
+            &[""],
+            &["www.example.com", "example.com"],
+            &["a\nb", "c"],
+            &["100%", "%0A", "%25"],
+            &["", "x", ""],
+        ];
+        for list in lists {
+            let names: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+            let text = encode_names(&names);
+            assert_eq!(decode_names(&text), names, "{text:?}");
+            assert_eq!(text.matches('\n').count(), names.len(), "{text:?}");
+        }
+        // A column from before the encoding.
+        assert_eq!(
+            decode_names("www.example.com\nexample.com"),
+            ["www.example.com", "example.com"]
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! the store's back fails `open`, `check` and `snapshot` as `StateTampered`, though each row's
 //! own MAC still verifies; a whole older file is refused by a handle that has seen a newer
 //! generation, and at open with `min_generation`; a store from before the authenticator
-//! migrates forward, and one made to look older is refused.
+//! migrates forward (its DNS names re-encoded as a structured list), and one made to look older
+//! is refused.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -250,6 +251,19 @@ fn a_store_from_before_the_authenticator_migrates_and_cannot_be_downgraded() {
         .map(|e| e.name().to_owned())
         .collect();
     assert_eq!(names, ["mail", "www"]);
+    assert_eq!(
+        store.entry("www").unwrap().dns_names(),
+        ["www.example.com", "example.com"]
+    );
+    // Names re-encoded as a structured list (each after a newline), MAC'd again.
+    let text: String = raw(&path)
+        .query_row(
+            "SELECT dns_names FROM entries WHERE name = 'www'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(text, "\nwww.example.com\nexample.com");
     assert_eq!(store.snapshot().unwrap().len(), 2);
     let mut tx = store.begin().unwrap();
     tx.remove("mail").unwrap();
