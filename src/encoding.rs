@@ -60,26 +60,7 @@ pub(crate) fn pem_single_secret(
 ) -> Result<PemBlock> {
     let expected = accepted.join("` or `");
     check_pem_text(what, &expected, input)?;
-    let blocks = scan_blocks(input)?;
-    if blocks.len() > 1 {
-        return Err(EncodingError::MalformedPem {
-            reason: format!(
-                "found {} PEM blocks where one {what} was expected; pass one block",
-                blocks.len()
-            ),
-        }
-        .into());
-    }
-    let Some((label, body)) = blocks.first() else {
-        return Err(EncodingError::NoPemBlock { expected }.into());
-    };
-    if !accepted.contains(label) {
-        return Err(EncodingError::WrongPemLabel {
-            found: (*label).to_owned(),
-            expected: format!("`{expected}`"),
-        }
-        .into());
-    }
+    let (label, body) = only_block(what, accepted, scan_blocks(input)?, |b| b.0)?;
     let mut text = Zeroizing::new(String::with_capacity(body.len()));
     text.extend(body.chars().filter(|c| !c.is_whitespace()));
     let der = Zeroizing::new(
@@ -91,7 +72,7 @@ pub(crate) fn pem_single_secret(
     );
     check_der_len(what, &der)?;
     Ok(PemBlock {
-        label: (*label).to_owned(),
+        label: label.to_owned(),
         der,
     })
 }
@@ -176,7 +157,19 @@ pub(crate) fn pem_blocks(what: &'static str, expected: &str, input: &str) -> Res
 /// that names what was found.
 pub(crate) fn pem_single(what: &'static str, accepted: &[&str], input: &str) -> Result<PemBlock> {
     let expected = accepted.join("` or `");
-    let mut blocks = pem_blocks(what, &expected, input)?;
+    let blocks = pem_blocks(what, &expected, input)?;
+    only_block(what, accepted, blocks, |b| b.label.as_str())
+}
+
+/// The one block of `blocks`, if its label (`label` reads it) is one of `accepted`: none, a
+/// second one or another label is an error that names what was found.
+fn only_block<T>(
+    what: &'static str,
+    accepted: &[&str],
+    mut blocks: Vec<T>,
+    label: impl Fn(&T) -> &str,
+) -> Result<T> {
+    let expected = accepted.join("` or `");
     if blocks.len() > 1 {
         return Err(EncodingError::MalformedPem {
             reason: format!(
@@ -189,9 +182,9 @@ pub(crate) fn pem_single(what: &'static str, accepted: &[&str], input: &str) -> 
     let Some(block) = blocks.pop() else {
         return Err(EncodingError::NoPemBlock { expected }.into());
     };
-    if !accepted.contains(&block.label.as_str()) {
+    if !accepted.contains(&label(&block)) {
         return Err(EncodingError::WrongPemLabel {
-            found: block.label,
+            found: label(&block).to_owned(),
             expected: format!("`{expected}`"),
         }
         .into());
