@@ -12,9 +12,12 @@
 //!   lookups, the entry's MAC check, parsing its chain and unsealing its key) of an SNI name
 //!   bound to one entry, while the store holds that many bindings in all (the others spread
 //!   over ten other installed entries).
-//! - `store/open/1000_entries`: [`KeyStore::open`] of a file holding 1,000 entries, with the
-//!   recommended Argon2id cost (19 MiB, 2 passes): the passphrase key is derived once per open,
-//!   and opening reads no entry.
+//! - `store/open/{1000,10000}_entries`: [`KeyStore::open`] of a file holding that many
+//!   entries, with the recommended Argon2id cost (19 MiB, 2 passes): the passphrase key is
+//!   derived once per open, and opening checks the file and the store's authenticator.
+//! - `store/commit/{10,10000}_entries`: `begin` + `add_pending` + `commit` of one pending key
+//!   in an in-memory store that holds that many entries; a `store-result commit` line gives
+//!   the ratio of the medians (a commit's cost must not grow with the store).
 //! - `store/begin_commit_empty`: a transaction that changes nothing.
 //!
 //! Needs the `openssl` CLI, which plays the CA during setup. Each entry needs its own key (keys
@@ -45,6 +48,7 @@ criterion_group!(
     install,
     resolve,
     open,
+    commit_scaling,
     empty_transaction
 );
 criterion_main!(benches);
@@ -186,22 +190,64 @@ fn resolve(c: &mut Criterion) {
     group.finish();
 }
 
-/// Opening a store file that holds 1,000 entries, at the recommended Argon2id cost.
+/// Opening a store file that holds 1,000 and 10,000 entries, at the recommended Argon2id cost.
 fn open(c: &mut Criterion) {
     let dir = tempfile::tempdir_in(target_dir()).expect("temporary directory");
-    let path = dir.path().join("keys.db");
-    {
-        let store = KeyStore::open(&path, "bench passphrase").expect("create");
-        let target = cached_keys(2048, 1).remove(0);
-        fill_pending(&store, &target, &cached_keys(512, 999));
-    }
-
+    let target = cached_keys(2048, 1).remove(0);
+    let fillers = cached_keys(512, COUNTS[2] - 1);
     let mut group = c.benchmark_group("store/open");
     group.sample_size(10);
-    group.bench_function("1000_entries", |b| {
-        b.iter(|| KeyStore::open(black_box(&path), "bench passphrase").expect("open"))
-    });
+    for n in [COUNTS[1], COUNTS[2]] {
+        let path = dir.path().join(format!("keys-{n}.db"));
+        {
+            let store = KeyStore::open(&path, "bench passphrase").expect("create");
+            fill_pending(&store, &target, &fillers[..n - 1]);
+        }
+        group.bench_function(format!("{n}_entries"), |b| {
+            b.iter(|| KeyStore::open(black_box(&path), "bench passphrase").expect("open"))
+        });
+    }
     group.finish();
+}
+
+/// One commit (`begin` + `add_pending` + `commit`) into stores of 10 and 10,000 entries.
+fn commit_scaling(c: &mut Criterion) {
+    let target = cached_keys(2048, 1).remove(0);
+    let fillers = cached_keys(512, COUNTS[2] - 1);
+    let probe = cached_keys(2048, 2).remove(1);
+    let request = request_for(&probe, "probe.example.com");
+    let mut medians = Vec::new();
+    let mut group = c.benchmark_group("store/commit");
+    for n in [COUNTS[0], COUNTS[2]] {
+        let store = pending_store(&target, &fillers[..n - 1]);
+        let once = || {
+            let copy = probe.clone();
+            let start = Instant::now();
+            let mut tx = store.begin().expect("begin");
+            tx.add_pending("probe", copy, &request)
+                .expect("add_pending");
+            tx.commit().expect("commit");
+            let elapsed = start.elapsed();
+            // Untimed: take it out again for the next round.
+            let mut tx = store.begin().expect("begin");
+            tx.remove("probe").expect("remove");
+            tx.commit().expect("commit");
+            elapsed
+        };
+        group.bench_function(format!("{n}_entries"), |b| {
+            b.iter_custom(|iters| (0..iters).map(|_| once()).sum())
+        });
+        let mut times: Vec<Duration> = (0..30).map(|_| once()).collect();
+        times.sort();
+        medians.push((n, times[times.len() / 2]));
+    }
+    group.finish();
+    if let (Some((n0, t0)), Some((n1, t1))) = (medians.first(), medians.last()) {
+        println!(
+            "store-result commit median over 30 runs: {n0} entries {t0:.2?}, {n1} entries {t1:.2?}; ratio {n1}/{n0} = {:.2}",
+            t1.as_secs_f64() / t0.as_secs_f64()
+        );
+    }
 }
 
 /// `begin` + `commit` of a transaction that changes nothing.

@@ -50,8 +50,64 @@ pub(crate) fn check_der_len(what: &'static str, der: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// All PEM blocks in `input`, in order, with any explanatory text skipped.
-pub(crate) fn pem_blocks(what: &'static str, expected: &str, input: &str) -> Result<Vec<PemBlock>> {
+/// [`pem_single`] for a private key: the same checks and errors, but the base64 text and the
+/// DER are decoded into zeroizing buffers only. (The `pem` crate collects the base64 text
+/// into a `String` of its own, which is never zeroized: for a private key, the key itself.)
+pub(crate) fn pem_single_secret(
+    what: &'static str,
+    accepted: &[&str],
+    input: &str,
+) -> Result<PemBlock> {
+    let expected = accepted.join("` or `");
+    check_pem_text(what, &expected, input)?;
+    let (label, body) = only_block(what, accepted, scan_blocks(input)?, |b| b.0)?;
+    let mut text = Zeroizing::new(String::with_capacity(body.len()));
+    text.extend(body.chars().filter(|c| !c.is_whitespace()));
+    let der = Zeroizing::new(
+        <base64ct::Base64 as base64ct::Encoding>::decode_vec(&text).map_err(|e| {
+            EncodingError::MalformedPem {
+                reason: format!("the base64 text does not decode ({e})"),
+            }
+        })?,
+    );
+    check_der_len(what, &der)?;
+    Ok(PemBlock {
+        label: label.to_owned(),
+        der,
+    })
+}
+
+/// The `(label, base64 body)` of every block in `input`: a `-----BEGIN label-----` line, the
+/// lines up to the matching `-----END label-----` line; text outside blocks is skipped.
+fn scan_blocks(input: &str) -> Result<Vec<(&str, &str)>> {
+    let mut blocks = Vec::new();
+    let mut rest = input;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let after = &rest[start + "-----BEGIN ".len()..];
+        let line_end = after.find('\n').unwrap_or(after.len());
+        let line = after[..line_end].trim_end();
+        let Some(label) = line.strip_suffix("-----") else {
+            return Err(EncodingError::MalformedPem {
+                reason: "a `-----BEGIN` line does not end with `-----`".into(),
+            }
+            .into());
+        };
+        let body_and_rest = after.get(line_end + 1..).unwrap_or("");
+        let end_line = format!("-----END {label}-----");
+        let Some(end) = body_and_rest.find(&end_line) else {
+            return Err(EncodingError::MalformedPem {
+                reason: "a `-----BEGIN` line has no matching `-----END` line".into(),
+            }
+            .into());
+        };
+        blocks.push((label, &body_and_rest[..end]));
+        rest = &body_and_rest[end + end_line.len()..];
+    }
+    Ok(blocks)
+}
+
+/// The checks before any PEM decoding: not empty, not too large, holds a `-----BEGIN` line.
+fn check_pem_text(what: &'static str, expected: &str, input: &str) -> Result<()> {
     if input.trim().is_empty() {
         return Err(EncodingError::Empty { what }.into());
     }
@@ -69,6 +125,12 @@ pub(crate) fn pem_blocks(what: &'static str, expected: &str, input: &str) -> Res
         }
         .into());
     }
+    Ok(())
+}
+
+/// All PEM blocks in `input`, in order, with any explanatory text skipped.
+pub(crate) fn pem_blocks(what: &'static str, expected: &str, input: &str) -> Result<Vec<PemBlock>> {
+    check_pem_text(what, expected, input)?;
     let blocks = pem::parse_many(input).map_err(|e| EncodingError::MalformedPem {
         reason: e.to_string(),
     })?;
@@ -95,7 +157,19 @@ pub(crate) fn pem_blocks(what: &'static str, expected: &str, input: &str) -> Res
 /// that names what was found.
 pub(crate) fn pem_single(what: &'static str, accepted: &[&str], input: &str) -> Result<PemBlock> {
     let expected = accepted.join("` or `");
-    let mut blocks = pem_blocks(what, &expected, input)?;
+    let blocks = pem_blocks(what, &expected, input)?;
+    only_block(what, accepted, blocks, |b| b.label.as_str())
+}
+
+/// The one block of `blocks`, if its label (`label` reads it) is one of `accepted`: none, a
+/// second one or another label is an error that names what was found.
+fn only_block<T>(
+    what: &'static str,
+    accepted: &[&str],
+    mut blocks: Vec<T>,
+    label: impl Fn(&T) -> &str,
+) -> Result<T> {
+    let expected = accepted.join("` or `");
     if blocks.len() > 1 {
         return Err(EncodingError::MalformedPem {
             reason: format!(
@@ -108,9 +182,9 @@ pub(crate) fn pem_single(what: &'static str, accepted: &[&str], input: &str) -> 
     let Some(block) = blocks.pop() else {
         return Err(EncodingError::NoPemBlock { expected }.into());
     };
-    if !accepted.contains(&block.label.as_str()) {
+    if !accepted.contains(&label(&block)) {
         return Err(EncodingError::WrongPemLabel {
-            found: block.label,
+            found: label(&block).to_owned(),
             expected: format!("`{expected}`"),
         }
         .into());
@@ -130,6 +204,35 @@ mod tests {
         let block = pem_single("thing", &["THING"], input).unwrap();
         assert_eq!(block.label, "THING");
         assert_eq!(&block.der[..], &[1, 2, 3]);
+    }
+
+    /// The private-key decoder (zeroizing buffers, no `pem` crate) answers as `pem_single`
+    /// does, block, label and error kind.
+    #[test]
+    fn the_secret_decoder_agrees_with_pem_single() {
+        let inputs = [
+            "Subject: test\nsome text\n-----BEGIN THING-----\nAQID\n-----END THING-----\ntrailer\n",
+            "-----BEGIN THING-----\r\nAQ\r\nID\r\n-----END THING-----\r\n",
+            "-----BEGIN THING-----\nAQID\n-----END THING-----",
+            "-----BEGIN OTHER-----\nAQID\n-----END OTHER-----\n",
+            "-----BEGIN THING-----\nAQID\n-----END THING-----\n-----BEGIN THING-----\nAQID\n-----END THING-----\n",
+            "-----BEGIN THING-----\nAQID\n",
+            "-----BEGIN THING-----\nA?ID\n-----END THING-----\n",
+            "hello",
+            "",
+        ];
+        let kind = |r: &Result<PemBlock>| match r {
+            Ok(b) => format!("ok {} {:?}", b.label, &b.der[..]),
+            Err(Error::Encoding(e)) => format!("{:?}", std::mem::discriminant(e)),
+            Err(e) => format!("other {e}"),
+        };
+        for input in inputs {
+            assert_eq!(
+                kind(&pem_single_secret("thing", &["THING"], input)),
+                kind(&pem_single("thing", &["THING"], input)),
+                "{input:?}"
+            );
+        }
     }
 
     #[test]

@@ -529,6 +529,46 @@ pub enum StoreError {
         /// What failed.
         what: String,
     },
+    /// The set of entries, or the record that proves it, was changed behind the store's back:
+    /// an entry deleted, added, or replaced by an older copy of itself (which its own MAC
+    /// cannot tell).
+    #[error(
+        "the key store's set of entries was tampered with ({what}): an entry was deleted, added or replaced by an older copy behind the store's back; restore the store from a backup"
+    )]
+    StateTampered {
+        /// What failed.
+        what: String,
+    },
+    /// The store is at an older generation than one already seen: the file was replaced by
+    /// an older copy of itself.
+    #[error(
+        "the key store is at generation {found}, older than generation {seen} already seen: the file was replaced by an older copy (rolled back); put the newest copy back and find out who replaced it"
+    )]
+    RolledBack {
+        /// The newest generation seen (or required with `StoreOptions::min_generation`).
+        seen: u64,
+        /// The generation the file holds.
+        found: u64,
+    },
+    /// The Argon2 cost a store file asks for (or a new store would use) is above the maximum
+    /// of `StoreOptions::max_kdf`.
+    #[error(
+        "the key store asks for an Argon2id cost of {memory_kib} KiB, {iterations} passes, {parallelism} lanes, above the maximum of {max_memory_kib} KiB, {max_iterations} passes, {max_parallelism} lanes: nothing was derived; if you made this store with that cost, raise StoreOptions::max_kdf, else the file was crafted to make every open slow"
+    )]
+    KdfCostTooHigh {
+        /// Memory asked for, in KiB.
+        memory_kib: u32,
+        /// Passes asked for.
+        iterations: u32,
+        /// Lanes asked for.
+        parallelism: u32,
+        /// The maximum memory, in KiB.
+        max_memory_kib: u32,
+        /// The maximum passes.
+        max_iterations: u32,
+        /// The maximum lanes.
+        max_parallelism: u32,
+    },
     /// The store file is not a key store, or its metadata is damaged.
     #[error("the key store is damaged: {reason}; restore it from a backup")]
     Corrupt {

@@ -206,7 +206,7 @@ impl PrivateKey {
     /// [`from_pem`](Self::from_pem) with the given size policy.
     pub fn from_pem_with_policy(pem: &str, policy: KeySizePolicy) -> Result<Self> {
         refuse_legacy_pem_encryption(pem)?;
-        let block = match encoding::pem_single("private key", PLAIN_LABELS, pem) {
+        let block = match encoding::pem_single_secret("private key", PLAIN_LABELS, pem) {
             Ok(block) => block,
             Err(Error::Encoding(EncodingError::WrongPemLabel { found, .. }))
                 if found == ENCRYPTED_LABEL =>

@@ -36,6 +36,18 @@
 //! at another entry behind the store's back is refused, not served). No private key is ever
 //! written unsealed.
 //!
+//! # The whole state
+//!
+//! One record proves the set of entries: a generation, bumped by every commit that changes
+//! the store ([`KeyStore::generation`]), and a keyed digest of every entry's id and MAC, under
+//! a MAC; a commit updates it in O(changed entries). Opening, [`KeyStore::check`],
+//! [`KeyStore::snapshot`] and a [`Watcher`]'s snapshot recompute it, so an entry deleted,
+//! added, or replaced by an older copy of itself is [`StoreError::StateTampered`]. A handle
+//! refuses a generation older than one it has seen ([`StoreError::RolledBack`]). A whole older
+//! copy of the file, opened by a process that never saw the newer one, cannot be told apart
+//! from the newest by the file alone: keep the generation elsewhere and open with
+//! [`StoreOptions::min_generation`].
+//!
 //! # File format
 //!
 //! One SQLite file (mode 0600, as are its `-wal` and `-shm` files), marked with
@@ -47,10 +59,12 @@
 //! meta      name → value: the KDF and its parameters, the salt, the passphrase verifier
 //! entries   id, unique name, state (pending | installed), SHA-256 of the key's
 //!           SubjectPublicKeyInfo (unique, the install lookup), key size, sealed key,
-//!           subject, DNS names, request DER, created / installed / validity times,
-//!           the entry it renews, MAC
+//!           subject, DNS names (a structured list: each after a `\n`, `%` and `\n` in it
+//!           escaped), request DER, created / installed / validity times,
+//!           the entry it renews, MAC; the id is random (63 bits)
 //! chain     (entry, position) → certificate DER, as received, leaf first
 //! bindings  endpoint (canonical text, primary key: one entry per endpoint) → entry
+//! state     one row: generation, digest of the set of entries, MAC
 //! ```
 //!
 //! # Example
@@ -93,10 +107,12 @@ mod rows;
 mod schema;
 mod seal;
 mod snapshot;
+mod state;
 mod transaction;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -106,7 +122,9 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, Result, StoreError};
 use crate::key::KeyEncryption;
 
-use open::{create_private_file, init_meta, restrict_files, unlock, with_write, write_meta};
+use open::{
+    create_private_file, init_meta, restrict_files, unlock, with_write, write_meta, write_verifier,
+};
 use rows::{KEY_LABEL, secs};
 use schema::db;
 use seal::Keys;
@@ -149,20 +167,22 @@ struct Inner {
     options: StoreOptions,
     kek: RwLock<Arc<Kek>>,
     pool: Mutex<Vec<Connection>>,
+    /// The newest generation this handle has seen (opened, committed, checked or read a
+    /// snapshot at): an older one is a rollback.
+    seen: AtomicU64,
     /// For an [`KeyStore::open_in_memory`] store, deletes its files; declared last so that
     /// the connections above are closed first.
     temporary: Option<TemporaryFiles>,
 }
 
-/// Deletes a temporary store's files when dropped.
+/// Deletes a temporary store's private directory (the store file's parent) and its files
+/// when dropped.
 struct TemporaryFiles(PathBuf);
 
 impl Drop for TemporaryFiles {
     fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm", "-journal"] {
-            let mut p = self.0.as_os_str().to_owned();
-            p.push(suffix);
-            let _ = std::fs::remove_file(PathBuf::from(p));
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
@@ -197,31 +217,38 @@ impl KeyStore {
         options: &StoreOptions,
     ) -> Result<KeyStore> {
         let path = path.as_ref();
+        options::check_max(options.kdf.cost, &options.max_kdf)?;
         create_private_file(path, false)?;
         Self::open_path(path.to_path_buf(), false, passphrase, options)
     }
 
     /// A new, private, temporary store, for tests; gone when the last clone is dropped.
     ///
-    /// It is an ordinary store file (so it behaves exactly like one, WAL and all) with a
-    /// random name in `/dev/shm` when that exists (memory), else in the temporary directory,
-    /// created 0600 and deleted on drop; [`path`](Self::path) is `None`.
+    /// It is an ordinary store file (so it behaves exactly like one, WAL and all) in a private
+    /// directory (mode 0700, a random name, created exclusively) in `/dev/shm` when that
+    /// exists (memory), else in the temporary directory; the directory and its files are
+    /// deleted on drop; [`path`](Self::path) is `None`. No other user can create its `-wal`
+    /// or `-shm` file ahead of it (SQLite opens those without `O_EXCL`) to read the KDF
+    /// parameters, salt and verifier it writes.
     pub fn open_in_memory(passphrase: &str) -> Result<KeyStore> {
         Self::open_in_memory_with(passphrase, &StoreOptions::default())
     }
 
     /// [`open_in_memory`](Self::open_in_memory) with options.
     pub fn open_in_memory_with(passphrase: &str, options: &StoreOptions) -> Result<KeyStore> {
-        let mut id = [0u8; 16];
-        seal::random(&mut id)?;
+        options::check_max(options.kdf.cost, &options.max_kdf)?;
         let shm = Path::new("/dev/shm");
-        let dir = if shm.is_dir() {
+        let base = if shm.is_dir() {
             shm.to_path_buf()
         } else {
             std::env::temp_dir()
         };
-        let path = dir.join(format!("keymanager-{}.db", hex::encode(id)));
-        create_private_file(&path, true)?;
+        let dir = open::create_private_dir(&base)?;
+        let path = dir.join("store.db");
+        if let Err(e) = create_private_file(&path, true) {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
         Self::open_path(path, true, passphrase, options)
     }
 
@@ -234,6 +261,7 @@ impl KeyStore {
         let busy = options.busy_timeout;
         // From here on, a failure deletes a temporary store's files.
         let temporary = temporary.then(|| TemporaryFiles(path.clone()));
+        open::check_companions(&path)?;
         let conn = schema::connect(&path, busy)?;
         let result = (|| {
             schema::enable_wal(&conn)?;
@@ -250,12 +278,20 @@ impl KeyStore {
                 })?;
                 version = schema::version(&conn)?;
             }
-            let kek = unlock(&conn, passphrase)?;
+            let kek = unlock(&conn, passphrase, version, &options.max_kdf)?;
             if version < schema::CURRENT_VERSION {
                 with_write(&conn, |c| {
                     let v = schema::version(c)?;
                     if v < schema::CURRENT_VERSION {
                         schema::migrate(c, v)?;
+                        if v < schema::STATE_VERSION {
+                            // From before the authenticator: the names re-encoded (each
+                            // entry checked first), then the entries as they are now become
+                            // its generation 0.
+                            rows::reencode_legacy_names(&Session { conn: c, kek: &kek })?;
+                            write_verifier(c, &kek)?;
+                            state::adopt(c, &kek.keys)?;
+                        }
                     }
                     Ok(())
                 })?;
@@ -264,15 +300,30 @@ impl KeyStore {
         })();
         let kek = result.map_err(|e| fill_busy(e, busy))?;
         restrict_files(&path)?;
-        Ok(KeyStore {
+        let store = KeyStore {
             inner: Arc::new(Inner {
                 path,
                 options: options.clone(),
                 kek: RwLock::new(Arc::new(kek)),
                 pool: Mutex::new(vec![conn]),
+                seen: AtomicU64::new(0),
                 temporary,
             }),
-        })
+        };
+        // The whole state, once per open: references between rows, then the authenticator.
+        let generation = store.read(|s| {
+            rows::check_references(s.conn)?;
+            s.check_state()
+        })?;
+        if generation < options.min_generation {
+            return Err(StoreError::RolledBack {
+                seen: options.min_generation,
+                found: generation,
+            }
+            .into());
+        }
+        store.inner.observe(generation)?;
+        Ok(store)
     }
 
     /// The file's path; `None` for an in-memory store.
@@ -292,12 +343,20 @@ impl KeyStore {
             return Err(fill_busy(db("beginning a transaction")(e), busy));
         }
         let kek = self.inner.kek();
-        let tx = Transaction {
+        let mut tx = Transaction {
             inner: Arc::clone(&self.inner),
             conn: Some(conn),
             kek,
+            begun: state::StateRecord {
+                generation: 0,
+                digest: [0; 32],
+            },
         };
         tx.session().check_salt()?;
+        // The record's MAC only (O(1)); a generation older than seen is a rollback, which no
+        // write may build on.
+        tx.begun = tx.session().state_record()?;
+        self.inner.observe(tx.begun.generation)?;
         Ok(tx)
     }
 
@@ -337,8 +396,16 @@ impl KeyStore {
     /// The store's health: expired and expiring certificates, stale pending requests, weak
     /// keys, unbound entries, and host bindings the certificate does not cover; see
     /// [`HealthOptions`] for the windows. Reads one snapshot; a tampered entry is an error.
+    ///
+    /// It also checks the whole state: the store-level authenticator against every entry (an
+    /// entry deleted, added or brought back behind the store's back is
+    /// [`StoreError::StateTampered`]) and the generation against the newest this handle has
+    /// seen ([`StoreError::RolledBack`]).
     pub fn check(&self, options: &HealthOptions) -> Result<HealthReport> {
-        self.read(|s| health::check(s, options))
+        let (generation, report) =
+            self.read(|s| Ok((s.check_state()?, health::check(s, options)?)))?;
+        self.inner.observe(generation)?;
+        Ok(report)
     }
 
     /// What to serve on a connection to `local_ip:port` that asked for `sni`: the entry bound
@@ -388,44 +455,55 @@ impl KeyStore {
     /// re-MACs every row in one transaction. Other open handles must be reopened.
     pub fn change_passphrase(&self, old: &str, new: &str) -> Result<()> {
         check_passphrase(new)?;
-        let tx = self.begin()?;
+        let mut tx = self.begin()?;
         let conn = tx.conn();
-        let checked = unlock(conn, old)?;
+        let checked = unlock(
+            conn,
+            old,
+            schema::CURRENT_VERSION,
+            &self.inner.options.max_kdf,
+        )?;
         if checked.salt != tx.kek.salt {
             return Err(StoreError::PassphraseChanged.into());
         }
         let cost = self.inner.options.kdf.cost;
         let mut salt = vec![0u8; seal::SALT_LEN];
         seal::random(&mut salt)?;
-        let new_kek = Kek {
+        let new_kek = Arc::new(Kek {
             keys: Keys::derive(new, &salt, cost)?,
             salt,
-        };
+        });
         let old_session = tx.session();
         let ids: Vec<i64> = old_session.ids()?;
+        let new_session = Session {
+            conn,
+            kek: &new_kek,
+        };
         for id in ids {
-            let row = old_session.row_by_id(id)?;
-            let chain = old_session.chain(id)?;
-            old_session.verify(&row, &chain)?;
-            let key = old_session.unseal(&row)?;
+            let mut entry = old_session.stored(id)?;
+            let key = old_session.unseal(&entry.row)?;
             let der = key.to_pkcs8_der()?;
-            let sealed = new_kek.keys.seal(KEY_LABEL, &row.spki, &der)?;
-            old_session.set_sealed_key(id, &sealed)?;
-            let new_session = Session {
-                conn,
-                kek: &new_kek,
-            };
-            new_session.update_mac(id)?;
+            let sealed = new_kek.keys.seal(KEY_LABEL, &entry.row.spki, &der)?;
+            old_session.set_sealed_key(&mut entry, sealed)?;
+            new_session.write_mac(&mut entry)?;
         }
         acme::reseal(conn, &tx.kek, &new_kek)?;
         write_meta(conn, &new_kek, cost)?;
+        // The digest under the new keys, from scratch (this re-MACs every entry anyway); the
+        // commit bumps the generation and MACs the record with the new keys.
+        let record = state::StateRecord {
+            generation: tx.begun.generation,
+            digest: state::digest_of_entries(conn, &new_kek.keys)?,
+        };
+        state::write(conn, &new_kek.keys, &record)?;
+        tx.kek = Arc::clone(&new_kek);
         tx.commit()?;
         let mut guard = self
             .inner
             .kek
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *guard = Arc::new(new_kek);
+        *guard = new_kek;
         Ok(())
     }
 
@@ -477,6 +555,20 @@ impl Inner {
         if pool.len() < POOL_SIZE {
             pool.push(conn);
         }
+    }
+
+    /// Records that the store was seen at `generation`; one older than already seen is
+    /// [`StoreError::RolledBack`].
+    fn observe(&self, generation: u64) -> Result<()> {
+        let seen = self.seen.fetch_max(generation, Ordering::SeqCst);
+        if generation < seen {
+            return Err(StoreError::RolledBack {
+                seen,
+                found: generation,
+            }
+            .into());
+        }
+        Ok(())
     }
 
     fn kek(&self) -> Arc<Kek> {
@@ -543,5 +635,28 @@ mod tests {
         }
         drop(clone);
         assert!(!path.exists() && !wal.exists());
+    }
+
+    /// Issue 13: the temporary store lives in a directory of its own, 0700 and made
+    /// exclusively, so no other user can create its `-wal` or `-shm` ahead of it; two stores
+    /// never share one; the directory goes with the store.
+    #[test]
+    #[cfg(unix)]
+    fn an_in_memory_store_lives_in_a_private_directory() {
+        use std::os::unix::fs::PermissionsExt;
+        let options = StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap());
+        let a = KeyStore::open_in_memory_with("pass", &options).unwrap();
+        let b = KeyStore::open_in_memory_with("pass", &options).unwrap();
+        let dir = a.inner.path.parent().unwrap().to_path_buf();
+        assert_ne!(Some(dir.as_path()), b.inner.path.parent());
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        // Exclusive: an existing directory is never reused.
+        let base = dir.parent().unwrap();
+        let again = open::create_private_dir(base).unwrap();
+        assert_ne!(again, dir);
+        std::fs::remove_dir(&again).unwrap();
+        drop(a);
+        assert!(!dir.exists());
     }
 }

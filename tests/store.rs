@@ -16,6 +16,7 @@ mod store {
     mod crash;
     mod pkcs12;
     mod snapshot;
+    mod state;
     mod tamper;
     mod walkthrough_demo_ca;
 }

@@ -5,10 +5,10 @@
 //! decrypts to the entry's fingerprint and a chain whose leaf carries that key, and an empty
 //! transaction commits.
 //!
-//! KDF cost: the file names its own Argon2 parameters (the store allows up to 4 GiB and 100
-//! passes). Inputs asking for more than 1 MiB·pass of Argon2 are skipped (read from the `meta`
-//! table as the store reads it, see `kdf_cost` below); the seed store (`fuzz/seeds/store_open`)
-//! uses 8 KiB and 1 pass.
+//! KDF cost: the file names its own Argon2 parameters (the store refuses more than 1 GiB or
+//! 10 passes by default). Inputs asking for more than 1 MiB·pass of Argon2 are skipped (read
+//! from the `meta` table as the store reads it, see `kdf_cost` below); the seed store
+//! (`fuzz/seeds/store_open`) uses 8 KiB and 1 pass.
 #![no_main]
 
 use std::path::Path;

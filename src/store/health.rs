@@ -220,6 +220,7 @@ impl fmt::Display for HealthProblem {
 /// The report for every entry of the snapshot `session` reads.
 pub(super) fn check(session: &Session<'_>, options: &HealthOptions) -> Result<HealthReport> {
     let now = options.now.unwrap_or_else(SystemTime::now);
+    super::rows::check_references(session.conn)?;
     let entries = session.entries("ORDER BY e.name", rusqlite::params![])?;
     let mut problems = Vec::new();
     for entry in &entries {

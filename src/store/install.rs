@@ -49,7 +49,10 @@ impl Session<'_> {
             }
             return Err(self.no_match(&certs)?);
         };
-        self.verify(&row, &[])?;
+        // Checked with the chain rows stored for it (none, for a pending entry): rows planted
+        // for it fail here instead of being sealed into its new MAC.
+        let pending = self.stored_row(row)?;
+        let row = &pending.row;
         let fp = row.fingerprint();
         let chain = Chain::build(certs, &fp)?;
         let leaf = chain.leaf();
@@ -87,24 +90,20 @@ impl Session<'_> {
             .into());
         }
         let renewed = match row.renewal_of {
-            Some(old_id) => {
-                let old = self.row_by_id(old_id)?;
-                // Checked before its bindings move, so that the new MAC cannot launder them.
-                self.verify(&old, &self.chain(old_id)?)?;
-                Some(old)
-            }
+            // Checked before its bindings move, so that the new MAC cannot launder them.
+            Some(old_id) => Some(self.stored(old_id)?),
             None => None,
         };
         if let Some(old) = &renewed {
             let endpoints: Vec<String> = self
-                .bindings_of(old.id)?
+                .bindings_of(old.row.id)?
                 .iter()
                 .filter(|e| e.host_name().is_some_and(|h| !covers_binding(leaf, h)))
                 .map(ToString::to_string)
                 .collect();
             if !endpoints.is_empty() {
                 return Err(InstallError::RenewalDropsBindings {
-                    entry: old.name.clone(),
+                    entry: old.row.name.clone(),
                     endpoints,
                     certified: certified_names(leaf),
                 }
@@ -112,18 +111,21 @@ impl Session<'_> {
             }
         }
         // The key must still open before we tie a certificate to it.
-        self.unseal(&row)?;
+        self.unseal(row)?;
         // A renewal takes over the bindings and the name of the entry it renews, which goes.
         let mut name = row.name.clone();
-        if let Some(old) = renewed {
-            // Detached first, so that deleting the old entry does not re-check (and fail on)
-            // this row mid-change; its MAC is recomputed below.
-            self.detach_renewal(row.id)?;
-            self.move_bindings(old.id, row.id)?;
-            self.delete(old.id)?;
-            name = old.name;
+        let mut moved = Vec::new();
+        let mut pending = pending;
+        if let Some(mut old) = renewed {
+            // Detached first, so that deleting the old entry does not find this row as its
+            // renewal; its MAC is written again below.
+            pending.row.renewal_of = None;
+            self.unlink_renewal(pending.row.id)?;
+            moved = self.move_bindings(&mut old, pending.row.id)?;
+            name = old.row.name.clone();
+            self.delete(old)?;
         }
-        self.write_installed(row.id, &name, &chain)?;
+        self.write_installed(pending, &name, &chain, moved)?;
         Ok(name)
     }
 

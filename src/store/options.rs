@@ -15,6 +15,8 @@ use crate::error::{Result, StoreError};
 pub struct StoreOptions {
     pub(super) busy_timeout: Duration,
     pub(super) kdf: KdfParams,
+    pub(super) min_generation: u64,
+    pub(super) max_kdf: KdfParams,
 }
 
 impl Default for StoreOptions {
@@ -22,6 +24,8 @@ impl Default for StoreOptions {
         Self {
             busy_timeout: Duration::from_secs(5),
             kdf: KdfParams::RECOMMENDED,
+            min_generation: 0,
+            max_kdf: KdfParams::DEFAULT_MAX,
         }
     }
 }
@@ -35,6 +39,25 @@ impl StoreOptions {
     /// How long a writer waits for another writer before [`StoreError::Busy`].
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+
+    /// The highest Argon2id cost a store may ask for (default [`KdfParams::DEFAULT_MAX`]:
+    /// 1 GiB, 10 passes, 64 lanes). The cost is read from the file, so a file crafted with a
+    /// huge one would make every open take seconds and gigabytes: a stored cost above any of
+    /// these is refused before deriving anything ([`StoreError::KdfCostTooHigh`]), and so is
+    /// a [`kdf`](Self::kdf) above them for a new store or a passphrase change.
+    pub fn max_kdf(mut self, max: KdfParams) -> Self {
+        self.max_kdf = max;
+        self
+    }
+
+    /// Refuse to open a store whose [generation](super::KeyStore::generation) is older than
+    /// `generation` ([`StoreError::RolledBack`]): for an operator who records the generation
+    /// outside the file (after each change, or from a monitoring job), so that a whole older
+    /// copy of the file put in its place is refused. Default 0: any.
+    pub fn min_generation(mut self, generation: u64) -> Self {
+        self.min_generation = generation;
         self
     }
 
@@ -61,6 +84,15 @@ impl KdfParams {
             memory_kib: 19 * 1024,
             iterations: 2,
             parallelism: 1,
+        },
+    };
+
+    /// The default of [`StoreOptions::max_kdf`]: 1 GiB of memory, 10 passes, 64 lanes.
+    pub const DEFAULT_MAX: KdfParams = KdfParams {
+        cost: Cost {
+            memory_kib: 1024 * 1024,
+            iterations: 10,
+            parallelism: 64,
         },
     };
 
@@ -91,6 +123,26 @@ impl KdfParams {
     pub fn parallelism(&self) -> u32 {
         self.cost.parallelism
     }
+}
+
+/// Checks a cost (stored, or to be written) against the caller's maximum.
+pub(super) fn check_max(cost: Cost, max: &KdfParams) -> Result<()> {
+    let max = max.cost;
+    if cost.memory_kib > max.memory_kib
+        || cost.iterations > max.iterations
+        || cost.parallelism > max.parallelism
+    {
+        return Err(StoreError::KdfCostTooHigh {
+            memory_kib: cost.memory_kib,
+            iterations: cost.iterations,
+            parallelism: cost.parallelism,
+            max_memory_kib: max.memory_kib,
+            max_iterations: max.iterations,
+            max_parallelism: max.parallelism,
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// Checks Argon2 parameters, given or read from a file: the reason they are out of range.

@@ -2,21 +2,24 @@
 //! writes them, each row checked against its MAC and each key opened with the store's keys.
 //! Everything above this file works with [`Row`]s and [`Session`] methods, never SQL text.
 
+mod names;
+mod write;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{OptionalExtension, params};
 
-use super::install::covers_binding;
 use super::schema::db;
 use super::transaction::Session;
 use crate::certificate::Certificate;
-use crate::chain::Chain;
 use crate::endpoint::Endpoint;
-use crate::error::{EndpointError, Error, Result, StoreError};
+use crate::error::{Error, Result, StoreError};
 use crate::fingerprint::Fingerprint;
 use crate::key::{KeySizePolicy, PrivateKey};
 use crate::name::DistinguishedName;
 use crate::request::CertificateRequest;
+
+pub(super) use names::{decode_names, encode_names, reencode_legacy_names};
 
 /// Purpose label in the associated data of a sealed private key.
 pub(super) const KEY_LABEL: &[u8] = b"keymanager/v1/private-key";
@@ -65,7 +68,10 @@ pub(super) struct Row {
     pub(super) key_bits: i64,
     pub(super) sealed_key: Vec<u8>,
     pub(super) subject: String,
+    /// The DNS names, decoded from [`dns_text`](Self::dns_text).
     pub(super) dns_names: Vec<String>,
+    /// The `dns_names` column as stored (see [`encode_names`]): what the MAC covers.
+    pub(super) dns_text: String,
     pub(super) request_der: Option<Vec<u8>>,
     pub(super) created_at: i64,
     pub(super) installed_at: Option<i64>,
@@ -73,6 +79,16 @@ pub(super) struct Row {
     pub(super) not_after: Option<i64>,
     pub(super) renewal_of: Option<i64>,
     pub(super) mac: Vec<u8>,
+}
+
+/// An entry as stored and checked against its MAC: its row, certificate chain and bound
+/// endpoints. A write changes it in memory as it changes the tables, then MACs what it
+/// meant to write ([`Session::write_mac`]), never what it reads back.
+pub(super) struct Stored {
+    pub(super) row: Row,
+    pub(super) chain: Vec<Vec<u8>>,
+    /// The endpoints bound to it, as stored (canonical text), sorted.
+    pub(super) bindings: Vec<String>,
 }
 
 const ROW_COLUMNS: &str = "e.id, e.name, e.state, e.spki_sha256, e.key_bits, e.sealed_key, \
@@ -101,7 +117,8 @@ impl Row {
             key_bits: r.get(4)?,
             sealed_key: r.get(5)?,
             subject: r.get(6)?,
-            dns_names: split_names(&dns),
+            dns_names: decode_names(&dns),
+            dns_text: dns,
             request_der: r.get(8)?,
             created_at: r.get(9)?,
             installed_at: r.get(10)?,
@@ -126,7 +143,7 @@ impl Row {
             self.spki.clone(),
             self.key_bits.to_be_bytes().to_vec(),
             self.subject.as_bytes().to_vec(),
-            join_names(&self.dns_names).into_bytes(),
+            self.dns_text.as_bytes().to_vec(),
             self.request_der.clone().unwrap_or_default(),
             self.created_at.to_be_bytes().to_vec(),
             opt(self.installed_at),
@@ -284,7 +301,29 @@ impl Session<'_> {
     /// Checks the row's MAC (over the row, `chain` and the entry's bindings); on failure,
     /// tells a changed passphrase from tampering.
     pub(super) fn verify(&self, row: &Row, chain: &[Vec<u8>]) -> Result<()> {
-        let parts = row.mac_parts(chain, &self.binding_texts(row.id)?);
+        self.check_mac(row, chain, &self.binding_texts(row.id)?)
+    }
+
+    /// Entry `id` with its chain and bindings, checked against its MAC.
+    pub(super) fn stored(&self, id: i64) -> Result<Stored> {
+        let row = self.row_by_id(id)?;
+        self.stored_row(row)
+    }
+
+    /// `row` with its chain and bindings, checked against its MAC.
+    pub(super) fn stored_row(&self, row: Row) -> Result<Stored> {
+        let chain = self.chain(row.id)?;
+        let bindings = self.binding_texts(row.id)?;
+        self.check_mac(&row, &chain, &bindings)?;
+        Ok(Stored {
+            row,
+            chain,
+            bindings,
+        })
+    }
+
+    fn check_mac(&self, row: &Row, chain: &[Vec<u8>], bindings: &[String]) -> Result<()> {
+        let parts = row.mac_parts(chain, bindings);
         let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
         if self.kek.keys.verify_mac(&refs, &row.mac) {
             return Ok(());
@@ -297,18 +336,24 @@ impl Session<'_> {
         .into())
     }
 
-    /// Recomputes the MAC of a row this session just wrote; callers check the row before
-    /// changing it.
-    pub(super) fn update_mac(&self, id: i64) -> Result<()> {
-        let row = self.row_by_id(id)?;
-        let chain = self.chain(id)?;
-        let parts = row.mac_parts(&chain, &self.binding_texts(id)?);
+    /// The MAC of `entry` as it is in memory.
+    fn mac_of(&self, entry: &Stored) -> Vec<u8> {
+        let parts = entry.row.mac_parts(&entry.chain, &entry.bindings);
         let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-        let mac = self.kek.keys.mac(&refs);
+        self.kek.keys.mac(&refs)
+    }
+
+    /// Writes the MAC of `entry` as this operation means it to be: computed from the state in
+    /// memory (checked before the change, then changed as the tables were), never from a
+    /// read-back, so that rows planted beside it are not sealed into it.
+    pub(super) fn write_mac(&self, entry: &mut Stored) -> Result<()> {
+        let new = self.mac_of(entry);
+        let old = std::mem::replace(&mut entry.row.mac, new);
+        self.replace_token(entry.row.id, Some(&old), Some(&entry.row.mac))?;
         self.write(
             "writing an entry",
             "UPDATE entries SET mac = ?1 WHERE id = ?2",
-            params![mac, id],
+            params![entry.row.mac, entry.row.id],
         )
     }
 
@@ -350,136 +395,6 @@ impl Session<'_> {
         Ok(key)
     }
 
-    pub(super) fn check_name_free(&self, name: &str) -> Result<()> {
-        let taken: Option<i64> = self
-            .conn
-            .prepare_cached("SELECT id FROM entries WHERE name = ?1")
-            .and_then(|mut st| st.query_row(params![name], |r| r.get(0)).optional())
-            .map_err(db("checking a name"))?;
-        if taken.is_some() {
-            return Err(StoreError::NameTaken {
-                name: name.to_owned(),
-            }
-            .into());
-        }
-        Ok(())
-    }
-
-    /// Stores `key` as the pending entry `name`, described by `origin`; the caller checked
-    /// the name. A key already in the store is [`StoreError::DuplicateKey`].
-    pub(super) fn insert_pending(
-        &self,
-        name: &str,
-        key: &PrivateKey,
-        origin: Origin<'_>,
-        renewal_of: Option<i64>,
-    ) -> Result<()> {
-        let fp = key.fingerprint();
-        if let Some(existing) = self.row_by_key(&fp)? {
-            return Err(StoreError::DuplicateKey {
-                entry: existing.name,
-                fingerprint: fp,
-            }
-            .into());
-        }
-        let der = key.to_pkcs8_der()?;
-        let sealed = self.kek.keys.seal(KEY_LABEL, fp.as_bytes(), &der)?;
-        let (subject, names, request_der, during) = match origin {
-            Origin::Request(request) => (
-                request.subject(),
-                request.dns_names(),
-                Some(request.to_der()),
-                "storing a pending key",
-            ),
-            Origin::Certificate(leaf) => (
-                leaf.subject(),
-                leaf.dns_names(),
-                None,
-                "storing an imported key",
-            ),
-        };
-        self.write(
-            during,
-            "INSERT INTO entries (name, state, spki_sha256, key_bits, sealed_key, subject, \
-                 dns_names, request_der, created_at, renewal_of, mac) \
-                 VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, x'')",
-            params![
-                name,
-                fp.as_bytes().as_slice(),
-                key.bits() as i64,
-                sealed,
-                subject,
-                join_names(&names),
-                request_der,
-                secs(SystemTime::now()),
-                renewal_of,
-            ],
-        )?;
-        self.update_mac(self.conn.last_insert_rowid())
-    }
-
-    pub(super) fn bind(&self, endpoint: &Endpoint, name: &str) -> Result<()> {
-        let row = self.row_by_name(name)?;
-        if row.state != State::Installed {
-            return Err(EndpointError::NotInstalled {
-                entry: name.to_owned(),
-                state: row.state.as_str().into(),
-            }
-            .into());
-        }
-        if let Some(current) = self.bound_entry(endpoint)? {
-            let current = self.row_by_id(current)?;
-            return Err(EndpointError::Taken {
-                endpoint: endpoint.to_string(),
-                entry: current.name,
-            }
-            .into());
-        }
-        let chain = self.chain(row.id)?;
-        self.verify(&row, &chain)?;
-        if let Some(host) = endpoint.host_name() {
-            let leaf = chain
-                .first()
-                .and_then(|der| Certificate::from_der(der).ok())
-                .ok_or_else(|| StoreError::Tampered {
-                    entry: name.to_owned(),
-                    what: "its certificate does not parse".into(),
-                })?;
-            if !covers_binding(&leaf, host) {
-                return Err(EndpointError::HostNotCovered {
-                    entry: name.to_owned(),
-                    host: host.to_owned(),
-                    names: leaf.dns_names(),
-                }
-                .into());
-            }
-        }
-        self.write(
-            "binding",
-            "INSERT INTO bindings (endpoint, entry_id) VALUES (?1, ?2)",
-            params![endpoint.to_string(), row.id],
-        )?;
-        self.update_mac(row.id)
-    }
-
-    /// Removes the binding of `endpoint`, after checking the entry it points to.
-    pub(super) fn unbind(&self, endpoint: &Endpoint) -> Result<()> {
-        let Some(id) = self.bound_entry(endpoint)? else {
-            return Err(EndpointError::NotBound {
-                endpoint: endpoint.to_string(),
-            }
-            .into());
-        };
-        let row = self.row_by_id(id)?;
-        self.verify(&row, &self.chain(id)?)?;
-        self.write(
-            "unbinding",
-            "DELETE FROM bindings WHERE endpoint = ?1",
-            params![endpoint.to_string()],
-        )?;
-        self.update_mac(id)
-    }
-
     /// The row of the key with fingerprint `fp` (the install lookup: one index probe).
     pub(super) fn row_by_key(&self, fp: &Fingerprint) -> Result<Option<Row>> {
         self.row_where("e.spki_sha256 = ?1", params![fp.as_bytes().as_slice()])
@@ -499,104 +414,17 @@ impl Session<'_> {
                 name: r.get(0)?,
                 spki: r.get(1)?,
                 subject: r.get(2)?,
-                dns_names: split_names(&r.get::<_, String>(3)?),
+                dns_names: decode_names(&r.get::<_, String>(3)?),
             })
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .map_err(db("listing pending keys"))
     }
 
-    /// Turns the pending entry `id` into the installed entry `name` for `chain`'s leaf, stores
-    /// the chain and recomputes the MAC. The caller checked the row and the chain.
-    pub(super) fn write_installed(&self, id: i64, name: &str, chain: &Chain) -> Result<()> {
-        let leaf = chain.leaf();
-        self.write(
-            "installing a certificate",
-            "UPDATE entries SET state = 'installed', name = ?1, subject = ?2, dns_names = ?3, \
-                 installed_at = ?4, not_before = ?5, not_after = ?6, renewal_of = NULL \
-                 WHERE id = ?7",
-            params![
-                name,
-                leaf.subject(),
-                join_names(&leaf.dns_names()),
-                secs(SystemTime::now()),
-                secs(leaf.not_before()),
-                secs(leaf.not_after()),
-                id
-            ],
-        )?;
-        for (i, cert) in chain.certificates().iter().enumerate() {
-            self.write(
-                "storing a certificate",
-                "INSERT INTO chain (entry_id, position, der) VALUES (?1, ?2, ?3)",
-                params![id, i as i64, cert.to_der()],
-            )?;
-        }
-        self.update_mac(id)
-    }
-
-    /// Makes the renewal `id` an ordinary entry; the caller recomputes its MAC.
-    pub(super) fn detach_renewal(&self, id: i64) -> Result<()> {
-        self.write(
-            "detaching a renewal",
-            "UPDATE entries SET renewal_of = NULL WHERE id = ?1",
-            params![id],
-        )
-    }
-
-    /// Moves every binding of entry `from` to entry `to`; the caller recomputes `to`'s MAC.
-    pub(super) fn move_bindings(&self, from: i64, to: i64) -> Result<()> {
-        self.write(
-            "moving bindings to the renewal",
-            "UPDATE bindings SET entry_id = ?1 WHERE entry_id = ?2",
-            params![to, from],
-        )
-    }
-
-    /// Removes every binding of entry `id` (whose MAC the caller recomputes or deletes).
-    pub(super) fn delete_bindings(&self, id: i64) -> Result<()> {
-        self.write(
-            "removing bindings",
-            "DELETE FROM bindings WHERE entry_id = ?1",
-            params![id],
-        )
-    }
-
-    /// Replaces entry `id`'s sealed key (a passphrase change); the caller recomputes its MAC.
-    pub(super) fn set_sealed_key(&self, id: i64, sealed: &[u8]) -> Result<()> {
-        self.write(
-            "re-sealing a key",
-            "UPDATE entries SET sealed_key = ?1 WHERE id = ?2",
-            params![sealed, id],
-        )
-    }
-
     /// Runs one writing statement; `during` names it in a database error.
     fn write(&self, during: &'static str, sql: &str, p: impl rusqlite::Params) -> Result<()> {
         self.conn.execute(sql, p).map_err(db(during))?;
         Ok(())
-    }
-
-    /// Deletes an entry (its chain goes with it); a renewal of it becomes an ordinary pending
-    /// entry, with its MAC recomputed.
-    pub(super) fn delete(&self, id: i64) -> Result<()> {
-        let renewal: Option<i64> = self
-            .conn
-            .prepare_cached("SELECT id FROM entries WHERE renewal_of = ?1")
-            .and_then(|mut st| st.query_row(params![id], |r| r.get(0)).optional())
-            .map_err(db("reading renewals"))?;
-        if let Some(renewal) = renewal {
-            // Checked first, so that re-computing its MAC cannot launder a tampered row.
-            let row = self.row_by_id(renewal)?;
-            self.verify(&row, &self.chain(renewal)?)?;
-            self.detach_renewal(renewal)?;
-            self.update_mac(renewal)?;
-        }
-        self.write(
-            "removing an entry",
-            "DELETE FROM entries WHERE id = ?1",
-            params![id],
-        )
     }
 
     /// Every row that `clause` (a `WHERE` and/or `ORDER BY` on `entries e`) selects, unchecked.
@@ -609,6 +437,41 @@ impl Session<'_> {
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<Row>>>())
             .map_err(db("listing entries"))
     }
+}
+
+/// Runs `PRAGMA foreign_key_check`: a chain row, binding or renewal link that points at no
+/// entry was written behind the store's back (the store's own connections enforce foreign
+/// keys; another tool's do not by default). Names the first such row.
+pub(super) fn check_references(conn: &rusqlite::Connection) -> Result<()> {
+    let broken: Option<String> = conn
+        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+        .optional()
+        .map_err(db("checking references between rows"))?;
+    let Some(table) = broken else {
+        return Ok(());
+    };
+    let named: Option<String> = conn
+        .query_row(
+            "SELECT 'the binding of `' || endpoint || '` points at entry id ' || entry_id \
+                 FROM bindings WHERE entry_id NOT IN (SELECT id FROM entries) \
+             UNION ALL SELECT 'a certificate (position ' || position || ') points at entry id ' \
+                 || entry_id FROM chain WHERE entry_id NOT IN (SELECT id FROM entries) \
+             UNION ALL SELECT 'entry `' || name || '` renews entry id ' || renewal_of \
+                 FROM entries WHERE renewal_of NOT IN (SELECT id FROM entries) \
+             LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db("checking references between rows"))?;
+    Err(StoreError::Corrupt {
+        reason: format!(
+            "{}, which does not exist: a row was planted, or its entry deleted, behind the \
+             store's back",
+            named.unwrap_or_else(|| format!("a row of `{table}` points at a missing row"))
+        ),
+    }
+    .into())
 }
 
 pub(super) fn secs(t: SystemTime) -> i64 {
@@ -631,17 +494,6 @@ pub(super) fn time(s: i64) -> SystemTime {
             .checked_sub(Duration::from_secs(s.unsigned_abs()))
             .unwrap_or(UNIX_EPOCH)
     }
-}
-
-pub(super) fn join_names(names: &[String]) -> String {
-    names.join("\n")
-}
-
-pub(super) fn split_names(s: &str) -> Vec<String> {
-    s.split('\n')
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 #[cfg(test)]
@@ -685,6 +537,19 @@ mod tests {
                 "SELECT id FROM entries WHERE renewal_of = ?1".into(),
                 "entries_renewal_of",
             ),
+            // The planted-rows check of every new entry (issue 13).
+            (
+                "SELECT count(*) FROM chain WHERE entry_id = ?1".into(),
+                "PRIMARY KEY",
+            ),
+            (
+                "SELECT count(*) FROM bindings WHERE entry_id = ?1".into(),
+                "bindings_entry_id",
+            ),
+            (
+                "SELECT count(*) FROM entries WHERE renewal_of = ?1".into(),
+                "entries_renewal_of",
+            ),
             (
                 "SELECT name, spki_sha256 FROM entries WHERE state = 'pending' AND subject = ?1"
                     .into(),
@@ -700,6 +565,50 @@ mod tests {
             let plan = plan.join("; ");
             assert!(plan.contains(index), "{sql}: {plan}");
             assert!(!plan.starts_with("SCAN"), "{sql}: {plan}");
+        }
+    }
+
+    /// Creating an entry refuses, as tampering, rows already pointing at its id (ids are
+    /// random, so this is a test of the check itself, at a chosen id).
+    #[test]
+    fn rows_pointing_at_a_new_id_are_refused() {
+        use crate::store::{KdfParams, KeyStore, StoreOptions};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.db");
+        let options = StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap());
+        let store = KeyStore::open_with(&path, "pass", &options).unwrap();
+        let attacker = rusqlite::Connection::open(&path).unwrap();
+        attacker
+            .execute_batch(
+                "PRAGMA foreign_keys = OFF; \
+                 INSERT INTO bindings (endpoint, entry_id) VALUES ('0.0.0.0:443', 42);",
+            )
+            .unwrap();
+        let tx = store.begin().unwrap();
+        let row = Row {
+            id: 42,
+            name: "api".into(),
+            state: State::Pending,
+            spki: vec![7; 32],
+            key_bits: 2048,
+            sealed_key: vec![1, 2, 3],
+            subject: "CN=api".into(),
+            dns_names: vec![],
+            dns_text: String::new(),
+            request_der: None,
+            created_at: 0,
+            installed_at: None,
+            not_before: None,
+            not_after: None,
+            renewal_of: None,
+            mac: vec![],
+        };
+        match tx.session().insert_pending_at(42, row, "test") {
+            Err(Error::Store(StoreError::Tampered { entry, what })) => {
+                assert_eq!(entry, "api");
+                assert!(what.contains("id 42"), "{what}");
+            }
+            other => panic!("expected Tampered, got {other:?}"),
         }
     }
 

@@ -19,7 +19,12 @@ use crate::error::{Result, StoreError};
 pub(super) const APPLICATION_ID: i64 = 0x4B4D_4731;
 
 /// Migration steps; `MIGRATIONS[i]` goes from version `i` to `i + 1`.
-pub(super) const MIGRATIONS: &[&str] = &[V1, super::acme::V2_ACME];
+pub(super) const MIGRATIONS: &[&str] = &[V1, super::acme::V2_ACME, V3];
+
+/// The version whose step ([`V3`]) adds the store-level authenticator: a file migrated from
+/// before it gets its record written (and its passphrase verifier re-labelled) by the store,
+/// which holds the keys. Renumber with the step.
+pub(super) const STATE_VERSION: i64 = 3;
 
 /// The schema version this library writes.
 pub(super) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -67,6 +72,17 @@ CREATE TABLE bindings (
     entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE RESTRICT
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX bindings_entry_id ON bindings(entry_id);
+";
+
+/// Version 3: the store-level authenticator (see `state.rs`): one row holding the generation,
+/// the digest of the set of entries, and their MAC.
+const V3: &str = "
+CREATE TABLE state (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL CHECK (generation >= 0),
+    digest     BLOB    NOT NULL CHECK (length(digest) = 32),
+    mac        BLOB    NOT NULL
+) STRICT;
 ";
 
 /// Opens a connection with the store's settings: foreign keys on, `synchronous = FULL`
@@ -244,6 +260,12 @@ mod tests {
         conn.execute_batch(if r.is_ok() { "COMMIT" } else { "ROLLBACK" })
             .unwrap();
         r
+    }
+
+    #[test]
+    fn the_state_version_names_the_step_that_adds_the_state_table() {
+        let step = usize::try_from(STATE_VERSION - 1).unwrap();
+        assert!(MIGRATIONS[step].contains("CREATE TABLE state"));
     }
 
     #[test]

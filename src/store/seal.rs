@@ -7,7 +7,16 @@
 //! sealed    = nonce (12 random bytes) || ChaCha20-Poly1305(seal key, nonce, plaintext, aad)
 //! aad       = len(label) || label || len(context) || context
 //! row MAC   = HMAC-SHA256(MAC key, len(part) || part || ...)
+//! set key   = HMAC-SHA256(KEK, "keymanager/v1/state")
+//! token     = HMAC-SHA256(set key, id || row MAC)               one per entry
+//! digest    = token(entry 1) XOR token(entry 2) XOR ...          the set of entries
+//! state MAC = HMAC-SHA256(MAC key, len(part) || part || ...) over
+//!             "keymanager/v1/state", generation, digest
 //! ```
+//!
+//! The digest is a keyed set hash: a commit updates it in O(changed entries) (XOR out the
+//! token of an entry's old MAC, XOR in its new one), and without the set key nobody can
+//! compute a token, so no combination of rows seen in the past adds up to a given digest.
 //!
 //! ChaCha20-Poly1305 is [RFC 8439]; with random 96-bit nonces a key may seal about 2^32
 //! messages before nonce collisions become a concern, far beyond a key store's needs.
@@ -45,6 +54,7 @@ pub(super) struct Cost {
 pub(super) struct Keys {
     cipher: ChaCha20Poly1305,
     mac: Zeroizing<[u8; 32]>,
+    set: Zeroizing<[u8; 32]>,
 }
 
 impl Keys {
@@ -68,6 +78,7 @@ impl Keys {
         Ok(Self {
             cipher: ChaCha20Poly1305::new(&key),
             mac: subkey(&kek, b"keymanager/v1/mac"),
+            set: subkey(&kek, b"keymanager/v1/state"),
         })
     }
 
@@ -119,6 +130,14 @@ impl Keys {
     /// Checks a MAC made by [`mac`](Self::mac), in constant time.
     pub(super) fn verify_mac(&self, parts: &[&[u8]], tag: &[u8]) -> bool {
         self.mac_state(parts).verify_slice(tag).is_ok()
+    }
+
+    /// The set-hash token of the entry `id` whose row MAC is `row_mac`.
+    pub(super) fn token(&self, id: i64, row_mac: &[u8]) -> [u8; 32] {
+        let mut mac = new_hmac(self.set.as_slice());
+        mac.update(&id.to_be_bytes());
+        mac.update(row_mac);
+        mac.finalize().into_bytes().into()
     }
 
     fn mac_state(&self, parts: &[&[u8]]) -> HmacSha256 {

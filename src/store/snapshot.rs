@@ -38,8 +38,14 @@ impl KeyStore {
     /// so that a holder keeps serving what it had rather than a partial store.
     ///
     /// To learn cheaply when to take the next one, use a [`Watcher`] instead.
+    ///
+    /// It also checks the whole state, as [`check`](Self::check) does: the store-level
+    /// authenticator ([`StoreError::StateTampered`]) and the generation, which may not be
+    /// older than one this handle has seen ([`StoreError::RolledBack`]).
     pub fn snapshot(&self) -> Result<Snapshot> {
-        self.read(read_snapshot)
+        let (generation, snapshot) = self.read(|s| Ok((s.check_state()?, read_snapshot(s)?)))?;
+        self.inner.observe(generation)?;
+        Ok(snapshot)
     }
 
     /// A [`Watcher`]: a connection of its own that reads snapshots and tells whether anything
@@ -225,10 +231,12 @@ impl Watcher {
         let result = (|| {
             conn.execute_batch("BEGIN DEFERRED")
                 .map_err(db("beginning a read"))?;
-            let read = (|| -> Result<(i64, Snapshot)> {
+            let read = (|| -> Result<(i64, u64, Snapshot)> {
                 let version = data_version(conn)?;
-                let snapshot = read_snapshot(&Session { conn, kek: &kek })?;
-                Ok((version, snapshot))
+                let session = Session { conn, kek: &kek };
+                let generation = session.check_state()?;
+                let snapshot = read_snapshot(&session)?;
+                Ok((version, generation, snapshot))
             })();
             let end = conn.execute_batch("COMMIT").map_err(db("ending a read"));
             let read = read?;
@@ -238,8 +246,10 @@ impl Watcher {
         if !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
         }
-        let (version, snapshot) =
+        let (version, generation, snapshot) =
             result.map_err(|e| fill_busy(e, self.store.inner.options.busy_timeout))?;
+        // A state older than one seen is refused: the holder keeps serving the newer one.
+        self.store.inner.observe(generation)?;
         self.seen = Some(version);
         Ok(snapshot)
     }

@@ -10,6 +10,7 @@ use rusqlite::{Connection, params};
 
 use super::rows::{Origin, State};
 use super::schema::db;
+use super::state::StateRecord;
 use super::{Entry, Export, Inner, InstallOptions, Kek, MAX_NAME_LEN, RENEWAL_SUFFIX, fill_busy};
 use crate::endpoint::Endpoint;
 use crate::error::{InstallError, Result, StoreError};
@@ -29,6 +30,8 @@ pub struct Transaction {
     /// leave it in place, so no method ever sees `None`.
     pub(super) conn: Option<Connection>,
     pub(super) kek: Arc<Kek>,
+    /// The store-level authenticator's record as the transaction began (checked).
+    pub(super) begun: StateRecord,
 }
 
 /// A connection inside a transaction (a read snapshot or the write transaction) with the keys
@@ -173,7 +176,7 @@ impl Transaction {
                 }
                 .into());
             }
-            session.verify(&row, &session.chain(row.id)?)?;
+            let row = session.stored_row(row)?.row;
             if let Some(existing) = session.renewal_of(row.id)? {
                 return Err(StoreError::WrongState {
                     name: name.to_owned(),
@@ -209,25 +212,24 @@ impl Transaction {
     /// its renewal into an ordinary pending entry.
     pub fn remove(&mut self, name: &str) -> Result<()> {
         self.atomic(|session| {
-            let row = session.row_by_name(name)?;
-            let endpoints = session.bindings_of(row.id)?;
-            if !endpoints.is_empty() {
+            let entry = session.stored_row(session.row_by_name(name)?)?;
+            if !entry.bindings.is_empty() {
                 return Err(StoreError::StillBound {
                     name: name.to_owned(),
-                    endpoints: endpoints.iter().map(ToString::to_string).collect(),
+                    endpoints: entry.bindings,
                 }
                 .into());
             }
-            session.delete(row.id)
+            session.delete(entry)
         })
     }
 
     /// Removes the entry `name`, its key and its bindings.
     pub fn remove_with_bindings(&mut self, name: &str) -> Result<()> {
         self.atomic(|session| {
-            let row = session.row_by_name(name)?;
-            session.delete_bindings(row.id)?;
-            session.delete(row.id)
+            let mut entry = session.stored_row(session.row_by_name(name)?)?;
+            session.delete_bindings(&mut entry)?;
+            session.delete(entry)
         })
     }
 
@@ -248,15 +250,30 @@ impl Transaction {
     }
 
     /// Makes every change of this transaction durable and visible, all at once.
+    ///
+    /// A transaction that changed the store bumps its [generation](super::KeyStore::generation).
     pub fn commit(self) -> Result<()> {
         let conn = self.conn();
-        let result = conn.execute_batch("COMMIT").map_err(db("committing"));
-        if result.is_err() {
-            // Leave nothing half-done: roll back what COMMIT did not take.
-            let _ = conn.execute_batch("ROLLBACK");
+        let result = self
+            .session()
+            .seal_state(&self.begun)
+            .and_then(|generation| {
+                conn.execute_batch("COMMIT").map_err(db("committing"))?;
+                Ok(generation)
+            });
+        match result {
+            Ok(generation) => {
+                // Never older than what begin saw, so this cannot fail.
+                let _ = self.inner.observe(generation);
+                Ok(())
+            }
+            Err(e) => {
+                // Leave nothing half-done: roll back what COMMIT did not take.
+                let _ = conn.execute_batch("ROLLBACK");
+                // Drop gives the connection back to the pool.
+                Err(fill_busy(e, self.inner.options.busy_timeout))
+            }
         }
-        // Drop gives the connection back to the pool.
-        result.map_err(|e| fill_busy(e, self.inner.options.busy_timeout))
     }
 
     /// Discards every change of this transaction.

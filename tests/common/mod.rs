@@ -17,6 +17,7 @@ pub mod km;
 pub mod openssl;
 #[cfg(feature = "acme")]
 pub mod pebble;
+pub mod rollback;
 pub mod store_workload;
 #[cfg(feature = "rustls")]
 pub mod tls_fixture;

@@ -434,7 +434,8 @@ fn changed_bindings_are_detected() {
 
 /// Odd values written into the file by hand (out-of-range integers, NULLs, wrong types, bad
 /// text, constraint-breaking values) are typed errors on every read path, never a panic nor a
-/// silently different answer.
+/// silently different answer (a changed MAC already fails the store-level authenticator at
+/// open).
 #[test]
 fn odd_values_in_columns_are_errors_not_panics() {
     let dir = tempfile::tempdir().unwrap();
@@ -493,7 +494,11 @@ fn odd_values_in_columns_are_errors_not_panics() {
         });
         match outcome {
             Err(_) => panic!("edit {i} `{edit}`: panicked"),
-            Ok(Err(Error::Store(StoreError::Tampered { .. } | StoreError::Corrupt { .. }))) => {}
+            Ok(Err(Error::Store(
+                StoreError::Tampered { .. }
+                | StoreError::Corrupt { .. }
+                | StoreError::StateTampered { .. },
+            ))) => {}
             Ok(other) => panic!("edit {i} `{edit}`: expected Tampered or Corrupt, got {other:?}"),
         }
     }
@@ -571,4 +576,197 @@ fn a_forged_binding_is_not_laundered_by_a_renewal() {
     let cert = ca().sign_server(&req.to_pem(), &["www.example.com"], &[]);
     let mut tx = store.begin().unwrap();
     assert_tampered(tx.install_certificate(cert.as_bytes()), "www");
+}
+
+/// Issue 13, planted rows: a binding and a certificate planted for the next entry id (as
+/// `max(id) + 1` used to be) are neither adopted by the entry created next nor sealed into its
+/// MAC; `check` and the next open name the planted binding.
+#[test]
+fn rows_planted_for_the_next_id_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = setup(dir.path());
+    let conn = raw(dir.path());
+    let www_cert = blob(
+        &conn,
+        "SELECT der FROM chain WHERE entry_id = (SELECT id FROM entries WHERE name = ?1)",
+        "www",
+    );
+    // As the `sqlite3` tool runs (rusqlite's bundled SQLite enforces foreign keys by default).
+    conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+    conn.execute(
+        "INSERT INTO bindings (endpoint, entry_id) \
+         SELECT '0.0.0.0:8443', max(id) + 1 FROM entries",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO chain (entry_id, position, der) SELECT max(id) + 1, 0, ?1 FROM entries",
+        params![www_cert],
+    )
+    .unwrap();
+
+    // The operator creates `new`: it does not show the planted binding...
+    let req = request(&key(3), "new.example.com");
+    let mut tx = store.begin().unwrap();
+    tx.add_pending("new", key(3), &req).unwrap();
+    tx.commit().unwrap();
+    assert!(store.entry("new").unwrap().bindings().is_empty());
+    // ...nor serve the planted chain once installed.
+    let cert = ca().sign_server(&req.to_pem(), &["new.example.com"], &[]);
+    let mut tx = store.begin().unwrap();
+    tx.install_certificate(cert.as_bytes()).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(
+        store.entry("new").unwrap().state(),
+        keymanager::EntryState::Installed
+    );
+    let served = store.export("new", "export password").unwrap();
+    assert_eq!(served.chain_pem().matches("BEGIN CERTIFICATE").count(), 1);
+
+    // check() and the next open name the planted binding.
+    let corrupt_naming = |result: Result<_, Error>| match result {
+        Err(Error::Store(StoreError::Corrupt { reason })) => {
+            assert!(reason.contains("`0.0.0.0:8443`"), "{reason}")
+        }
+        other => panic!("expected Corrupt naming the binding, got {other:?}"),
+    };
+    corrupt_naming(store.check(&keymanager::HealthOptions::new()).map(|_| ()));
+    drop(store);
+    corrupt_naming(KeyStore::open_with(dir.path().join("keys.db"), PASS, &options()).map(|_| ()));
+}
+
+/// Issue 13, planted rows for an existing pending entry: install checks the chain rows stored
+/// for the entry (none) instead of an empty chain, so a certificate or binding planted for it
+/// is refused, naming it, rather than sealed into its new MAC and served.
+#[test]
+fn rows_planted_for_a_pending_entry_are_not_sealed_by_install() {
+    for planted in [
+        "INSERT INTO chain (entry_id, position, der) \
+         SELECT id, 5, x'3082' FROM entries WHERE name = 'new'",
+        "INSERT INTO bindings (endpoint, entry_id) \
+         SELECT 'evil.example.com:443', id FROM entries WHERE name = 'new'",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = setup(dir.path());
+        let req = request(&key(3), "new.example.com");
+        let mut tx = store.begin().unwrap();
+        tx.add_pending("new", key(3), &req).unwrap();
+        tx.commit().unwrap();
+        raw(dir.path()).execute(planted, []).unwrap();
+        let cert = ca().sign_server(&req.to_pem(), &["new.example.com"], &[]);
+        let mut tx = store.begin().unwrap();
+        assert_tampered(tx.install_certificate(cert.as_bytes()), "new");
+    }
+}
+
+/// Issue 13: a stored Argon2 cost above the caller's maximum (by default 1 GiB and 10 passes)
+/// is refused before anything is derived, with a message naming the values; the same holds
+/// for a cost a new store would be made with.
+#[test]
+fn a_huge_stored_argon2_cost_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(setup(dir.path()));
+    let conn = raw(dir.path());
+    let path = dir.path().join("keys.db");
+    let refused = |result: Result<KeyStore, Error>, memory: u32, passes: u32| {
+        let e = result.unwrap_err();
+        let message = e.to_string();
+        match e {
+            Error::Store(StoreError::KdfCostTooHigh {
+                memory_kib,
+                iterations,
+                ..
+            }) => assert_eq!((memory_kib, iterations), (memory, passes)),
+            other => panic!("expected KdfCostTooHigh, got {other:?}"),
+        }
+        assert!(
+            message.contains(&format!("{memory} KiB, {passes} passes"))
+                && message.contains("max_kdf"),
+            "{message}"
+        );
+    };
+    // 4 GiB, within what the format allows: above the default maximum of 1 GiB.
+    conn.execute(
+        "UPDATE meta SET value = 4194304 WHERE name = 'kdf_memory_kib'",
+        [],
+    )
+    .unwrap();
+    refused(KeyStore::open_with(&path, PASS, &options()), 4_194_304, 1);
+    // 11 passes: above the default 10.
+    conn.execute_batch(
+        "UPDATE meta SET value = 64 WHERE name = 'kdf_memory_kib'; \
+         UPDATE meta SET value = 11 WHERE name = 'kdf_iterations';",
+    )
+    .unwrap();
+    refused(KeyStore::open_with(&path, PASS, &options()), 64, 11);
+    // A caller's own, lower maximum.
+    conn.execute(
+        "UPDATE meta SET value = 1 WHERE name = 'kdf_iterations'",
+        [],
+    )
+    .unwrap();
+    let strict = options().max_kdf(keymanager::KdfParams::new(32, 1, 1).unwrap());
+    refused(KeyStore::open_with(&path, PASS, &strict), 64, 1);
+    assert!(KeyStore::open_with(&path, PASS, &options()).is_ok());
+    // A new store is not made with a cost its own options would refuse.
+    let too_costly = options().kdf(keymanager::KdfParams::new(64, 20, 1).unwrap());
+    let new = dir.path().join("new.db");
+    refused(KeyStore::open_with(&new, PASS, &too_costly), 64, 20);
+    assert!(!new.exists(), "refused before the file is made");
+}
+
+/// Issue 13: a `-wal` or `-shm` file that someone else made ahead of the store (SQLite opens
+/// them without `O_EXCL`) is refused before the store writes anything into it: a symbolic
+/// link to a file elsewhere, or (as root, which CI is) a file owned by another user.
+#[test]
+#[cfg(unix)]
+fn companion_files_planted_by_another_user_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.db");
+    let capture = dir.path().join("captured");
+    std::fs::write(&capture, b"").unwrap();
+    let wal = dir.path().join("keys.db-wal");
+    std::os::unix::fs::symlink(&capture, &wal).unwrap();
+    let refused = |result: Result<KeyStore, Error>, file: &Path, why: &str| match result {
+        Err(Error::Store(StoreError::Io { path, reason })) => {
+            assert_eq!(Path::new(&path), file);
+            assert!(reason.contains(why), "{reason}");
+        }
+        other => panic!(
+            "expected the planted {} refused, got {other:?}",
+            file.display()
+        ),
+    };
+    refused(
+        KeyStore::open_with(&path, PASS, &options()),
+        &wal,
+        "not a regular file",
+    );
+    assert_eq!(
+        std::fs::read(&capture).unwrap(),
+        b"",
+        "nothing was written to it"
+    );
+    std::fs::remove_file(&wal).unwrap();
+
+    let shm = dir.path().join("keys.db-shm");
+    std::fs::write(&shm, b"").unwrap();
+    match std::os::unix::fs::chown(&shm, Some(65534), Some(65534)) {
+        Ok(()) => {
+            refused(
+                KeyStore::open_with(&path, PASS, &options()),
+                &shm,
+                "user 65534",
+            );
+            assert_eq!(
+                std::fs::read(&shm).unwrap(),
+                b"",
+                "nothing was written to it"
+            );
+        }
+        // Not root: only the symbolic-link case above can be made.
+        Err(e) => eprintln!("skipping the other-owner case: {e}"),
+    }
+    std::fs::remove_file(&shm).unwrap();
+    assert!(KeyStore::open_with(&path, PASS, &options()).is_ok());
 }

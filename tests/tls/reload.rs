@@ -170,3 +170,74 @@ fn child_installs_the_renewed_certificate() {
     tx.commit().unwrap();
     println!("CHILD COMMITTED");
 }
+
+/// Issue 13: the whole store file rolled back to an older copy while a resolver (in a handle
+/// of its own, as a server process has) serves it: the resolver keeps serving the newer
+/// snapshot it has, and reports the rollback through its error hook.
+#[test]
+fn a_whole_file_rollback_is_refused_and_reported_while_serving() {
+    use keymanager::Error;
+    use keymanager::error::StoreError;
+
+    use crate::common::rollback::{copy_of, roll_back};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.db");
+    let writer = store_in(dir.path());
+    fixture::install(&writer, "www", 0, &["www.test"], &[]);
+    fixture::bind(&writer, "www", &["www.test:443".into()]);
+    let old = copy_of(&path, "old.db");
+
+    let server = KeyStore::open_with(&path, PASSPHRASE, &fast_options()).unwrap();
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let e = Arc::clone(&errors);
+    let resolver = StoreResolver::builder(&server, "127.0.0.1:443".parse().unwrap())
+        .check_every(Duration::from_millis(10))
+        .on_error(move |err: &Error| {
+            let rolled_back = matches!(err, Error::Store(StoreError::RolledBack { .. }));
+            e.lock().unwrap().push((rolled_back, err.to_string()));
+        })
+        .build()
+        .unwrap();
+    assert!(resolver.lookup(Some("api.test")).is_none());
+
+    fixture::install(&writer, "api", 1, &["api.test"], &[]);
+    fixture::bind(&writer, "api", &["api.test:443".into()]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while resolver.lookup(Some("api.test")).is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the new binding was never served"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    roll_back(&path, &old);
+    while !errors
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|(rolled_back, _)| *rolled_back)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no rollback reported: {:?}",
+            errors.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let reported = errors.lock().unwrap().clone();
+    assert!(
+        reported.iter().all(|(rolled_back, _)| *rolled_back),
+        "{reported:?}"
+    );
+    assert!(reported[0].1.contains("rolled back"), "{}", reported[0].1);
+    // Still serving the newer state.
+    assert!(resolver.lookup(Some("api.test")).is_some());
+    assert!(resolver.lookup(Some("www.test")).is_some());
+    assert!(matches!(
+        resolver.refresh(),
+        Err(Error::Store(StoreError::RolledBack { .. }))
+    ));
+    assert!(resolver.lookup(Some("api.test")).is_some());
+}

@@ -28,8 +28,8 @@ pub fn table(entries: &[Entry]) -> String {
             [
                 e.name().to_owned(),
                 state(e).to_owned(),
-                e.subject().to_owned(),
-                or_dash(e.dns_names().join(",")),
+                shown(e.subject()),
+                or_dash(shown(&e.dns_names().join(","))),
                 e.not_after().map_or_else(|| "-".into(), date),
                 e.key_bits().to_string(),
                 or_dash(bindings(e).join(",")),
@@ -69,8 +69,8 @@ pub fn details(e: &Entry) -> String {
     let mut lines = vec![
         ("name", e.name().to_owned()),
         ("state", state(e).to_owned()),
-        ("subject", e.subject().to_owned()),
-        ("dns names", or_dash(e.dns_names().join(", "))),
+        ("subject", shown(e.subject())),
+        ("dns names", or_dash(shown(&e.dns_names().join(", ")))),
         ("not before", time(e.not_before())),
         ("not after", time(e.not_after())),
         ("key", format!("RSA {} bits", e.key_bits())),
@@ -142,7 +142,11 @@ pub fn changes(before: &[Entry], after: &[Entry]) -> Vec<String> {
             for b in bindings(e) {
                 lines.push(format!("- binding {b} -> `{name}`"));
             }
-            lines.push(format!("- entry `{name}` ({}, {})", state(e), e.subject()));
+            lines.push(format!(
+                "- entry `{name}` ({}, {})",
+                state(e),
+                shown(e.subject())
+            ));
         }
     }
     for (name, e) in &new {
@@ -151,7 +155,7 @@ pub fn changes(before: &[Entry], after: &[Entry]) -> Vec<String> {
                 lines.push(format!(
                     "+ entry `{name}`: {}, {}, RSA {} bits, key {}",
                     state(e),
-                    e.subject(),
+                    shown(e.subject()),
                     e.key_bits(),
                     e.fingerprint().to_hex()
                 ));
@@ -172,7 +176,7 @@ pub fn changes(before: &[Entry], after: &[Entry]) -> Vec<String> {
                         "~ entry `{name}`: {} -> {}, certificate for {} valid until {}",
                         state(o),
                         state(e),
-                        e.subject(),
+                        shown(e.subject()),
                         e.not_after().map_or_else(|| "-".into(), format_utc)
                     ));
                 }
@@ -233,6 +237,21 @@ fn bindings(e: &Entry) -> Vec<String> {
     e.bindings().iter().map(ToString::to_string).collect()
 }
 
+/// Text from a certificate or request (a subject, DNS names) as printed on a terminal: control
+/// characters (escape sequences, newlines, C1 codes) escaped as `\u{..}`, so that a name
+/// cannot move the cursor, recolour or rewrite what the operator reads.
+fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn or_dash(s: String) -> String {
     if s.is_empty() { "-".into() } else { s }
 }
@@ -240,6 +259,16 @@ fn or_dash(s: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_in_names_are_escaped() {
+        assert_eq!(shown("www.example.com"), "www.example.com");
+        assert_eq!(
+            shown("evil\u{1b}[2J\nname\u{9b}31m\u{7f}"),
+            "evil\\u{1b}[2J\\u{a}name\\u{9b}31m\\u{7f}"
+        );
+        assert_eq!(shown("CN=é,O=a\\,b"), "CN=é,O=a\\,b");
+    }
 
     #[test]
     fn times_are_utc_text() {

@@ -1,0 +1,218 @@
+//! The store-level authenticator: what proves the whole state, not one entry at a time.
+//!
+//! ```text
+//! state     one row: generation, digest, MAC
+//! digest    XOR of token(id, row MAC) over every entry (see seal.rs)
+//! MAC       over the generation and the digest
+//! ```
+//!
+//! Every write of an entry's MAC replaces its token in the digest (two HMACs and one row
+//! update: O(changed entries) per commit, whatever the store's size); a commit that changed
+//! the digest bumps the generation and re-MACs the record. Opening, [`KeyStore::check`],
+//! [`KeyStore::snapshot`] and a [`Watcher`](super::Watcher)'s snapshot recompute the digest
+//! from every entry's `(id, MAC)` (one HMAC per entry, no certificate or key is read) and
+//! compare: an entry deleted, added, or replaced by an older copy of itself no longer adds up.
+//! Beginning a transaction checks the record's MAC only (O(1)).
+//!
+//! What no single file can prove: that it is the newest. A whole older copy of the file is a
+//! consistent older state; only a generation kept elsewhere tells it apart: a handle refuses a
+//! generation older than one it has seen ([`StoreError::RolledBack`]), and
+//! [`StoreOptions::min_generation`](super::StoreOptions::min_generation) lets an operator
+//! who records the generation refuse it at open.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::KeyStore;
+use super::schema::db;
+use super::seal::Keys;
+use super::transaction::Session;
+use crate::error::{Result, StoreError};
+
+/// Purpose label of the state record's MAC.
+const STATE_LABEL: &[u8] = b"keymanager/v1/state";
+
+/// The `state` row: the generation, the digest of the set of entries, and their MAC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct StateRecord {
+    pub(super) generation: u64,
+    pub(super) digest: [u8; 32],
+}
+
+impl StateRecord {
+    fn mac(&self, keys: &Keys) -> Vec<u8> {
+        keys.mac(&[STATE_LABEL, &self.generation.to_be_bytes(), &self.digest])
+    }
+}
+
+/// Writes the record (generation and digest, with their MAC under `keys`).
+pub(super) fn write(conn: &Connection, keys: &Keys, record: &StateRecord) -> Result<()> {
+    let generation = i64::try_from(record.generation).map_err(|_| StoreError::Corrupt {
+        reason: "the store's generation counter is exhausted".into(),
+    })?;
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO state (id, generation, digest, mac) VALUES (1, ?1, ?2, ?3)",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            generation,
+            record.digest.as_slice(),
+            record.mac(keys)
+        ])
+    })
+    .map_err(db("writing the store's authenticator"))?;
+    Ok(())
+}
+
+/// The digest of every entry in the file, computed from scratch under `keys` (one HMAC per
+/// entry).
+pub(super) fn digest_of_entries(conn: &Connection, keys: &Keys) -> Result<[u8; 32]> {
+    let mut st = conn
+        .prepare_cached("SELECT id, mac FROM entries")
+        .map_err(db("reading the entries' MACs"))?;
+    let mut rows = st.query([]).map_err(db("reading the entries' MACs"))?;
+    let mut digest = [0u8; 32];
+    while let Some(row) = rows.next().map_err(db("reading the entries' MACs"))? {
+        let id: i64 = row.get(0).map_err(db("reading the entries' MACs"))?;
+        let mac: Vec<u8> = row.get(1).map_err(db("reading the entries' MACs"))?;
+        xor(&mut digest, &keys.token(id, &mac));
+    }
+    Ok(digest)
+}
+
+/// Writes the record of a file that has none yet (a new store, or one migrated from before
+/// the authenticator): the digest of the entries it holds, generation 0.
+pub(super) fn adopt(conn: &Connection, keys: &Keys) -> Result<()> {
+    let digest = digest_of_entries(conn, keys)?;
+    write(
+        conn,
+        keys,
+        &StateRecord {
+            generation: 0,
+            digest,
+        },
+    )
+}
+
+impl Session<'_> {
+    /// The record, after checking its MAC (O(1)). A missing or altered record is
+    /// [`StoreError::StateTampered`].
+    pub(super) fn state_record(&self) -> Result<StateRecord> {
+        let stored: Option<(i64, Vec<u8>, Vec<u8>)> = self
+            .conn
+            .prepare_cached("SELECT generation, digest, mac FROM state WHERE id = 1")
+            .and_then(|mut st| {
+                st.query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()
+            })
+            .map_err(db("reading the store's authenticator"))?;
+        let tampered = |what: &str| -> crate::Error {
+            StoreError::StateTampered {
+                what: what.to_owned(),
+            }
+            .into()
+        };
+        let Some((generation, digest, mac)) = stored else {
+            return Err(tampered("its record is missing"));
+        };
+        let record = StateRecord {
+            generation: u64::try_from(generation)
+                .map_err(|_| tampered("its generation is negative"))?,
+            digest: digest
+                .try_into()
+                .map_err(|_| tampered("its digest is not 32 bytes"))?,
+        };
+        if !self.kek.keys.verify_mac(
+            &[
+                STATE_LABEL,
+                &record.generation.to_be_bytes(),
+                &record.digest,
+            ],
+            &mac,
+        ) {
+            self.check_salt()?;
+            return Err(tampered("its record's MAC does not verify"));
+        }
+        Ok(record)
+    }
+
+    /// Checks the whole state: the record's MAC, then the digest against every entry's
+    /// `(id, MAC)`. Returns the generation.
+    pub(super) fn check_state(&self) -> Result<u64> {
+        let record = self.state_record()?;
+        if digest_of_entries(self.conn, &self.kek.keys)? != record.digest {
+            return Err(StoreError::StateTampered {
+                what: "the set of entries does not add up to its digest".into(),
+            }
+            .into());
+        }
+        Ok(record.generation)
+    }
+
+    /// Replaces entry `id`'s token in the digest: `old` is the MAC it had (`None` for a new
+    /// entry), `new` the MAC it gets (`None` when it is deleted). O(1).
+    pub(super) fn replace_token(
+        &self,
+        id: i64,
+        old: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> Result<()> {
+        let digest: Vec<u8> = self
+            .conn
+            .prepare_cached("SELECT digest FROM state WHERE id = 1")
+            .and_then(|mut st| st.query_row([], |r| r.get(0)))
+            .map_err(db("reading the store's authenticator"))?;
+        let mut digest: [u8; 32] = digest.try_into().map_err(|_| StoreError::StateTampered {
+            what: "its digest is not 32 bytes".into(),
+        })?;
+        for mac in [old, new].into_iter().flatten() {
+            xor(&mut digest, &self.kek.keys.token(id, mac));
+        }
+        self.conn
+            .prepare_cached("UPDATE state SET digest = ?1 WHERE id = 1")
+            .and_then(|mut st| st.execute(params![digest.as_slice()]))
+            .map_err(db("writing the store's authenticator"))?;
+        Ok(())
+    }
+
+    /// At commit: if the digest changed since `begun` (read when the transaction began), the
+    /// next generation with its MAC. Returns the generation the commit leaves.
+    pub(super) fn seal_state(&self, begun: &StateRecord) -> Result<u64> {
+        let digest: Vec<u8> = self
+            .conn
+            .prepare_cached("SELECT digest FROM state WHERE id = 1")
+            .and_then(|mut st| st.query_row([], |r| r.get(0)))
+            .map_err(db("reading the store's authenticator"))?;
+        if digest.as_slice() == begun.digest.as_slice() {
+            // Nothing was written (or it was all undone): the file is as it was.
+            return Ok(begun.generation);
+        }
+        let record = StateRecord {
+            generation: begun.generation.saturating_add(1),
+            digest: digest.try_into().map_err(|_| StoreError::StateTampered {
+                what: "its digest is not 32 bytes".into(),
+            })?,
+        };
+        write(self.conn, &self.kek.keys, &record)?;
+        Ok(record.generation)
+    }
+}
+
+impl KeyStore {
+    /// The store's generation: a counter that every commit that changes the store bumps by
+    /// one. The file holds it under a MAC; read (and checked) now.
+    ///
+    /// A handle refuses a generation older than one it has seen
+    /// ([`StoreError::RolledBack`]); an operator who records it elsewhere can refuse an older
+    /// file at open with [`StoreOptions::min_generation`](super::StoreOptions::min_generation).
+    pub fn generation(&self) -> Result<u64> {
+        let generation = self.read(|s| Ok(s.state_record()?.generation))?;
+        self.inner.observe(generation)?;
+        Ok(generation)
+    }
+}
+
+fn xor(into: &mut [u8; 32], token: &[u8; 32]) {
+    for (a, b) in into.iter_mut().zip(token) {
+        *a ^= b;
+    }
+}
