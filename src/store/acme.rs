@@ -6,18 +6,21 @@
 //!                  key), sealed like the server keys with the directory URL as context
 //! acme_orders      id, directory, entry, order URL, state, identifiers, challenge type,
 //!                  created / updated, resumed count, last error
-//! acme_challenges  (kind, key) → order, value, sealed key: http-01 token → key authorization;
+//! acme_challenges  (kind, key) → order, value, seal: http-01 token → key authorization;
 //!                  tls-alpn-01 identifier → challenge certificate DER and its sealed key;
-//!                  dns-01 record name → TXT value
+//!                  dns-01 record name → TXT value; each row sealed to its kind, key and
+//!                  value, so that a planted or altered answer is refused, never served
 //! acme_managed     entry name → directory, challenge type, key size, renewal time, failures,
 //!                  next attempt, last error
 //! ```
 //!
-//! Secrets (account credentials, challenge keys) are sealed (AEAD) under the store's key;
-//! the rest is not secret and is not MAC-protected: changing it behind the store's back can
-//! make an order fail or a renewal come early, never serve a wrong key for an entry (the
-//! entries keep their MACs, and a challenge certificate is only served to `acme-tls/1`
-//! handshakes).
+//! Secrets (account credentials, challenge keys) are sealed (AEAD) under the store's key, and
+//! challenge answers are authenticated by their seal: a planted http-01 answer would let
+//! someone with write access to the file pass a CA's validation for our names. The rest
+//! (orders, the managed-entry records) is not secret and not MAC-protected, nor covered by the
+//! store-level authenticator (`state.rs`, entries only): changing it behind the store's back
+//! can make an order fail, resume another order URL, or make a renewal come early or late;
+//! never serve a wrong key for an entry (the entries keep their MACs).
 //!
 //! Every function here runs in the caller's transaction (a [`Transaction`]) or one read
 //! ([`KeyStore::read`]), so what an ACME step writes commits together with the entry change
@@ -38,8 +41,23 @@ use crate::request::CertificateRequest;
 
 /// Purpose label of sealed ACME account credentials (context: the directory URL).
 const ACCOUNT_LABEL: &[u8] = b"keymanager/v1/acme-account";
-/// Purpose label of a sealed tls-alpn-01 challenge key (context: the identifier).
-const CHALLENGE_KEY_LABEL: &[u8] = b"keymanager/v1/acme-challenge-key";
+/// Purpose label of a challenge answer's seal (context: [`challenge_context`]). Every answer
+/// row carries one, so that a row planted by someone with write access to the file but without
+/// the passphrase is never served: an http-01 answer of theirs would otherwise let them pass a
+/// CA's validation for our names with their own key. For tls-alpn-01 the sealed plaintext is
+/// the challenge key; for http-01 it is empty (the seal then authenticates the answer).
+const CHALLENGE_LABEL: &[u8] = b"keymanager/v2/acme-challenge";
+
+/// What a challenge answer's seal is bound to: its kind, its key (token or identifier) and its
+/// value (key authorization or certificate), each length-prefixed.
+fn challenge_context(kind: &str, key: &str, value: &[u8]) -> Vec<u8> {
+    let mut context = Vec::with_capacity(24 + kind.len() + key.len() + value.len());
+    for part in [kind.as_bytes(), key.as_bytes(), value] {
+        context.extend_from_slice(&(part.len() as u64).to_be_bytes());
+        context.extend_from_slice(part);
+    }
+    context
+}
 
 /// The schema of these tables: appended to `schema::MIGRATIONS` as version 2.
 pub(super) const V2_ACME: &str = "
@@ -194,16 +212,36 @@ impl KeyStore {
     }
 
     /// The key authorization to answer the http-01 challenge `token` with.
+    /// A row whose seal does not open (planted, or altered) is refused as tampering.
     pub(crate) fn acme_http01(&self, token: &str) -> Result<Option<String>> {
         self.read(|s| {
-            let value: Option<Vec<u8>> = s
+            let row: Option<(Vec<u8>, Option<Vec<u8>>)> = s
                 .conn
                 .prepare_cached(
-                    "SELECT value FROM acme_challenges WHERE kind = 'http-01' AND key = ?1",
+                    "SELECT value, sealed_key FROM acme_challenges \
+                     WHERE kind = 'http-01' AND key = ?1",
                 )
-                .and_then(|mut st| st.query_row(params![token], |r| r.get(0)).optional())
+                .and_then(|mut st| {
+                    st.query_row(params![token], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                })
                 .map_err(db("reading an ACME challenge"))?;
-            Ok(value.and_then(|v| String::from_utf8(v).ok()))
+            let Some((value, sealed)) = row else {
+                return Ok(None);
+            };
+            let context = challenge_context("http-01", token, &value);
+            if sealed
+                .and_then(|sealed| s.kek.keys.open(CHALLENGE_LABEL, &context, &sealed))
+                .is_none()
+            {
+                return Err(StoreError::Tampered {
+                    entry: "ACME http-01 challenge".into(),
+                    what: "its answer was not written by this store (its seal does not open)"
+                        .into(),
+                }
+                .into());
+            }
+            Ok(String::from_utf8(value).ok())
         })
     }
 
@@ -227,7 +265,11 @@ impl KeyStore {
             let key_pkcs8 = s
                 .kek
                 .keys
-                .open(CHALLENGE_KEY_LABEL, identifier.as_bytes(), &sealed)
+                .open(
+                    CHALLENGE_LABEL,
+                    &challenge_context("tls-alpn-01", identifier, &certificate),
+                    &sealed,
+                )
                 .ok_or_else(|| StoreError::Tampered {
                     entry: format!("ACME tls-alpn-01 challenge for {identifier}"),
                     what: "its sealed key does not decrypt".into(),
@@ -429,8 +471,8 @@ impl Transaction {
         Ok(())
     }
 
-    /// Stores a challenge answer for order `order_id`, replacing one for the same key; a key
-    /// (tls-alpn-01) is sealed with `key` as context.
+    /// Stores a challenge answer for order `order_id`, replacing one for the same key, sealed
+    /// to its kind, key and value; a private key (tls-alpn-01) is the sealed plaintext.
     pub(crate) fn acme_put_challenge(
         &mut self,
         order_id: i64,
@@ -440,10 +482,11 @@ impl Transaction {
         private_key: Option<&[u8]>,
     ) -> Result<()> {
         let s = self.session();
-        let sealed = match private_key {
-            Some(k) => Some(s.kek.keys.seal(CHALLENGE_KEY_LABEL, key.as_bytes(), k)?),
-            None => None,
-        };
+        let sealed = s.kek.keys.seal(
+            CHALLENGE_LABEL,
+            &challenge_context(kind, key, value),
+            private_key.unwrap_or_default(),
+        )?;
         s.conn
             .execute(
                 "INSERT OR REPLACE INTO acme_challenges \
@@ -554,13 +597,10 @@ pub(super) fn reseal(
         )
         .map_err(db("re-sealing an ACME account"))?;
     }
-    // Challenge keys live minutes: drop them rather than re-seal them (an order in flight
+    // Challenge answers live minutes: drop them rather than re-seal them (an order in flight
     // makes new ones when it is resumed).
-    conn.execute(
-        "DELETE FROM acme_challenges WHERE sealed_key IS NOT NULL",
-        [],
-    )
-    .map_err(db("removing ACME challenges"))?;
+    conn.execute("DELETE FROM acme_challenges", [])
+        .map_err(db("removing ACME challenges"))?;
     Ok(())
 }
 
@@ -652,6 +692,61 @@ mod tests {
             b"{\"id\":1}"
         );
         assert!(store.acme_tls_alpn("www.test").unwrap().is_none());
+    }
+
+    /// A challenge answer planted in the file (no passphrase) is refused, not served: an
+    /// http-01 answer of an attacker's would let them pass a CA's validation for our names.
+    #[test]
+    fn planted_or_altered_challenge_answers_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_at(&dir.path().join("keys.db"), "passphrase");
+        let mut tx = store.begin().unwrap();
+        let order = tx
+            .acme_insert_order("https://ca.test/dir", "www", &[], "http-01")
+            .unwrap();
+        tx.acme_put_challenge(order, "http-01", "good-token", b"good-token.thumb", None)
+            .unwrap();
+        tx.acme_put_challenge(order, "tls-alpn-01", "www.test", b"cert", Some(b"key"))
+            .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(
+            store.acme_http01("good-token").unwrap().as_deref(),
+            Some("good-token.thumb")
+        );
+        let write = |sql: &str| {
+            store
+                .read(|s| {
+                    s.conn.execute(sql, []).unwrap();
+                    Ok(())
+                })
+                .unwrap()
+        };
+        // Planted without a seal, planted with another row's seal, and altered in place.
+        write(&format!(
+            "INSERT INTO acme_challenges (kind, key, order_id, value, sealed_key, created_at) \
+             VALUES ('http-01', 'evil-token', {order}, X'6576696c', NULL, 0)"
+        ));
+        write(&format!(
+            "INSERT INTO acme_challenges (kind, key, order_id, value, sealed_key, created_at) \
+             SELECT 'http-01', 'evil-2', {order}, X'6576696c', sealed_key, 0 \
+             FROM acme_challenges WHERE key = 'good-token'"
+        ));
+        write("UPDATE acme_challenges SET value = X'6576696c' WHERE key = 'good-token'");
+        write("UPDATE acme_challenges SET value = X'6576696c' WHERE key = 'www.test'");
+        for token in ["evil-token", "evil-2", "good-token"] {
+            assert!(
+                matches!(
+                    store.acme_http01(token),
+                    Err(crate::Error::Store(StoreError::Tampered { .. }))
+                ),
+                "{token}"
+            );
+        }
+        assert!(matches!(
+            store.acme_tls_alpn("www.test"),
+            Err(crate::Error::Store(StoreError::Tampered { .. }))
+        ));
+        assert!(store.acme_http01("unknown").unwrap().is_none());
     }
 
     #[test]
