@@ -211,73 +211,28 @@ impl KeyStore {
         })
     }
 
-    /// The key authorization to answer the http-01 challenge `token` with.
-    /// A row whose seal does not open (planted, or altered) is refused as tampering.
+    /// The key authorization to answer the http-01 challenge `token` with. A row whose seal
+    /// does not open (planted, or altered) is refused as tampering.
     pub(crate) fn acme_http01(&self, token: &str) -> Result<Option<String>> {
         self.read(|s| {
-            let row: Option<(Vec<u8>, Option<Vec<u8>>)> = s
-                .conn
-                .prepare_cached(
-                    "SELECT value, sealed_key FROM acme_challenges \
-                     WHERE kind = 'http-01' AND key = ?1",
-                )
-                .and_then(|mut st| {
-                    st.query_row(params![token], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .optional()
-                })
-                .map_err(db("reading an ACME challenge"))?;
-            let Some((value, sealed)) = row else {
-                return Ok(None);
-            };
-            let context = challenge_context("http-01", token, &value);
-            if sealed
-                .and_then(|sealed| s.kek.keys.open(CHALLENGE_LABEL, &context, &sealed))
-                .is_none()
-            {
-                return Err(StoreError::Tampered {
-                    entry: "ACME http-01 challenge".into(),
-                    what: "its answer was not written by this store (its seal does not open)"
-                        .into(),
-                }
-                .into());
-            }
-            Ok(String::from_utf8(value).ok())
+            Ok(
+                challenge(s, "http-01", token)?
+                    .and_then(|(value, _)| String::from_utf8(value).ok()),
+            )
         })
     }
 
     /// The tls-alpn-01 challenge certificate and key for `identifier` (lower case).
     pub(crate) fn acme_tls_alpn(&self, identifier: &str) -> Result<Option<AcmeAlpnChallenge>> {
         self.read(|s| {
-            let row: Option<(Vec<u8>, Option<Vec<u8>>)> = s
-                .conn
-                .prepare_cached(
-                    "SELECT value, sealed_key FROM acme_challenges \
-                     WHERE kind = 'tls-alpn-01' AND key = ?1",
-                )
-                .and_then(|mut st| {
-                    st.query_row(params![identifier], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .optional()
-                })
-                .map_err(db("reading an ACME challenge"))?;
-            let Some((certificate, Some(sealed))) = row else {
-                return Ok(None);
-            };
-            let key_pkcs8 = s
-                .kek
-                .keys
-                .open(
-                    CHALLENGE_LABEL,
-                    &challenge_context("tls-alpn-01", identifier, &certificate),
-                    &sealed,
-                )
-                .ok_or_else(|| StoreError::Tampered {
-                    entry: format!("ACME tls-alpn-01 challenge for {identifier}"),
-                    what: "its sealed key does not decrypt".into(),
-                })?;
-            Ok(Some(AcmeAlpnChallenge {
-                certificate,
-                key_pkcs8,
-            }))
+            Ok(
+                challenge(s, "tls-alpn-01", identifier)?.map(|(certificate, key_pkcs8)| {
+                    AcmeAlpnChallenge {
+                        certificate,
+                        key_pkcs8,
+                    }
+                }),
+            )
         })
     }
 
@@ -564,6 +519,41 @@ impl Transaction {
             .execute("DELETE FROM acme_managed WHERE entry = ?1", params![entry])
             .map_err(db("forgetting an ACME entry"))?;
         Ok(())
+    }
+}
+
+/// A challenge answer as stored: its value, and the opened plaintext of its seal.
+type ChallengeAnswer = (Vec<u8>, Zeroizing<Vec<u8>>);
+
+/// The challenge answer of `kind` for `key`: its value and the plaintext of its seal (the
+/// challenge key for tls-alpn-01, empty for http-01). A row whose seal does not open for its
+/// kind, key and value (planted, or altered) is refused as tampering.
+fn challenge(
+    s: &Session<'_>,
+    kind: &str,
+    key: &str,
+) -> Result<Option<ChallengeAnswer>> {
+    let row: Option<(Vec<u8>, Option<Vec<u8>>)> = s
+        .conn
+        .prepare_cached(
+            "SELECT value, sealed_key FROM acme_challenges WHERE kind = ?1 AND key = ?2",
+        )
+        .and_then(|mut st| {
+            st.query_row(params![kind, key], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(db("reading an ACME challenge"))?;
+    let Some((value, sealed)) = row else {
+        return Ok(None);
+    };
+    let context = challenge_context(kind, key, &value);
+    match sealed.and_then(|sealed| s.kek.keys.open(CHALLENGE_LABEL, &context, &sealed)) {
+        Some(plain) => Ok(Some((value, plain))),
+        None => Err(StoreError::Tampered {
+            entry: format!("ACME {kind} challenge for {key}"),
+            what: "its answer was not written by this store (its seal does not open)".into(),
+        }
+        .into()),
     }
 }
 
