@@ -136,7 +136,10 @@ async fn failing_renewal_information_falls_back_to_a_third_of_the_lifetime() {
     assert_eq!(proxy.asked(), [cert_id(&old)]);
     assert_eq!(renew_at(&store), by_lifetime);
 
-    let renewals = acme.renew_due(by_lifetime, &Solver::http01()).await.unwrap();
+    let renewals = acme
+        .renew_due(by_lifetime, &Solver::http01())
+        .await
+        .unwrap();
     assert!(
         matches!(renewals[0].outcome(), RenewOutcome::Renewed(_)),
         "{:?}",

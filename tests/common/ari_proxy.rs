@@ -57,7 +57,10 @@ pub struct AriProxy {
 impl AriProxy {
     /// Starts the proxy in front of `pebble`, answering renewal information with `answer`.
     pub async fn start(pebble: &Pebble, answer: Answer) -> AriProxy {
-        let rest = pebble.directory().strip_prefix("https://127.0.0.1:").unwrap();
+        let rest = pebble
+            .directory()
+            .strip_prefix("https://127.0.0.1:")
+            .unwrap();
         let (upstream, path) = rest.split_once('/').unwrap();
         let upstream: u16 = upstream.parse().unwrap();
         let directory_path = format!("/{path}");

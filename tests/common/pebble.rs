@@ -159,7 +159,10 @@ impl Pebble {
     /// The API's TLS certificate and its key (PEM files), signed by [`api_root`](Self::api_root):
     /// for a stand-in that answers in pebble's place (tests/common/ari_proxy.rs).
     pub fn api_identity(&self) -> (PathBuf, PathBuf) {
-        (self.dir.path().join("api.pem"), self.dir.path().join("api.key"))
+        (
+            self.dir.path().join("api.pem"),
+            self.dir.path().join("api.key"),
+        )
     }
 
     /// The port pebble's validator connects to for http-01.
