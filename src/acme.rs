@@ -365,7 +365,8 @@ impl Acme {
     }
 
     /// Renews every entry this account manages whose renewal time has come at `now` (the
-    /// window suggested by the CA's ARI when its directory offers `renewalInfo`, else when a
+    /// window suggested by the CA's ARI when its directory offers `renewalInfo`: a random time
+    /// in it, recorded as [`Managed::renew_at`] and kept while the window holds it; else when a
     /// third of the certificate's lifetime is left, minus a random jitter), skipping those
     /// backing off after a failure. A failure is recorded in the store with the next attempt
     /// time (exponential backoff, capped: [`RenewPolicy`]) and reported in the result; it does

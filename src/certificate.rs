@@ -239,6 +239,12 @@ impl Certificate {
         crate::name::display_x509_name(self.issuer_name())
     }
 
+    /// The serial number's DER content octets, as encoded (sign byte included): what an ARI
+    /// CertID (RFC 9773 §4.1) is made of.
+    pub(crate) fn serial_der(&self) -> &[u8] {
+        self.parsed.tbs_certificate().serial_number().as_bytes()
+    }
+
     /// The serial number in upper-case hex, without a sign byte (as `openssl x509 -serial`).
     pub fn serial_hex(&self) -> String {
         let bytes = self.parsed.tbs_certificate().serial_number().as_bytes();

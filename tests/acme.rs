@@ -12,6 +12,7 @@ mod common;
 // The files of tests/acme/.
 mod acme {
     mod account;
+    mod ari;
     mod cli;
     mod errors;
     mod issue;

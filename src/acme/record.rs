@@ -180,8 +180,9 @@ impl Managed {
         self.bits
     }
 
-    /// When its renewal is due (a third of the lifetime before the end, minus jitter; the ARI
-    /// window takes precedence when the CA offers one).
+    /// When its renewal is due: a third of the lifetime before the end, minus jitter; or, once
+    /// a renewal check has read the CA's ARI window, a random time inside that window (kept
+    /// while the window holds it).
     pub fn renew_at(&self) -> SystemTime {
         self.renew_at
     }

@@ -167,9 +167,24 @@ pub(super) async fn renew_due(
         };
         let (due, replaces) = match ari_window(acme, leaf.as_ref()).await {
             Some((start, end, id)) => {
-                let span = end.duration_since(start).unwrap_or_default().as_secs();
-                let point = start + Duration::from_secs(rand::rng().random_range(0..=span));
-                (point <= now, Some(id))
+                // RFC 9773 §4.2: a uniformly random time in the window. It is recorded and
+                // kept while the window holds it (`managed` shows it); picking anew at every
+                // call would renew near the window's start, not spread over it.
+                let at = if (start..=end).contains(&row.renew_at) {
+                    row.renew_at
+                } else {
+                    let span = end.duration_since(start).unwrap_or_default().as_secs();
+                    let at = start + Duration::from_secs(rand::rng().random_range(0..=span));
+                    let (store, name) = (acme.inner.store.clone(), row.entry.clone());
+                    blocking(move || {
+                        let mut tx = store.begin()?;
+                        tx.acme_set_renew_at(&name, at)?;
+                        tx.commit()
+                    })
+                    .await?;
+                    at
+                };
+                (at <= now, Some(id))
             }
             None => (row.renew_at <= now, None),
         };
@@ -294,13 +309,9 @@ async fn ari_window(
 ) -> Option<(SystemTime, SystemTime, CertificateIdentifier<'static>)> {
     let leaf = leaf?;
     let aki = leaf.authority_key_id()?.to_vec();
-    let mut serial = hex::decode(leaf.serial_hex()).ok()?;
-    if serial.first().is_some_and(|b| b & 0x80 != 0) {
-        serial.insert(0, 0);
-    }
     let id = CertificateIdentifier::new(
         rustls::pki_types::Der::from_slice(&aki),
-        rustls::pki_types::Der::from_slice(&serial),
+        rustls::pki_types::Der::from_slice(leaf.serial_der()),
     )
     .into_owned();
     let (info, _) = tokio::time::timeout(

@@ -512,6 +512,18 @@ impl Transaction {
         Ok(())
     }
 
+    /// Sets the renewal time of `entry` (the point chosen in the CA's ARI window).
+    pub(crate) fn acme_set_renew_at(&mut self, entry: &str, renew_at: SystemTime) -> Result<()> {
+        self.session()
+            .conn
+            .execute(
+                "UPDATE acme_managed SET renew_at = ?1 WHERE entry = ?2",
+                params![secs(renew_at), entry],
+            )
+            .map_err(db("recording a renewal time"))?;
+        Ok(())
+    }
+
     /// Forgets that ACME manages `entry` (the entry was removed).
     pub(crate) fn acme_unmanage(&mut self, entry: &str) -> Result<()> {
         self.session()

@@ -18,7 +18,12 @@ use crate::common::pebble::ChalltestDns;
 use crate::common::pebble::Pebble;
 
 pub fn account_options(pebble: &Pebble) -> AccountOptions {
-    AccountOptions::new(pebble.directory())
+    account_options_at(pebble, pebble.directory())
+}
+
+/// The account options for `directory`, which leads to `pebble` (itself, or a proxy in front).
+pub fn account_options_at(pebble: &Pebble, directory: &str) -> AccountOptions {
+    AccountOptions::new(directory)
         .contact("mailto:admin@example.test")
         .agree_to_terms(true)
         .ca_root(pebble.api_root())

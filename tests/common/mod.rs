@@ -9,6 +9,8 @@
 
 #[cfg(feature = "acme")]
 pub mod acme;
+#[cfg(feature = "acme")]
+pub mod ari_proxy;
 pub mod ca;
 pub mod der_edit;
 pub mod fixtures;

@@ -156,6 +156,15 @@ impl Pebble {
         self.dir.path().join("ca.pem")
     }
 
+    /// The API's TLS certificate and its key (PEM files), signed by [`api_root`](Self::api_root):
+    /// for a stand-in that answers in pebble's place (tests/common/ari_proxy.rs).
+    pub fn api_identity(&self) -> (PathBuf, PathBuf) {
+        (
+            self.dir.path().join("api.pem"),
+            self.dir.path().join("api.key"),
+        )
+    }
+
     /// The port pebble's validator connects to for http-01.
     pub fn http_port(&self) -> u16 {
         self.http_port
