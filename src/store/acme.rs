@@ -540,11 +540,7 @@ type ChallengeAnswer = (Vec<u8>, Zeroizing<Vec<u8>>);
 /// The challenge answer of `kind` for `key`: its value and the plaintext of its seal (the
 /// challenge key for tls-alpn-01, empty for http-01). A row whose seal does not open for its
 /// kind, key and value (planted, or altered) is refused as tampering.
-fn challenge(
-    s: &Session<'_>,
-    kind: &str,
-    key: &str,
-) -> Result<Option<ChallengeAnswer>> {
+fn challenge(s: &Session<'_>, kind: &str, key: &str) -> Result<Option<ChallengeAnswer>> {
     let row: Option<(Vec<u8>, Option<Vec<u8>>)> = s
         .conn
         .prepare_cached(
