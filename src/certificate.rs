@@ -241,6 +241,7 @@ impl Certificate {
 
     /// The serial number's DER content octets, as encoded (sign byte included): what an ARI
     /// CertID (RFC 9773 §4.1) is made of.
+    #[cfg(feature = "acme")]
     pub(crate) fn serial_der(&self) -> &[u8] {
         self.parsed.tbs_certificate().serial_number().as_bytes()
     }
