@@ -134,7 +134,8 @@ impl AriProxy {
         self.state.lock().unwrap().asked.clone()
     }
 
-    /// Each new-order request's `replaces`, in order (`None`: it had none).
+    /// Each order pebble placed (a new-order request it answered 201), its `replaces`, in
+    /// order (`None`: it had none).
     pub fn new_orders(&self) -> Vec<Option<String>> {
         self.state.lock().unwrap().new_orders.clone()
     }
@@ -174,10 +175,12 @@ impl Proxy {
             let new_order = method == "POST"
                 && self.state.lock().unwrap().new_order_path.as_deref() == Some(path);
             let replaces = new_order.then(|| replaces_of(&body));
-            if let Some(replaces) = &replaces {
+            let (status, headers, mut answer) = self.forward(&head, &body).await;
+            // Only the orders pebble placed: a request it refused (a `badNonce`, which it
+            // answers to 5 % of requests) is sent again by the client, and counts once.
+            if let (201, Some(replaces)) = (status, &replaces) {
                 self.state.lock().unwrap().new_orders.push(replaces.clone());
             }
-            let (status, headers, mut answer) = self.forward(&head, &body).await;
             if method == "GET" && path == self.directory_path {
                 answer = self.directory(&answer);
             }
