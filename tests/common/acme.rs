@@ -172,6 +172,19 @@ pub fn leaf_der(store: &KeyStore, name: &str) -> Vec<u8> {
         .to_vec()
 }
 
+/// A DNS provider that refuses: the order stays open at the CA, its URL recorded.
+pub struct Refusing;
+
+impl Dns01Provider for Refusing {
+    fn set_txt<'a>(&'a self, _: &'a str, _: &'a str) -> DnsFuture<'a> {
+        Box::pin(async { Err("the provider's API is down".into()) })
+    }
+
+    fn clear_txt<'a>(&'a self, _: &'a str) -> DnsFuture<'a> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
 /// dns-01 through challtestsrv's management API, as a user's DNS provider would.
 pub struct ChalltestProvider(pub ChalltestDns);
 
