@@ -7,10 +7,11 @@ use std::time::{Duration, SystemTime};
 
 use keymanager::acme::{self, Acme, Http01Responder, IssueRequest, OrderState, Solver};
 use keymanager::error::AcmeError;
-use keymanager::{EntryState, Error};
+use keymanager::{EntryState, Error, KeyStore};
 
 use crate::common::acme::{
     ChalltestProvider, Refusing, account_error, account_options_at, assert_chain_verifies,
+    only_pending,
 };
 use crate::common::ari_proxy::{Answer, AriProxy, Endpoint, RateLimit, whole_seconds};
 use crate::common::fixtures::memory_store;
@@ -23,13 +24,19 @@ async fn proxied() -> (Pebble, AriProxy) {
     (pebble, proxy)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rate_limited_new_order_carries_retry_after_and_the_next_call_reuses_the_pending_key() {
+/// [`proxied`], a store, and an account through the proxy.
+async fn proxied_account() -> (Pebble, AriProxy, KeyStore, Acme) {
     let (pebble, proxy) = proxied().await;
     let store = memory_store();
     let acme = Acme::account(&store, account_options_at(&pebble, &proxy.directory()))
         .await
         .unwrap();
+    (pebble, proxy, store, acme)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_new_order_carries_retry_after_and_the_next_call_reuses_the_pending_key() {
+    let (pebble, proxy, store, acme) = proxied_account().await;
     let http = ([127, 0, 0, 1], pebble.http_port()).into();
     let _responder = Http01Responder::bind(&store, http).await.unwrap();
     let request = IssueRequest::new("site", ["site.example.test"]);
@@ -67,15 +74,9 @@ async fn a_rate_limited_new_order_carries_retry_after_and_the_next_call_reuses_t
 
     // The store: the pending key and the order's record, which says it was never placed and
     // why; nothing installed or managed.
-    let entries = store.entries().unwrap();
-    assert_eq!(entries.len(), 1);
-    assert_eq!(entries[0].state(), EntryState::Pending);
-    assert!(acme::managed(&store).unwrap().is_empty());
-    let orders = acme::orders(&store).unwrap();
-    assert_eq!(orders.len(), 1);
-    assert_eq!(orders[0].state(), OrderState::Placing);
-    assert_eq!(orders[0].url(), None);
-    let noted = orders[0].error().unwrap();
+    let (pending, order) = only_pending(&store, OrderState::Placing);
+    assert_eq!(order.url(), None);
+    let noted = order.error().unwrap();
     assert!(
         noted.contains(detail) && noted.contains("retry in"),
         "{noted}"
@@ -90,7 +91,7 @@ async fn a_rate_limited_new_order_carries_retry_after_and_the_next_call_reuses_t
     assert_eq!(pebble.new_orders(), 1);
     let entry = store.entry("site").unwrap();
     assert_eq!(entry.state(), EntryState::Installed);
-    assert_eq!(entry.fingerprint(), entries[0].fingerprint());
+    assert_eq!(entry.fingerprint(), pending.fingerprint());
     let orders = acme::orders(&store).unwrap();
     assert_eq!(orders.len(), 1, "the same record");
     assert_eq!(orders[0].state(), OrderState::Installed);
@@ -130,11 +131,7 @@ async fn a_rate_limited_new_account_carries_the_retry_after_date_and_stores_no_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_the_ca_no_longer_has_is_recorded_cancelled_and_a_new_one_placed() {
-    let (pebble, proxy) = proxied().await;
-    let store = memory_store();
-    let acme = Acme::account(&store, account_options_at(&pebble, &proxy.directory()))
-        .await
-        .unwrap();
+    let (pebble, proxy, store, acme) = proxied_account().await;
     let request = IssueRequest::new("lost", ["lost.example.test"]);
     // A failing DNS provider leaves the order open at the CA, its URL recorded.
     let err = acme

@@ -9,10 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keymanager::acme::{
-    AccountOptions, Acme, Dns01Provider, DnsFuture, IssueRequest, Issued, Solver,
+    self, AccountOptions, Acme, Dns01Provider, DnsFuture, IssueRequest, Issued, OrderRecord,
+    OrderState, Solver,
 };
 use keymanager::tls::{ACME_TLS_ALPN, StoreResolver};
-use keymanager::{Error, KeyStore};
+use keymanager::{Entry, EntryState, Error, KeyStore};
 
 use crate::common::pebble::ChalltestDns;
 use crate::common::pebble::Pebble;
@@ -104,6 +105,19 @@ pub async fn issue(acme: &Acme, name: &str, dns: &str, solver: &Solver) -> Issue
     acme.issue(&IssueRequest::new(name, [dns]), solver)
         .await
         .unwrap()
+}
+
+/// After a first issuance failed: the store holds the one pending entry (returned), nothing is
+/// managed, and the one order record is in `state` (returned).
+pub fn only_pending(store: &KeyStore, state: OrderState) -> (Entry, OrderRecord) {
+    let mut entries = store.entries().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].state(), EntryState::Pending);
+    assert!(acme::managed(store).unwrap().is_empty());
+    let mut orders = acme::orders(store).unwrap();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].state(), state);
+    (entries.remove(0), orders.remove(0))
 }
 
 /// A TLS server on 127.0.0.1:`port` (tokio-rustls) whose certificates come from the store
