@@ -183,8 +183,7 @@ impl AriProxy {
         self.state.lock().unwrap().asked.clone()
     }
 
-    /// Each new-order request forwarded to pebble: its `replaces`, in order (`None`: it had
-    /// none).
+    /// Each new-order request's `replaces`, in order (`None`: it had none).
     pub fn new_orders(&self) -> Vec<Option<String>> {
         self.state.lock().unwrap().new_orders.clone()
     }
