@@ -16,6 +16,7 @@ mod acme {
     mod cli;
     mod errors;
     mod issue;
+    mod limits;
     mod renew;
     mod resume;
 }

@@ -1,6 +1,7 @@
 //! The HTTPS client instant-acme talks to the CA through: hyper with rustls (as instant-acme's
 //! own), plus what instant-acme does not hand out: the `Retry-After` of a refused request,
-//! which a `rateLimited` error then carries.
+//! which a `rateLimited` error then carries. It also gives a bare `404` a problem document
+//! (see `with_problem_document`).
 
 use std::future::Future;
 use std::path::Path;
@@ -84,10 +85,11 @@ impl HttpClient for CaClient {
         req: http::Request<BodyWrapper<Bytes>>,
     ) -> Pin<Box<dyn Future<Output = std::result::Result<BytesResponse, instant_acme::Error>> + Send>>
     {
+        let post = req.method() == http::Method::POST;
         let response = HttpClient::request(&self.inner, req);
         let slot = Arc::clone(&self.retry_after);
         Box::pin(async move {
-            let response = response.await?;
+            let mut response = response.await?;
             let status = response.parts.status.as_u16();
             if status == 429 || status == 503 {
                 let when = response
@@ -100,9 +102,39 @@ impl HttpClient for CaClient {
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner) = when;
             }
+            if status == 404 && post {
+                response = with_problem_document(response).await?;
+            }
             Ok(response)
         })
     }
+}
+
+/// A `404` to a POST with no problem document (RFC 8555 §6.7) gets one, `malformed`, as
+/// Let's Encrypt's Boulder answers: pebble answers an order, authorization or certificate it
+/// does not have with a bare `404`, which instant-acme would report as JSON that does not parse
+/// (a protocol error, which keeps a resumed order open forever) instead of the CA's refusal
+/// (which records the forgotten order cancelled and places a new one).
+async fn with_problem_document(
+    mut response: BytesResponse,
+) -> std::result::Result<BytesResponse, instant_acme::Error> {
+    let body = response
+        .body
+        .into_bytes()
+        .await
+        .map_err(instant_acme::Error::Other)?;
+    let body = if serde_json::from_slice::<instant_acme::Problem>(&body).is_ok() {
+        body
+    } else {
+        let problem = serde_json::json!({
+            "type": "urn:ietf:params:acme:error:malformed",
+            "detail": "the CA has no such resource (404 Not Found, with no problem document)",
+            "status": 404,
+        });
+        Bytes::from(problem.to_string())
+    };
+    response.body = Box::new(body);
+    Ok(response)
 }
 
 /// `Retry-After = HTTP-date / delay-seconds` (RFC 9110 §10.2.3), as a time.
@@ -150,6 +182,37 @@ mod tests {
             Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_141_045))
         );
         assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn a_bare_404_gets_a_problem_document_and_a_given_one_stays() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let answer = |body: &'static str| {
+            let (parts, ()) = http::Response::builder()
+                .status(404)
+                .body(())
+                .unwrap()
+                .into_parts();
+            let response = BytesResponse {
+                parts,
+                body: Box::new(Bytes::from_static(body.as_bytes())),
+            };
+            let mut response = rt.block_on(with_problem_document(response)).unwrap();
+            let body = rt.block_on(response.body.into_bytes()).unwrap();
+            serde_json::from_slice::<instant_acme::Problem>(&body).unwrap()
+        };
+        let bare = answer("");
+        assert_eq!(
+            bare.r#type.as_deref(),
+            Some("urn:ietf:params:acme:error:malformed")
+        );
+        assert_eq!(bare.status, Some(404));
+        let given = answer(
+            r#"{"type":"urn:ietf:params:acme:error:malformed","detail":"No order for ID 7"}"#,
+        );
+        assert_eq!(given.detail.as_deref(), Some("No order for ID 7"));
     }
 
     #[test]

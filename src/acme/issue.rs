@@ -91,6 +91,7 @@ pub(super) async fn run(
         order_id: prepared.order_id,
         url: prepared.url.clone(),
         dead: false,
+        placed: false,
         dns_records: Vec::new(),
     };
     // instant-acme retries a refused nonce twice; past that (pebble refuses 5 % of them), the
@@ -107,7 +108,8 @@ pub(super) async fn run(
     };
     let outcome = match outcome {
         Ok(pem) => install(acme, &prepared, solver, &target, &track, pem).await,
-        Err(e) => Err(e),
+        // With the CA's Retry-After, so that the record says it too.
+        Err(e) => Err(acme.retry_after(e)),
     };
     if let Err(e) = &outcome {
         // Dead orders clean up their challenges; live ones keep them for the resumption.
@@ -122,11 +124,13 @@ pub(super) async fn run(
     outcome
 }
 
-/// Where a run got to: the order's record id, URL, whether the order is dead at the CA.
+/// Where a run got to: the order's record id, URL, whether the order is dead at the CA, and
+/// whether this run placed it (rather than resuming an earlier run's).
 struct Track {
     order_id: i64,
     url: Option<String>,
     dead: bool,
+    placed: bool,
     dns_records: Vec<String>,
 }
 

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
+use keymanager::Error;
 use keymanager::acme::{self, AccountOptions, IssueRequest, OrderState, Solver};
 use keymanager::error::AcmeError;
-use keymanager::{EntryState, Error};
 
-use crate::common::acme::{account, account_error, account_options};
+use crate::common::acme::{account, account_error, account_options, only_pending};
 use crate::common::fixtures::memory_store;
 use crate::common::pebble::{Pebble, PebbleOptions};
 
@@ -28,14 +28,8 @@ async fn a_refused_identifier_is_typed_and_the_key_stays_pending_for_the_next_ca
     assert!(err.to_string().contains(detail.as_str()));
 
     // Nothing installed or managed; the key is pending; the record says what happened.
-    let entries = store.entries().unwrap();
-    assert_eq!(entries.len(), 1);
-    assert_eq!(entries[0].state(), EntryState::Pending);
-    assert!(acme::managed(&store).unwrap().is_empty());
-    let orders = acme::orders(&store).unwrap();
-    assert_eq!(orders.len(), 1);
-    assert_eq!(orders[0].state(), OrderState::Failed);
-    assert!(orders[0].error().unwrap().contains("blocked.test"));
+    let (entry, order) = only_pending(&store, OrderState::Failed);
+    assert!(order.error().unwrap().contains("blocked.test"));
 
     // A later call uses the same pending key (the store is otherwise unchanged) and
     // records a second order.
@@ -44,8 +38,7 @@ async fn a_refused_identifier_is_typed_and_the_key_stays_pending_for_the_next_ca
         again,
         Error::Acme(AcmeError::RejectedIdentifier { .. })
     ));
-    let after = store.entries().unwrap();
-    assert_eq!(after, entries);
+    assert_eq!(store.entries().unwrap(), [entry]);
     assert_eq!(acme::orders(&store).unwrap().len(), 2);
 }
 
@@ -71,12 +64,7 @@ async fn an_unreachable_challenge_is_a_connection_error_and_installs_nothing() {
         err.to_string().contains("port"),
         "says what to check: {err}"
     );
-    let entries = store.entries().unwrap();
-    assert_eq!(entries.len(), 1);
-    assert_eq!(entries[0].state(), EntryState::Pending);
-    let orders = acme::orders(&store).unwrap();
-    assert_eq!(orders[0].state(), OrderState::Failed);
-    assert!(acme::managed(&store).unwrap().is_empty());
+    only_pending(&store, OrderState::Failed);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,7 @@ use keymanager::acme::{
 use keymanager::error::AcmeError;
 use keymanager::{EntryState, Error};
 
-use crate::common::acme::{ChalltestProvider, account, assert_chain_verifies, issue};
+use crate::common::acme::{ChalltestProvider, Refusing, account, assert_chain_verifies, issue};
 use crate::common::fixtures::{memory_store, store_in};
 use crate::common::pebble::Pebble;
 use crate::common::rerun_test;
@@ -109,19 +109,6 @@ async fn sigkill_mid_order_resumes_the_same_order() {
     assert_eq!(orders[0].state(), OrderState::Installed);
     assert_eq!(orders[0].resumed(), 1);
     assert_chain_verifies(&store, &pebble, "crash", &["crash.example.test"]);
-}
-
-/// A DNS provider that refuses: the order stays open at the CA.
-struct Refusing;
-
-impl Dns01Provider for Refusing {
-    fn set_txt<'a>(&'a self, _: &'a str, _: &'a str) -> DnsFuture<'a> {
-        Box::pin(async { Err("the provider's API is down".into()) })
-    }
-
-    fn clear_txt<'a>(&'a self, _: &'a str) -> DnsFuture<'a> {
-        Box::pin(async { Ok(()) })
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

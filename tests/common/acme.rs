@@ -9,10 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keymanager::acme::{
-    AccountOptions, Acme, Dns01Provider, DnsFuture, IssueRequest, Issued, Solver,
+    self, AccountOptions, Acme, Dns01Provider, DnsFuture, IssueRequest, Issued, OrderRecord,
+    OrderState, Solver,
 };
 use keymanager::tls::{ACME_TLS_ALPN, StoreResolver};
-use keymanager::{Error, KeyStore};
+use keymanager::{Entry, EntryState, Error, KeyStore};
 
 use crate::common::pebble::ChalltestDns;
 use crate::common::pebble::Pebble;
@@ -106,6 +107,19 @@ pub async fn issue(acme: &Acme, name: &str, dns: &str, solver: &Solver) -> Issue
         .unwrap()
 }
 
+/// After a first issuance failed: the store holds the one pending entry (returned), nothing is
+/// managed, and the one order record is in `state` (returned).
+pub fn only_pending(store: &KeyStore, state: OrderState) -> (Entry, OrderRecord) {
+    let mut entries = store.entries().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].state(), EntryState::Pending);
+    assert!(acme::managed(store).unwrap().is_empty());
+    let mut orders = acme::orders(store).unwrap();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].state(), state);
+    (entries.remove(0), orders.remove(0))
+}
+
 /// A TLS server on 127.0.0.1:`port` (tokio-rustls) whose certificates come from the store
 /// through `StoreResolver`, offering ALPN `acme-tls/1` as tls-alpn-01 needs: a connection that
 /// negotiated it is closed after the handshake, others get a line of text.
@@ -170,6 +184,19 @@ pub fn leaf_der(store: &KeyStore, name: &str) -> Vec<u8> {
     pem::parse_many(export.chain_pem()).unwrap()[0]
         .contents()
         .to_vec()
+}
+
+/// A DNS provider that refuses: the order stays open at the CA, its URL recorded.
+pub struct Refusing;
+
+impl Dns01Provider for Refusing {
+    fn set_txt<'a>(&'a self, _: &'a str, _: &'a str) -> DnsFuture<'a> {
+        Box::pin(async { Err("the provider's API is down".into()) })
+    }
+
+    fn clear_txt<'a>(&'a self, _: &'a str) -> DnsFuture<'a> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// dns-01 through challtestsrv's management API, as a user's DNS provider would.

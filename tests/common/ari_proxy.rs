@@ -1,5 +1,6 @@
-//! The one part of ACME renewal information (ARI, RFC 9773) that Debian's pebble 2.4 lacks,
-//! stood in for by a small loopback HTTPS proxy in front of a real [`Pebble`]:
+//! What Debian's pebble 2.4 lacks, ACME renewal information (ARI, RFC 9773) and refusals (rate
+//! limits, forgotten orders), stood in for by a small loopback HTTPS proxy in front of a real
+//! [`Pebble`]:
 //!
 //! - every request is forwarded to pebble unchanged, `Host` included, so pebble's JWS checks
 //!   pass and the URLs it hands out (orders, authorizations, nonces) lead back to the proxy;
@@ -9,6 +10,17 @@
 //! - each new-order request's `replaces` (read from the JWS payload, which is forwarded as
 //!   signed) is recorded; pebble 2.4 ignores the field, so the proxy reflects it into the
 //!   201 response, as RFC 9773 §5 requires of a server (instant-acme checks it).
+//!
+//! It also refuses, in pebble's place, what pebble never refuses, as the test switches it:
+//!
+//! - [`AriProxy::rate_limit`]: every POST to new-order or new-account is answered `429`
+//!   `rateLimited` (RFC 8555 §6.7) with the test's `detail` and `Retry-After` (both forms are
+//!   legal, RFC 9110 §10.2.3), not forwarded;
+//! - [`AriProxy::forget`]: POSTs to an order's URL are answered as pebble answers an order it
+//!   does not have (`wfe.go`, `Order`: a bare `404`).
+//!
+//! Both carry a fresh `Replay-Nonce`, taken from pebble's new-nonce, as every ACME answer does
+//! (RFC 8555 §6.5).
 //!
 //! The proxy presents pebble's own API certificate ([`Pebble::api_identity`]), so the client
 //! trusts it through the same `AccountOptions::ca_root`. One request per connection
@@ -38,12 +50,44 @@ pub enum Answer {
     Fail,
 }
 
+/// An ACME resource [`AriProxy::rate_limit`] can refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The directory's `newAccount`.
+    NewAccount,
+    /// The directory's `newOrder`.
+    NewOrder,
+}
+
+/// A `rateLimited` refusal: see [`AriProxy::rate_limit`].
+#[derive(Debug, Clone)]
+pub struct RateLimit {
+    /// The resource refused.
+    pub endpoint: Endpoint,
+    /// The `Retry-After` header's value, as sent: delay-seconds or an HTTP-date.
+    pub retry_after: String,
+    /// The problem document's `detail`.
+    pub detail: String,
+}
+
 #[derive(Debug)]
 struct State {
     answer: Answer,
     asked: Vec<String>,
     new_orders: Vec<Option<String>>,
+    /// The directory's `newOrder`, `newAccount` and `newNonce` paths, once it was read.
     new_order_path: Option<String>,
+    new_account_path: Option<String>,
+    new_nonce_path: Option<String>,
+    rate_limit: Option<RateLimit>,
+    rate_limited: usize,
+    forgotten: Vec<String>,
+}
+
+/// What the proxy answers itself instead of forwarding.
+enum Refusal {
+    RateLimited(RateLimit),
+    Forgotten,
 }
 
 /// A running proxy; stops when dropped.
@@ -90,6 +134,11 @@ impl AriProxy {
             asked: Vec::new(),
             new_orders: Vec::new(),
             new_order_path: None,
+            new_account_path: None,
+            new_nonce_path: None,
+            rate_limit: None,
+            rate_limited: 0,
+            forgotten: Vec::new(),
         }));
         let proxy = Proxy {
             port,
@@ -139,6 +188,29 @@ impl AriProxy {
     pub fn new_orders(&self) -> Vec<Option<String>> {
         self.state.lock().unwrap().new_orders.clone()
     }
+
+    /// From now on, answers every POST to `limit.endpoint` with `429`,
+    /// `Content-Type: application/problem+json`, the body
+    /// `{"type":"urn:ietf:params:acme:error:rateLimited","detail":..,"status":429}`, the
+    /// `Retry-After` and a fresh `Replay-Nonce`, without forwarding it; `None` forwards them
+    /// again.
+    pub fn rate_limit(&self, limit: Option<RateLimit>) {
+        self.state.lock().unwrap().rate_limit = limit;
+    }
+
+    /// How many requests [`rate_limit`](Self::rate_limit) refused.
+    pub fn rate_limited(&self) -> usize {
+        self.state.lock().unwrap().rate_limited
+    }
+
+    /// From now on, answers POSTs to the order `url` (through the proxy) as pebble answers an
+    /// order it does not have: `404`, no body.
+    pub fn forget(&self, url: &str) {
+        let path = url
+            .strip_prefix(&format!("https://127.0.0.1:{}", self.port))
+            .unwrap_or_else(|| panic!("{url} is not through the proxy"));
+        self.state.lock().unwrap().forgotten.push(path.to_owned());
+    }
 }
 
 impl Drop for AriProxy {
@@ -171,6 +243,8 @@ impl Proxy {
             .filter(|_| method == "GET")
         {
             self.renewal_info(id)
+        } else if let Some(refusal) = self.refusal(method, path) {
+            self.refuse(refusal).await
         } else {
             let new_order = method == "POST"
                 && self.state.lock().unwrap().new_order_path.as_deref() == Some(path);
@@ -237,14 +311,72 @@ impl Proxy {
         }
     }
 
-    /// Adds `renewalInfo` and notes the new-order path.
+    /// What to answer here instead of forwarding `method` `path`, if anything.
+    fn refusal(&self, method: &str, path: &str) -> Option<Refusal> {
+        if method != "POST" {
+            return None;
+        }
+        let mut state = self.state.lock().unwrap();
+        if state.forgotten.iter().any(|p| p == path) {
+            return Some(Refusal::Forgotten);
+        }
+        let limit = state.rate_limit.clone()?;
+        let refused = match limit.endpoint {
+            Endpoint::NewAccount => &state.new_account_path,
+            Endpoint::NewOrder => &state.new_order_path,
+        };
+        if refused.as_deref() != Some(path) {
+            return None;
+        }
+        state.rate_limited += 1;
+        Some(Refusal::RateLimited(limit))
+    }
+
+    /// The refusal's answer, with a fresh nonce from pebble's new-nonce.
+    async fn refuse(&self, refusal: Refusal) -> Response {
+        let nonce_path = self.state.lock().unwrap().new_nonce_path.clone().unwrap();
+        let head = format!(
+            "HEAD {nonce_path} HTTP/1.1\r\nHost: 127.0.0.1:{}",
+            self.port
+        );
+        let (status, headers, _) = self.forward(&head, &[]).await;
+        let mut headers: Vec<(String, String)> = headers
+            .into_iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("replay-nonce"))
+            .collect();
+        assert_eq!((status, headers.len()), (200, 1), "pebble's new-nonce");
+        match refusal {
+            Refusal::RateLimited(limit) => {
+                let body = serde_json::json!({
+                    "type": "urn:ietf:params:acme:error:rateLimited",
+                    "detail": limit.detail,
+                    "status": 429,
+                });
+                headers.push(("Content-Type".into(), "application/problem+json".into()));
+                headers.push(("Retry-After".into(), limit.retry_after));
+                (429, headers, body.to_string().into_bytes())
+            }
+            Refusal::Forgotten => (404, headers, Vec::new()),
+        }
+    }
+
+    /// Adds `renewalInfo` and notes the paths of new-order, new-account and new-nonce.
     fn directory(&self, body: &[u8]) -> Vec<u8> {
         let mut dir: serde_json::Value = serde_json::from_slice(body).unwrap();
-        let new_order = dir["newOrder"].as_str().unwrap().to_owned();
-        let path = new_order
-            .strip_prefix(&format!("https://127.0.0.1:{}", self.port))
-            .unwrap_or_else(|| panic!("pebble's newOrder {new_order} is not through the proxy"));
-        self.state.lock().unwrap().new_order_path = Some(path.to_owned());
+        let path = |field: &str| -> Option<String> {
+            let url = dir[field].as_str().unwrap();
+            let path = url
+                .strip_prefix(&format!("https://127.0.0.1:{}", self.port))
+                .unwrap_or_else(|| panic!("pebble's {field} {url} is not through the proxy"));
+            Some(path.to_owned())
+        };
+        let (order, account, nonce) = (path("newOrder"), path("newAccount"), path("newNonce"));
+        {
+            let mut state = self.state.lock().unwrap();
+            state.new_order_path = order;
+            state.new_account_path = account;
+            state.new_nonce_path = nonce;
+        }
         dir["renewalInfo"] = format!("https://127.0.0.1:{}/renewal-info", self.port).into();
         dir.to_string().into_bytes()
     }

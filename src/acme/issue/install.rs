@@ -53,7 +53,9 @@ pub(super) async fn install(
         name,
         order_url: track.url.clone().unwrap_or_default(),
         not_after,
-        resumed: prepared.resumed,
+        // A record without a URL (the CA refused the new order, or its answer was lost), or one
+        // whose order the CA no longer had, got a new order: nothing was resumed.
+        resumed: prepared.resumed && !track.placed,
         chain_pem,
     })
 }

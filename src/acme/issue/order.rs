@@ -43,6 +43,7 @@ pub(super) async fn place(
     let state = state_of(order.state().status);
     update_order(acme, track.order_id, Some(url.clone()), Some(state), false).await?;
     track.url = Some(url);
+    track.placed = true;
     Ok(order)
 }
 
