@@ -113,6 +113,7 @@ pub struct AccountOptions {
     pub(crate) ca_root: Option<PathBuf>,
     pub(crate) request_timeout: Duration,
     pub(crate) validation_timeout: Duration,
+    pub(crate) deactivate_authorizations: bool,
 }
 
 impl fmt::Debug for AccountOptions {
@@ -125,6 +126,7 @@ impl fmt::Debug for AccountOptions {
             .field("ca_root", &self.ca_root)
             .field("request_timeout", &self.request_timeout)
             .field("validation_timeout", &self.validation_timeout)
+            .field("deactivate_authorizations", &self.deactivate_authorizations)
             .finish()
     }
 }
@@ -142,6 +144,7 @@ impl AccountOptions {
             ca_root: None,
             request_timeout: Duration::from_secs(30),
             validation_timeout: Duration::from_secs(120),
+            deactivate_authorizations: false,
         }
     }
 
@@ -182,6 +185,18 @@ impl AccountOptions {
     /// resumed by the next call.
     pub fn validation_timeout(mut self, timeout: Duration) -> Self {
         self.validation_timeout = timeout;
+        self
+    }
+
+    /// Deactivates the order's authorizations once its certificate is downloaded
+    /// ([RFC 8555 §7.5.2](https://www.rfc-editor.org/rfc/rfc8555#section-7.5.2)). A CA may
+    /// otherwise reuse a valid authorization for later orders of the same account (Let's
+    /// Encrypt does, for a period it sets; pebble does at random): with this on, every order proves control of
+    /// its names again, and whoever steals the account key cannot issue for them without
+    /// solving a challenge. Off by default, as in certbot: reuse saves a challenge round.
+    /// Best effort: a failure to deactivate does not fail the issuance.
+    pub fn deactivate_authorizations(mut self, deactivate: bool) -> Self {
+        self.deactivate_authorizations = deactivate;
         self
     }
 
@@ -258,6 +273,7 @@ pub(crate) struct Inner {
     pub(crate) created: bool,
     pub(crate) request_timeout: Duration,
     pub(crate) validation_timeout: Duration,
+    pub(crate) deactivate_authorizations: bool,
     pub(crate) progress: Option<ProgressHook>,
     /// The last `Retry-After` the CA sent with a refusal.
     pub(crate) retry_after: http::RetryAfter,
@@ -299,6 +315,7 @@ impl Acme {
                 created: inner.created,
                 request_timeout: inner.request_timeout,
                 validation_timeout: inner.validation_timeout,
+                deactivate_authorizations: inner.deactivate_authorizations,
                 progress: Some(Arc::new(hook)),
                 retry_after: Arc::clone(&inner.retry_after),
             }),

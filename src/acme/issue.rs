@@ -13,7 +13,7 @@ mod solve;
 use instant_acme::{CertificateIdentifier, OrderStatus, RetryPolicy};
 
 use self::install::{install, record_failure};
-use self::order::{place, replace_record, state_of, update_order};
+use self::order::{deactivate, place, replace_record, state_of, update_order};
 use self::prepare::prepare_issue;
 use self::solve::{clear_dns, invalid_reason, solve};
 use super::problem::{blocking, bounded, from_acme};
@@ -248,6 +248,10 @@ async fn drive(
                         ),
                     )
                 })?;
+                if inner.deactivate_authorizations {
+                    let valid = instant_acme::AuthorizationStatus::Valid;
+                    deactivate(&mut order, valid, limit).await;
+                }
                 return Ok(pem);
             }
             OrderStatus::Invalid => {

@@ -8,9 +8,13 @@ use keymanager::acme::{self, Http01Responder, Progress, RenewOutcome, Solver};
 use keymanager::error::AcmeError;
 use keymanager::{EntryState, Error};
 
-use crate::common::acme::{account, fingerprint, issue, leaf_der, served_fingerprint, tls_server};
+use keymanager::acme::Acme;
+
+use crate::common::acme::{
+    account, account_options, fingerprint, issue, leaf_der, served_fingerprint, tls_server,
+};
 use crate::common::fixtures::memory_store;
-use crate::common::pebble::Pebble;
+use crate::common::pebble::{Pebble, PebbleOptions};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn renewal_when_due_serves_the_old_certificate_until_the_new_one_commits() {
@@ -77,7 +81,10 @@ async fn renewal_when_due_serves_the_old_certificate_until_the_new_one_commits()
 async fn a_failed_renewal_backs_off_keeps_the_old_certificate_and_recovers() {
     let pebble = Pebble::start();
     let store = memory_store();
-    let acme = account(&store, &pebble).await;
+    // Without deactivation, pebble may reuse the first order's authorization (1% of the time,
+    // even at PEBBLE_AUTHZREUSE=0) and the renewal would need no challenge at all.
+    let options = account_options(&pebble).deactivate_authorizations(true);
+    let acme = Acme::account(&store, options).await.unwrap();
     let http = ([127, 0, 0, 1], pebble.http_port()).into();
     let responder = Http01Responder::bind(&store, http).await.unwrap();
     issue(&acme, "back", "back.example.test", &Solver::http01()).await;
@@ -146,4 +153,37 @@ async fn a_failed_renewal_backs_off_keeps_the_old_certificate_and_recovers() {
         .unwrap();
     assert_eq!(first.unwrap(), 0);
     renewer.stop();
+}
+
+/// With pebble reusing every valid authorization, a renewal needs no challenge at all (the
+/// control), unless the account deactivates its authorizations once each certificate is in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deactivated_authorizations_make_every_order_prove_control_again() {
+    let pebble = Pebble::start_with(PebbleOptions {
+        authz_reuse: Some(100),
+        ..PebbleOptions::default()
+    });
+    let http = ([127, 0, 0, 1], pebble.http_port()).into();
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap();
+    let later = SystemTime::UNIX_EPOCH + Duration::from_secs(now.as_secs() + 4 * 365 * 86_400);
+    for deactivate in [false, true] {
+        let store = memory_store();
+        let options = account_options(&pebble).deactivate_authorizations(deactivate);
+        let acme = Acme::account(&store, options).await.unwrap();
+        let responder = Http01Responder::bind(&store, http).await.unwrap();
+        issue(&acme, "reuse", "reuse.example.test", &Solver::http01()).await;
+        drop(responder);
+        // Nothing answers http-01 now.
+        let renewals = acme.renew_due(later, &Solver::http01()).await.unwrap();
+        match (deactivate, renewals[0].outcome()) {
+            (false, RenewOutcome::Renewed(_)) => {}
+            (true, RenewOutcome::Failed { error, .. }) => assert!(
+                matches!(error, Error::Acme(AcmeError::Connection { .. })),
+                "{error:?}"
+            ),
+            (_, other) => panic!("deactivate = {deactivate}: {other:?}"),
+        }
+    }
 }

@@ -7,9 +7,12 @@
 //! - challtestsrv answers every A query with 127.0.0.1, so pebble's validator connects to
 //!   127.0.0.1:[`http_port`](Pebble::http_port) (http-01) and :[`tls_port`](Pebble::tls_port)
 //!   (tls-alpn-01) for any name; its management API sets dns-01 TXT records.
-//! - `PEBBLE_VA_NOSLEEP=1` (no random validation delay), `PEBBLE_AUTHZREUSE=0` (every order is
-//!   really validated), nonce rejection left at pebble's default 5% (clients must retry
-//!   `badNonce`).
+//! - `PEBBLE_VA_NOSLEEP=1` (no random validation delay), `PEBBLE_AUTHZREUSE=0` by default, and
+//!   nonce rejection left at pebble's default 5% (clients must retry `badNonce`).
+//! - `PEBBLE_AUTHZREUSE=0` is not "never": pebble makes a new authorization only when
+//!   `rand.Intn(100) > percent`, so at 0 it still reuses a valid one 1% of the time. A test
+//!   whose later order must prove control again (a renewal meant to fail its challenge) uses
+//!   `AccountOptions::deactivate_authorizations`.
 //!
 //! If pebble is not installed this panics, saying how to install it: the ACME tests never pass
 //! silently without their server.
@@ -31,6 +34,9 @@ pub struct PebbleOptions {
     /// The percentage of good nonces pebble refuses (`PEBBLE_WFE_NONCEREJECT`; its default,
     /// 5, when `None`).
     pub nonce_reject: Option<u8>,
+    /// `PEBBLE_AUTHZREUSE`: how often (percent) pebble reuses a valid authorization in a new
+    /// order; 0 when `None` (which still reuses 1% of the time: see the module docs).
+    pub authz_reuse: Option<u8>,
 }
 
 /// A running pebble and challtestsrv.
@@ -108,7 +114,10 @@ impl Pebble {
             .arg(dir.path().join("pebble.json"))
             .args(["-dnsserver", &format!("127.0.0.1:{dns}")])
             .env("PEBBLE_VA_NOSLEEP", "1")
-            .env("PEBBLE_AUTHZREUSE", "0")
+            .env(
+                "PEBBLE_AUTHZREUSE",
+                options.authz_reuse.unwrap_or(0).to_string(),
+            )
             .envs(
                 options
                     .nonce_reject

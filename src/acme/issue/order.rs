@@ -1,6 +1,8 @@
 //! The order at the CA: placing it (its URL recorded before any challenge), replacing one the
 //! CA no longer has, keeping its record in step, and cancelling it.
 
+use std::time::Duration;
+
 use instant_acme::{AuthorizationStatus, NewOrder, Order, OrderStatus};
 
 use super::prepare::texts;
@@ -134,14 +136,7 @@ pub(in crate::acme) async fn cancel(acme: &Acme, name: &str) -> Result<bool> {
         )
         .await
         {
-            let mut authorizations = order.authorizations();
-            while let Ok(Some(Ok(mut authz))) =
-                tokio::time::timeout(limit, authorizations.next()).await
-            {
-                if authz.status == AuthorizationStatus::Pending {
-                    let _ = tokio::time::timeout(limit, authz.deactivate()).await;
-                }
-            }
+            deactivate(&mut order, AuthorizationStatus::Pending, limit).await;
         }
     }
     let store = acme.inner.store.clone();
@@ -153,4 +148,15 @@ pub(in crate::acme) async fn cancel(acme: &Acme, name: &str) -> Result<bool> {
     })
     .await?;
     Ok(true)
+}
+
+/// Best effort: deactivates the order's authorizations that are in `status` (RFC 8555
+/// §7.5.2), each request bounded by `limit`; failures are ignored.
+pub(super) async fn deactivate(order: &mut Order, status: AuthorizationStatus, limit: Duration) {
+    let mut authorizations = order.authorizations();
+    while let Ok(Some(Ok(mut authz))) = tokio::time::timeout(limit, authorizations.next()).await {
+        if authz.status == status {
+            let _ = tokio::time::timeout(limit, authz.deactivate()).await;
+        }
+    }
 }
