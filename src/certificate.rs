@@ -401,13 +401,17 @@ impl Certificate {
         self.fingerprint
     }
 
-    /// Whether this certificate is for `key`: the RSA modulus and public exponent are decoded
-    /// from both and compared as numbers, so differences in encoding do not matter.
+    /// Whether this certificate is for `key`. For RSA the modulus and public exponent are
+    /// decoded from both and compared as numbers, so differences in encoding do not matter;
+    /// an ECDSA key matches a certificate with the same [fingerprint](Self::fingerprint) (the
+    /// curve and uncompressed point, as CAs copy them from the request).
     pub fn matches(&self, key: &PrivateKey) -> bool {
+        let Some(rsa) = key.rsa() else {
+            return self.fingerprint == key.fingerprint();
+        };
         let Some((n, e)) = fingerprint::rsa_numbers(self.public_key_der()) else {
             return false;
         };
-        let rsa = key.rsa();
         fingerprint::strip_zeros(&rsa.n_bytes()) == n
             && fingerprint::strip_zeros(&rsa.e_bytes()) == e
     }

@@ -163,23 +163,32 @@ pub enum KeyError {
         /// Why, and what to do instead.
         reason: String,
     },
-    /// The key is not an RSA key.
+    /// The key is neither an RSA nor an EC key.
     #[error(
-        "unsupported key algorithm {}: only RSA keys (1.2.840.113549.1.1.1) are supported",
+        "unsupported key algorithm {}: only RSA (1.2.840.113549.1.1.1) and ECDSA (id-ecPublicKey, 1.2.840.10045.2.1) keys are supported",
         oid::describe(oid)
     )]
     UnsupportedAlgorithm {
         /// The algorithm OID found in the key.
         oid: ObjectIdentifier,
     },
-    /// The key's numbers are inconsistent (not a valid RSA key).
-    #[error("the RSA key is invalid: {reason}; regenerate or re-export it")]
+    /// An EC key on a curve other than P-256 and P-384.
+    #[error(
+        "unsupported elliptic curve {}: EC keys are supported on P-256 (prime256v1, 1.2.840.10045.3.1.7) and P-384 (secp384r1, 1.3.132.0.34); make a new key on one of them (`openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`)",
+        oid::describe(oid)
+    )]
+    UnsupportedCurve {
+        /// The curve's OID.
+        oid: ObjectIdentifier,
+    },
+    /// The key's numbers are inconsistent (not a valid RSA or EC key).
+    #[error("the private key is invalid: {reason}; regenerate or re-export it")]
     Invalid {
         /// What is wrong.
         reason: String,
     },
     /// Key generation failed.
-    #[error("RSA key generation failed: {reason}; check that the random source works, then retry")]
+    #[error("key generation failed: {reason}; check that the random source works, then retry")]
     Generation {
         /// Why.
         reason: String,

@@ -35,7 +35,9 @@ pub use const_oid::ObjectIdentifier;
 pub use endpoint::Endpoint;
 pub use error::{Error, Result};
 pub use fingerprint::Fingerprint;
-pub use key::{KeyEncryption, KeySizePolicy, PrivateKey, SignatureHash};
+pub use key::{
+    KeyAlgorithm, KeyEncryption, KeyPolicy, KeySizePolicy, KeyType, PrivateKey, SignatureHash,
+};
 pub use name::{DistinguishedName, DistinguishedNameBuilder};
 pub use pkcs12::{Pkcs12ExportOptions, Pkcs12Select};
 pub use request::{CertificateRequest, CertificateRequestBuilder};

@@ -44,7 +44,7 @@ pub(crate) fn rsa_crate_verifies(
     message: &[u8],
     signature: &[u8],
 ) -> bool {
-    let public = key.rsa().to_public_key();
+    let public = key.rsa().unwrap().to_public_key();
     match hash {
         SignatureHash::Sha256 => public.verify(
             Pkcs1v15Sign::new::<Sha256>(),

@@ -307,6 +307,7 @@ mod tests {
     pub(super) fn pkcs1_sign<D: Digest + AssociatedOid>(msg: &[u8]) -> Vec<u8> {
         key()
             .rsa()
+            .unwrap()
             .sign_with_rng(
                 &mut ChaCha8Rng::seed_from_u64(2),
                 Pkcs1v15Sign::new::<D>(),
@@ -318,6 +319,7 @@ mod tests {
     pub(super) fn pss_sign<D: Digest + FixedOutputReset>(msg: &[u8], salt_len: usize) -> Vec<u8> {
         key()
             .rsa()
+            .unwrap()
             .sign_with_rng(
                 &mut ChaCha8Rng::seed_from_u64(3),
                 Pss::<D>::new_with_salt(salt_len),

@@ -84,11 +84,20 @@ impl PrivateKey {
     ///
     /// [RFC 8017 §8.2]: https://datatracker.ietf.org/doc/html/rfc8017#section-8.2
     /// [RFC 4055 §5]: https://datatracker.ietf.org/doc/html/rfc4055#section-5
+    ///
+    /// An ECDSA key signs with the hash of its curve whatever `hash` says (P-256 with
+    /// SHA-256, P-384 with SHA-384, [RFC 5480 §4]), deterministically ([RFC 6979]).
+    ///
+    /// [RFC 5480 §4]: https://datatracker.ietf.org/doc/html/rfc5480#section-4
+    /// [RFC 6979]: https://datatracker.ietf.org/doc/html/rfc6979
     pub(crate) fn sign(
         &self,
         hash: SignatureHash,
         message: &[u8],
     ) -> Result<(AlgorithmIdentifierOwned, Vec<u8>)> {
+        if let Some(ec) = self.ec() {
+            return ec.sign(message);
+        }
         check_digest_fits(self.bits(), hash)?;
         #[cfg(feature = "aws-lc-rs")]
         if let Some(pair) = self.aws_lc_key() {
@@ -106,7 +115,10 @@ impl PrivateKey {
         hash: SignatureHash,
         message: &[u8],
     ) -> Result<(AlgorithmIdentifierOwned, Vec<u8>)> {
-        let rsa = self.rsa();
+        let Some(rsa) = self.rsa() else {
+            // ECDSA here is deterministic (RFC 6979): no randomness to take.
+            return self.sign(hash, message);
+        };
         let mut rng = Recording::new(rng);
         let signed = match hash {
             SignatureHash::Sha256 => rsa.sign_with_rng(
@@ -136,7 +148,7 @@ impl PrivateKey {
     #[cfg(feature = "aws-lc-rs")]
     pub(super) fn aws_lc_key(&self) -> Option<&aws_lc_rs::rsa::KeyPair> {
         self.aws_lc.get_or_parse(|| {
-            if self.bits() < super::aws_lc::MIN_BITS {
+            if self.rsa().is_none() || self.bits() < super::aws_lc::MIN_BITS {
                 return None;
             }
             self.to_pkcs8_der().ok()

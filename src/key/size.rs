@@ -1,4 +1,4 @@
-//! The key size policy, [`KeySizePolicy`], and the checks a key's numbers pass before the
+//! The key policy, [`KeyPolicy`] (which algorithms and sizes are allowed), and the checks a key's numbers pass before the
 //! `rsa` crate does any arithmetic with them: the modulus size and the public exponent.
 //!
 //! The policy holds for generation **and** import: a 512-bit key read from a file is refused
@@ -10,11 +10,22 @@ use crate::error::{KeyError, Result};
 /// What to do instead of any refused key size.
 const USE_INSTEAD: &str = "use 2048, 3072 or 4096 bits";
 
-/// Which RSA modulus sizes are allowed, for generation and import.
+/// Which keys are allowed, for generation and import: algorithms and sizes.
+///
+/// | Key | `Standard` | `InsecureLegacy` |
+/// |---|---|---|
+/// | RSA, 2048 to 16384 bits, a multiple of 8 | yes | yes |
+/// | RSA, 512 or 1024 bits | no | yes |
+/// | ECDSA P-256, P-384 | yes | yes |
+/// | anything else (other curves, DSA, Ed25519) | no | no |
+///
+/// The other curves are refused on import with
+/// [`KeyError::UnsupportedCurve`](crate::error::KeyError::UnsupportedCurve) whatever the
+/// policy: the crate cannot sign with them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
-pub enum KeySizePolicy {
-    /// 2048 to 16384 bits, a multiple of 8. The default.
+pub enum KeyPolicy {
+    /// RSA of 2048 to 16384 bits (a multiple of 8), ECDSA P-256 and P-384. The default.
     #[default]
     Standard,
     /// Also allows the legacy 512-bit (export-era) and 1024-bit sizes, and nothing else below
@@ -23,9 +34,24 @@ pub enum KeySizePolicy {
     InsecureLegacy,
 }
 
-/// Checks a modulus size against the policy; every refusal says why and what to use instead.
-pub(super) fn check_size(bits: usize, policy: KeySizePolicy) -> Result<()> {
-    let legacy = policy == KeySizePolicy::InsecureLegacy;
+/// The policy's former name, from when every key was RSA: the same type.
+pub type KeySizePolicy = KeyPolicy;
+
+impl KeyPolicy {
+    /// Whether the policy allows a key of this type; a refusal ([`KeyError::SizeNotAllowed`])
+    /// says why and what to use instead.
+    pub fn check(self, key_type: super::KeyType) -> Result<()> {
+        match key_type {
+            super::KeyType::Rsa { bits } => check_size(bits, self),
+            super::KeyType::EcdsaP256 | super::KeyType::EcdsaP384 => Ok(()),
+        }
+    }
+}
+
+/// Checks an RSA modulus size against the policy; every refusal says why and what to use
+/// instead.
+pub(super) fn check_size(bits: usize, policy: KeyPolicy) -> Result<()> {
+    let legacy = policy == KeyPolicy::InsecureLegacy;
     let reason = match bits {
         _ if bits < 512 => format!(
             "no RSA key this small was ever in real use: the smallest, export-era RSA size is \
@@ -127,7 +153,7 @@ mod tests {
 
     #[test]
     fn size_policy_matrix() {
-        use KeySizePolicy::{InsecureLegacy, Standard};
+        use KeyPolicy::{InsecureLegacy, Standard};
         let allowed = |bits, policy| check_size(bits, policy).is_ok();
         for bits in [2048, 2056, 3072, 4096, 8192, 16384] {
             assert!(allowed(bits, Standard), "{bits}");
@@ -231,7 +257,11 @@ mod tests {
         assert_eq!(&ok, small_key());
 
         use pkcs1::EncodeRsaPrivateKey;
-        let pem = small_key().rsa().to_pkcs1_pem(LineEnding::LF).unwrap();
+        let pem = small_key()
+            .rsa()
+            .unwrap()
+            .to_pkcs1_pem(LineEnding::LF)
+            .unwrap();
         assert!(matches!(
             PrivateKey::from_pem(&pem),
             Err(Error::Key(KeyError::SizeNotAllowed { bits: 512, .. }))
@@ -258,7 +288,7 @@ mod tests {
     #[test]
     fn bad_public_exponents_are_refused_before_rsa_sees_them() {
         use pkcs1::EncodeRsaPrivateKey;
-        let good = small_key().rsa().to_pkcs1_der().unwrap();
+        let good = small_key().rsa().unwrap().to_pkcs1_der().unwrap();
         let parsed = pkcs1::RsaPrivateKeyRef::from_der(good.as_bytes()).unwrap();
         for (e, what) in [
             (&[1u8][..], "below 3"),

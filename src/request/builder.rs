@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 use super::{CertificateRequest, SignatureHash, encode_error};
 use crate::error::{EncodingError, RequestError, Result};
 use crate::hostname;
-use crate::key::PrivateKey;
+use crate::key::{KeyAlgorithm, PrivateKey};
 use crate::name::DistinguishedName;
 
 /// Longest challenge password: `pkcs-9-ub-challengePassword` ([RFC 2985 §5.4.1]).
@@ -33,7 +33,10 @@ const MAX_CHALLENGE_PASSWORD_CHARS: usize = 255;
 ///
 /// By default the request asks for a subjectAltName with the common name and every [`dns_name`](Self::dns_name) and
 /// [`ip_address`](Self::ip_address), for `keyUsage` `digitalSignature` + `keyEncipherment`
-/// (critical) and for `extKeyUsage` `serverAuth`, and is signed with SHA-256.
+/// (critical; `digitalSignature` alone for an ECDSA key, [RFC 5480 §3]) and for
+/// `extKeyUsage` `serverAuth`, and is signed with SHA-256 (an ECDSA key: its curve's hash).
+///
+/// [RFC 5480 §3]: https://datatracker.ietf.org/doc/html/rfc5480#section-3
 ///
 /// `Debug` never shows the challenge password.
 #[derive(Clone)]
@@ -93,7 +96,8 @@ impl CertificateRequestBuilder {
         self
     }
 
-    /// Sets the hash of the RSA PKCS#1 v1.5 signature (default SHA-256).
+    /// Sets the hash of the RSA PKCS#1 v1.5 signature (default SHA-256). An ECDSA key signs
+    /// with its curve's hash (P-256: SHA-256, P-384: SHA-384) whatever this says.
     pub fn signature_hash(mut self, hash: SignatureHash) -> Self {
         self.hash = hash;
         self
@@ -129,7 +133,7 @@ impl CertificateRequestBuilder {
                 .insert(challenge_password_attribute(password)?)
                 .map_err(encode_error)?;
         }
-        let extensions = self.extensions()?;
+        let extensions = self.extensions(key.algorithm())?;
         if !extensions.is_empty() {
             let value = Any::encode_from(&extensions).map_err(encode_error)?;
             attributes
@@ -174,7 +178,7 @@ impl CertificateRequestBuilder {
     }
 
     /// The extensions to request, in order: subjectAltName, keyUsage, extKeyUsage.
-    fn extensions(&self) -> Result<Vec<Extension>> {
+    fn extensions(&self, algorithm: KeyAlgorithm) -> Result<Vec<Extension>> {
         if !self.extensions {
             if !self.dns_names.is_empty() || !self.ip_addresses.is_empty() {
                 return Err(RequestError::SubjectAltNamesWithoutExtensions {
@@ -203,8 +207,14 @@ impl CertificateRequestBuilder {
             )?);
         }
         if self.key_usages {
-            let usage =
-                pkix::KeyUsage(KeyUsageFlags::DigitalSignature | KeyUsageFlags::KeyEncipherment);
+            // An ECDSA key cannot encipher: RFC 5480 §3 forbids keyEncipherment for
+            // id-ecPublicKey (TLS key exchange with it is ECDHE, signed).
+            let usage = match algorithm {
+                KeyAlgorithm::Ecdsa => pkix::KeyUsage(KeyUsageFlags::DigitalSignature.into()),
+                _ => {
+                    pkix::KeyUsage(KeyUsageFlags::DigitalSignature | KeyUsageFlags::KeyEncipherment)
+                }
+            };
             extensions.push(extension(rfc5280::ID_CE_KEY_USAGE, true, &usage)?);
             let eku = pkix::ExtendedKeyUsage(vec![rfc5280::ID_KP_SERVER_AUTH]);
             extensions.push(extension(rfc5280::ID_CE_EXT_KEY_USAGE, false, &eku)?);

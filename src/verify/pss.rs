@@ -390,7 +390,7 @@ mod tests {
     /// signer when both hashes are the same.
     #[test]
     fn own_pss_verifier_agrees_with_the_rsa_crate() {
-        let public = key().rsa().to_public_key();
+        let public = key().rsa().unwrap().to_public_key();
         let cases = [
             (Hash::Sha256, 32, pss_sign::<Sha256>(MSG, 32)),
             (Hash::Sha256, 0, pss_sign::<Sha256>(MSG, 0)),
