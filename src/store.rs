@@ -106,6 +106,7 @@ mod pkcs12;
 mod rows;
 mod schema;
 mod seal;
+mod slots;
 mod snapshot;
 mod state;
 mod transaction;
@@ -120,7 +121,7 @@ use rusqlite::{Connection, params};
 
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result, StoreError};
-use crate::key::KeyEncryption;
+use crate::key::{KeyAlgorithm, KeyEncryption};
 
 use open::{
     create_private_file, init_meta, restrict_files, unlock, with_write, write_meta, write_verifier,
@@ -410,7 +411,8 @@ impl KeyStore {
 
     /// What to serve on a connection to `local_ip:port` that asked for `sni`: the entry bound
     /// to the host name, else to `*.` its parent, else to the address, else to the any-address
-    /// of its family. `None` when nothing is bound.
+    /// of its family. `None` when nothing is bound. On an endpoint with both an ECDSA and an
+    /// RSA entry, the ECDSA one (see [`resolve_for`](Self::resolve_for) to choose per client).
     ///
     /// At most four primary-key lookups, then the one entry's integrity check, certificate
     /// parsing and key decryption: cheap, but a busy server should keep the [`Identity`] per
@@ -421,11 +423,37 @@ impl KeyStore {
         port: u16,
         sni: Option<&str>,
     ) -> Result<Option<Identity>> {
+        self.resolve_for(
+            local_ip,
+            port,
+            sni,
+            &[KeyAlgorithm::Ecdsa, KeyAlgorithm::Rsa],
+        )
+    }
+
+    /// [`resolve`](Self::resolve) for a client that can verify signatures of `algorithms`
+    /// only (from its ClientHello's `signature_algorithms`): on an endpoint with an ECDSA and
+    /// an RSA entry, the ECDSA one when `algorithms` holds ECDSA, else the RSA one, as nginx
+    /// chooses. An endpoint with one entry serves it whatever the client takes.
+    pub fn resolve_for(
+        &self,
+        local_ip: IpAddr,
+        port: u16,
+        sni: Option<&str>,
+        algorithms: &[KeyAlgorithm],
+    ) -> Result<Option<Identity>> {
         let candidates = Endpoint::candidates(local_ip, port, sni);
+        let ecdsa = algorithms.contains(&KeyAlgorithm::Ecdsa);
         self.read(|s| {
             for endpoint in &candidates {
-                if let Some(id) = s.bound_entry(endpoint)? {
-                    return s.identity(id).map(Some);
+                let slots = s.bound_entries(endpoint)?;
+                if let Some(id) = slots.choose(|_| ecdsa) {
+                    let algorithm = if slots.get(KeyAlgorithm::Ecdsa) == Some(id) {
+                        KeyAlgorithm::Ecdsa
+                    } else {
+                        KeyAlgorithm::Rsa
+                    };
+                    return s.bound_identity(id, algorithm).map(Some);
                 }
             }
             Ok(None)

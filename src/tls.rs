@@ -57,6 +57,7 @@ use std::thread::Thread;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use rustls::SignatureScheme;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
@@ -64,6 +65,21 @@ use rustls::sign::CertifiedKey;
 use crate::error::{Error, Result, TlsError};
 use crate::fingerprint::Fingerprint;
 use crate::store::{Identity, KeyStore, Snapshot, Watcher};
+
+/// Every signature scheme rustls signs with: what [`StoreResolver::lookup`] assumes the client
+/// offers.
+const ALL_SCHEMES: &[SignatureScheme] = &[
+    SignatureScheme::ECDSA_NISTP256_SHA256,
+    SignatureScheme::ECDSA_NISTP384_SHA384,
+    SignatureScheme::ECDSA_NISTP521_SHA512,
+    SignatureScheme::ED25519,
+    SignatureScheme::RSA_PSS_SHA256,
+    SignatureScheme::RSA_PSS_SHA384,
+    SignatureScheme::RSA_PSS_SHA512,
+    SignatureScheme::RSA_PKCS1_SHA256,
+    SignatureScheme::RSA_PKCS1_SHA384,
+    SignatureScheme::RSA_PKCS1_SHA512,
+];
 
 #[cfg(feature = "acme")]
 pub(crate) mod acme;
@@ -155,14 +171,33 @@ impl StoreResolver {
         }
     }
 
-    /// The key served to a handshake that asked for `server_name` (SNI): what
-    /// [`ResolvesServerCert::resolve`] answers. `None` when nothing is bound (the handshake
-    /// fails).
+    /// The key served to a handshake that asked for `server_name` (SNI) and offers every
+    /// signature scheme: on an endpoint with an ECDSA and an RSA entry, the ECDSA one. `None`
+    /// when nothing is bound (the handshake fails).
     pub fn lookup(&self, server_name: Option<&str>) -> Option<Arc<CertifiedKey>> {
+        self.lookup_for(server_name, ALL_SCHEMES)
+    }
+
+    /// The key served to a handshake that asked for `server_name` and offered the
+    /// `signature_schemes`: what [`ResolvesServerCert::resolve`] answers. On an endpoint with
+    /// an ECDSA and an RSA entry, the ECDSA one when the ECDSA key can sign with one of the
+    /// offered schemes (its curve's: `ecdsa_secp256r1_sha256` for P-256), else the RSA one,
+    /// as nginx chooses.
+    pub fn lookup_for(
+        &self,
+        server_name: Option<&str>,
+        signature_schemes: &[SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
         let served = self.served.load();
-        let i = served
+        let slots = served
             .snapshot
-            .resolve_index(server_name, self.local.ip(), self.local.port())?;
+            .resolve_index(server_name, self.local.ip(), self.local.port());
+        let i = slots.choose(|ecdsa| {
+            served.keys.get(ecdsa).is_some_and(|key| {
+                key.as_ref()
+                    .is_some_and(|key| key.key.choose_scheme(signature_schemes).is_some())
+            })
+        })?;
         served.keys.get(i)?.clone()
     }
 
@@ -227,7 +262,7 @@ impl ResolvesServerCert for StoreResolver {
         if let Some(challenge) = self.acme_challenge(&client_hello) {
             return Some(challenge);
         }
-        self.lookup(client_hello.server_name())
+        self.lookup_for(client_hello.server_name(), client_hello.signature_schemes())
     }
 }
 

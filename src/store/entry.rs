@@ -12,7 +12,7 @@ use crate::certificate::Certificate;
 use crate::endpoint::Endpoint;
 use crate::error::{Result, StoreError};
 use crate::fingerprint::Fingerprint;
-use crate::key::{KeyEncryption, PrivateKey};
+use crate::key::{KeyAlgorithm, KeyEncryption, KeyType, PrivateKey};
 
 /// Where an entry is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,6 +34,7 @@ pub struct Entry {
     pub(super) not_before: Option<SystemTime>,
     pub(super) not_after: Option<SystemTime>,
     pub(super) key_bits: usize,
+    pub(super) key_type: KeyType,
     pub(super) fingerprint: Fingerprint,
     pub(super) bindings: Vec<Endpoint>,
     pub(super) created: SystemTime,
@@ -72,9 +73,14 @@ impl Entry {
         self.not_after
     }
 
-    /// The key's modulus size.
+    /// The key's size: an RSA modulus's bits, an ECDSA curve's (256, 384).
     pub fn key_bits(&self) -> usize {
         self.key_bits
+    }
+
+    /// The key's type: RSA and its size, or ECDSA and its curve.
+    pub fn key_type(&self) -> KeyType {
+        self.key_type
     }
 
     /// The key's fingerprint.
@@ -191,6 +197,7 @@ impl Session<'_> {
                 State::Installed => EntryState::Installed,
             },
             key_bits: usize::try_from(row.key_bits).unwrap_or(0),
+            key_type: row.key_type,
             created: time(row.created_at),
             installed: row.installed_at.map(time),
             not_before: row.not_before.map(time),
@@ -230,6 +237,22 @@ impl Session<'_> {
             chain,
             key,
         })
+    }
+
+    /// What entry `id`, bound in the slot of `algorithm`, serves: [`identity`](Self::identity),
+    /// and a key of that algorithm. The binding's algorithm is not under the entry's MAC (its
+    /// endpoint is): one changed behind the store's back is refused here, never served.
+    pub(super) fn bound_identity(&self, id: i64, algorithm: KeyAlgorithm) -> Result<Identity> {
+        let identity = self.identity(id)?;
+        let key = identity.key.key_type();
+        if key.algorithm() != algorithm {
+            return Err(StoreError::Tampered {
+                entry: identity.name,
+                what: format!("a binding serves it as {algorithm} but its key is {key}"),
+            }
+            .into());
+        }
+        Ok(identity)
     }
 
     /// The entry `name`'s key, encrypted under `password`, and its chain, as PEM.

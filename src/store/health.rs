@@ -23,6 +23,7 @@ use crate::error::{Result, StoreError};
 use super::install::covers_binding;
 use super::transaction::Session;
 use super::{Entry, EntryState};
+use crate::key::{KeyAlgorithm, KeyType};
 use crate::time::format_utc;
 
 /// A day, for the default windows.
@@ -35,6 +36,7 @@ pub struct HealthOptions {
     expiring_within: Duration,
     pending_older_than: Duration,
     min_key_bits: usize,
+    min_ecdsa_bits: usize,
     now: Option<SystemTime>,
 }
 
@@ -44,13 +46,14 @@ impl Default for HealthOptions {
             expiring_within: 30 * DAY,
             pending_older_than: 14 * DAY,
             min_key_bits: 2048,
+            min_ecdsa_bits: 256,
             now: None,
         }
     }
 }
 
 impl HealthOptions {
-    /// The defaults: 30 days, 14 days, 2048 bits, now.
+    /// The defaults: 30 days, 14 days, 2048 bits (RSA), 256 bits (ECDSA), now.
     pub fn new() -> Self {
         Self::default()
     }
@@ -69,9 +72,17 @@ impl HealthOptions {
         self
     }
 
-    /// A key with fewer bits is [`HealthProblem::WeakKey`]. Default: 2048.
+    /// An RSA key with fewer bits is [`HealthProblem::WeakKey`]. Default: 2048.
     pub fn min_key_bits(mut self, bits: usize) -> Self {
         self.min_key_bits = bits;
+        self
+    }
+
+    /// An ECDSA key on a curve of fewer bits is [`HealthProblem::WeakKey`]. Default: 256
+    /// (P-256 and P-384 pass, as NIST SP 800-57 and the CA/Browser Forum allow both); 384
+    /// flags P-256 keys, for a policy that asks for P-384.
+    pub fn min_ecdsa_bits(mut self, bits: usize) -> Self {
+        self.min_ecdsa_bits = bits;
         self
     }
 
@@ -134,11 +145,14 @@ pub enum HealthProblem {
         /// When the entry was created.
         created: SystemTime,
     },
-    /// The key is smaller than [`HealthOptions::min_key_bits`].
+    /// The key is smaller than [`HealthOptions::min_key_bits`] (RSA) or
+    /// [`HealthOptions::min_ecdsa_bits`] (ECDSA).
     WeakKey {
         /// The entry.
         entry: String,
-        /// The key's modulus size.
+        /// The key's type (and so its algorithm).
+        key_type: KeyType,
+        /// The key's size: the RSA modulus's, or the ECDSA curve's.
         bits: usize,
     },
     /// An installed entry with no endpoint bound to it: nothing serves it.
@@ -201,9 +215,14 @@ impl fmt::Display for HealthProblem {
                 "`{entry}`: pending since {} without a certificate; install the CA's answer, or remove the entry",
                 format_utc(*created)
             ),
-            HealthProblem::WeakKey { entry, bits } => write!(
+            HealthProblem::WeakKey {
+                entry,
+                key_type,
+                bits,
+            } => write!(
                 f,
-                "`{entry}`: its key has only {bits} bits; renew the entry with a larger key"
+                "`{entry}`: its {} key has only {bits} bits; renew the entry with a larger key",
+                key_type.algorithm()
             ),
             HealthProblem::Unbound { entry } => write!(
                 f,
@@ -297,9 +316,14 @@ fn record_problems(entry: &Entry, now: SystemTime, options: &HealthOptions) -> V
             }
         }
     }
-    if entry.key_bits() < options.min_key_bits {
+    let min_bits = match entry.key_type().algorithm() {
+        KeyAlgorithm::Ecdsa => options.min_ecdsa_bits,
+        _ => options.min_key_bits,
+    };
+    if entry.key_bits() < min_bits {
         problems.push(HealthProblem::WeakKey {
             entry: name(),
+            key_type: entry.key_type(),
             bits: entry.key_bits(),
         });
     }
@@ -375,6 +399,7 @@ mod tests {
             report.problems(),
             [HealthProblem::WeakKey {
                 entry: "www".into(),
+                key_type: KeyType::Rsa { bits: 2048 },
                 bits: 2048
             }]
         );
@@ -389,6 +414,7 @@ mod tests {
             not_before: Some(std::time::UNIX_EPOCH),
             not_after: Some(not_after),
             key_bits: 2048,
+            key_type: KeyType::Rsa { bits: 2048 },
             fingerprint: crate::fingerprint::Fingerprint::from([7; 32]),
             bindings,
             created: std::time::UNIX_EPOCH,

@@ -10,16 +10,32 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{OptionalExtension, params};
 
 use super::schema::db;
+use super::slots::Slots;
 use super::transaction::Session;
 use crate::certificate::Certificate;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result, StoreError};
 use crate::fingerprint::Fingerprint;
-use crate::key::{KeySizePolicy, PrivateKey};
+use crate::key::{KeyAlgorithm, KeySizePolicy, KeyType, PrivateKey};
 use crate::name::DistinguishedName;
 use crate::request::CertificateRequest;
 
 pub(super) use names::{decode_names, encode_names, reencode_legacy_names};
+
+/// The `algorithm` column of a binding (schema version 4).
+pub(super) fn binding_algorithm(text: &str) -> Result<KeyAlgorithm> {
+    match text {
+        "rsa" => Ok(KeyAlgorithm::Rsa),
+        "ecdsa" => Ok(KeyAlgorithm::Ecdsa),
+        other => Err(StoreError::Corrupt {
+            reason: format!(
+                "a binding has the unknown algorithm `{}`",
+                other.escape_debug()
+            ),
+        }
+        .into()),
+    }
+}
 
 /// Purpose label in the associated data of a sealed private key.
 pub(super) const KEY_LABEL: &[u8] = b"keymanager/v1/private-key";
@@ -66,6 +82,8 @@ pub(super) struct Row {
     pub(super) state: State,
     pub(super) spki: Vec<u8>,
     pub(super) key_bits: i64,
+    /// The `key_type` column (schema version 4; `rsa` before).
+    pub(super) key_type: KeyType,
     pub(super) sealed_key: Vec<u8>,
     pub(super) subject: String,
     /// The DNS names, decoded from [`dns_text`](Self::dns_text).
@@ -93,12 +111,22 @@ pub(super) struct Stored {
 
 const ROW_COLUMNS: &str = "e.id, e.name, e.state, e.spki_sha256, e.key_bits, e.sealed_key, \
     e.subject, e.dns_names, e.request_der, e.created_at, e.installed_at, e.not_before, \
-    e.not_after, e.renewal_of, e.mac";
+    e.not_after, e.renewal_of, e.mac, e.key_type";
 
 impl Row {
     pub(super) fn from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         let state: String = r.get(2)?;
         let dns: String = r.get(7)?;
+        let key_bits: i64 = r.get(4)?;
+        let key_type: String = r.get(15)?;
+        let key_type = KeyType::from_name(&key_type, usize::try_from(key_bits).unwrap_or(0))
+            .ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    15,
+                    rusqlite::types::Type::Text,
+                    format!("unknown key type `{}`", key_type.escape_debug()).into(),
+                )
+            })?;
         Ok(Row {
             id: r.get(0)?,
             name: r.get(1)?,
@@ -114,7 +142,8 @@ impl Row {
                 }
             },
             spki: r.get(3)?,
-            key_bits: r.get(4)?,
+            key_bits,
+            key_type,
             sealed_key: r.get(5)?,
             subject: r.get(6)?,
             dns_names: decode_names(&dns),
@@ -141,7 +170,7 @@ impl Row {
             self.name.as_bytes().to_vec(),
             self.state.as_str().as_bytes().to_vec(),
             self.spki.clone(),
-            self.key_bits.to_be_bytes().to_vec(),
+            self.key_bits_part(),
             self.subject.as_bytes().to_vec(),
             self.dns_text.as_bytes().to_vec(),
             self.request_der.clone().unwrap_or_default(),
@@ -155,6 +184,16 @@ impl Row {
         parts.extend(chain.iter().cloned());
         parts.extend(bindings.iter().map(|b| b.as_bytes().to_vec()));
         parts
+    }
+
+    /// The key's size, and for a key other than RSA its type: an RSA row's MAC is what it was
+    /// before ECDSA keys (8 bytes), and any other type is longer, so never mistaken for it.
+    fn key_bits_part(&self) -> Vec<u8> {
+        let mut part = self.key_bits.to_be_bytes().to_vec();
+        if self.key_type.algorithm() != KeyAlgorithm::Rsa {
+            part.extend_from_slice(self.key_type.name().as_bytes());
+        }
+        part
     }
 
     pub(super) fn fingerprint(&self) -> Fingerprint {
@@ -281,14 +320,23 @@ impl Session<'_> {
             .collect()
     }
 
-    pub(super) fn bound_entry(&self, endpoint: &Endpoint) -> Result<Option<i64>> {
-        self.conn
-            .prepare_cached("SELECT entry_id FROM bindings WHERE endpoint = ?1")
-            .and_then(|mut st| {
-                st.query_row(params![endpoint.to_string()], |r| r.get(0))
-                    .optional()
+    /// The entries bound to `endpoint`, one per key algorithm.
+    pub(super) fn bound_entries(&self, endpoint: &Endpoint) -> Result<Slots<i64>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT algorithm, entry_id FROM bindings WHERE endpoint = ?1")
+            .map_err(db("looking up a binding"))?;
+        let rows = st
+            .query_map(params![endpoint.to_string()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
             })
-            .map_err(db("looking up a binding"))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(db("looking up a binding"))?;
+        let mut slots = Slots::default();
+        for (algorithm, id) in rows {
+            slots.set(binding_algorithm(&algorithm)?, id);
+        }
+        Ok(slots)
     }
 
     pub(super) fn renewal_of(&self, id: i64) -> Result<Option<String>> {
@@ -581,7 +629,8 @@ mod tests {
         attacker
             .execute_batch(
                 "PRAGMA foreign_keys = OFF; \
-                 INSERT INTO bindings (endpoint, entry_id) VALUES ('0.0.0.0:443', 42);",
+                 INSERT INTO bindings (endpoint, algorithm, entry_id) \
+                 VALUES ('0.0.0.0:443', 'rsa', 42);",
             )
             .unwrap();
         let tx = store.begin().unwrap();
@@ -591,6 +640,7 @@ mod tests {
             state: State::Pending,
             spki: vec![7; 32],
             key_bits: 2048,
+            key_type: KeyType::Rsa { bits: 2048 },
             sealed_key: vec![1, 2, 3],
             subject: "CN=api".into(),
             dns_names: vec![],

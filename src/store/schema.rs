@@ -19,7 +19,7 @@ use crate::error::{Result, StoreError};
 pub(super) const APPLICATION_ID: i64 = 0x4B4D_4731;
 
 /// Migration steps; `MIGRATIONS[i]` goes from version `i` to `i + 1`.
-pub(super) const MIGRATIONS: &[&str] = &[V1, super::acme::V2_ACME, V3];
+pub(super) const MIGRATIONS: &[&str] = &[V1, super::acme::V2_ACME, V3, V4];
 
 /// The version whose step ([`V3`]) adds the store-level authenticator: a file migrated from
 /// before it gets its record written (and its passphrase verifier re-labelled) by the store,
@@ -83,6 +83,27 @@ CREATE TABLE state (
     digest     BLOB    NOT NULL CHECK (length(digest) = 32),
     mac        BLOB    NOT NULL
 ) STRICT;
+";
+
+/// Version 4: ECDSA keys and dual bindings. An entry records its key type (every earlier
+/// entry is RSA); a binding records the algorithm of its entry's key, and an endpoint holds
+/// at most one entry per algorithm (an ECDSA and an RSA certificate for the same site, chosen
+/// per handshake). Every existing binding is RSA's.
+const V4: &str = "
+ALTER TABLE entries ADD COLUMN key_type TEXT NOT NULL DEFAULT 'rsa'
+    CHECK (key_type IN ('rsa', 'ecdsa-p256', 'ecdsa-p384'));
+
+CREATE TABLE bindings_v4 (
+    endpoint  TEXT    NOT NULL,
+    entry_id  INTEGER NOT NULL REFERENCES entries(id) ON DELETE RESTRICT,
+    algorithm TEXT    NOT NULL DEFAULT 'rsa' CHECK (algorithm IN ('rsa', 'ecdsa')),
+    PRIMARY KEY (endpoint, algorithm)
+) STRICT, WITHOUT ROWID;
+INSERT INTO bindings_v4 (endpoint, entry_id, algorithm)
+    SELECT endpoint, entry_id, 'rsa' FROM bindings;
+DROP TABLE bindings;
+ALTER TABLE bindings_v4 RENAME TO bindings;
+CREATE INDEX bindings_entry_id ON bindings(entry_id);
 ";
 
 /// Opens a connection with the store's settings: foreign keys on, `synchronous = FULL`

@@ -24,12 +24,15 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 
+use super::rows::binding_algorithm;
 use super::schema::{self, db};
+use super::slots::Slots;
 use super::transaction::Session;
 use super::{Identity, KeyStore, fill_busy};
 use crate::endpoint::{Endpoint, canonical_ip};
 use crate::error::{Result, StoreError};
 use crate::hostname::{self, MAX_HOST_LEN};
+use crate::key::KeyAlgorithm;
 
 impl KeyStore {
     /// Reads every binding and the identity it serves, in one read transaction: the store as
@@ -70,13 +73,14 @@ pub struct Snapshot {
 }
 
 /// The bindings on one port. Every key was parsed from a stored endpoint, so every host name
-/// here is a valid one, in lower case.
+/// here is a valid one, in lower case. Each endpoint holds the indexes of its entries, at most
+/// one per key algorithm.
 #[derive(Default)]
 struct PortBindings {
-    hosts: HashMap<Box<str>, usize>,
-    addresses: HashMap<IpAddr, usize>,
-    any_v4: Option<usize>,
-    any_v6: Option<usize>,
+    hosts: HashMap<Box<str>, Slots<usize>>,
+    addresses: HashMap<IpAddr, Slots<usize>>,
+    any_v4: Slots<usize>,
+    any_v6: Slots<usize>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -95,9 +99,25 @@ impl Snapshot {
     /// first label, the address binding, then the any-address of the address's family; an
     /// invalid SNI skips the two host steps.
     ///
+    /// On an endpoint with both an ECDSA and an RSA entry, the ECDSA one, as
+    /// [`KeyStore::resolve`] (see [`resolve_for`](Self::resolve_for) to choose per client).
+    ///
     /// No allocation but the host-name check's, no lock, no I/O: hash lookups only.
     pub fn resolve(&self, host: Option<&str>, local: SocketAddr) -> Option<&Arc<Identity>> {
+        self.resolve_for(host, local, &[KeyAlgorithm::Ecdsa, KeyAlgorithm::Rsa])
+    }
+
+    /// [`resolve`](Self::resolve) for a client that verifies signatures of `algorithms` only:
+    /// exactly what [`KeyStore::resolve_for`] answered when the snapshot was read.
+    pub fn resolve_for(
+        &self,
+        host: Option<&str>,
+        local: SocketAddr,
+        algorithms: &[KeyAlgorithm],
+    ) -> Option<&Arc<Identity>> {
+        let ecdsa = algorithms.contains(&KeyAlgorithm::Ecdsa);
         self.resolve_index(host, local.ip(), local.port())
+            .choose(|_| ecdsa)
             .and_then(|i| self.identities.get(i))
     }
 
@@ -116,21 +136,24 @@ impl Snapshot {
         &self.identities
     }
 
-    /// The index in [`identities`](Self::identities) of what [`resolve`](Self::resolve)
-    /// answers.
-    pub(crate) fn resolve_index(&self, host: Option<&str>, ip: IpAddr, port: u16) -> Option<usize> {
-        let table = self.ports.get(&port)?;
+    /// The indexes in [`identities`](Self::identities) of the entries of the endpoint
+    /// [`resolve`](Self::resolve) answers from (empty when nothing is bound); their
+    /// [`Slots::choose`] picks one for a client.
+    pub(crate) fn resolve_index(&self, host: Option<&str>, ip: IpAddr, port: u16) -> Slots<usize> {
+        let Some(table) = self.ports.get(&port) else {
+            return Slots::default();
+        };
         if let Some(sni) = host
             && !table.hosts.is_empty()
             && let Some(i) = table.host(sni)
         {
-            return Some(i);
+            return i;
         }
         let ip = canonical_ip(ip);
         if !ip.is_unspecified()
             && let Some(&i) = table.addresses.get(&ip)
         {
-            return Some(i);
+            return i;
         }
         if ip.is_ipv6() {
             table.any_v6
@@ -145,7 +168,7 @@ impl PortBindings {
     /// `*.` over its parent. A wildcard key is looked up without checking that `*.parent` is a
     /// valid name: only valid names are keys, so an invalid one finds nothing, as in
     /// `candidates`.
-    fn host(&self, sni: &str) -> Option<usize> {
+    fn host(&self, sni: &str) -> Option<Slots<usize>> {
         if sni.starts_with("*.") || hostname::check_host_name(sni, true).is_err() {
             return None;
         }
@@ -278,43 +301,60 @@ fn data_version(conn: &Connection) -> Result<i64> {
 
 /// Reads every binding and builds the identity of each bound entry once.
 fn read_snapshot(session: &Session<'_>) -> Result<Snapshot> {
-    let rows: Vec<(String, i64)> = {
+    let rows: Vec<(String, String, i64)> = {
         let mut st = session
             .conn
-            .prepare_cached("SELECT endpoint, entry_id FROM bindings")
+            .prepare_cached("SELECT endpoint, algorithm, entry_id FROM bindings")
             .map_err(db("reading bindings"))?;
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .and_then(|rows| rows.collect::<rusqlite::Result<_>>())
             .map_err(db("reading bindings"))?
     };
-    let mut by_entry: HashMap<i64, usize> = HashMap::new();
+    let mut by_entry: HashMap<i64, (usize, KeyAlgorithm)> = HashMap::new();
     let mut identities = Vec::new();
     let mut ports: HashMap<u16, PortBindings> = HashMap::new();
-    for (text, entry_id) in &rows {
+    for (text, algorithm, entry_id) in &rows {
         let endpoint: Endpoint = text.parse().map_err(|_| StoreError::Corrupt {
             reason: format!("stored binding `{}` does not parse", text.escape_debug()),
         })?;
+        let algorithm = binding_algorithm(algorithm)?;
         let index = match by_entry.entry(*entry_id) {
-            MapEntry::Occupied(o) => *o.get(),
+            MapEntry::Occupied(o) if o.get().1 == algorithm => o.get().0,
+            MapEntry::Occupied(_) => {
+                // The same entry under both algorithms: one binding's algorithm was changed.
+                return Err(session
+                    .bound_identity(*entry_id, algorithm)
+                    .err()
+                    .unwrap_or_else(|| {
+                        StoreError::Corrupt {
+                            reason: "an entry is bound under two key algorithms".into(),
+                        }
+                        .into()
+                    }));
+            }
             MapEntry::Vacant(v) => {
-                identities.push(Arc::new(session.identity(*entry_id)?));
-                *v.insert(identities.len() - 1)
+                identities.push(Arc::new(session.bound_identity(*entry_id, algorithm)?));
+                v.insert((identities.len() - 1, algorithm)).0
             }
         };
         let table = ports.entry(endpoint.port()).or_default();
         match (endpoint.host_name(), endpoint.ip()) {
             (Some(host), _) => {
-                table.hosts.insert(host.into(), index);
+                table
+                    .hosts
+                    .entry(host.into())
+                    .or_default()
+                    .set(algorithm, index);
             }
             (None, Some(ip)) if endpoint.is_any_address() => {
                 if ip.is_ipv6() {
-                    table.any_v6 = Some(index);
+                    table.any_v6.set(algorithm, index);
                 } else {
-                    table.any_v4 = Some(index);
+                    table.any_v4.set(algorithm, index);
                 }
             }
             (None, Some(ip)) => {
-                table.addresses.insert(ip, index);
+                table.addresses.entry(ip).or_default().set(algorithm, index);
             }
             (None, None) => {}
         }

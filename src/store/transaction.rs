@@ -14,7 +14,7 @@ use super::state::StateRecord;
 use super::{Entry, Export, Inner, InstallOptions, Kek, MAX_NAME_LEN, RENEWAL_SUFFIX, fill_busy};
 use crate::endpoint::Endpoint;
 use crate::error::{InstallError, Result, StoreError};
-use crate::key::{KeyEncryption, KeySizePolicy, PrivateKey};
+use crate::key::{KeyEncryption, KeyPolicy, KeyType, PrivateKey};
 use crate::request::{CertificateRequest, CertificateRequestBuilder};
 
 /// A write transaction: all of its changes become visible together at [`commit`](Self::commit),
@@ -76,11 +76,36 @@ impl Transaction {
         request: &CertificateRequestBuilder,
         bits: usize,
     ) -> Result<CertificateRequest> {
+        self.create_pending_of_type_with_rng(rng, name, request, KeyType::Rsa { bits })
+    }
+
+    /// [`create_pending`](Self::create_pending) with a key of any [`KeyType`]: RSA, or ECDSA
+    /// P-256 or P-384 (whose request asks for no keyEncipherment, and is signed with the
+    /// curve's hash).
+    pub fn create_pending_of_type(
+        &mut self,
+        name: &str,
+        request: &CertificateRequestBuilder,
+        key_type: KeyType,
+    ) -> Result<CertificateRequest> {
+        self.create_pending_of_type_with_rng(&mut SysRng, name, request, key_type)
+    }
+
+    /// [`create_pending_of_type`](Self::create_pending_of_type) with the given random source;
+    /// a source that fails is [`KeyError::Random`](crate::error::KeyError::Random) and stores
+    /// nothing.
+    pub fn create_pending_of_type_with_rng(
+        &mut self,
+        rng: &mut (impl TryCryptoRng + ?Sized),
+        name: &str,
+        request: &CertificateRequestBuilder,
+        key_type: KeyType,
+    ) -> Result<CertificateRequest> {
         check_name(name)?;
         self.atomic(|session| {
             // Fail fast, before the (slow) key generation.
             session.check_name_free(name)?;
-            session.generate_pending(rng, name, request.clone(), bits, None)
+            session.generate_pending(rng, name, request.clone(), key_type, None)
         })
     }
 
@@ -138,20 +163,25 @@ impl Transaction {
         self.atomic(|session| session.import(name, key, pem_or_der, options))
     }
 
-    /// Binds `endpoint` to the installed entry `name`. An endpoint holds one entry: unbind it
-    /// first to change it. A host-name endpoint must be covered by the certificate.
+    /// Binds `endpoint` to the installed entry `name`. An endpoint holds one entry per key
+    /// algorithm: an ECDSA and an RSA one, served per handshake as the client can verify
+    /// ([`KeyStore::resolve_for`](super::KeyStore::resolve_for)); unbind it first to change
+    /// it. A host-name endpoint must be covered by the certificate.
     pub fn bind(&mut self, endpoint: Endpoint, name: &str) -> Result<()> {
         self.atomic(|session| session.bind(&endpoint, name))
     }
 
-    /// Removes the binding of `endpoint`. The entry it points to is checked first: a binding
-    /// changed behind the store's back is [`StoreError::Tampered`], not silently re-sealed.
+    /// Removes the binding of `endpoint` (both entries of a dual binding). The entries it
+    /// points to are checked first: a binding changed behind the store's back is
+    /// [`StoreError::Tampered`], not silently re-sealed.
     pub fn unbind(&mut self, endpoint: &Endpoint) -> Result<()> {
         self.atomic(|session| session.unbind(endpoint))
     }
 
-    /// Starts renewing the installed entry `name`: a new key of `bits` bits and a request for
-    /// the same subject and names, stored as the pending entry `name (renewal)`. `name` keeps
+    /// Starts renewing the installed entry `name`: a new key and a request for the same
+    /// subject and names, stored as the pending entry `name (renewal)`. The new key is RSA of
+    /// `bits` bits for an RSA entry; an ECDSA entry keeps its curve (`bits` is not used:
+    /// [`renew_as`](Self::renew_as) changes the key type). `name` keeps
     /// serving; installing the renewal's certificate moves `name`'s bindings and name to it
     /// and deletes the old key and certificate.
     pub fn renew(&mut self, name: &str, bits: usize) -> Result<CertificateRequest> {
@@ -164,6 +194,25 @@ impl Transaction {
         rng: &mut (impl TryCryptoRng + ?Sized),
         name: &str,
         bits: usize,
+    ) -> Result<CertificateRequest> {
+        self.renew_inner(rng, name, |current| match current {
+            KeyType::Rsa { .. } => KeyType::Rsa { bits },
+            other => other,
+        })
+    }
+
+    /// [`renew`](Self::renew) with a new key of `key_type` (RSA renewed as ECDSA, or the
+    /// reverse). Installing the renewal moves the bindings to it, into the slot of its
+    /// algorithm: an endpoint that already holds an entry of that algorithm refuses it.
+    pub fn renew_as(&mut self, name: &str, key_type: KeyType) -> Result<CertificateRequest> {
+        self.renew_inner(&mut SysRng, name, |_| key_type)
+    }
+
+    fn renew_inner(
+        &mut self,
+        rng: &mut (impl TryCryptoRng + ?Sized),
+        name: &str,
+        key_type: impl FnOnce(KeyType) -> KeyType,
     ) -> Result<CertificateRequest> {
         self.atomic(|session| {
             let row = session.row_by_name(name)?;
@@ -203,7 +252,8 @@ impl Transaction {
                 }
                 None => builder = builder.dns_names(row.dns_names.clone()),
             }
-            session.generate_pending(rng, &renewal_name, builder, bits, Some(row.id))
+            let key_type = key_type(row.key_type);
+            session.generate_pending(rng, &renewal_name, builder, key_type, Some(row.id))
         })
     }
 
@@ -352,10 +402,10 @@ impl Session<'_> {
         rng: &mut (impl TryCryptoRng + ?Sized),
         name: &str,
         request: CertificateRequestBuilder,
-        bits: usize,
+        key_type: KeyType,
         renewal_of: Option<i64>,
     ) -> Result<CertificateRequest> {
-        let key = PrivateKey::generate_rsa_with_policy(rng, bits, KeySizePolicy::Standard)?;
+        let key = PrivateKey::generate_with_policy(rng, key_type, KeyPolicy::Standard)?;
         let request = request.sign(&key)?;
         self.insert_pending(name, &key, Origin::Request(&request), renewal_of)?;
         Ok(request)

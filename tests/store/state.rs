@@ -142,7 +142,7 @@ fn a_renewed_entry_brought_back_is_refused() {
          DELETE FROM entries WHERE name = 'www'; \
          INSERT INTO main.entries SELECT * FROM old_entry; \
          INSERT INTO main.chain SELECT * FROM old_chain; \
-         INSERT INTO bindings SELECT '0.0.0.0:443', id FROM old_entry;",
+         INSERT INTO bindings (endpoint, entry_id) SELECT '0.0.0.0:443', id FROM old_entry;",
     )
     .unwrap();
     // Its own MAC verifies: a plain resolve serves it (the per-entry check cannot tell)...
@@ -283,7 +283,9 @@ fn a_store_from_before_the_authenticator_migrates_and_cannot_be_downgraded() {
         .unwrap();
     let conn = raw(&path);
     conn.execute(
-        "INSERT INTO entries VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        "INSERT INTO entries (id, name, state, spki_sha256, key_bits, sealed_key, subject, \
+         dns_names, request_der, created_at, installed_at, not_before, not_after, renewal_of, mac) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         rusqlite::params_from_iter(mail),
     )
     .unwrap();

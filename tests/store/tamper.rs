@@ -222,7 +222,7 @@ fn changed_certificates_requests_and_columns_are_detected() {
             "DELETE FROM main.chain; DELETE FROM main.bindings; DELETE FROM main.entries; \
              INSERT INTO main.entries SELECT * FROM temp.e; \
              INSERT INTO main.chain SELECT * FROM temp.c; \
-             INSERT INTO main.bindings VALUES ('0.0.0.0:443', (SELECT id FROM main.entries WHERE name = 'www'));",
+             INSERT INTO main.bindings (endpoint, entry_id) VALUES ('0.0.0.0:443', (SELECT id FROM main.entries WHERE name = 'www'));",
         )
         .unwrap()
     };

@@ -75,6 +75,7 @@ impl Session<'_> {
                 state: State::Pending,
                 spki: fp.as_bytes().to_vec(),
                 key_bits: key.bits() as i64,
+                key_type: key.key_type(),
                 sealed_key: sealed,
                 subject,
                 dns_text: encode_names(&names),
@@ -147,8 +148,8 @@ impl Session<'_> {
         self.write(
             during,
             "INSERT INTO entries (id, name, state, spki_sha256, key_bits, sealed_key, subject, \
-                 dns_names, request_der, created_at, renewal_of, mac) \
-                 VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 dns_names, request_der, created_at, renewal_of, mac, key_type) \
+                 VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 id,
                 r.name,
@@ -161,6 +162,7 @@ impl Session<'_> {
                 r.created_at,
                 r.renewal_of,
                 r.mac,
+                r.key_type.name(),
             ],
         )?;
         self.replace_token(id, None, Some(&entry.row.mac))
@@ -175,7 +177,9 @@ impl Session<'_> {
             }
             .into());
         }
-        if let Some(current) = self.bound_entry(endpoint)? {
+        // One entry per key algorithm: an ECDSA and an RSA certificate may share an endpoint.
+        let algorithm = row.key_type.algorithm();
+        if let Some(current) = self.bound_entries(endpoint)?.get(algorithm) {
             let current = self.row_by_id(current)?;
             return Err(EndpointError::Taken {
                 endpoint: endpoint.to_string(),
@@ -205,31 +209,36 @@ impl Session<'_> {
         let text = endpoint.to_string();
         self.write(
             "binding",
-            "INSERT INTO bindings (endpoint, entry_id) VALUES (?1, ?2)",
-            params![text, entry.row.id],
+            "INSERT INTO bindings (endpoint, algorithm, entry_id) VALUES (?1, ?2, ?3)",
+            params![text, algorithm.name(), entry.row.id],
         )?;
         entry.bindings.push(text);
         entry.bindings.sort();
         self.write_mac(&mut entry)
     }
 
-    /// Removes the binding of `endpoint`, after checking the entry it points to.
+    /// Removes the bindings of `endpoint` (both, on a dual endpoint), after checking the
+    /// entries they point to.
     pub(in crate::store) fn unbind(&self, endpoint: &Endpoint) -> Result<()> {
-        let Some(id) = self.bound_entry(endpoint)? else {
+        let slots = self.bound_entries(endpoint)?;
+        if slots.is_empty() {
             return Err(EndpointError::NotBound {
                 endpoint: endpoint.to_string(),
             }
             .into());
-        };
-        let mut entry = self.stored(id)?;
+        }
         let text = endpoint.to_string();
-        self.write(
-            "unbinding",
-            "DELETE FROM bindings WHERE endpoint = ?1",
-            params![text],
-        )?;
-        entry.bindings.retain(|b| *b != text);
-        self.write_mac(&mut entry)
+        for id in slots.iter() {
+            let mut entry = self.stored(id)?;
+            self.write(
+                "unbinding",
+                "DELETE FROM bindings WHERE endpoint = ?1 AND entry_id = ?2",
+                params![text, id],
+            )?;
+            entry.bindings.retain(|b| *b != text);
+            self.write_mac(&mut entry)?;
+        }
+        Ok(())
     }
 
     /// Turns the checked pending `entry` into the installed entry `name` for `chain`'s leaf,
@@ -306,10 +315,13 @@ impl Session<'_> {
         from: &mut Stored,
         to: i64,
     ) -> Result<Vec<String>> {
+        // A renewal of another algorithm (RSA renewed as ECDSA) takes the other slot; if the
+        // endpoint already holds an entry of that algorithm, the primary key refuses it.
+        let algorithm = self.row_by_id(to)?.key_type.algorithm();
         self.write(
             "moving bindings to the renewal",
-            "UPDATE bindings SET entry_id = ?1 WHERE entry_id = ?2",
-            params![to, from.row.id],
+            "UPDATE bindings SET entry_id = ?1, algorithm = ?3 WHERE entry_id = ?2",
+            params![to, from.row.id, algorithm.name()],
         )?;
         Ok(std::mem::take(&mut from.bindings))
     }
