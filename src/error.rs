@@ -175,7 +175,7 @@ pub enum KeyError {
     /// An EC key on a curve other than P-256 and P-384.
     #[error(
         "unsupported elliptic curve {}: EC keys are supported on P-256 (prime256v1, 1.2.840.10045.3.1.7) and P-384 (secp384r1, 1.3.132.0.34); make a new key on one of them (`openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`)",
-        oid::describe(oid)
+        oid::describe_curve(oid)
     )]
     UnsupportedCurve {
         /// The curve's OID.

@@ -6,6 +6,7 @@ mod common;
 
 // The files of tests/keys/.
 mod keys {
+    mod ecdsa_interop;
     mod key_interop;
     mod name_interop;
     mod name_proptest;

@@ -61,3 +61,9 @@ pub fn key_der(i: usize) -> &'static [u8] {
         key.to_pkcs8_der().unwrap().to_vec()
     })
 }
+
+/// ECDSA key `i` of `key_type` (P-256 or P-384), from seed `2000 + i`: cheap, made each call.
+pub fn ec_key(i: usize, key_type: keymanager::KeyType) -> PrivateKey {
+    let mut rng = ChaCha8Rng::seed_from_u64(2000 + i as u64);
+    PrivateKey::generate_with_rng(&mut rng, key_type).unwrap()
+}

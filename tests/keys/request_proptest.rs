@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use std::net::IpAddr;
 
-use keymanager::{CertificateRequest, DistinguishedName, PrivateKey, SignatureHash};
+use keymanager::{CertificateRequest, DistinguishedName, KeyType, PrivateKey, SignatureHash};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -78,18 +78,24 @@ fn openssl_pss() -> &'static [u8] {
     })
 }
 
-/// The keys requests are built with: 2048 and 3072 bits, seeded, made once.
+/// The keys requests are built with, one of every kind: RSA 2048 and 3072 bits, ECDSA P-256
+/// and P-384; seeded, made once.
 fn keys() -> &'static [PrivateKey] {
     static KEYS: OnceLock<Vec<PrivateKey>> = OnceLock::new();
     KEYS.get_or_init(|| {
-        [2048, 3072]
-            .iter()
-            .enumerate()
-            .map(|(i, bits)| {
-                let mut rng = ChaCha8Rng::seed_from_u64(2986 + i as u64);
-                PrivateKey::generate_rsa_with_rng(&mut rng, *bits).unwrap()
-            })
-            .collect()
+        [
+            KeyType::Rsa { bits: 2048 },
+            KeyType::Rsa { bits: 3072 },
+            KeyType::EcdsaP256,
+            KeyType::EcdsaP384,
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, key_type)| {
+            let mut rng = ChaCha8Rng::seed_from_u64(2986 + i as u64);
+            PrivateKey::generate_with_rng(&mut rng, *key_type).unwrap()
+        })
+        .collect()
     })
 }
 
@@ -199,7 +205,7 @@ proptest! {
 
     #[test]
     fn built_requests_round_trip_and_verify(
-        key in 0..2usize,
+        key in 0..4usize,
         cn in host_name(),
         names in prop::collection::vec(host_name(), 0..6),
         ips in prop::collection::vec(ip(), 0..4),
@@ -232,6 +238,34 @@ proptest! {
         prop_assert_eq!(&from_pem, &request);
         from_pem.verify().unwrap();
     }
+
+    /// Keys of every kind (ECDSA ones freshly generated from the seed) come back from PKCS#8
+    /// DER and PEM, and from encrypted PKCS#8, as the same key of the same type.
+    #[test]
+    fn keys_of_every_kind_round_trip(
+        kind in 0..4usize,
+        seed in any::<u64>(),
+    ) {
+        let fresh;
+        let key = match kind {
+            2 | 3 => {
+                let key_type = if kind == 2 { KeyType::EcdsaP256 } else { KeyType::EcdsaP384 };
+                fresh = PrivateKey::generate_with_rng(&mut ChaCha8Rng::seed_from_u64(seed), key_type).unwrap();
+                &fresh
+            }
+            _ => &keys()[kind],
+        };
+        let der = key.to_pkcs8_der().unwrap();
+        let back = PrivateKey::from_der(&der).unwrap();
+        prop_assert_eq!(&back, key);
+        prop_assert_eq!(back.key_type(), key.key_type());
+        prop_assert_eq!(&PrivateKey::from_pem(&key.to_pkcs8_pem().unwrap()).unwrap(), key);
+        let fast = keymanager::KeyEncryption::Pbkdf2Sha256 { iterations: 1000 };
+        let encrypted = key
+            .to_encrypted_pkcs8_der_with_rng(&mut ChaCha8Rng::seed_from_u64(seed), "pw", fast)
+            .unwrap();
+        prop_assert_eq!(&PrivateKey::from_encrypted_der(&encrypted, "pw").unwrap(), key);
+    }
 }
 
 proptest! {
@@ -259,10 +293,15 @@ proptest! {
 
     /// A flipped byte of a PKCS#8 key is refused or gives the same key, one whose signatures
     /// verify under the original public key (a damaged CRT value used as is would give wrong
-    /// signatures, which leak the key's factors).
+    /// signatures, which leak the key's factors). ECDSA keys too (RSA 2048, P-256, P-384): their
+    /// PKCS#8 carries the public key, which a changed scalar no longer matches.
     #[test]
-    fn a_flipped_key_byte_is_refused_or_the_same_key(at in any::<prop::sample::Index>(), flip in 1..=255u8) {
-        let key = &keys()[0];
+    fn a_flipped_key_byte_is_refused_or_the_same_key(
+        which in prop::sample::select(vec![0usize, 2, 3]),
+        at in any::<prop::sample::Index>(),
+        flip in 1..=255u8,
+    ) {
+        let key = &keys()[which];
         let mut der = key.to_pkcs8_der().unwrap().to_vec();
         let i = at.index(der.len());
         der[i] ^= flip;
@@ -278,6 +317,12 @@ proptest! {
 
 #[test]
 fn every_truncation_of_a_key_is_an_error() {
+    for key in &keys()[2..] {
+        let der = key.to_pkcs8_der().unwrap();
+        for cut in 0..der.len() {
+            assert!(PrivateKey::from_der(&der[..cut]).is_err(), "cut at {cut}");
+        }
+    }
     let key = &keys()[0];
     for der in [key.to_pkcs8_der().unwrap().to_vec()] {
         for cut in 0..der.len() {

@@ -251,6 +251,12 @@ fn a_store_from_before_the_authenticator_migrates_and_cannot_be_downgraded() {
         .map(|e| e.name().to_owned())
         .collect();
     assert_eq!(names, ["mail", "www"]);
+    // Every entry of a store from before ECDSA keys is RSA, its bindings RSA's (version 4).
+    assert_eq!(version(&path), 4);
+    assert_eq!(
+        store.entry("www").unwrap().key_type(),
+        keymanager::KeyType::Rsa { bits: 2048 }
+    );
     assert_eq!(
         store.entry("www").unwrap().dns_names(),
         ["www.example.com", "example.com"]
