@@ -458,8 +458,11 @@ pub enum EndpointError {
         /// The input.
         input: String,
     },
-    /// The endpoint is already bound to an entry.
-    #[error("endpoint {endpoint} is already bound to entry `{entry}`; unbind it first")]
+    /// The endpoint is already bound to an entry of the same key algorithm (an endpoint holds
+    /// one RSA and one ECDSA entry).
+    #[error(
+        "endpoint {endpoint} is already bound to entry `{entry}`, whose key is of the same algorithm (an endpoint serves one RSA and one ECDSA entry); unbind it first"
+    )]
     Taken {
         /// The endpoint.
         endpoint: String,

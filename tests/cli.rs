@@ -8,6 +8,7 @@ mod common;
 // The files of tests/cli/.
 mod cli {
     mod concurrency;
+    mod ecdsa;
     mod flow;
     mod pkcs12;
     #[cfg(feature = "rustls")]

@@ -58,7 +58,7 @@ pub(super) async fn issue(acme: &Acme, request: &IssueRequest, solver: &Solver) 
         prepared,
         solver,
         Target {
-            bits: request.bits,
+            bits: request.key_type.bits(),
             replaces: None,
             policy: super::RenewPolicy::default(),
         },

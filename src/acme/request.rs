@@ -5,6 +5,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use super::DEFAULT_BITS;
+use crate::key::KeyType;
 
 /// An identifier to certify: a DNS name, or an IP address (RFC 8738; not every CA offers
 /// them).
@@ -27,22 +28,22 @@ impl fmt::Display for Identifier {
 }
 
 /// What [`Acme::issue`](super::Acme::issue) gets a certificate for: the store entry's name, the
-/// identifiers and the key size.
+/// identifiers and the key type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssueRequest {
     pub(crate) name: String,
     pub(crate) identifiers: Vec<Identifier>,
-    pub(crate) bits: usize,
+    pub(crate) key_type: KeyType,
 }
 
 impl IssueRequest {
     /// A request for the entry `name` with the given DNS names (the first one is also the
-    /// subject's common name) and a [`DEFAULT_BITS`] key.
+    /// subject's common name) and an RSA key of [`DEFAULT_BITS`].
     pub fn new<S: Into<String>>(name: impl Into<String>, dns: impl IntoIterator<Item = S>) -> Self {
         Self {
             name: name.into(),
             identifiers: dns.into_iter().map(|d| Identifier::Dns(d.into())).collect(),
-            bits: DEFAULT_BITS,
+            key_type: KeyType::Rsa { bits: DEFAULT_BITS },
         }
     }
 
@@ -58,10 +59,22 @@ impl IssueRequest {
         self
     }
 
-    /// The RSA key size (2048 by default).
+    /// An RSA key of this size (2048 by default).
     pub fn bits(mut self, bits: usize) -> Self {
-        self.bits = bits;
+        self.key_type = KeyType::Rsa { bits };
         self
+    }
+
+    /// The key type: RSA (2048 bits by default), or ECDSA P-256 or P-384 (which Let's Encrypt
+    /// issues from its ECDSA intermediates). Renewals keep it.
+    pub fn key_type(mut self, key_type: KeyType) -> Self {
+        self.key_type = key_type;
+        self
+    }
+
+    /// The key type asked for.
+    pub fn requested_key_type(&self) -> KeyType {
+        self.key_type
     }
 
     /// The entry's name.

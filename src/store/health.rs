@@ -221,8 +221,7 @@ impl fmt::Display for HealthProblem {
                 bits,
             } => write!(
                 f,
-                "`{entry}`: its {} key has only {bits} bits; renew the entry with a larger key",
-                key_type.algorithm()
+                "`{entry}`: its key has only {bits} bits ({key_type}); renew the entry with a larger key"
             ),
             HealthProblem::Unbound { entry } => write!(
                 f,

@@ -115,7 +115,7 @@ fn certificates_go_to_their_own_keys_among_rsa_and_ecdsa_pending_keys() {
         match problem {
             HealthProblem::WeakKey { key_type, bits, .. } => {
                 assert_eq!((*key_type, *bits), (KeyType::EcdsaP256, 256));
-                assert!(problem.to_string().contains("ECDSA key"), "{problem}");
+                assert!(problem.to_string().contains("(ECDSA P-256)"), "{problem}");
             }
             other => panic!("{other:?}"),
         }

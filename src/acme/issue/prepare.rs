@@ -40,7 +40,9 @@ pub(super) fn prepare_issue(
             }
             csr
         }
-        None => tx.create_pending(&request.name, &builder_for(request)?, request.bits)?,
+        None => {
+            tx.create_pending_of_type(&request.name, &builder_for(request)?, request.key_type)?
+        }
     };
     let identifiers = identifiers_of(&csr);
     let order_id = tx.acme_insert_order(

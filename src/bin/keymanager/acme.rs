@@ -31,14 +31,14 @@ use std::time::SystemTime;
 use clap::{Args, Subcommand, ValueEnum};
 use keymanager::KeyStore;
 use keymanager::acme::{
-    self, AccountOptions, Acme, ChallengeKind, DEFAULT_BITS, ExternalAccountBinding, IssueRequest,
-    Managed, OrderRecord, RenewOutcome, Renewal,
+    self, AccountOptions, Acme, ChallengeKind, ExternalAccountBinding, IssueRequest, Managed,
+    OrderRecord, RenewOutcome, Renewal,
 };
 use keymanager::error::AcmeError;
 use keymanager::store::format_utc;
 use serde_json::Value;
 
-use crate::args::Global;
+use crate::args::{Global, KeyTypeArg};
 use crate::commands::{open, open_or_create, print};
 use crate::failure::Failure;
 use crate::secret::Source;
@@ -86,9 +86,12 @@ pub enum AcmeCommand {
         /// An IP address to certify (RFC 8738; repeatable; not every CA offers it).
         #[arg(long, value_name = "ADDRESS")]
         ip: Vec<IpAddr>,
-        /// The key size in bits.
-        #[arg(long, default_value_t = DEFAULT_BITS)]
-        bits: usize,
+        /// The key type (RSA 2048 by default; a later release may default to ecdsa-p256).
+        #[arg(long, value_enum, default_value_t = KeyTypeArg::Rsa)]
+        key_type: KeyTypeArg,
+        /// The RSA key size in bits (default 2048); for RSA keys only.
+        #[arg(long)]
+        bits: Option<usize>,
         /// The CA.
         #[command(flatten)]
         ca: CaArgs,
@@ -228,11 +231,12 @@ pub fn run(g: &Global, command: AcmeCommand) -> Result<(), Failure> {
             name,
             dns,
             ip,
+            key_type,
             bits,
             ca,
             solver,
         } => {
-            let mut request = IssueRequest::new(&name, dns).bits(bits);
+            let mut request = IssueRequest::new(&name, dns).key_type(key_type.with_bits(bits)?);
             for ip in ip {
                 request = request.ip(ip);
             }

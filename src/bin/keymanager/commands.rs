@@ -83,11 +83,18 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 print(&text)
             }
         }
-        Command::Renew { name, bits, out } => {
+        Command::Renew {
+            name,
+            bits,
+            key_type,
+            out,
+        } => {
             let (store, _) = open(g)?;
+            let key_type = key_type.map(|t| t.with_bits(Some(bits))).transpose()?;
             let (tx, request) = change(&store, |tx| {
-                output::with_spinner(&format!("generating a {bits}-bit RSA key"), || {
-                    Ok(tx.renew(&name, bits)?)
+                output::with_spinner("generating the new key", || match key_type {
+                    Some(key_type) => Ok(tx.renew_as(&name, key_type)?),
+                    None => Ok(tx.renew(&name, bits)?),
                 })
             })?;
             commit_with_request(tx, &request, out.as_deref(), g.dry_run)
@@ -252,11 +259,11 @@ fn new(g: &Global, args: NewArgs) -> Result<(), Failure> {
     for ip in &args.ip {
         builder = builder.ip_address(*ip);
     }
-    let bits = args.bits;
+    let key_type = args.key_type.with_bits(args.bits)?;
     open_or_create(g, true)?.run(|store| {
         let (tx, request) = change(store, |tx| {
-            output::with_spinner(&format!("generating a {bits}-bit RSA key"), || {
-                Ok(tx.create_pending(&args.name, &builder, bits)?)
+            output::with_spinner(&format!("generating an {key_type} key"), || {
+                Ok(tx.create_pending_of_type(&args.name, &builder, key_type)?)
             })
         })?;
         commit_with_request(tx, &request, args.out.as_deref(), g.dry_run)

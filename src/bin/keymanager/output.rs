@@ -19,7 +19,7 @@ pub fn table(entries: &[Entry]) -> String {
         "SUBJECT",
         "SANS",
         "NOT-AFTER",
-        "BITS",
+        "KEY",
         "BINDINGS",
     ];
     let rows: Vec<[String; 7]> = entries
@@ -31,7 +31,7 @@ pub fn table(entries: &[Entry]) -> String {
                 shown(e.subject()),
                 or_dash(shown(&e.dns_names().join(","))),
                 e.not_after().map_or_else(|| "-".into(), date),
-                e.key_bits().to_string(),
+                key(e),
                 or_dash(bindings(e).join(",")),
             ]
         })
@@ -63,6 +63,11 @@ pub fn table(entries: &[Entry]) -> String {
     out
 }
 
+/// The key's type as a person reads it: `RSA 2048`, `ECDSA P-256`.
+fn key(e: &Entry) -> String {
+    e.key_type().to_string()
+}
+
 /// One entry in full, one `field: value` per line.
 pub fn details(e: &Entry) -> String {
     let time = |t: Option<SystemTime>| t.map_or_else(|| "-".into(), format_utc);
@@ -73,7 +78,7 @@ pub fn details(e: &Entry) -> String {
         ("dns names", or_dash(shown(&e.dns_names().join(", ")))),
         ("not before", time(e.not_before())),
         ("not after", time(e.not_after())),
-        ("key", format!("RSA {} bits", e.key_bits())),
+        ("key", key(e)),
         ("fingerprint", e.fingerprint().to_hex()),
         ("bindings", or_dash(bindings(e).join(", "))),
         ("created", format_utc(e.created())),
@@ -99,6 +104,7 @@ pub fn entry_json(e: &Entry) -> Value {
         "not_before": time(e.not_before()),
         "not_after": time(e.not_after()),
         "key_bits": e.key_bits(),
+        "key_type": e.key_type().name(),
         "fingerprint": e.fingerprint().to_hex(),
         "bindings": bindings(e),
         "created": format_utc(e.created()),
@@ -153,10 +159,10 @@ pub fn changes(before: &[Entry], after: &[Entry]) -> Vec<String> {
         match old.get(name) {
             None => {
                 lines.push(format!(
-                    "+ entry `{name}`: {}, {}, RSA {} bits, key {}",
+                    "+ entry `{name}`: {}, {}, {}, key {}",
                     state(e),
                     shown(e.subject()),
-                    e.key_bits(),
+                    key(e),
                     e.fingerprint().to_hex()
                 ));
                 for b in bindings(e) {
