@@ -130,8 +130,13 @@ pub fn req_verify(request: &Path) {
 /// `ca_file` and the host name (`-verify_hostname`, `-verify_return_error`); returns its output
 /// (the served certificate is in stdout).
 pub fn s_client(port: u16, name: &str, ca_file: &Path) -> Output {
+    s_client_with(port, name, ca_file, &[])
+}
+
+/// [`s_client`] with more arguments (`-sigalgs ECDSA+SHA256`, ...).
+pub fn s_client_with(port: u16, name: &str, ca_file: &Path, more: &[&str]) -> Output {
     let connect = format!("127.0.0.1:{port}");
-    let args = [
+    let mut args = vec![
         "s_client",
         "-connect",
         &connect,
@@ -143,6 +148,7 @@ pub fn s_client(port: u16, name: &str, ca_file: &Path) -> Output {
         "-CAfile",
         ca_file.to_str().unwrap(),
     ];
+    args.extend(more);
     try_openssl(None, &args)
 }
 

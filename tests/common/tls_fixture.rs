@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use keymanager::tls::StoreResolver;
-use keymanager::{CertificateRequest, DistinguishedName, KeyStore};
+use keymanager::{CertificateRequest, DistinguishedName, KeyStore, PrivateKey};
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
 
@@ -31,7 +31,17 @@ pub fn sign(request_pem: &str, dns: &[&str], ips: &[&str]) -> (String, String) {
 /// Adds entry `name` with key `i`, installs a certificate for `dns` and `ips`, commits;
 /// returns the leaf certificate's DER.
 pub fn install(store: &KeyStore, name: &str, i: u64, dns: &[&str], ips: &[&str]) -> Vec<u8> {
-    let key = key(i as usize);
+    install_key(store, name, key(i as usize), dns, ips)
+}
+
+/// [`install`] with the given key (an ECDSA one, say).
+pub fn install_key(
+    store: &KeyStore,
+    name: &str,
+    key: PrivateKey,
+    dns: &[&str],
+    ips: &[&str],
+) -> Vec<u8> {
     let dn: DistinguishedName = format!("CN={},O=keymanager tests", dns[0]).parse().unwrap();
     let mut builder = CertificateRequest::builder(dn).dns_names(dns.iter().copied());
     for ip in ips {

@@ -4,8 +4,10 @@
 
 use std::process::Command;
 
-use crate::common::fixtures::{PASSPHRASE, store_in};
-use crate::common::openssl::s_client;
+use keymanager::KeyType;
+
+use crate::common::fixtures::{PASSPHRASE, ec_key, store_in};
+use crate::common::openssl::{s_client, s_client_with};
 use crate::common::{ca, tls_fixture as fixture};
 
 #[test]
@@ -53,6 +55,69 @@ fn the_example_server_serves_the_store_over_https() {
     let start = served.find("-----BEGIN CERTIFICATE-----").unwrap();
     let end = served.find("-----END CERTIFICATE-----").unwrap() + "-----END CERTIFICATE-----".len();
     assert_eq!(fixture::pem_to_der(&served[start..end]), a);
+    drop(server);
+}
+
+/// The leaf certificate `openssl s_client` printed, DER.
+fn served_leaf(stdout: &[u8]) -> Vec<u8> {
+    let served = String::from_utf8_lossy(stdout);
+    let start = served.find("-----BEGIN CERTIFICATE-----").unwrap();
+    let end = served.find("-----END CERTIFICATE-----").unwrap() + "-----END CERTIFICATE-----".len();
+    fixture::pem_to_der(&served[start..end])
+}
+
+/// One site with an ECDSA and an RSA certificate on one binding: each client is served the one
+/// it can verify, as nginx serves them.
+#[test]
+fn a_dual_binding_serves_ecdsa_or_rsa_as_the_client_can_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(dir.path());
+    let ecdsa = fixture::install_key(
+        &store,
+        "ec",
+        ec_key(5, KeyType::EcdsaP256),
+        &["dual.test"],
+        &[],
+    );
+    let rsa = fixture::install(&store, "rsa", 2, &["dual.test"], &[]);
+    let port = fixture::listener().1;
+    for name in ["ec", "rsa"] {
+        fixture::bind(&store, name, &[format!("dual.test:{port}")]);
+    }
+    drop(store);
+    let (server, _) = fixture::start_example(&dir.path().join("keys.db"), port, PASSPHRASE);
+
+    // rustls offers ECDSA: it gets the ECDSA certificate.
+    let (leaf, body) = fixture::request(port, "dual.test").unwrap();
+    assert_eq!(leaf, ecdsa);
+    assert!(body.ends_with("entry `ec` for dual.test\n"), "{body}");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, ca::shared().root_pem()).unwrap();
+    for (sigalgs, expected) in [
+        ("ECDSA+SHA256", &ecdsa),
+        ("RSA-PSS+SHA256:RSA+SHA256", &rsa),
+    ] {
+        let out = s_client_with(port, "dual.test", &ca, &["-sigalgs", sigalgs]);
+        assert!(
+            out.status.success(),
+            "{sigalgs}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(&served_leaf(&out.stdout), expected, "{sigalgs}");
+    }
+    // TLS 1.2 too, where the signature algorithms extension plays the same part.
+    let out = s_client_with(
+        port,
+        "dual.test",
+        &ca,
+        &["-tls1_2", "-sigalgs", "RSA+SHA256"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(served_leaf(&out.stdout), rsa);
     drop(server);
 }
 
