@@ -270,3 +270,50 @@ fn refresh_serves_commits_and_a_failed_refresh_keeps_the_previous_set() {
         "a zero interval is refused"
     );
 }
+
+/// On a dual binding the resolver chooses from the client's signature schemes: ECDSA only
+/// when the ECDSA key can sign with one offered (its curve's scheme), else RSA.
+#[test]
+fn lookup_for_chooses_ecdsa_only_with_a_matching_scheme() {
+    use keymanager::KeyType;
+    use rustls::SignatureScheme as S;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(dir.path());
+    let ecdsa = fixture::install_key(
+        &store,
+        "ec",
+        crate::common::fixtures::ec_key(6, KeyType::EcdsaP256),
+        &["dual.test"],
+        &[],
+    );
+    let rsa = fixture::install(&store, "rsa", 3, &["dual.test"], &[]);
+    for name in ["ec", "rsa"] {
+        fixture::bind(&store, name, &["0.0.0.0:443".to_owned()]);
+    }
+    let resolver = StoreResolver::new(&store, "127.0.0.1:443".parse().unwrap()).unwrap();
+    let served = |schemes: &[S]| {
+        resolver
+            .lookup_for(Some("dual.test"), schemes)
+            .map(|k| k.cert[0].to_vec())
+            .unwrap()
+    };
+    assert_eq!(
+        served(&[S::ECDSA_NISTP256_SHA256, S::RSA_PSS_SHA256]),
+        ecdsa
+    );
+    assert_eq!(served(&[S::RSA_PSS_SHA256, S::RSA_PKCS1_SHA256]), rsa);
+    // P-384's scheme cannot be made with a P-256 key (TLS 1.3 binds the curve).
+    assert_eq!(served(&[S::ECDSA_NISTP384_SHA384, S::RSA_PSS_SHA256]), rsa);
+    assert_eq!(
+        resolver.lookup(Some("dual.test")).unwrap().cert[0].to_vec(),
+        ecdsa
+    );
+    // With the RSA entry unbound the ECDSA one serves everyone (the only certificate there).
+    let mut tx = store.begin().unwrap();
+    tx.unbind(&"0.0.0.0:443".parse().unwrap()).unwrap();
+    tx.bind("0.0.0.0:443".parse().unwrap(), "ec").unwrap();
+    tx.commit().unwrap();
+    resolver.refresh().unwrap();
+    assert_eq!(served(&[S::RSA_PSS_SHA256]), ecdsa);
+}
