@@ -28,6 +28,15 @@ openssl pkcs8 -topk8 -in "$tmp/k.pem" -scrypt -scrypt_N 1024 -scrypt_r 8 -scrypt
     -passout "pass:$PASSWORD" -outform DER -out "$s/private_key_encrypted/openssl-scrypt.der"
 openssl rsa -in "$tmp/k.pem" -aes128 -traditional -passout "pass:$PASSWORD" \
     -out "$s/private_key_pem/openssl-legacy-encrypted.pem" 2>/dev/null
+# ECDSA keys (the SEC1 and EC PKCS#8 parser paths): SEC1 `EC PRIVATE KEY` DER (P-256) and
+# PEM (P-384), PKCS#8 DER (P-384), encrypted PKCS#8 (P-256), and a SEC1 key on an unsupported
+# curve (secp521r1).
+openssl ecparam -genkey -name prime256v1 -noout -outform DER -out "$s/private_key_der/openssl-sec1-p256.der"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -outform DER -out "$s/private_key_der/openssl-pkcs8-p384.der"
+openssl ecparam -genkey -name secp521r1 -noout -outform DER -out "$s/private_key_der/openssl-sec1-p521.der"
+openssl ecparam -genkey -name secp384r1 -noout -out "$s/private_key_pem/openssl-sec1-p384.pem"
+openssl pkcs8 -topk8 -inform DER -in "$s/private_key_der/openssl-sec1-p256.der" -v2 aes-256-cbc -iter 1000 \
+    -passout "pass:$PASSWORD" -outform DER -out "$s/private_key_encrypted/openssl-ec-pbkdf2.der"
 # PKCS#12: a self-signed server certificate with its key, as OpenSSL 3 writes by default
 # (AES-256, PBKDF2), with -legacy (RC2-40 and 3DES) and with 3DES alone; cheap iterations.
 openssl req -x509 -key "$tmp/k.pem" -out "$tmp/p12-cert.pem" -subj /CN=fuzz.example.com \
