@@ -1,15 +1,18 @@
-//! [`PrivateKey`]: the server's RSA key pair, and how it is generated, read and written.
+//! [`PrivateKey`]: the server's key pair, RSA or ECDSA (P-256, P-384; [`KeyType`]), and how it
+//! is generated, read and written.
 //!
-//! Keys are read from PKCS#8 ([RFC 5208], [RFC 5958]) and PKCS#1 ([RFC 8017 Appendix A.1.2])
-//! DER or PEM, and from encrypted PKCS#8 (`ENCRYPTED PRIVATE KEY`, PBES2 of [RFC 8018]). They are
-//! written as PKCS#8, plain or encrypted with PBES2 + AES-256-CBC, in a form `openssl pkey`
-//! reads.
+//! Keys are read from PKCS#8 ([RFC 5208], [RFC 5958]), PKCS#1 ([RFC 8017 Appendix A.1.2]) and
+//! SEC1 ([RFC 5915]) DER or PEM, and from encrypted PKCS#8 (`ENCRYPTED PRIVATE KEY`, PBES2 of
+//! [RFC 8018]). They are written as PKCS#8, plain or encrypted with PBES2 + AES-256-CBC, in a
+//! form `openssl pkey` reads. EC keys on other curves are refused with
+//! [`KeyError::UnsupportedCurve`], naming the curve.
 //!
-//! # Size policy
+//! # Policy
 //!
-//! [`KeySizePolicy`] holds for generation **and** import: a 512-bit key read from a file is
-//! refused under the default policy, exactly as if it had been requested from
-//! [`PrivateKey::generate_rsa`].
+//! [`KeyPolicy`] (formerly `KeySizePolicy`, still a name for it) holds for generation **and**
+//! import: a 512-bit RSA key read from a file is refused under the default policy, exactly as
+//! if it had been requested from [`PrivateKey::generate_rsa`]; P-256 and P-384 are allowed
+//! under every policy.
 //!
 //! # Encrypted keys: the KDF guard
 //!
@@ -23,7 +26,8 @@
 //!
 //! # Signing
 //!
-//! The key signs requests with RSA PKCS#1 v1.5 and the [`SignatureHash`] asked for. The default
+//! An RSA key signs requests with RSA PKCS#1 v1.5 and the [`SignatureHash`] asked for; an
+//! ECDSA key with deterministic ECDSA (RFC 6979) and its curve's hash. The default
 //! is the pure-Rust `rsa` crate; with the Cargo feature `aws-lc-rs`, keys of 2048 bits and more
 //! sign with aws-lc-rs instead, with the same bytes (PKCS#1 v1.5 is deterministic).
 //!
@@ -31,6 +35,7 @@
 //! [RFC 5958]: https://datatracker.ietf.org/doc/html/rfc5958
 //! [RFC 8017 Appendix A.1.2]: https://datatracker.ietf.org/doc/html/rfc8017#appendix-A.1.2
 //! [RFC 8018]: https://datatracker.ietf.org/doc/html/rfc8018
+//! [RFC 5915]: https://datatracker.ietf.org/doc/html/rfc5915
 
 // This file: `PrivateKey`, its constructors and accessors. `key/size.rs`: the size policy and
 // exponent checks; `key/encrypted.rs`: encrypted PKCS#8 and its KDF bounds; `key/sign.rs`:

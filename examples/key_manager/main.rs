@@ -31,7 +31,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use keymanager::error::InstallError;
 use keymanager::{
-    CertificateRequest, DistinguishedName, Endpoint, Entry, EntryState, KeyStore, PrivateKey,
+    CertificateRequest, DistinguishedName, Endpoint, Entry, EntryState, KeyStore, KeyType,
+    PrivateKey,
 };
 
 use demo_ca::DemoCa;
@@ -82,6 +83,13 @@ fn walkthrough() -> Result<(), Box<dyn Error>> {
     let request_path = dir.join(format!("{HOST}.csr.pem"));
     write_file(&request_path, request.to_pem().as_bytes())?;
     println!("  pending entry `{HOST}`: RSA 2048 key, sealed in the store, not yet usable");
+    println!(
+        "  (the key type is a choice: KeyType::EcdsaP256 makes a smaller key that signs handshakes"
+    );
+    println!(
+        "   faster; an endpoint may hold one RSA and one ECDSA entry, and each client gets the one"
+    );
+    println!("   it can verify. RSA 2048 is the default, which a later release may change.)");
     println!("  subject      {}", request.subject());
     println!("  names        {}", request.dns_names().join(", "));
     println!("  key          SHA-256 {}", request.fingerprint());
@@ -186,7 +194,8 @@ fn create_pending(store: &KeyStore) -> Result<CertificateRequest, Box<dyn Error>
         .build()?;
     let builder = CertificateRequest::builder(dn).dns_name("example.test");
     let mut tx = store.begin()?;
-    let request = tx.create_pending(HOST, &builder, 2048)?;
+    // RSA 2048, the type every client verifies; `KeyType::EcdsaP256` would do as well.
+    let request = tx.create_pending_of_type(HOST, &builder, KeyType::Rsa { bits: 2048 })?;
     tx.commit()?;
     Ok(request)
 }
