@@ -77,6 +77,32 @@ pub fn genpkey(out: &Path, algorithm: &str, pkeyopts: &[&str]) {
     openssl(None, &args);
 }
 
+/// OpenSSL's DER `SubjectPublicKeyInfo` for the key file at `path` (`openssl pkey -pubout`),
+/// decrypted with `password` when given.
+pub fn spki(path: &Path, password: Option<&str>) -> Vec<u8> {
+    let pass = password.map(|p| format!("pass:{p}"));
+    let mut args = vec![
+        "pkey",
+        "-in",
+        path.to_str().unwrap(),
+        "-pubout",
+        "-outform",
+        "DER",
+    ];
+    if let Some(pass) = &pass {
+        args.extend(["-passin", pass]);
+    }
+    stdout(&args)
+}
+
+/// The SHA-256 of OpenSSL's SPKI for the key file at `path`, computed here: what
+/// `... | sha256sum` prints, the key's fingerprint.
+pub fn fingerprint(path: &Path, password: Option<&str>) -> keymanager::Fingerprint {
+    use sha2::{Digest, Sha256};
+    let digest: [u8; 32] = Sha256::digest(spki(path, password)).into();
+    keymanager::Fingerprint::from(digest)
+}
+
 /// `openssl x509 -req`: a CA signs a request. File names are relative to the directory the
 /// command runs in.
 pub struct X509Req<'a> {

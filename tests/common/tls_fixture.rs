@@ -56,6 +56,18 @@ pub fn install_key(
     pem_to_der(&leaf)
 }
 
+/// One site with two certificates for `dns`: entry `ec` (ECDSA P-256, seed `seed`) and entry
+/// `rsa` (pool key `seed`), both bound to `endpoint`; their leaves' DER, ECDSA's first.
+pub fn dual(store: &KeyStore, seed: usize, dns: &str, endpoint: &str) -> (Vec<u8>, Vec<u8>) {
+    let ec_key = super::fixtures::ec_key(seed, keymanager::KeyType::EcdsaP256);
+    let ecdsa = install_key(store, "ec", ec_key, &[dns], &[]);
+    let rsa = install(store, "rsa", seed as u64, &[dns], &[]);
+    for name in ["ec", "rsa"] {
+        bind(store, name, &[endpoint.to_owned()]);
+    }
+    (ecdsa, rsa)
+}
+
 pub fn bind(store: &KeyStore, name: &str, endpoints: &[String]) {
     let mut tx = store.begin().unwrap();
     for e in endpoints {

@@ -11,14 +11,14 @@ use std::sync::OnceLock;
 
 use keymanager::error::KeyError;
 use keymanager::key::KeyEncryption;
-use keymanager::{
-    CertificateRequest, DistinguishedName, Error, Fingerprint, KeyAlgorithm, KeyType, PrivateKey,
-};
+use keymanager::{CertificateRequest, DistinguishedName, Error, KeyAlgorithm, KeyType, PrivateKey};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tempfile::TempDir;
 
-use crate::common::openssl::{self as cli, said, stdout as openssl};
+use crate::common::openssl::{
+    self as cli, fingerprint as openssl_fingerprint, said, stdout as openssl,
+};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -41,23 +41,19 @@ fn ours(key_type: KeyType) -> PrivateKey {
     PrivateKey::generate_with_rng(&mut ChaCha8Rng::seed_from_u64(15), key_type).unwrap()
 }
 
-/// The SHA-256 of OpenSSL's DER `SubjectPublicKeyInfo` for the key file at `path`.
-fn openssl_fingerprint(path: &Path, password: Option<&str>) -> Fingerprint {
-    use sha2::{Digest, Sha256};
-    let pass = password.map(|p| format!("pass:{p}"));
-    let mut args = vec![
-        "pkey",
-        "-in",
-        path.to_str().unwrap(),
-        "-pubout",
-        "-outform",
-        "DER",
-    ];
-    if let Some(pass) = &pass {
-        args.extend(["-passin", pass]);
-    }
-    let digest: [u8; 32] = Sha256::digest(openssl(&args)).into();
-    Fingerprint::from(digest)
+/// `openssl ecparam -genkey -name NAME -noout`: a SEC1 `EC PRIVATE KEY` PEM file.
+fn ecparam(name: &str) -> PathBuf {
+    let file = path(&format!("ecparam-{name}.pem"));
+    openssl(&[
+        "ecparam",
+        "-genkey",
+        "-name",
+        name,
+        "-noout",
+        "-out",
+        file.to_str().unwrap(),
+    ]);
+    file
 }
 
 #[test]
@@ -76,16 +72,7 @@ fn openssl_ec_keys_import_in_every_form() {
         } else {
             "secp384r1"
         };
-        let sec1 = path(&format!("ecparam-{curve}.pem"));
-        openssl(&[
-            "ecparam",
-            "-genkey",
-            "-name",
-            name,
-            "-noout",
-            "-out",
-            sec1.to_str().unwrap(),
-        ]);
+        let sec1 = ecparam(name);
         let text = std::fs::read_to_string(&sec1).unwrap();
         assert!(text.starts_with("-----BEGIN EC PRIVATE KEY-----"), "{text}");
         let key = PrivateKey::from_pem(&text).unwrap();
@@ -124,16 +111,7 @@ fn openssl_ec_keys_import_in_every_form() {
 #[test]
 fn other_curves_from_openssl_are_refused_naming_the_curve() {
     for (name, oid) in [("secp521r1", "1.3.132.0.35"), ("secp256k1", "1.3.132.0.10")] {
-        let sec1 = path(&format!("ecparam-{name}.pem"));
-        openssl(&[
-            "ecparam",
-            "-genkey",
-            "-name",
-            name,
-            "-noout",
-            "-out",
-            sec1.to_str().unwrap(),
-        ]);
+        let sec1 = ecparam(name);
         let pkcs8 = openssl(&["pkey", "-in", sec1.to_str().unwrap()]);
         for text in [
             std::fs::read_to_string(&sec1).unwrap(),

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use der::Decode;
 use keymanager::error::{EncodingError, KeyError};
 use keymanager::key::KeyEncryption;
-use keymanager::{Error, Fingerprint, KeySizePolicy, PrivateKey};
+use keymanager::{Error, KeySizePolicy, PrivateKey};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tempfile::TempDir;
@@ -59,29 +59,7 @@ fn read_string(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
 
-/// OpenSSL's DER `SubjectPublicKeyInfo` for the key file at `path`.
-fn openssl_spki(path: &Path, password: Option<&str>) -> Vec<u8> {
-    let pass = password.map(|p| format!("pass:{p}"));
-    let mut args = vec![
-        "pkey",
-        "-in",
-        path.to_str().unwrap(),
-        "-pubout",
-        "-outform",
-        "DER",
-    ];
-    if let Some(pass) = &pass {
-        args.extend(["-passin", pass]);
-    }
-    openssl(&args)
-}
-
-/// The SHA-256 of OpenSSL's SPKI, computed here: what `... | sha256sum` prints.
-fn openssl_fingerprint(path: &Path, password: Option<&str>) -> Fingerprint {
-    use sha2::{Digest, Sha256};
-    let digest: [u8; 32] = Sha256::digest(openssl_spki(path, password)).into();
-    Fingerprint::from(digest)
-}
+use crate::common::openssl::{fingerprint as openssl_fingerprint, spki as openssl_spki};
 
 /// The modulus of a DER SPKI, as upper-case hex like `openssl rsa -modulus` prints it.
 fn modulus_hex(spki_der: &[u8]) -> String {
@@ -494,11 +472,8 @@ fn openssl_traditional_encrypted_pem_is_refused_with_advice() {
 #[test]
 fn openssl_non_rsa_keys_name_their_algorithm() {
     for (name, args, oid) in [
-        (
-            "ec",
-            &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"][..],
-            "1.2.840.10045.2.1",
-        ),
+        // EC keys are read (tests/keys/ecdsa_interop.rs); EdDSA keys are not.
+        ("ed448", &["-algorithm", "ED448"][..], "1.3.101.113"),
         ("ed25519", &["-algorithm", "ED25519"], "1.3.101.112"),
         (
             "rsa-pss",
@@ -536,23 +511,24 @@ fn openssl_non_rsa_keys_name_their_algorithm() {
             "{name}"
         );
     }
-    // SEC 1 `EC PRIVATE KEY`.
+    // SEC1 `EC PRIVATE KEY` is read now (tests/keys/ecdsa_interop.rs); a DSA key is not.
     let path = write(
-        "ec.pem",
+        "dsa-params.pem",
         String::from_utf8(openssl(&[
             "genpkey",
+            "-genparam",
             "-algorithm",
-            "EC",
+            "DSA",
             "-pkeyopt",
-            "ec_paramgen_curve:P-256",
+            "dsa_paramgen_bits:1024",
         ]))
         .unwrap(),
     );
-    let sec1 = String::from_utf8(openssl(&["ec", "-in", path.to_str().unwrap()])).unwrap();
-    assert!(sec1.contains("BEGIN EC PRIVATE KEY"), "{sec1}");
+    let dsa =
+        String::from_utf8(openssl(&["genpkey", "-paramfile", path.to_str().unwrap()])).unwrap();
     assert!(matches!(
-        PrivateKey::from_pem(&sec1),
-        Err(Error::Key(KeyError::UnsupportedAlgorithm { oid })) if oid.to_string() == "1.2.840.10045.2.1"
+        PrivateKey::from_pem(&dsa),
+        Err(Error::Key(KeyError::UnsupportedAlgorithm { oid })) if oid.to_string() == "1.2.840.10040.4.1"
     ));
 }
 

@@ -4,9 +4,7 @@
 
 use std::process::Command;
 
-use keymanager::KeyType;
-
-use crate::common::fixtures::{PASSPHRASE, ec_key, store_in};
+use crate::common::fixtures::{PASSPHRASE, store_in};
 use crate::common::openssl::{s_client, s_client_with};
 use crate::common::{ca, tls_fixture as fixture};
 
@@ -72,18 +70,8 @@ fn served_leaf(stdout: &[u8]) -> Vec<u8> {
 fn a_dual_binding_serves_ecdsa_or_rsa_as_the_client_can_verify() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_in(dir.path());
-    let ecdsa = fixture::install_key(
-        &store,
-        "ec",
-        ec_key(5, KeyType::EcdsaP256),
-        &["dual.test"],
-        &[],
-    );
-    let rsa = fixture::install(&store, "rsa", 2, &["dual.test"], &[]);
     let port = fixture::listener().1;
-    for name in ["ec", "rsa"] {
-        fixture::bind(&store, name, &[format!("dual.test:{port}")]);
-    }
+    let (ecdsa, rsa) = fixture::dual(&store, 2, "dual.test", &format!("dual.test:{port}"));
     drop(store);
     let (server, _) = fixture::start_example(&dir.path().join("keys.db"), port, PASSPHRASE);
 

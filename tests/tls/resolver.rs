@@ -275,22 +275,11 @@ fn refresh_serves_commits_and_a_failed_refresh_keeps_the_previous_set() {
 /// when the ECDSA key can sign with one offered (its curve's scheme), else RSA.
 #[test]
 fn lookup_for_chooses_ecdsa_only_with_a_matching_scheme() {
-    use keymanager::KeyType;
     use rustls::SignatureScheme as S;
 
     let dir = tempfile::tempdir().unwrap();
     let store = store_in(dir.path());
-    let ecdsa = fixture::install_key(
-        &store,
-        "ec",
-        crate::common::fixtures::ec_key(6, KeyType::EcdsaP256),
-        &["dual.test"],
-        &[],
-    );
-    let rsa = fixture::install(&store, "rsa", 3, &["dual.test"], &[]);
-    for name in ["ec", "rsa"] {
-        fixture::bind(&store, name, &["0.0.0.0:443".to_owned()]);
-    }
+    let (ecdsa, rsa) = fixture::dual(&store, 3, "dual.test", "0.0.0.0:443");
     let resolver = StoreResolver::new(&store, "127.0.0.1:443".parse().unwrap()).unwrap();
     let served = |schemes: &[S]| {
         resolver
