@@ -232,6 +232,8 @@ mod command_line {
                 "http-01",
                 "--listen",
                 &listen,
+                "--key-type",
+                "ecdsa-p384",
             ],
         );
         assert!(stderr.contains("issued `www`: valid until"), "{stderr}");
@@ -241,6 +243,7 @@ mod command_line {
         let entries = km.entries();
         let www = find(&entries, "www");
         assert_eq!(www["state"], "installed");
+        assert_eq!(www["key_type"], "ecdsa-p384");
         assert_eq!(www["dns_names"][1], "alt.example.test");
         assert_eq!(www["acme"]["directory"], pebble.directory());
         assert_eq!(www["acme"]["challenge"], "http-01");

@@ -5,11 +5,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use keymanager::EntryState;
 use keymanager::acme::{
     self, ChallengeKind, Http01Responder, IssueRequest, OrderState, Progress, Solver,
     TlsAlpn01Responder,
 };
+use keymanager::{EntryState, KeyType};
 
 use crate::common::acme::{ChalltestProvider, account, assert_chain_verifies, issue, tls_server};
 use crate::common::fixtures::memory_store;
@@ -88,14 +88,19 @@ async fn tls_alpn01_is_answered_by_the_store_resolver() {
     let (_resolver, server) = tls_server(&store, pebble.tls_port()).await;
     let issued = acme
         .issue(
-            // The address's challenge is asked for by its reverse name (RFC 8738 §6).
-            &IssueRequest::new("tls", ["tls.example.test"]).ip([127, 0, 0, 1].into()),
+            // The address's challenge is asked for by its reverse name (RFC 8738 §6). An ECDSA
+            // key: the CA certifies it as any other.
+            &IssueRequest::new("tls", ["tls.example.test"])
+                .ip([127, 0, 0, 1].into())
+                .key_type(KeyType::EcdsaP256),
             &Solver::tls_alpn01(),
         )
         .await
         .unwrap();
     server.abort();
     assert_eq!(issued.name(), "tls");
+    let ecdsa = store.entry("tls").unwrap();
+    assert_eq!(ecdsa.key_type(), KeyType::EcdsaP256);
     assert_chain_verifies(
         &store,
         &pebble,
@@ -122,8 +127,13 @@ async fn tls_alpn01_is_answered_by_the_store_resolver() {
         }
     };
     issue(&acme, "tls2", "tls2.example.test", &Solver::tls_alpn01()).await;
-    drop(responder);
     assert_chain_verifies(&store, &pebble, "tls2", &["tls2.example.test"]);
+    // A renewal keeps the key type: a new P-256 key.
+    acme.renew("tls", &Solver::tls_alpn01()).await.unwrap();
+    drop(responder);
+    let renewed = store.entry("tls").unwrap();
+    assert_eq!(renewed.key_type(), KeyType::EcdsaP256);
+    assert_ne!(renewed.fingerprint(), ecdsa.fingerprint());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

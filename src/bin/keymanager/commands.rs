@@ -11,7 +11,8 @@ use keymanager::error::KeyError;
 use keymanager::pkcs12::Pkcs12ReadOptions;
 use keymanager::{
     CertificateRequest, DistinguishedName, Endpoint, Entry, Error, HealthOptions, InstallOptions,
-    KeyStore, Pkcs12ExportOptions, Pkcs12ImportOptions, PrivateKey, StoreOptions, Transaction,
+    KeyStore, KeyType, Pkcs12ExportOptions, Pkcs12ImportOptions, PrivateKey, StoreOptions,
+    Transaction,
 };
 use zeroize::Zeroizing;
 
@@ -91,8 +92,13 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         } => {
             let (store, _) = open(g)?;
             let key_type = key_type.map(|t| t.with_bits(Some(bits))).transpose()?;
+            let spinner = match (key_type, store.entry(&name)?.key_type()) {
+                (Some(asked), _) => generating(asked),
+                (None, KeyType::Rsa { .. }) => generating(KeyType::Rsa { bits }),
+                (None, current) => generating(current),
+            };
             let (tx, request) = change(&store, |tx| {
-                output::with_spinner("generating the new key", || match key_type {
+                output::with_spinner(&spinner, || match key_type {
                     Some(key_type) => Ok(tx.renew_as(&name, key_type)?),
                     None => Ok(tx.renew(&name, bits)?),
                 })
@@ -262,12 +268,20 @@ fn new(g: &Global, args: NewArgs) -> Result<(), Failure> {
     let key_type = args.key_type.with_bits(args.bits)?;
     open_or_create(g, true)?.run(|store| {
         let (tx, request) = change(store, |tx| {
-            output::with_spinner(&format!("generating an {key_type} key"), || {
+            output::with_spinner(&generating(key_type), || {
                 Ok(tx.create_pending_of_type(&args.name, &builder, key_type)?)
             })
         })?;
         commit_with_request(tx, &request, args.out.as_deref(), g.dry_run)
     })
+}
+
+/// The spinner's text while a key of `key_type` is made.
+fn generating(key_type: KeyType) -> String {
+    match key_type {
+        KeyType::Rsa { bits } => format!("generating a {bits}-bit RSA key"),
+        other => format!("generating an {other} key"),
+    }
 }
 
 /// The subject: `--subject` as RFC 4514, or built from `--cn`, `--org`, ...

@@ -287,7 +287,7 @@ mod tests {
     fn an_empty_table_is_its_header() {
         assert_eq!(
             table(&[]),
-            "NAME  STATE  SUBJECT  SANS  NOT-AFTER  BITS  BINDINGS\n"
+            "NAME  STATE  SUBJECT  SANS  NOT-AFTER  KEY  BINDINGS\n"
         );
     }
 }
