@@ -1,6 +1,9 @@
 //! The optional signing backend (Cargo feature `aws-lc-rs`): RSA PKCS#1 v1.5 signatures
 //! ([RFC 8017 §8.2]) with SHA-256, SHA-384 or SHA-512 by keys of 2048 bits and more, made by
-//! [aws-lc-rs] instead of the `rsa` crate (`key/sign.rs` chooses).
+//! [aws-lc-rs] instead of the `rsa` crate, and ECDSA signatures by P-256 and P-384 keys
+//! instead of the `p256` / `p384` crates (`key/sign.rs` chooses). aws-lc's ECDSA is
+//! randomized (a fresh nonce from its own generator), not RFC 6979's deterministic one: both
+//! are valid ECDSA, and the signature verifies the same.
 //!
 //! aws-lc parses the key once per [`PrivateKey`](super::PrivateKey), at its first signature,
 //! and keeps it next to the `rsa` key in a [`Cache`]; it is built from a zeroized PKCS#8
@@ -15,33 +18,48 @@
 use std::sync::{Arc, OnceLock};
 
 use aws_lc_rs::rsa::KeyPair;
-use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512};
-use zeroize::Zeroizing;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, EcdsaKeyPair, RSA_PKCS1_SHA256,
+    RSA_PKCS1_SHA384, RSA_PKCS1_SHA512,
+};
 
-use super::SignatureHash;
+use super::{KeyType, SignatureHash};
 use crate::error::{KeyError, Result};
 
 /// The smallest modulus the aws-lc backend signs with (aws-lc refuses smaller RSA keys).
 pub(super) const MIN_BITS: usize = 2048;
 
+/// A key as aws-lc holds it.
+pub(super) enum Parsed {
+    Rsa(KeyPair),
+    Ecdsa(EcdsaKeyPair),
+}
+
+impl Parsed {
+    /// The aws-lc form of the PKCS#8 key `der` of type `key_type`; `None` for a key aws-lc
+    /// refuses. `der` is the caller's zeroized buffer; aws-lc copies what it needs into its
+    /// own (cleared) memory.
+    pub(super) fn from_pkcs8(key_type: KeyType, der: &[u8]) -> Option<Self> {
+        match key_type {
+            KeyType::Rsa { .. } => KeyPair::from_pkcs8(der).ok().map(Parsed::Rsa),
+            KeyType::EcdsaP256 => EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, der)
+                .ok()
+                .map(Parsed::Ecdsa),
+            KeyType::EcdsaP384 => EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_ASN1_SIGNING, der)
+                .ok()
+                .map(Parsed::Ecdsa),
+        }
+    }
+}
+
 /// The aws-lc form of one key, parsed on first use and shared by the key's clones.
 #[derive(Default, Clone)]
-pub(super) struct Cache(Arc<OnceLock<Option<KeyPair>>>);
+pub(super) struct Cache(Arc<OnceLock<Option<Parsed>>>);
 
 impl Cache {
-    /// The aws-lc key, parsed at the first call from the PKCS#8 DER that `pkcs8` returns;
-    /// `None` (kept) if it returns none or aws-lc refuses the key.
-    pub(super) fn get_or_parse(
-        &self,
-        pkcs8: impl FnOnce() -> Option<Zeroizing<Vec<u8>>>,
-    ) -> Option<&KeyPair> {
-        self.0
-            .get_or_init(|| {
-                // Zeroized on drop; aws-lc copies what it needs into its own (cleared) memory.
-                let der = pkcs8()?;
-                KeyPair::from_pkcs8(&der).ok()
-            })
-            .as_ref()
+    /// The aws-lc key, parsed at the first call by `parse`; `None` (kept) if it gives none.
+    pub(super) fn get_or_parse(&self, parse: impl FnOnce() -> Option<Parsed>) -> Option<&Parsed> {
+        self.0.get_or_init(parse).as_ref()
     }
 
     /// Whether the key was parsed (or refused) already.
@@ -49,6 +67,15 @@ impl Cache {
     fn is_parsed(&self) -> bool {
         self.0.get().is_some()
     }
+}
+
+/// Signs `message` with `pair`: ECDSA with the hash of its curve, an ASN.1 `Ecdsa-Sig-Value`.
+pub(super) fn sign_ecdsa(pair: &EcdsaKeyPair, message: &[u8]) -> Result<Vec<u8>> {
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let signature = pair.sign(&rng, message).map_err(|_| KeyError::Signing {
+        reason: "aws-lc could not sign with this key".into(),
+    })?;
+    Ok(signature.as_ref().to_vec())
 }
 
 /// Signs `message` with `pair`, RSA PKCS#1 v1.5 with `hash`.
@@ -131,6 +158,44 @@ mod tests {
         assert!(!reread.aws_lc.is_parsed());
         assert!(reread.aws_lc_key().is_some());
         assert!(reread.aws_lc.is_parsed());
+    }
+
+    /// ECDSA keys sign through aws-lc (randomized nonces: two signatures differ), with the
+    /// curve's hash, and the `p256` / `p384` crates verify what it signs.
+    #[test]
+    fn ecdsa_keys_sign_through_aws_lc_and_verify() {
+        use p256::ecdsa::signature::Verifier;
+        let message = b"certification request info";
+        for key_type in [KeyType::EcdsaP256, KeyType::EcdsaP384] {
+            let key = PrivateKey::generate_with_rng(&mut ChaCha8Rng::seed_from_u64(15), key_type)
+                .unwrap();
+            assert!(matches!(key.aws_lc_parsed(), Some(Parsed::Ecdsa(_))));
+            assert!(key.aws_lc_key().is_none());
+            let (algorithm, first) = key.sign(SignatureHash::Sha512, message).unwrap();
+            let (_, second) = key.sign(SignatureHash::Sha256, message).unwrap();
+            assert_ne!(first, second, "{key_type}");
+            let spki = spki::SubjectPublicKeyInfoRef::try_from(key.public_key_der()).unwrap();
+            let point = spki.subject_public_key.raw_bytes();
+            let verified = match key_type {
+                KeyType::EcdsaP256 => {
+                    assert_eq!(algorithm.oid, const_oid::db::rfc5912::ECDSA_WITH_SHA_256);
+                    let public = p256::ecdsa::VerifyingKey::from_sec1_bytes(point).unwrap();
+                    [&first, &second].iter().all(|s| {
+                        let sig = p256::ecdsa::DerSignature::from_bytes(s).unwrap();
+                        public.verify(message, &sig).is_ok()
+                    })
+                }
+                _ => {
+                    assert_eq!(algorithm.oid, const_oid::db::rfc5912::ECDSA_WITH_SHA_384);
+                    let public = p384::ecdsa::VerifyingKey::from_sec1_bytes(point).unwrap();
+                    [&first, &second].iter().all(|s| {
+                        let sig = p384::ecdsa::DerSignature::from_bytes(s).unwrap();
+                        public.verify(message, &sig).is_ok()
+                    })
+                }
+            };
+            assert!(verified, "{key_type}");
+        }
     }
 
     /// 512- and 1024-bit keys (which aws-lc refuses) still sign, with the `rsa` crate.

@@ -1,6 +1,7 @@
 //! ECDSA keys on P-256 and P-384 ([RFC 5480], [SEC1 v2]): generation, SEC1 `ECPrivateKey`
 //! and PKCS#8 reading and writing, and signing (RFC 6979 deterministic ECDSA, through the
-//! RustCrypto `p256` / `p384` crates).
+//! RustCrypto `p256` / `p384` crates; with feature `aws-lc-rs`, `key/aws_lc.rs` signs
+//! instead).
 //!
 //! ```text
 //! ECPrivateKey ::= SEQUENCE {
@@ -179,23 +180,29 @@ impl EcKey {
         let failed = |e: signature::Error| KeyError::Signing {
             reason: e.to_string(),
         };
-        let (oid, signature) = match self {
+        let signature = match self {
             Self::P256(k) => {
                 let sig: p256::ecdsa::DerSignature = k.try_sign(message).map_err(failed)?;
-                (rfc5912::ECDSA_WITH_SHA_256, sig.to_bytes().to_vec())
+                sig.to_bytes().to_vec()
             }
             Self::P384(k) => {
                 let sig: p384::ecdsa::DerSignature = k.try_sign(message).map_err(failed)?;
-                (rfc5912::ECDSA_WITH_SHA_384, sig.to_bytes().to_vec())
+                sig.to_bytes().to_vec()
             }
         };
-        Ok((
-            AlgorithmIdentifierOwned {
-                oid,
-                parameters: None,
-            },
-            signature,
-        ))
+        Ok((self.signature_algorithm(), signature))
+    }
+
+    /// `ecdsa-with-SHA256` (P-256) or `ecdsa-with-SHA384` (P-384), parameters absent.
+    pub(super) fn signature_algorithm(&self) -> AlgorithmIdentifierOwned {
+        let oid = match self {
+            Self::P256(_) => rfc5912::ECDSA_WITH_SHA_256,
+            Self::P384(_) => rfc5912::ECDSA_WITH_SHA_384,
+        };
+        AlgorithmIdentifierOwned {
+            oid,
+            parameters: None,
+        }
     }
 }
 

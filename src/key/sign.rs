@@ -86,7 +86,8 @@ impl PrivateKey {
     /// [RFC 4055 §5]: https://datatracker.ietf.org/doc/html/rfc4055#section-5
     ///
     /// An ECDSA key signs with the hash of its curve whatever `hash` says (P-256 with
-    /// SHA-256, P-384 with SHA-384, [RFC 5480 §4]), deterministically ([RFC 6979]).
+    /// SHA-256, P-384 with SHA-384, [RFC 5480 §4]): deterministically ([RFC 6979]) with the
+    /// `p256` / `p384` crates, or with aws-lc (randomized nonces) under feature `aws-lc-rs`.
     ///
     /// [RFC 5480 §4]: https://datatracker.ietf.org/doc/html/rfc5480#section-4
     /// [RFC 6979]: https://datatracker.ietf.org/doc/html/rfc6979
@@ -96,6 +97,11 @@ impl PrivateKey {
         message: &[u8],
     ) -> Result<(AlgorithmIdentifierOwned, Vec<u8>)> {
         if let Some(ec) = self.ec() {
+            #[cfg(feature = "aws-lc-rs")]
+            if let Some(super::aws_lc::Parsed::Ecdsa(pair)) = self.aws_lc_parsed() {
+                let signature = super::aws_lc::sign_ecdsa(pair, message)?;
+                return Ok((ec.signature_algorithm(), signature));
+            }
             return ec.sign(message);
         }
         check_digest_fits(self.bits(), hash)?;
@@ -147,11 +153,24 @@ impl PrivateKey {
     /// crate. Built from a zeroized PKCS#8 buffer.
     #[cfg(feature = "aws-lc-rs")]
     pub(super) fn aws_lc_key(&self) -> Option<&aws_lc_rs::rsa::KeyPair> {
+        match self.aws_lc_parsed()? {
+            super::aws_lc::Parsed::Rsa(pair) => Some(pair),
+            super::aws_lc::Parsed::Ecdsa(_) => None,
+        }
+    }
+
+    /// The aws-lc form of this key (RSA or ECDSA), parsed at the first call and kept; `None`
+    /// for an RSA key under 2048 bits, which aws-lc refuses.
+    #[cfg(feature = "aws-lc-rs")]
+    pub(super) fn aws_lc_parsed(&self) -> Option<&super::aws_lc::Parsed> {
         self.aws_lc.get_or_parse(|| {
-            if self.rsa().is_none() || self.bits() < super::aws_lc::MIN_BITS {
+            let key_type = self.key_type();
+            if self.rsa().is_some() && self.bits() < super::aws_lc::MIN_BITS {
                 return None;
             }
-            self.to_pkcs8_der().ok()
+            // Zeroized on drop.
+            let der = self.to_pkcs8_der().ok()?;
+            super::aws_lc::Parsed::from_pkcs8(key_type, &der)
         })
     }
 }
