@@ -236,3 +236,38 @@ fn a_binding_moved_to_the_other_algorithm_behind_the_stores_back_is_refused() {
         }
     }
 }
+
+#[test]
+fn an_ecdsa_entry_goes_out_and_back_in_through_pkcs12() {
+    let store = memory_store();
+    dual(&store);
+    let bytes = store
+        .export_pkcs12("ec", "p12 pw", &keymanager::Pkcs12ExportOptions::default())
+        .unwrap();
+    // OpenSSL reads it: the key is the entry's.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ec.p12");
+    std::fs::write(&file, &bytes).unwrap();
+    let pem = crate::common::openssl::stdout(&[
+        "pkcs12",
+        "-in",
+        file.to_str().unwrap(),
+        "-passin",
+        "pass:p12 pw",
+        "-nocerts",
+        "-nodes",
+    ]);
+    let key = PrivateKey::from_pem(&String::from_utf8(pem).unwrap()).unwrap();
+    assert_eq!(key.key_type(), KeyType::EcdsaP256);
+    assert_eq!(key.fingerprint(), store.entry("ec").unwrap().fingerprint());
+    // And it imports into another store as the same ECDSA entry.
+    let other = memory_store();
+    let mut tx = other.begin().unwrap();
+    tx.import_pkcs12("ec", &bytes, "p12 pw").unwrap();
+    tx.commit().unwrap();
+    assert_eq!(other.entry("ec").unwrap().key_type(), KeyType::EcdsaP256);
+    assert_eq!(
+        other.entry("ec").unwrap().fingerprint(),
+        store.entry("ec").unwrap().fingerprint()
+    );
+}
