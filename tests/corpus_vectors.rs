@@ -234,48 +234,48 @@ const EXPECTED: &[(&str, Outcome, &str)] = &[
     ),
     (
         "asymmetric/PKCS8/ec-consistent-curve.pem",
-        Refused("Key::UnsupportedAlgorithm"),
-        "an EC key: only RSA keys are supported",
+        Parses(1),
+        "an EC P-256 key whose PKCS#8 and SEC1 curves agree: read",
     ),
     (
         "asymmetric/PKCS8/ec-inconsistent-curve.pem",
-        Refused("Key::UnsupportedAlgorithm"),
-        "an EC key",
+        Refused("Key::Invalid"),
+        "its PKCS#8 algorithm and its SEC1 structure name different curves: refused as spliced",
     ),
     (
         "asymmetric/PKCS8/ec-inconsistent-curve2.pem",
-        Refused("Key::UnsupportedAlgorithm"),
-        "an EC key",
+        Refused("Key::Invalid"),
+        "PKCS#8 says secp384r1, the SEC1 structure prime256v1: refused as spliced",
     ),
     (
         "asymmetric/PKCS8/ec-invalid-private-scalar.pem",
-        Refused("Key::UnsupportedAlgorithm"),
-        "an EC key",
+        Refused("Key::Invalid"),
+        "its private scalar is not a valid scalar of its curve",
     ),
     (
         "asymmetric/PKCS8/ec-invalid-version.pem",
-        Refused("Key::UnsupportedAlgorithm"),
-        "an EC key",
+        Refused("Encoding::MalformedDer"),
+        "an ECPrivateKey whose version is not 1: the SEC1 decoder refuses it",
     ),
     (
         "asymmetric/PKCS8/ec_oid_not_in_reg_private_2.pkcs8.pem",
-        Refused("Key::UnsupportedAlgorithm"),
-        "an EC key",
+        Refused("Key::Invalid"),
+        "an EC key whose curve is given by explicit parameters, not a named curve",
     ),
     (
         "asymmetric/PKCS8/ec_private_key.pem",
-        Refused("Key::UnsupportedAlgorithm"),
-        "an EC key",
+        Parses(1),
+        "an EC key: read",
     ),
     (
         "asymmetric/PKCS8/ec_private_key_encrypted.pem",
-        Refused("Key::UnsupportedAlgorithm"),
-        "decrypts (PBKDF2, AES-128) to an EC key",
+        Parses(1),
+        "decrypts (PBKDF2, AES-128) to an EC key: read",
     ),
     (
         "asymmetric/PKCS8/ecc_private_with_rfc5915_ext.pem",
-        Refused("Key::UnsupportedAlgorithm"),
-        "an EC key",
+        Parses(1),
+        "an EC key with the RFC 5915 public key: read",
     ),
     (
         "asymmetric/PKCS8/ed25519-scrypt.pem",
@@ -329,8 +329,8 @@ const EXPECTED: &[(&str, Outcome, &str)] = &[
     ),
     (
         "asymmetric/PKCS8/nodompar_private.pkcs8.pem",
-        Refused("Key::UnsupportedAlgorithm"),
-        "a DSA key",
+        Refused("Key::Invalid"),
+        "an EC key whose curve is given by explicit parameters, not a named curve",
     ),
     (
         "asymmetric/PKCS8/pkcs12_s2k_pem-X_9607.pem",
@@ -384,8 +384,8 @@ const EXPECTED: &[(&str, Outcome, &str)] = &[
     ),
     (
         "asymmetric/PKCS8/private.pem",
-        Refused("Key::UnsupportedAlgorithm"),
-        "an EC key",
+        Refused("Key::Invalid"),
+        "an EC key whose curve is given by explicit parameters, not a named curve",
     ),
     (
         "asymmetric/PKCS8/rsa-40bitrc2.pem",
@@ -489,8 +489,8 @@ const EXPECTED: &[(&str, Outcome, &str)] = &[
     ),
     (
         "asymmetric/PKCS8/withdompar_private.pkcs8.pem",
-        Refused("Key::UnsupportedAlgorithm"),
-        "an EC key with explicit domain parameters",
+        Refused("Key::UnsupportedCurve"),
+        "an EC key on the curve 1.3.6.1.4.1.8301.3.1.2.9.0.33, neither P-256 nor P-384",
     ),
     (
         "asymmetric/PKCS8/wrong-pem-delimiter-rsa.pem",
