@@ -169,7 +169,7 @@ fn library_hint(e: &Error) -> String {
             "`keymanager list` shows every entry's bindings"
         }
         Error::Endpoint(EndpointError::Taken { .. }) => {
-            "`keymanager unbind ENDPOINT` first, then bind it again"
+            "`keymanager unbind ENDPOINT` first (it removes every entry bound there), then bind again"
         }
         Error::Endpoint(EndpointError::NotInstalled { .. }) => {
             "`keymanager install CERT-FILE` installs the CA's certificate first"
