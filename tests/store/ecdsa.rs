@@ -271,3 +271,63 @@ fn an_ecdsa_entry_goes_out_and_back_in_through_pkcs12() {
         store.entry("ec").unwrap().fingerprint()
     );
 }
+
+/// A store written by the release before ECDSA keys (schema version 3: `tests/data/store-v1.db`
+/// opened with main's code at `d7a0013`, which migrated it, plus a pending entry `v3` it made;
+/// passphrase `fuzz-password`) opens, migrates to version 4 with every entry RSA and every
+/// binding RSA's, keeps its generation, and takes an ECDSA entry beside its RSA one.
+#[test]
+fn a_store_written_by_the_previous_release_migrates_and_takes_a_dual_binding() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.db");
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/store-v3.db"),
+        &path,
+    )
+    .unwrap();
+    let version = || -> i64 {
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(version(), 3);
+    let options = crate::common::fixtures::fast_options();
+    let store = KeyStore::open_with(&path, "fuzz-password", &options).unwrap();
+    assert_eq!(version(), 4);
+    assert_eq!(store.generation().unwrap(), 1);
+    store.check(&HealthOptions::new()).unwrap();
+    for entry in store.entries().unwrap() {
+        assert_eq!(
+            entry.key_type(),
+            KeyType::Rsa { bits: 2048 },
+            "{}",
+            entry.name()
+        );
+    }
+    assert_eq!(
+        store.resolve(ANY, 443, None).unwrap().unwrap().name(),
+        "www"
+    );
+
+    let mut tx = store.begin().unwrap();
+    let request = tx
+        .create_pending_of_type("www-ec", &builder("www.example.com"), KeyType::EcdsaP256)
+        .unwrap();
+    tx.install_certificate(certify(&request, "www.example.com").as_bytes())
+        .unwrap();
+    tx.bind("0.0.0.0:443".parse().unwrap(), "www-ec").unwrap();
+    tx.commit().unwrap();
+    drop(store);
+    let store = KeyStore::open_with(&path, "fuzz-password", &options).unwrap();
+    let served = |algorithms: &[KeyAlgorithm]| {
+        store
+            .resolve_for(ANY, 443, None, algorithms)
+            .unwrap()
+            .unwrap()
+            .name()
+            .to_owned()
+    };
+    assert_eq!(served(&[KeyAlgorithm::Rsa]), "www");
+    assert_eq!(served(&[KeyAlgorithm::Ecdsa, KeyAlgorithm::Rsa]), "www-ec");
+}
