@@ -17,6 +17,7 @@ pub mod fixtures;
 #[cfg(feature = "cli")]
 pub mod km;
 pub mod openssl;
+pub mod power_fs;
 #[cfg(feature = "acme")]
 pub mod pebble;
 pub mod rollback;

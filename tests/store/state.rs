@@ -56,7 +56,7 @@ fn any() -> IpAddr {
 
 fn assert_state_tampered<T: std::fmt::Debug>(result: Result<T, Error>) {
     match result {
-        Err(Error::Store(StoreError::StateTampered { what })) => {
+        Err(Error::Store(StoreError::StateTampered { what, .. })) => {
             assert!(what.contains("set of entries"), "{what}")
         }
         other => panic!("expected StateTampered, got {other:?}"),
@@ -291,7 +291,7 @@ fn a_store_from_before_the_authenticator_migrates_and_cannot_be_downgraded() {
         .unwrap();
     drop(conn);
     match KeyStore::open_with(&path, "fuzz-password", &options()) {
-        Err(Error::Store(StoreError::StateTampered { what })) => {
+        Err(Error::Store(StoreError::StateTampered { what, .. })) => {
             assert!(what.contains("downgraded"), "{what}")
         }
         other => panic!("expected StateTampered (downgraded), got {other:?}"),
