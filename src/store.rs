@@ -112,7 +112,7 @@ mod transaction;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -170,6 +170,9 @@ struct Inner {
     /// The newest generation this handle has seen (opened, committed, checked or read a
     /// snapshot at): an older one is a rollback.
     seen: AtomicU64,
+    /// Set by a commit that failed on a full disk: the next write first shrinks the
+    /// write-ahead log (`transaction::reclaim_log`).
+    log_full: AtomicBool,
     /// For an [`KeyStore::open_in_memory`] store, deletes its files; declared last so that
     /// the connections above are closed first.
     temporary: Option<TemporaryFiles>,
@@ -307,6 +310,7 @@ impl KeyStore {
                 kek: RwLock::new(Arc::new(kek)),
                 pool: Mutex::new(vec![conn]),
                 seen: AtomicU64::new(0),
+                log_full: AtomicBool::new(false),
                 temporary,
             }),
         };
@@ -338,6 +342,7 @@ impl KeyStore {
     pub fn begin(&self) -> Result<Transaction> {
         let conn = self.inner.take()?;
         let busy = self.inner.options.busy_timeout;
+        transaction::reclaim_log(&self.inner, &conn);
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             self.inner.give(conn);
             return Err(fill_busy(db("beginning a transaction")(e), busy));

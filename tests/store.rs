@@ -14,6 +14,7 @@ mod store {
     mod basic;
     mod concurrency;
     mod crash;
+    mod faults;
     mod pkcs12;
     mod snapshot;
     mod state;

@@ -13,6 +13,7 @@ pub mod acme;
 pub mod ari_proxy;
 pub mod ca;
 pub mod der_edit;
+pub mod faults;
 pub mod fixtures;
 #[cfg(feature = "cli")]
 pub mod km;

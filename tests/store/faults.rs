@@ -1,0 +1,180 @@
+//! Faults of the disk under the store (issue 13): a full disk (a real tmpfs, `ENOSPC`), a
+//! read-only file system (the tmpfs remounted read-only; the FUSE file system turned
+//! read-only under an open store), and power cuts (`power_cut.rs`). Every failure is a typed
+//! error that says what to do, and the store keeps its last committed state: it opens, its
+//! whole-state check passes, its generation is the one before the failure, and it carries on
+//! once the fault is gone.
+
+use keymanager::error::StoreError;
+use keymanager::{
+    CertificateRequest, DistinguishedName, Error, HealthOptions, KeyStore, PrivateKey,
+};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::common::ca::root_only as ca;
+use crate::common::faults::{Tmpfs, cannot_run, fill};
+use crate::common::fixtures::{PASSPHRASE as PASS, fast_options as options, key};
+
+fn request(key: &PrivateKey, cn: &str) -> CertificateRequest {
+    let dn: DistinguishedName = format!("CN={cn}").parse().unwrap();
+    CertificateRequest::builder(dn)
+        .dns_name(cn)
+        .sign(key)
+        .unwrap()
+}
+
+/// What a store holds, as a test compares it: every entry's name, state and bindings, and
+/// the generation.
+fn state_of(store: &KeyStore) -> (Vec<String>, u64) {
+    let entries = store
+        .entries()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{} {:?} {:?}", e.name(), e.state(), e.bindings()))
+        .collect();
+    (entries, store.generation().unwrap())
+}
+
+/// Opens the store at `path` afresh and checks it whole: it opens, its state check passes,
+/// and it holds `expected`.
+fn assert_intact(path: &std::path::Path, pass: &str, expected: &(Vec<String>, u64), what: &str) {
+    let store = KeyStore::open_with(path, pass, &options())
+        .unwrap_or_else(|e| panic!("{what}: the store does not open: {e}"));
+    store
+        .check(&HealthOptions::new())
+        .unwrap_or_else(|e| panic!("{what}: the store fails its check: {e}"));
+    assert_eq!(&state_of(&store), expected, "{what}");
+}
+
+fn assert_disk_full<T: std::fmt::Debug>(result: keymanager::Result<T>, what: &str) {
+    match result {
+        Err(e @ Error::Store(StoreError::DiskFull { .. })) => {
+            let message = e.to_string();
+            assert!(
+                message.contains("disk holding the key store is full")
+                    && message.contains("free space"),
+                "{what}: {message}"
+            );
+        }
+        other => panic!("{what}: expected StoreError::DiskFull, got {other:?}"),
+    }
+}
+
+/// One writing operation of the store, run on a full disk, then again after space is freed.
+type Operation<'a> = (&'a str, Box<dyn Fn(&KeyStore) -> keymanager::Result<()> + 'a>);
+
+/// Issue 13, "Disk full": every writing operation, on a disk with no room left, fails with
+/// `DiskFull` and changes nothing (the store reopens with its last committed state, check
+/// clean, generation unchanged); once space is freed, the same operation succeeds.
+#[test]
+fn a_full_disk_fails_each_write_cleanly_and_loses_nothing() {
+    let tmpfs = match Tmpfs::mount("256k") {
+        Ok(t) => t,
+        Err(why) => return cannot_run("a_full_disk_fails_each_write_cleanly", &why),
+    };
+    let path = tmpfs.path().join("keys.db");
+    let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+    let web_req = request(&key(20), "web.example.com");
+    let web_cert = ca().sign_server(&web_req.to_pem(), &["web.example.com"], &[]);
+    let renewal_cert = std::cell::RefCell::new(String::new());
+    let pass = std::cell::RefCell::new(PASS.to_string());
+    let operations: Vec<Operation<'_>> = vec![
+        (
+            "add_pending",
+            Box::new(|s: &KeyStore| {
+                let mut tx = s.begin()?;
+                tx.add_pending("web", key(20), &web_req)?;
+                tx.commit()
+            }),
+        ),
+        (
+            "install_certificate",
+            Box::new(|s: &KeyStore| {
+                let mut tx = s.begin()?;
+                tx.install_certificate(web_cert.as_bytes())?;
+                tx.commit()
+            }),
+        ),
+        (
+            "bind",
+            Box::new(|s: &KeyStore| {
+                let mut tx = s.begin()?;
+                tx.bind("0.0.0.0:443".parse().unwrap(), "web")?;
+                tx.commit()
+            }),
+        ),
+        (
+            "create_pending",
+            Box::new(|s: &KeyStore| {
+                let mut tx = s.begin()?;
+                let dn: DistinguishedName = "CN=gen.example.com".parse().unwrap();
+                tx.create_pending_with_rng(
+                    &mut ChaCha8Rng::seed_from_u64(7),
+                    "gen",
+                    &CertificateRequest::builder(dn),
+                    2048,
+                )?;
+                tx.commit()
+            }),
+        ),
+        (
+            "renew",
+            Box::new(|s: &KeyStore| {
+                let mut tx = s.begin()?;
+                let req = tx.renew_with_rng(&mut ChaCha8Rng::seed_from_u64(8), "web", 2048)?;
+                tx.commit()?;
+                *renewal_cert.borrow_mut() =
+                    ca().sign_server(&req.to_pem(), &["web.example.com"], &[]);
+                Ok(())
+            }),
+        ),
+        (
+            "install the renewal",
+            Box::new(|s: &KeyStore| {
+                let mut tx = s.begin()?;
+                tx.install_certificate(renewal_cert.borrow().as_bytes())?;
+                tx.commit()
+            }),
+        ),
+        (
+            "unbind",
+            Box::new(|s: &KeyStore| {
+                let mut tx = s.begin()?;
+                tx.unbind(&"0.0.0.0:443".parse().unwrap())?;
+                tx.commit()
+            }),
+        ),
+        (
+            "remove",
+            Box::new(|s: &KeyStore| {
+                let mut tx = s.begin()?;
+                tx.remove("gen")?;
+                tx.commit()
+            }),
+        ),
+        (
+            "change_passphrase",
+            Box::new(|s: &KeyStore| {
+                s.change_passphrase(PASS, "a new passphrase")?;
+                *pass.borrow_mut() = "a new passphrase".into();
+                Ok(())
+            }),
+        ),
+    ];
+    for (name, operation) in &operations {
+        let before = state_of(&store);
+        let filler = fill(tmpfs.path());
+        assert_disk_full(operation(&store), name);
+        // The handle carries on reading, and a fresh one finds the last committed state.
+        assert_eq!(state_of(&store), before, "{name}: the failed write left a trace");
+        assert_intact(&path, &pass.borrow(), &before, name);
+        // Space back: the same operation goes through, and bumps the generation once.
+        drop(filler);
+        std::fs::remove_file(tmpfs.path().join("filler")).unwrap();
+        operation(&store).unwrap_or_else(|e| panic!("{name}, after space was freed: {e}"));
+        let after = state_of(&store);
+        assert_eq!(after.1, before.1 + 1, "{name}");
+        assert_intact(&path, &pass.borrow(), &after, name);
+    }
+}
