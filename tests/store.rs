@@ -16,6 +16,7 @@ mod store {
     mod crash;
     mod faults;
     mod pkcs12;
+    mod power_cut;
     mod snapshot;
     mod state;
     mod tamper;

@@ -116,7 +116,7 @@ impl PowerFs {
         let mut config = fuser::Config::default();
         config.mount_options = vec![
             fuser::MountOption::FSName("keymanager-powerfs".into()),
-            fuser::MountOption::CUSTOM("noatime".into()),
+            fuser::MountOption::NoAtime,
         ];
         let session = fuser::spawn_mount(
             Mount {
