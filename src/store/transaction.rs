@@ -271,6 +271,7 @@ impl Transaction {
             Err(e) => {
                 // Leave nothing half-done: roll back what COMMIT did not take.
                 let _ = conn.execute_batch("ROLLBACK");
+                let e = diagnose(&self.inner.path, e);
                 if matches!(e, crate::Error::Store(StoreError::DiskFull { .. })) {
                     self.inner.log_full.store(true, Ordering::SeqCst);
                     reclaim_log(&self.inner, conn);
@@ -367,6 +368,28 @@ impl Session<'_> {
     }
 }
 
+/// What a commit's database error really was, when SQLite cannot say: it reports a write
+/// refused with `EROFS` (a file system turned read-only under the store) or `ENOSPC` met
+/// while syncing as a plain I/O error. Opening the `-wal` file for writing tells (SQLite takes
+/// no lock on it, so opening and closing it here is safe; the store file, whose POSIX locks
+/// any close in this process would drop, is never touched).
+fn diagnose(path: &std::path::Path, e: crate::Error) -> crate::Error {
+    let crate::Error::Store(StoreError::Database { during, .. }) = &e else {
+        return e;
+    };
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    match std::fs::OpenOptions::new().write(true).open(&wal) {
+        Err(io) => match super::schema::io_error(path, during, &io) {
+            fault @ crate::Error::Store(
+                StoreError::ReadOnly { .. } | StoreError::DiskFull { .. },
+            ) => fault,
+            _ => e,
+        },
+        Ok(_) => e,
+    }
+}
+
 /// After a commit failed on a full disk, and before every write until it works: copies the
 /// write-ahead log into the store file and truncates it. SQLite does so by itself only every
 /// 1000 pages of log (4 MiB); on a disk that fills up before that, the log keeps the space it
@@ -376,7 +399,9 @@ impl Session<'_> {
 pub(super) fn reclaim_log(inner: &Inner, conn: &Connection) {
     if inner.log_full.load(Ordering::SeqCst)
         && conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0))
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            })
             .is_ok_and(|busy| busy == 0)
     {
         inner.log_full.store(false, Ordering::SeqCst);

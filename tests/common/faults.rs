@@ -37,7 +37,11 @@ impl Tmpfs {
     pub fn remount(&self, read_only: bool) -> Result<(), String> {
         run(Command::new("mount")
             .arg("-o")
-            .arg(if read_only { "remount,ro" } else { "remount,rw" })
+            .arg(if read_only {
+                "remount,ro"
+            } else {
+                "remount,rw"
+            })
             .arg(self.dir.path()))
     }
 }
@@ -45,7 +49,10 @@ impl Tmpfs {
 impl Drop for Tmpfs {
     fn drop(&mut self) {
         // Lazy: a test that failed may still hold a file open on it.
-        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
     }
 }
 

@@ -18,9 +18,9 @@ pub mod fixtures;
 #[cfg(feature = "cli")]
 pub mod km;
 pub mod openssl;
-pub mod power_fs;
 #[cfg(feature = "acme")]
 pub mod pebble;
+pub mod power_fs;
 pub mod rollback;
 pub mod store_workload;
 #[cfg(feature = "rustls")]

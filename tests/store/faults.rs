@@ -62,7 +62,10 @@ fn assert_disk_full<T: std::fmt::Debug>(result: keymanager::Result<T>, what: &st
 }
 
 /// One writing operation of the store, run on a full disk, then again after space is freed.
-type Operation<'a> = (&'a str, Box<dyn Fn(&KeyStore) -> keymanager::Result<()> + 'a>);
+type Operation<'a> = (
+    &'a str,
+    Box<dyn Fn(&KeyStore) -> keymanager::Result<()> + 'a>,
+);
 
 /// Issue 13, "Disk full": every writing operation, on a disk with no room left, fails with
 /// `DiskFull` and changes nothing (the store reopens with its last committed state, check
@@ -167,7 +170,11 @@ fn a_full_disk_fails_each_write_cleanly_and_loses_nothing() {
         let filler = fill(tmpfs.path());
         assert_disk_full(operation(&store), name);
         // The handle carries on reading, and a fresh one finds the last committed state.
-        assert_eq!(state_of(&store), before, "{name}: the failed write left a trace");
+        assert_eq!(
+            state_of(&store),
+            before,
+            "{name}: the failed write left a trace"
+        );
         assert_intact(&path, &pass.borrow(), &before, name);
         // Space back: the same operation goes through, and bumps the generation once.
         drop(filler);
@@ -177,4 +184,107 @@ fn a_full_disk_fails_each_write_cleanly_and_loses_nothing() {
         assert_eq!(after.1, before.1 + 1, "{name}");
         assert_intact(&path, &pass.borrow(), &after, name);
     }
+}
+
+fn assert_read_only<T: std::fmt::Debug>(result: keymanager::Result<T>, what: &str) {
+    match result {
+        Err(e @ Error::Store(StoreError::ReadOnly { .. })) => {
+            let message = e.to_string();
+            assert!(
+                message.contains("read-only") && message.contains("remount it read-write"),
+                "{what}: {message}"
+            );
+        }
+        other => panic!("{what}: expected StoreError::ReadOnly, got {other:?}"),
+    }
+}
+
+/// Issue 13, "Read-only file system": a store on a file system mounted read-only does not
+/// open (the store writes as it opens: its `-wal` and `-shm` files, and its file's mode) and
+/// says so with `ReadOnly`, changing nothing; mounted read-write again, it opens as it was.
+/// (Linux refuses to remount read-only a file system with a file open for writing, `EBUSY`:
+/// an open store meets a read-only file system only through a fault, which the FUSE test
+/// below injects.)
+#[test]
+fn a_read_only_file_system_is_refused_at_open_with_a_typed_error() {
+    let tmpfs = match Tmpfs::mount("1m") {
+        Ok(t) => t,
+        Err(why) => return cannot_run("a_read_only_file_system_is_refused_at_open", &why),
+    };
+    let path = tmpfs.path().join("keys.db");
+    let expected = {
+        let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+        let req = request(&key(21), "ro.example.com");
+        let mut tx = store.begin().unwrap();
+        tx.add_pending("ro", key(21), &req).unwrap();
+        tx.commit().unwrap();
+        state_of(&store)
+    };
+    let bytes = std::fs::read(&path).unwrap();
+    tmpfs.remount(true).unwrap();
+    assert_read_only(
+        KeyStore::open_with(&path, PASS, &options()),
+        "opening an existing store",
+    );
+    assert_read_only(
+        KeyStore::open_with(tmpfs.path().join("new.db"), PASS, &options()),
+        "creating a store",
+    );
+    tmpfs.remount(false).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), bytes, "the file changed");
+    assert!(!tmpfs.path().join("new.db").exists());
+    assert_intact(&path, PASS, &expected, "read-write again");
+}
+
+/// Issue 13, "Read-only file system mid-session": the file system under an open store turns
+/// read-only (the FUSE file system refuses every change with `EROFS`). Reads go on; every
+/// write fails with `ReadOnly` and changes nothing; once it is writable again, writes go on
+/// and the store reopens with everything it acknowledged.
+#[test]
+fn a_file_system_turned_read_only_under_an_open_store_fails_writes_cleanly() {
+    use crate::common::power_fs::{self, PowerFs};
+    let test = "a_file_system_turned_read_only_under_an_open_store";
+    if let Some(why) = power_fs::unavailable() {
+        return cannot_run(test, &why);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let fs = PowerFs::new();
+    let mounted = match fs.mount(dir.path()) {
+        Ok(m) => m,
+        Err(e) => return cannot_run(test, &format!("mounting the FUSE file system: {e}")),
+    };
+    let path = mounted.path().join("keys.db");
+    let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+    let req = request(&key(22), "mid.example.com");
+    let cert = ca().sign_server(&req.to_pem(), &["mid.example.com"], &[]);
+    let mut tx = store.begin().unwrap();
+    tx.add_pending("mid", key(22), &req).unwrap();
+    tx.install_certificate(cert.as_bytes()).unwrap();
+    tx.commit().unwrap();
+    let before = state_of(&store);
+
+    fs.set_read_only(true);
+    // Reads work.
+    assert_eq!(state_of(&store), before);
+    store.check(&HealthOptions::new()).unwrap();
+    store.export("mid", "export password").unwrap();
+    // Writes fail, typed, and change nothing.
+    let bind = || {
+        let mut tx = store.begin()?;
+        tx.bind("0.0.0.0:443".parse().unwrap(), "mid")?;
+        tx.commit()
+    };
+    assert_read_only(bind(), "bind");
+    assert_read_only(
+        store.change_passphrase(PASS, "another passphrase"),
+        "change_passphrase",
+    );
+    assert_eq!(state_of(&store), before);
+
+    fs.set_read_only(false);
+    bind().unwrap();
+    let after = state_of(&store);
+    assert_eq!(after.1, before.1 + 1);
+    drop(store);
+    assert_intact(&path, PASS, &after, "writable again");
 }

@@ -38,7 +38,9 @@ fn power_cuts_lose_no_acknowledged_commit() {
     }
     let cuts: usize = std::env::var("KEYMANAGER_POWER_CUTS")
         .ok()
-        .map_or(CUTS, |v| v.parse().expect("KEYMANAGER_POWER_CUTS: a number"));
+        .map_or(CUTS, |v| {
+            v.parse().expect("KEYMANAGER_POWER_CUTS: a number")
+        });
     let started = Instant::now();
     let mount_dir = tempfile::tempdir().unwrap();
     let fs = PowerFs::new();
@@ -54,7 +56,8 @@ fn power_cuts_lose_no_acknowledged_commit() {
                 );
             }
         };
-        let cert = ca::root_only().sign_server(&workload.srv_request_pem(), &["srv.example.com"], &[]);
+        let cert =
+            ca::root_only().sign_server(&workload.srv_request_pem(), &["srv.example.com"], &[]);
         let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
         workload.setup(&store, &cert);
     }
@@ -126,7 +129,10 @@ fn power_cuts_lose_no_acknowledged_commit() {
         "too few cuts landed inside a commit to test anything: {interrupted} of {cuts}"
     );
     let (changes, syncs) = fs.counts();
-    assert!(syncs > 0, "SQLite never synced: the test would not see lost writes");
+    assert!(
+        syncs > 0,
+        "SQLite never synced: the test would not see lost writes"
+    );
     eprintln!(
         "power cuts: {cuts} cuts, {interrupted} inside a commit, {committed_total} acknowledged \
          commits, 0 lost, final generation {}; {per_step} changes per commit; {changes} \
@@ -143,7 +149,10 @@ fn power_cuts_lose_no_acknowledged_commit() {
 fn the_power_cut_file_system_forgets_what_was_not_synced() {
     use std::io::Write;
     if let Some(why) = power_fs::unavailable() {
-        return cannot_run("the_power_cut_file_system_forgets_what_was_not_synced", &why);
+        return cannot_run(
+            "the_power_cut_file_system_forgets_what_was_not_synced",
+            &why,
+        );
     }
     let dir = tempfile::tempdir().unwrap();
     let fs = PowerFs::new();
