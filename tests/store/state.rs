@@ -152,6 +152,81 @@ fn a_renewed_entry_brought_back_is_refused() {
     assert_every_check_fails(&store, &path);
 }
 
+/// Issue 13, "name the entry at fault": an entry removed, then brought back beside the others
+/// (its old row, MAC and chain), is named by every whole-state check: its token is exactly
+/// what the set gained.
+#[test]
+fn an_entry_brought_back_after_removal_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, path) = setup(dir.path());
+    let conn = raw(&path);
+    conn.execute_batch(
+        "CREATE TEMP TABLE old_entry AS SELECT * FROM main.entries WHERE name = 'api'; \
+         CREATE TEMP TABLE old_chain AS SELECT * FROM main.chain \
+             WHERE entry_id = (SELECT id FROM old_entry);",
+    )
+    .unwrap();
+    let mut tx = store.begin().unwrap();
+    tx.remove("api").unwrap();
+    tx.commit().unwrap();
+    conn.execute_batch(
+        "INSERT INTO main.entries SELECT * FROM old_entry; \
+         INSERT INTO main.chain SELECT * FROM old_chain;",
+    )
+    .unwrap();
+    let named = |result: Result<_, Error>| match result {
+        Err(e @ Error::Store(StoreError::StateTampered { entry: Some(_), .. })) => {
+            assert!(e.to_string().contains("at entry `api`"), "{e}");
+            match e {
+                Error::Store(StoreError::StateTampered { entry, what }) => {
+                    assert_eq!(entry.as_deref(), Some("api"));
+                    assert!(what.contains("brought back"), "{what}");
+                }
+                _ => unreachable!(),
+            }
+        }
+        other => panic!("expected StateTampered naming `api`, got {other:?}"),
+    };
+    named(store.check(&HealthOptions::new()).map(|_| ()));
+    named(store.snapshot().map(|_| ()));
+    named(KeyStore::open_with(&path, PASS, &options()).map(|_| ()));
+}
+
+/// An entry whose row fails its own MAC (here: another entry's MAC copied onto it, which
+/// also breaks the set) is named by the whole-state check as `Tampered`, not reported as an
+/// anonymous change of the set; a deleted entry, which leaves no row, cannot be named.
+#[test]
+fn a_row_failing_its_own_mac_is_named_and_a_deleted_one_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, path) = setup(dir.path());
+    let conn = raw(&path);
+    conn.execute_batch(
+        "UPDATE entries SET mac = (SELECT mac FROM entries WHERE name = 'api') \
+         WHERE name = 'www';",
+    )
+    .unwrap();
+    match store.check(&HealthOptions::new()) {
+        Err(Error::Store(StoreError::Tampered { entry, .. })) => assert_eq!(entry, "www"),
+        other => panic!("expected Tampered naming `www`, got {other:?}"),
+    }
+    drop(store);
+
+    let dir = tempfile::tempdir().unwrap();
+    let (store, path) = setup(dir.path());
+    raw(&path)
+        .execute_batch(
+            "DELETE FROM chain WHERE entry_id = (SELECT id FROM entries WHERE name = 'api'); \
+             DELETE FROM entries WHERE name = 'api';",
+        )
+        .unwrap();
+    match store.check(&HealthOptions::new()) {
+        Err(Error::Store(StoreError::StateTampered { entry: None, what })) => {
+            assert!(what.contains("deleted"), "{what}")
+        }
+        other => panic!("expected StateTampered naming no entry, got {other:?}"),
+    }
+}
+
 /// The store's generation: bumped by every commit that changes something, not by an empty
 /// one, nor by a failed operation rolled back; kept across reopening.
 #[test]
