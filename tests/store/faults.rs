@@ -47,6 +47,22 @@ fn assert_intact(path: &std::path::Path, pass: &str, expected: &(Vec<String>, u6
     assert_eq!(&state_of(&store), expected, "{what}");
 }
 
+/// The files in `dir` and their sizes, for a failure's message.
+fn files(dir: &std::path::Path) -> Vec<(String, u64)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                e.metadata().unwrap().len(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 fn assert_disk_full<T: std::fmt::Debug>(result: keymanager::Result<T>, what: &str) {
     match result {
         Err(e @ Error::Store(StoreError::DiskFull { .. })) => {
@@ -177,9 +193,18 @@ fn a_full_disk_fails_each_write_cleanly_and_loses_nothing() {
         );
         assert_intact(&path, &pass.borrow(), &before, name);
         // Space back: the same operation goes through, and bumps the generation once.
+        // Truncated, not only removed: a child process that another test forks in the
+        // meantime may hold the file open for a moment, and a removed file keeps its space
+        // until its last descriptor is closed.
+        filler.set_len(0).unwrap();
         drop(filler);
         std::fs::remove_file(tmpfs.path().join("filler")).unwrap();
-        operation(&store).unwrap_or_else(|e| panic!("{name}, after space was freed: {e}"));
+        operation(&store).unwrap_or_else(|e| {
+            panic!(
+                "{name}, after space was freed: {e}; files: {:?}",
+                files(tmpfs.path())
+            )
+        });
         let after = state_of(&store);
         assert_eq!(after.1, before.1 + 1, "{name}");
         assert_intact(&path, &pass.borrow(), &after, name);
