@@ -3,28 +3,40 @@
 //! change (a write, a truncation, a file created or removed, a sync), many times over. After
 //! each cut the file system holds only what was synced; it is mounted again and the store
 //! reopened: every commit that returned `Ok` is there, the one the cut interrupted is there
-//! whole or not at all, `check()` passes, and the generation never went backwards.
+//! whole or not at all, `check()` passes, and the generation is exactly one per commit kept
+//! (so it never goes backwards).
+//!
+//! Two workloads: the crash test's rotation (`store_workload`: add_pending, remove, unbind,
+//! bind in each commit), and every writing operation in turn (add_pending,
+//! install_certificate, bind, renew, the renewal's install, create_pending,
+//! change_passphrase, remove_with_bindings), checked against a model: the same steps on an
+//! in-memory store.
 //!
 //! A SIGKILL (`crash.rs`) cannot show this: the page cache survives a killed process, not a
 //! power cut.
 //!
-//! `KEYMANAGER_POWER_CUTS` sets the number of cuts (CI's default below; the long run,
-//! `scripts/power-cuts.sh`, makes 1000). Without `/dev/fuse` or `fusermount3` the test says
-//! so and fails under CI (`common::faults::cannot_run`).
+//! `KEYMANAGER_POWER_CUTS` sets the number of cuts of the first workload (the second makes a
+//! fifth as many; CI's defaults below; the long run, `scripts/power-cuts.sh`, makes
+//! thousands); `KEYMANAGER_POWER_SEED` where they land. Without `/dev/fuse` or `fusermount3`
+//! the tests say so and fail under CI (`common::faults::cannot_run`).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::Path;
 use std::time::Instant;
 
-use keymanager::{HealthOptions, KeyStore};
+use keymanager::error::StoreError;
+use keymanager::{CertificateRequest, DistinguishedName, Error, HealthOptions, KeyStore};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::common::ca;
 use crate::common::faults::cannot_run;
-use crate::common::fixtures::{PASSPHRASE as PASS, fast_options as options};
+use crate::common::fixtures::{self, PASSPHRASE as PASS, fast_options as options};
 use crate::common::power_fs::{self, PowerFs};
-use crate::common::store_workload::{Workload, observe};
+use crate::common::store_workload;
 
-/// Cuts in a default run (CI): the time budget of `cargo test`; the long run sets more.
+/// Cuts in a default run (CI), within the time budget of `cargo test`; the long run sets more.
 const CUTS: usize = 300;
 
 /// Commits a round makes at most before the power is cut by hand (when the armed cut lies
@@ -33,85 +45,133 @@ const STEPS_PER_ROUND: u64 = 6;
 
 #[test]
 fn power_cuts_lose_no_acknowledged_commit() {
-    if let Some(why) = power_fs::unavailable() {
-        return cannot_run("power_cuts_lose_no_acknowledged_commit", &why);
-    }
+    let workload = store_workload::Workload::generate();
+    run(
+        "power_cuts_lose_no_acknowledged_commit",
+        cuts(1),
+        &mut Rotation(workload),
+    );
+}
+
+#[test]
+fn power_cuts_during_every_writing_operation_lose_nothing() {
+    run(
+        "power_cuts_during_every_writing_operation_lose_nothing",
+        cuts(5),
+        &mut Lifecycle::default(),
+    );
+}
+
+/// `KEYMANAGER_POWER_CUTS` (or [`CUTS`]), divided by `share`.
+fn cuts(share: usize) -> usize {
     let cuts: usize = std::env::var("KEYMANAGER_POWER_CUTS")
         .ok()
         .map_or(CUTS, |v| {
             v.parse().expect("KEYMANAGER_POWER_CUTS: a number")
         });
+    cuts.div_ceil(share)
+}
+
+/// A workload of numbered steps, one commit each, whose state after step `i` is known.
+trait Steps {
+    /// Prepares the store, before any cut.
+    fn setup(&mut self, store: &KeyStore);
+    /// The passphrase of the store after step `j` (`None`: before the first).
+    fn passphrase(&self, _j: Option<u64>) -> &str {
+        PASS
+    }
+    /// The step the store's state is the state after: `acknowledged`, or the next one (which
+    /// a cut interrupted after it was durable); anything else is an error.
+    fn observe(
+        &mut self,
+        store: &KeyStore,
+        acknowledged: Option<u64>,
+    ) -> Result<Option<u64>, String>;
+    /// Runs step `i` (one commit).
+    fn step(&mut self, store: &KeyStore, i: u64) -> keymanager::Result<()>;
+    /// The operation step `i` makes, for the report.
+    fn operation(&self, _i: u64) -> &'static str {
+        "rotation"
+    }
+}
+
+/// The next step after `j`.
+fn next(j: Option<u64>) -> u64 {
+    j.map_or(0, |j| j + 1)
+}
+
+/// Mounts a [`PowerFs`], sets the store up, then makes `cuts` power cuts at random changes
+/// while `steps` runs, checking the store after each.
+fn run(test: &str, cuts: usize, steps: &mut dyn Steps) {
+    if let Some(why) = power_fs::unavailable() {
+        return cannot_run(test, &why);
+    }
     let started = Instant::now();
     let mount_dir = tempfile::tempdir().unwrap();
     let fs = PowerFs::new();
     let path = mount_dir.path().join("keys.db");
-    let workload = Workload::generate();
     {
         let _mounted = match fs.mount(mount_dir.path()) {
             Ok(m) => m,
             Err(e) => {
-                return cannot_run(
-                    "power_cuts_lose_no_acknowledged_commit",
-                    &format!("mounting the FUSE file system failed: {e}"),
-                );
+                return cannot_run(test, &format!("mounting the FUSE file system failed: {e}"));
             }
         };
-        let cert =
-            ca::root_only().sign_server(&workload.srv_request_pem(), &["srv.example.com"], &[]);
         let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
-        workload.setup(&store, &cert);
+        steps.setup(&store);
     }
-
     // Where the cuts land: `KEYMANAGER_POWER_SEED` (the long run picks a new one each time).
     let seed: u64 = std::env::var("KEYMANAGER_POWER_SEED")
         .ok()
         .map_or(13, |v| v.parse().expect("KEYMANAGER_POWER_SEED: a number"));
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    // The last acknowledged step, and the newest generation seen after a cut.
+    // The last acknowledged step, and the generation before the first step.
     let mut acknowledged: Option<u64> = None;
-    let mut generation = 0;
-    let (mut interrupted, mut committed_total) = (0, 0);
+    let mut base = None;
+    let (mut interrupted, mut committed) = (0, 0);
+    let mut cut_in = std::collections::BTreeMap::new();
     // Changes one step makes, measured in the first round, to spread the cuts over them.
-    let mut per_step = 0;
-    for round in 0..cuts {
+    let mut per_step = 1;
+    for round in 0..=cuts {
         let mounted = fs.mount(mount_dir.path()).unwrap();
-        let store = KeyStore::open_with(&path, PASS, &options())
-            .unwrap_or_else(|e| panic!("round {round}: the store does not open after a cut: {e}"));
+        let store = open(&path, steps, acknowledged).unwrap_or_else(|e| {
+            panic!("{test}, round {round}: the store does not open after a cut: {e}")
+        });
         store
             .check(&HealthOptions::new())
-            .unwrap_or_else(|e| panic!("round {round}: the store fails its check: {e}"));
-        let entries = store.entries().unwrap();
-        let j = observe(&entries).unwrap_or_else(|e| panic!("round {round}: {e}"));
-        match (acknowledged, j) {
-            (None, None) | (None, Some(0)) => {}
-            (Some(n), Some(j)) if j == n || j == n + 1 => {}
-            _ => panic!("round {round}: acknowledged {acknowledged:?}, the store holds {j:?}"),
-        }
-        let now = store.generation().unwrap();
-        assert!(
-            now >= generation,
-            "round {round}: generation {now} after a cut, {generation} before"
+            .unwrap_or_else(|e| panic!("{test}, round {round}: the store fails its check: {e}"));
+        let j = steps.observe(&store, acknowledged).unwrap_or_else(|e| {
+            panic!("{test}, round {round}: acknowledged {acknowledged:?}: {e}")
+        });
+        let generation = store.generation().unwrap();
+        let base = *base.get_or_insert(generation);
+        assert_eq!(
+            generation,
+            base + next(j),
+            "{test}, round {round}: the generation is not one per commit the store holds"
         );
-        generation = now;
         acknowledged = j;
+        if round == cuts {
+            break;
+        }
 
         // The next commits, with the power cut at a random change among them.
         if round > 0 {
             fs.cut_after(rng.random_range(1..=per_step * STEPS_PER_ROUND));
         }
-        let next = j.map_or(0, |j| j + 1);
-        for i in next..next + STEPS_PER_ROUND {
+        for i in next(j)..next(j) + STEPS_PER_ROUND {
             let before = fs.counts().0;
-            match workload.step(&store, i) {
+            match steps.step(&store, i) {
                 Ok(()) => {
                     acknowledged = Some(i);
-                    committed_total += 1;
+                    committed += 1;
                     if round == 0 {
                         per_step = per_step.max(fs.counts().0 - before);
                     }
                 }
                 Err(_) => {
                     interrupted += 1;
+                    *cut_in.entry(steps.operation(i)).or_insert(0) += 1;
                     break;
                 }
             }
@@ -124,13 +184,9 @@ fn power_cuts_lose_no_acknowledged_commit() {
         drop(mounted);
         fs.power_on();
     }
-    // The last state, once more.
-    let _mounted = fs.mount(mount_dir.path()).unwrap();
-    let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
-    store.check(&HealthOptions::new()).unwrap();
     assert!(
         interrupted > cuts / 3,
-        "too few cuts landed inside a commit to test anything: {interrupted} of {cuts}"
+        "{test}: too few cuts landed inside a commit to test anything: {interrupted} of {cuts}"
     );
     let (changes, syncs) = fs.counts();
     assert!(
@@ -138,12 +194,221 @@ fn power_cuts_lose_no_acknowledged_commit() {
         "SQLite never synced: the test would not see lost writes"
     );
     eprintln!(
-        "power cuts (seed {seed}): {cuts} cuts, {interrupted} inside a commit, {committed_total} acknowledged \
-         commits, 0 lost, final generation {}; {per_step} changes per commit; {changes} \
-         changes and {syncs} syncs in all; {:?}",
-        store.generation().unwrap(),
+        "{test} (seed {seed}): {cuts} power cuts, {interrupted} inside a commit, {committed} \
+         acknowledged commits, 0 lost; {per_step} changes per commit; {changes} changes and \
+         {syncs} syncs in all; cuts inside each operation: {cut_in:?}; {:?}",
         started.elapsed()
     );
+}
+
+/// Opens the store with the passphrase of the acknowledged step, or of the next one (a cut
+/// that interrupted a passphrase change after it was durable).
+fn open(path: &Path, steps: &dyn Steps, acknowledged: Option<u64>) -> keymanager::Result<KeyStore> {
+    match KeyStore::open_with(path, steps.passphrase(acknowledged), &options()) {
+        Err(Error::Store(StoreError::WrongPassphrase)) => {
+            KeyStore::open_with(path, steps.passphrase(Some(next(acknowledged))), &options())
+        }
+        other => other,
+    }
+}
+
+/// The crash test's workload: each commit removes two pending entries and a binding and adds
+/// two and a binding.
+struct Rotation(store_workload::Workload);
+
+impl Steps for Rotation {
+    fn setup(&mut self, store: &KeyStore) {
+        let cert =
+            ca::root_only().sign_server(&self.0.srv_request_pem(), &["srv.example.com"], &[]);
+        self.0.setup(store, &cert);
+    }
+
+    fn observe(
+        &mut self,
+        store: &KeyStore,
+        acknowledged: Option<u64>,
+    ) -> Result<Option<u64>, String> {
+        let j = store_workload::observe(&store.entries().unwrap())?;
+        match (acknowledged, j) {
+            (None, None) | (None, Some(0)) => Ok(j),
+            (Some(n), Some(j)) if j == n || j == n + 1 => Ok(Some(j)),
+            _ => Err(format!("the store holds step {j:?}")),
+        }
+    }
+
+    fn step(&mut self, store: &KeyStore, i: u64) -> keymanager::Result<()> {
+        self.0.step(store, i)
+    }
+}
+
+/// Every writing operation in turn, eight steps a cycle (see the module docs); the expected
+/// state after each step is the state of a model, an in-memory store that ran the same steps
+/// (with the same seeded keys, so the same requests and certificates).
+#[derive(Default)]
+struct Lifecycle {
+    model: Option<KeyStore>,
+    /// What the model held after each step.
+    states: Vec<Vec<String>>,
+    /// What it held before the first.
+    initial: Vec<String>,
+    /// Certificates by request (PEM): signed once, installed in the model and the store.
+    certificates: RefCell<HashMap<String, String>>,
+    /// The renewal requests of step 3, by cycle, as the model made them.
+    renewals: RefCell<HashMap<u64, CertificateRequest>>,
+}
+
+/// Steps in a cycle.
+const CYCLE: u64 = 8;
+const OTHER_PASSPHRASE: &str = "the other passphrase";
+
+impl Lifecycle {
+    fn certificate(&self, request: &CertificateRequest) -> String {
+        self.certificates
+            .borrow_mut()
+            .entry(request.to_pem())
+            .or_insert_with(|| {
+                ca::root_only().sign_server(&request.to_pem(), &["life.example.com"], &[])
+            })
+            .clone()
+    }
+
+    /// Step `i` on `store`, whose passphrase is `passphrase(i - 1)`.
+    fn apply(&self, store: &KeyStore, i: u64) -> keymanager::Result<()> {
+        let cycle = i / CYCLE;
+        let key = 24 + (cycle % 4) as usize;
+        let dn: DistinguishedName = "CN=life.example.com".parse().unwrap();
+        let request = CertificateRequest::builder(dn.clone())
+            .dns_name("life.example.com")
+            .sign(&fixtures::key(key))
+            .unwrap();
+        let mut tx = store.begin()?;
+        match i % CYCLE {
+            0 => tx.add_pending("life", fixtures::key(key), &request)?,
+            1 => {
+                tx.install_certificate(self.certificate(&request).as_bytes())?;
+            }
+            2 => tx.bind("0.0.0.0:443".parse().unwrap(), "life")?,
+            3 => {
+                let request =
+                    tx.renew_with_rng(&mut ChaCha8Rng::seed_from_u64(cycle), "life", 2048)?;
+                // The same in the model and the store (the same seeded key).
+                self.renewals.borrow_mut().entry(cycle).or_insert(request);
+            }
+            4 => {
+                let request = self.renewals.borrow()[&cycle].clone();
+                tx.install_certificate(self.certificate(&request).as_bytes())?;
+            }
+            5 => {
+                tx.create_pending_with_rng(
+                    &mut ChaCha8Rng::seed_from_u64(1000 + cycle),
+                    "made here",
+                    &CertificateRequest::builder(dn),
+                    2048,
+                )?;
+            }
+            6 => {
+                drop(tx);
+                let (old, new) = (self.passphrase(Some(i - 1)), self.passphrase(Some(i)));
+                return store.change_passphrase(old, new);
+            }
+            _ => {
+                tx.remove_with_bindings("life")?;
+                tx.remove("made here")?;
+            }
+        }
+        tx.commit()
+    }
+
+    /// The model's state after step `i`, running the steps it has not run yet.
+    fn expected(&mut self, i: u64) -> &[String] {
+        while self.states.len() as u64 <= i {
+            let step = self.states.len() as u64;
+            let model = self.model.as_ref().unwrap();
+            self.apply(model, step).unwrap();
+            let state = state_of(model);
+            self.states.push(state);
+        }
+        &self.states[i as usize]
+    }
+}
+
+impl Steps for Lifecycle {
+    fn setup(&mut self, store: &KeyStore) {
+        self.model = Some(fixtures::memory_store());
+        self.initial = state_of(store);
+        assert_eq!(self.initial, state_of(self.model.as_ref().unwrap()));
+    }
+
+    fn passphrase(&self, j: Option<u64>) -> &str {
+        // Step 6 of each cycle changes it, to and fro.
+        let changes = j.map_or(0, |j| (j + CYCLE - 6) / CYCLE);
+        if changes % 2 == 1 {
+            OTHER_PASSPHRASE
+        } else {
+            PASS
+        }
+    }
+
+    fn observe(
+        &mut self,
+        store: &KeyStore,
+        acknowledged: Option<u64>,
+    ) -> Result<Option<u64>, String> {
+        let found = state_of(store);
+        let here = match acknowledged {
+            None => self.initial.clone(),
+            Some(j) => self.expected(j).to_vec(),
+        };
+        if found == here {
+            return Ok(acknowledged);
+        }
+        let following = next(acknowledged);
+        if found == self.expected(following) {
+            return Ok(Some(following));
+        }
+        Err(format!(
+            "the store holds {found:?}: neither the state after the acknowledged step \
+             ({here:?}) nor after the next ({:?})",
+            self.expected(following)
+        ))
+    }
+
+    fn operation(&self, i: u64) -> &'static str {
+        [
+            "add_pending",
+            "install_certificate",
+            "bind",
+            "renew",
+            "install (renewal)",
+            "create_pending",
+            "change_passphrase",
+            "remove",
+        ][(i % CYCLE) as usize]
+    }
+
+    fn step(&mut self, store: &KeyStore, i: u64) -> keymanager::Result<()> {
+        // The model first, so that the renewal's certificate is known.
+        self.expected(i);
+        self.apply(store, i)
+    }
+}
+
+/// What a store holds, as the model compares it: each entry's name, state, key and bindings.
+fn state_of(store: &KeyStore) -> Vec<String> {
+    store
+        .entries()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {:?} {} {:?}",
+                e.name(),
+                e.state(),
+                e.fingerprint(),
+                e.bindings()
+            )
+        })
+        .collect()
 }
 
 /// The harness itself: what was not synced is gone after a cut (data, and names not synced
