@@ -209,6 +209,17 @@ fn a_full_disk_fails_each_write_cleanly_and_loses_nothing() {
         assert_eq!(after.1, before.1 + 1, "{name}");
         assert_intact(&path, &pass.borrow(), &after, name);
     }
+
+    // A new store on a full disk: refused the same way; it opens once there is room (the
+    // first store closed: on 256 KiB, two stores and their logs do not fit).
+    drop(store);
+    let filler = fill(tmpfs.path());
+    let new = tmpfs.path().join("new.db");
+    assert_disk_full(KeyStore::open_with(&new, PASS, &options()), "a new store");
+    filler.set_len(0).unwrap();
+    let store = KeyStore::open_with(&new, PASS, &options()).unwrap();
+    assert!(store.entries().unwrap().is_empty());
+    store.check(&HealthOptions::new()).unwrap();
 }
 
 fn assert_read_only<T: std::fmt::Debug>(result: keymanager::Result<T>, what: &str) {
