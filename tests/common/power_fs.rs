@@ -262,6 +262,19 @@ impl Mount {
     fn lock(&self) -> MutexGuard<'_, Disk> {
         self.disk.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// A sync (of a file or the directory): a change, counted, then `make_durable`.
+    fn sync(&self, reply: ReplyEmpty, make_durable: impl FnOnce(&mut Disk) -> Result<(), Errno>) {
+        let mut disk = self.lock();
+        let result = disk.change().and_then(|()| {
+            disk.syncs += 1;
+            make_durable(&mut disk)
+        });
+        match result {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
 }
 
 impl Filesystem for Mount {
@@ -463,18 +476,11 @@ impl Filesystem for Mount {
         _datasync: bool,
         reply: ReplyEmpty,
     ) {
-        let mut disk = self.lock();
-        if let Err(e) = disk.change() {
-            return reply.error(e);
-        }
-        disk.syncs += 1;
-        match disk.files.get_mut(&ino.0) {
-            Some(file) => {
-                file.synced = file.data.clone();
-                reply.ok();
-            }
-            None => reply.error(Errno::ENOENT),
-        }
+        self.sync(reply, |disk| {
+            let file = disk.files.get_mut(&ino.0).ok_or(Errno::ENOENT)?;
+            file.synced = file.data.clone();
+            Ok(())
+        });
     }
 
     fn fsyncdir(
@@ -485,13 +491,10 @@ impl Filesystem for Mount {
         _datasync: bool,
         reply: ReplyEmpty,
     ) {
-        let mut disk = self.lock();
-        if let Err(e) = disk.change() {
-            return reply.error(e);
-        }
-        disk.syncs += 1;
-        disk.synced_entries = disk.entries.clone();
-        reply.ok();
+        self.sync(reply, |disk| {
+            disk.synced_entries = disk.entries.clone();
+            Ok(())
+        });
     }
 
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {

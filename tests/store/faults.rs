@@ -6,23 +6,13 @@
 //! once the fault is gone.
 
 use keymanager::error::StoreError;
-use keymanager::{
-    CertificateRequest, DistinguishedName, Error, HealthOptions, KeyStore, PrivateKey,
-};
+use keymanager::{CertificateRequest, DistinguishedName, Error, HealthOptions, KeyStore};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::common::ca::root_only as ca;
 use crate::common::faults::{Tmpfs, cannot_run, fill};
-use crate::common::fixtures::{PASSPHRASE as PASS, fast_options as options, key};
-
-fn request(key: &PrivateKey, cn: &str) -> CertificateRequest {
-    let dn: DistinguishedName = format!("CN={cn}").parse().unwrap();
-    CertificateRequest::builder(dn)
-        .dns_name(cn)
-        .sign(key)
-        .unwrap()
-}
+use crate::common::fixtures::{PASSPHRASE as PASS, fast_options as options, key, request};
 
 /// What a store holds, as a test compares it: every entry's name, state and bindings, and
 /// the generation.
