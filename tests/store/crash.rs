@@ -18,7 +18,7 @@ use crate::common::{ca, rerun_test};
 
 const CHILD_ENV: &str = "KEYMANAGER_STORE_CRASH_CHILD";
 /// Kills in a default run (CI); `KEYMANAGER_KILLS` sets another count (the long run,
-/// `scripts/power-cuts.sh`, makes 300 and more).
+/// `scripts/power-cuts.sh`, makes 1000 by default).
 const KILLS: usize = 300;
 
 fn kills() -> usize {
