@@ -78,8 +78,29 @@ impl Mounted {
 
 impl Drop for Mounted {
     fn drop(&mut self) {
-        if let Some(session) = self.session.take() {
-            let _ = session.umount_and_join();
+        if let Some(session) = self.session.take()
+            && session.umount_and_join().is_err()
+        {
+            // Busy: for a moment when a process that another test forks holds copies of our
+            // descriptors (between fork and exec), for good when a test failed with a file
+            // open on it. Retry, then detach it lazily: no mount is left behind (mounts
+            // stacked on one folder were, before this).
+            let umount = |lazy: bool| {
+                std::process::Command::new("umount")
+                    .args(lazy.then_some("-l"))
+                    .arg(&self.dir)
+                    .status()
+                    .is_ok_and(|s| s.success())
+            };
+            let unmounted = (0..100).any(|_| {
+                umount(false) || {
+                    std::thread::sleep(Duration::from_millis(10));
+                    false
+                }
+            });
+            if !unmounted {
+                umount(true);
+            }
         }
     }
 }
