@@ -654,7 +654,7 @@ pub enum StoreError {
     /// The file system holding the store is full (`ENOSPC`, SQLite's `SQLITE_FULL`): the
     /// operation was refused as a whole.
     #[error(
-        "the disk holding the key store is full (while {during}): the transaction was not committed and the store keeps its last committed state; free space on that file system (the store needs room for its write-ahead log, about twice the size of what a transaction changes), then retry"
+        "the disk holding the key store is full (while {during}): the transaction was not committed and the store keeps its last committed state; free space on that file system (the store needs room beside its file for its write-ahead log), then retry"
     )]
     DiskFull {
         /// What we were doing.

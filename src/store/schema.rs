@@ -249,9 +249,10 @@ pub(super) fn db(during: &'static str) -> impl Fn(rusqlite::Error) -> crate::Err
     }
 }
 
-/// A full disk or a read-only file system, from SQLite's result code (`SQLITE_FULL`,
-/// `SQLITE_READONLY` and its extended codes) or from the OS error it saw: SQLite reports an
-/// `ENOSPC` met while syncing, or while growing its shared-memory file, as an I/O error.
+/// A full disk or a read-only file or file system, from SQLite's result code (`SQLITE_FULL`,
+/// `SQLITE_READONLY` and its extended codes). A write that the OS refused with `EROFS`
+/// SQLite reports as a plain I/O error: a failed commit is diagnosed by
+/// `transaction::diagnose`.
 fn storage_fault(e: &rusqlite::Error, during: &'static str) -> Option<crate::Error> {
     let rusqlite::Error::SqliteFailure(f, _) = e else {
         return None;

@@ -369,24 +369,21 @@ impl Session<'_> {
 }
 
 /// What a commit's database error really was, when SQLite cannot say: it reports a write
-/// refused with `EROFS` (a file system turned read-only under the store) or `ENOSPC` met
-/// while syncing as a plain I/O error. Opening the `-wal` file for writing tells (SQLite takes
-/// no lock on it, so opening and closing it here is safe; the store file, whose POSIX locks
-/// any close in this process would drop, is never touched).
+/// refused with `EROFS` (a file system turned read-only under an open store) as a plain
+/// "disk I/O error". Opening the `-wal` file for writing tells (SQLite takes no lock on it,
+/// so opening and closing it here is safe; the store file, whose POSIX locks any close in
+/// this process would drop, is never touched).
 fn diagnose(path: &std::path::Path, e: crate::Error) -> crate::Error {
-    let crate::Error::Store(StoreError::Database { during, .. }) = &e else {
+    let crate::Error::Store(StoreError::Database { during, .. }) = e else {
         return e;
     };
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
     match std::fs::OpenOptions::new().write(true).open(&wal) {
-        Err(io) => match super::schema::io_error(path, during, &io) {
-            fault @ crate::Error::Store(
-                StoreError::ReadOnly { .. } | StoreError::DiskFull { .. },
-            ) => fault,
-            _ => e,
-        },
-        Ok(_) => e,
+        Err(io) if io.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
+            StoreError::ReadOnly { during }.into()
+        }
+        _ => e,
     }
 }
 
