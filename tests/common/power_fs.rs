@@ -10,6 +10,10 @@
 //! fsync (directory)          the directory's entries become its synced entries
 //! cut                        every file back to its synced data, the directory to its synced
 //!                            entries; files no synced entry names are gone
+//! cut, partial writes on     the same, then each file keeps a random prefix of its unsynced
+//!                            writes in order, the last one possibly torn at a 512-byte
+//!                            sector, and the directory a random prefix of its changes, as a
+//!                            disk that had flushed part of its cache
 //! ```
 //!
 //! A cut is armed to happen at the n-th change (write, truncate, create, unlink, rename or
@@ -48,13 +52,43 @@ struct Disk {
     cut_at: Option<u64>,
     powered_off: bool,
     read_only: bool,
+    /// The directory's changes since its last sync, in order, each all or nothing (a
+    /// rename is two).
+    pending_entries: Vec<Vec<(OsString, Option<u64>)>>,
+    /// Whether a cut keeps part of what was not synced, drawn from this generator.
+    partial: Option<rand_chacha::ChaCha8Rng>,
 }
 
 struct File {
     data: Vec<u8>,
     synced: Vec<u8>,
+    /// The writes and truncations since the last sync, in order.
+    pending: Vec<Change>,
     mode: u16,
     mtime: SystemTime,
+}
+
+/// A change of a file's data not yet synced.
+enum Change {
+    Write { offset: usize, data: Vec<u8> },
+    Truncate(usize),
+}
+
+impl Change {
+    fn apply(&self, data: &mut Vec<u8>) {
+        match self {
+            Change::Write {
+                offset,
+                data: bytes,
+            } => {
+                if data.len() < offset + bytes.len() {
+                    data.resize(offset + bytes.len(), 0);
+                }
+                data[*offset..offset + bytes.len()].copy_from_slice(bytes);
+            }
+            Change::Truncate(size) => data.resize(*size, 0),
+        }
+    }
 }
 
 /// A handle on the file system, kept by the test: mount it, arm a cut, power it back on.
@@ -129,6 +163,13 @@ impl PowerFs {
         Self {
             disk: Arc::new(Mutex::new(disk)),
         }
+    }
+
+    /// Makes every later cut keep part of what was not synced (`Some(seed)`: see the module
+    /// docs), or nothing of it (`None`, the default).
+    pub fn partial_writes(&self, seed: Option<u64>) {
+        use rand::SeedableRng;
+        self.lock().partial = seed.map(rand_chacha::ChaCha8Rng::seed_from_u64);
     }
 
     /// Mounts it on `dir` (an empty directory).
@@ -225,15 +266,68 @@ impl Disk {
         }
     }
 
-    /// What survives a power cut: the synced data and entries.
+    /// What survives a power cut: the synced data and entries (and, with partial writes,
+    /// a prefix of what followed).
     fn cut(&mut self) {
+        use rand::RngExt;
         self.powered_off = true;
-        self.entries = self.synced_entries.clone();
+        let mut partial = self.partial.take();
+        let mut keep = |n: usize| partial.as_mut().map_or(0, |rng| rng.random_range(0..=n));
+        let mut entries = self.synced_entries.clone();
+        let kept = keep(self.pending_entries.len());
+        for (name, ino) in self.pending_entries.drain(..).take(kept).flatten() {
+            match ino {
+                Some(ino) => entries.insert(name, ino),
+                None => entries.remove(&name),
+            };
+        }
+        self.entries = entries.clone();
+        self.synced_entries = entries;
         let live: std::collections::HashSet<u64> = self.entries.values().copied().collect();
         self.files.retain(|ino, _| live.contains(ino));
-        for file in self.files.values_mut() {
-            file.data = file.synced.clone();
+        let mut inos: Vec<u64> = self.files.keys().copied().collect();
+        inos.sort_unstable();
+        for ino in inos {
+            let file = self.files.get_mut(&ino).expect("listed");
+            let mut data = std::mem::take(&mut file.synced);
+            let kept = keep(file.pending.len());
+            for change in &file.pending[..kept] {
+                change.apply(&mut data);
+            }
+            // The next write, torn at a sector boundary.
+            if let Some(Change::Write {
+                offset,
+                data: bytes,
+            }) = file.pending.get(kept)
+            {
+                let sectors = keep(bytes.len() / 512);
+                Change::Write {
+                    offset: *offset,
+                    data: bytes[..sectors * 512].to_vec(),
+                }
+                .apply(&mut data);
+            }
+            file.pending.clear();
+            file.synced = data.clone();
+            file.data = data;
         }
+        self.partial = partial;
+    }
+
+    /// Records a change of the directory: names given an inode or removed (`None`), at once.
+    fn rename(&mut self, changes: &[(&OsStr, Option<u64>)]) {
+        for (name, ino) in changes {
+            match ino {
+                Some(ino) => self.entries.insert(name.to_os_string(), *ino),
+                None => self.entries.remove(*name),
+            };
+        }
+        self.pending_entries.push(
+            changes
+                .iter()
+                .map(|(name, ino)| (name.to_os_string(), *ino))
+                .collect(),
+        );
     }
 
     fn attr(&self, ino: u64) -> Option<FileAttr> {
@@ -356,7 +450,9 @@ impl Filesystem for Mount {
                 file.mode = (mode & 0o7777) as u16;
             }
             if let Some(size) = size {
-                file.data.resize(size as usize, 0);
+                let change = Change::Truncate(size as usize);
+                change.apply(&mut file.data);
+                file.pending.push(change);
                 file.mtime = SystemTime::now();
             }
         }
@@ -408,11 +504,12 @@ impl Filesystem for Mount {
                     File {
                         data: Vec::new(),
                         synced: Vec::new(),
+                        pending: Vec::new(),
                         mode: (mode & !umask & 0o7777) as u16,
                         mtime: SystemTime::now(),
                     },
                 );
-                disk.entries.insert(name.to_owned(), ino);
+                disk.rename(&[(name, Some(ino))]);
                 ino
             }
         };
@@ -468,11 +565,12 @@ impl Filesystem for Mount {
         let Some(file) = disk.files.get_mut(&ino.0) else {
             return reply.error(Errno::ENOENT);
         };
-        let offset = offset as usize;
-        if file.data.len() < offset + data.len() {
-            file.data.resize(offset + data.len(), 0);
-        }
-        file.data[offset..offset + data.len()].copy_from_slice(data);
+        let change = Change::Write {
+            offset: offset as usize,
+            data: data.to_vec(),
+        };
+        change.apply(&mut file.data);
+        file.pending.push(change);
         file.mtime = SystemTime::now();
         reply.written(data.len() as u32);
     }
@@ -500,6 +598,7 @@ impl Filesystem for Mount {
         self.sync(reply, |disk| {
             let file = disk.files.get_mut(&ino.0).ok_or(Errno::ENOENT)?;
             file.synced = file.data.clone();
+            file.pending.clear();
             Ok(())
         });
     }
@@ -514,6 +613,7 @@ impl Filesystem for Mount {
     ) {
         self.sync(reply, |disk| {
             disk.synced_entries = disk.entries.clone();
+            disk.pending_entries.clear();
             Ok(())
         });
     }
@@ -526,10 +626,12 @@ impl Filesystem for Mount {
         if let Err(e) = disk.change() {
             return reply.error(e);
         }
-        match disk.entries.remove(name) {
+        if disk.entries.contains_key(name) {
             // The inode stays while a synced entry (or an open handle) may need it.
-            Some(_) => reply.ok(),
-            None => reply.error(Errno::ENOENT),
+            disk.rename(&[(name, None)]);
+            reply.ok();
+        } else {
+            reply.error(Errno::ENOENT);
         }
     }
 
@@ -550,9 +652,9 @@ impl Filesystem for Mount {
         if let Err(e) = disk.change() {
             return reply.error(e);
         }
-        match disk.entries.remove(name) {
+        match disk.entries.get(name).copied() {
             Some(ino) => {
-                disk.entries.insert(newname.to_owned(), ino);
+                disk.rename(&[(name, None), (newname, Some(ino))]);
                 reply.ok();
             }
             None => reply.error(Errno::ENOENT),
