@@ -504,7 +504,7 @@ fn the_power_cut_file_system_forgets_what_was_not_synced() {
         let data = std::fs::read(mounted.path().join("partial")).unwrap();
         let written = chunks.concat();
         assert!(
-            data.len() % 512 == 0 && written.starts_with(&data),
+            data.len().is_multiple_of(512) && written.starts_with(&data),
             "seed {seed}: kept {} bytes that are not a prefix of the writes",
             data.len()
         );
