@@ -3,7 +3,7 @@
 # seed each time, plus the disk-full and read-only tests. Needs root (mount) and /dev/fuse;
 # installs Debian's fuse3 (fusermount3) when missing.
 #
-#   scripts/power-cuts.sh              # 2000 + 400 power cuts, 1000 SIGKILLs (~10 min)
+#   scripts/power-cuts.sh              # 2000 + 400 power cuts, 1000 SIGKILLs (~3 min)
 #   scripts/power-cuts.sh 10000 3000   # more
 #   KEYMANAGER_POWER_SEED=42 scripts/power-cuts.sh   # repeat a run (the seed is printed)
 #
