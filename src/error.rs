@@ -545,9 +545,15 @@ pub enum StoreError {
     /// an entry deleted, added, or replaced by an older copy of itself (which its own MAC
     /// cannot tell).
     #[error(
-        "the key store's set of entries was tampered with ({what}): an entry was deleted, added or replaced by an older copy behind the store's back; restore the store from a backup"
+        "the key store's set of entries was tampered with ({what}{}): an entry was deleted, added or replaced by an older copy behind the store's back; restore the store from a backup",
+        entry.as_deref().map_or(String::new(), |e| format!(", at entry `{e}`"))
     )]
     StateTampered {
+        /// The entry at fault, when the check could single it out: one whose own row fails
+        /// its MAC, or one that is not part of the set the store last wrote (added or
+        /// brought back). `None` when an entry was deleted or replaced by an older copy of
+        /// itself, which the set shows but cannot name.
+        entry: Option<String>,
         /// What failed.
         what: String,
     },
@@ -657,6 +663,24 @@ pub enum StoreError {
         "the key store's passphrase was changed by another process or handle: reopen the store with the new passphrase"
     )]
     PassphraseChanged,
+    /// The file system holding the store is full (`ENOSPC`, SQLite's `SQLITE_FULL`): the
+    /// operation was refused as a whole.
+    #[error(
+        "the disk holding the key store is full (while {during}): the transaction was not committed and the store keeps its last committed state; free space on that file system (the store needs room beside its file for its write-ahead log), then retry"
+    )]
+    DiskFull {
+        /// What we were doing.
+        during: &'static str,
+    },
+    /// The store's file, or the file system holding it, cannot be written (a read-only mount,
+    /// `EROFS`, SQLite's `SQLITE_READONLY`): nothing was written.
+    #[error(
+        "the key store cannot be written (while {during}): its file system is mounted read-only, or the file or its folder is not writable by this user; nothing was changed; remount it read-write or fix the permissions (the store also writes its `-wal` and `-shm` files beside it), then retry"
+    )]
+    ReadOnly {
+        /// What we were doing.
+        during: &'static str,
+    },
     /// The database reported an error.
     #[error(
         "key store database error while {during}: {reason}; check that the file is on a local, writable disk with free space, then retry"

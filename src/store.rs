@@ -22,6 +22,13 @@
 //! ([`KeyStore::entries`], [`KeyStore::resolve`], ...) each read one consistent snapshot and
 //! never wait for writers nor see a half-made change.
 //!
+//! A full disk is [`StoreError::DiskFull`] and a read-only file system (at open, or one that
+//! turns read-only under an open store) [`StoreError::ReadOnly`]: the transaction is not
+//! committed and the store keeps its last committed state. After a full disk, the next write
+//! first copies the write-ahead log into the file and truncates it, so that freeing space lets
+//! the store carry on. Tested with a real tmpfs, a FUSE file system that loses every write not
+//! yet synced at a power cut, and `kill -9` (`tests/store/{faults,power_cut,crash}.rs`).
+//!
 //! # Encryption at rest
 //!
 //! The passphrase gives a key-encryption key through Argon2id, once per [`KeyStore::open`].
@@ -113,7 +120,7 @@ mod transaction;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -171,6 +178,9 @@ struct Inner {
     /// The newest generation this handle has seen (opened, committed, checked or read a
     /// snapshot at): an older one is a rollback.
     seen: AtomicU64,
+    /// Set by a commit that failed on a full disk: the next write first shrinks the
+    /// write-ahead log (`transaction::reclaim_log`).
+    log_full: AtomicBool,
     /// For an [`KeyStore::open_in_memory`] store, deletes its files; declared last so that
     /// the connections above are closed first.
     temporary: Option<TemporaryFiles>,
@@ -308,6 +318,7 @@ impl KeyStore {
                 kek: RwLock::new(Arc::new(kek)),
                 pool: Mutex::new(vec![conn]),
                 seen: AtomicU64::new(0),
+                log_full: AtomicBool::new(false),
                 temporary,
             }),
         };
@@ -339,6 +350,7 @@ impl KeyStore {
     pub fn begin(&self) -> Result<Transaction> {
         let conn = self.inner.take()?;
         let busy = self.inner.options.busy_timeout;
+        transaction::reclaim_log(&self.inner, &conn);
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             self.inner.give(conn);
             return Err(fill_busy(db("beginning a transaction")(e), busy));

@@ -15,7 +15,9 @@ mod store {
     mod concurrency;
     mod crash;
     mod ecdsa;
+    mod faults;
     mod pkcs12;
+    mod power_cut;
     mod snapshot;
     mod state;
     mod tamper;

@@ -162,6 +162,7 @@ pub(super) fn unlock(
         return Ok(Kek { keys, salt });
     } else if opens(VERIFIER_LABEL) {
         return Err(StoreError::StateTampered {
+            entry: None,
             what: format!(
                 "the file says it is schema version {version}, from before the authenticator, \
                  but was written with one: it was downgraded to drop it"
@@ -241,10 +242,7 @@ pub(super) fn check_companions(path: &Path) -> Result<()> {
 /// SQLite never creates it with the process umask; SQLite gives the `-wal` and `-shm` files
 /// the database's mode.
 pub(super) fn create_private_file(path: &Path, new: bool) -> Result<()> {
-    let io = |e: std::io::Error| StoreError::Io {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    };
+    let io = |e: std::io::Error| super::schema::io_error(path, "creating the store file", &e);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).truncate(false);
     if new {

@@ -234,7 +234,8 @@ fn migrate_with(conn: &Connection, from: i64, steps: &[&str]) -> Result<()> {
 }
 
 /// Maps a database error to ours; `SQLITE_BUSY`/`SQLITE_LOCKED` become [`StoreError::Busy`]
-/// (the caller fills in the wait), a stored value of the wrong type or range
+/// (the caller fills in the wait), a full disk [`StoreError::DiskFull`], a read-only file or
+/// file system [`StoreError::ReadOnly`], a stored value of the wrong type or range
 /// [`StoreError::Corrupt`], anything else [`StoreError::Database`].
 pub(super) fn db(during: &'static str) -> impl Fn(rusqlite::Error) -> crate::Error {
     move |e| {
@@ -245,6 +246,9 @@ pub(super) fn db(during: &'static str) -> impl Fn(rusqlite::Error) -> crate::Err
             )
         {
             return StoreError::Busy { waited_ms: 0 }.into();
+        }
+        if let Some(fault) = storage_fault(&e, during) {
+            return fault;
         }
         // A value that does not read as its column's type: the file was edited or damaged.
         if matches!(
@@ -263,6 +267,38 @@ pub(super) fn db(during: &'static str) -> impl Fn(rusqlite::Error) -> crate::Err
             reason: e.to_string(),
         }
         .into()
+    }
+}
+
+/// A full disk or a read-only file or file system, from SQLite's result code (`SQLITE_FULL`,
+/// `SQLITE_READONLY` and its extended codes). A write that the OS refused with `EROFS`
+/// SQLite reports as a plain I/O error: a failed commit is diagnosed by
+/// `transaction::diagnose`.
+fn storage_fault(e: &rusqlite::Error, during: &'static str) -> Option<crate::Error> {
+    let rusqlite::Error::SqliteFailure(f, _) = e else {
+        return None;
+    };
+    match f.code {
+        rusqlite::ErrorCode::DiskFull => Some(StoreError::DiskFull { during }.into()),
+        rusqlite::ErrorCode::ReadOnly => Some(StoreError::ReadOnly { during }.into()),
+        _ => None,
+    }
+}
+
+/// The error for an OS-level failure on the store's file at `path`: a full disk or a
+/// read-only file system gets its own variant (it says what to do), anything else is
+/// [`StoreError::Io`].
+pub(super) fn io_error(path: &Path, during: &'static str, e: &std::io::Error) -> crate::Error {
+    match e.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            StoreError::DiskFull { during }.into()
+        }
+        std::io::ErrorKind::ReadOnlyFilesystem => StoreError::ReadOnly { during }.into(),
+        _ => StoreError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        }
+        .into(),
     }
 }
 

@@ -107,6 +107,7 @@ impl Session<'_> {
             .map_err(db("reading the store's authenticator"))?;
         let tampered = |what: &str| -> crate::Error {
             StoreError::StateTampered {
+                entry: None,
                 what: what.to_owned(),
             }
             .into()
@@ -139,13 +140,54 @@ impl Session<'_> {
     /// `(id, MAC)`. Returns the generation.
     pub(super) fn check_state(&self) -> Result<u64> {
         let record = self.state_record()?;
-        if digest_of_entries(self.conn, &self.kek.keys)? != record.digest {
-            return Err(StoreError::StateTampered {
-                what: "the set of entries does not add up to its digest".into(),
-            }
-            .into());
+        let found = digest_of_entries(self.conn, &self.kek.keys)?;
+        if found != record.digest {
+            return Err(self.fault_in_set(&record.digest, &found));
         }
         Ok(record.generation)
+    }
+
+    /// The error for a set of entries that does not add up to the record's digest, naming the
+    /// entry at fault when it can be found (this failure path only: O(entries), every row
+    /// read):
+    /// - an entry whose own row, chain or bindings fail its MAC is [`StoreError::Tampered`],
+    ///   naming it;
+    /// - one entry too many (planted, or brought back after it was removed) is found by its
+    ///   token, which is exactly the difference between the two digests;
+    /// - an entry deleted, or replaced by an older copy of itself, leaves no row to name.
+    fn fault_in_set(&self, recorded: &[u8; 32], found: &[u8; 32]) -> crate::Error {
+        let extra = (|| -> Result<Option<String>> {
+            let mut delta = *recorded;
+            xor(&mut delta, found);
+            let mut extra = None;
+            for id in self.ids()? {
+                let entry = self.stored(id)?;
+                if self.kek.keys.token(id, &entry.row.mac) == delta {
+                    extra = Some(entry.row.name);
+                }
+            }
+            Ok(extra)
+        })();
+        match extra {
+            Err(e) => e,
+            Ok(Some(name)) => StoreError::StateTampered {
+                what: format!(
+                    "the set of entries does not add up to its digest: entry `{name}` is not \
+                     part of the set the store last wrote; it was planted, or brought back \
+                     after it was removed"
+                ),
+                entry: Some(name),
+            }
+            .into(),
+            Ok(None) => StoreError::StateTampered {
+                entry: None,
+                what: "the set of entries does not add up to its digest, though every entry's \
+                       own MAC verifies: an entry was deleted, or one was replaced by an older \
+                       copy of itself"
+                    .into(),
+            }
+            .into(),
+        }
     }
 
     /// Replaces entry `id`'s token in the digest: `old` is the MAC it had (`None` for a new
@@ -162,6 +204,7 @@ impl Session<'_> {
             .and_then(|mut st| st.query_row([], |r| r.get(0)))
             .map_err(db("reading the store's authenticator"))?;
         let mut digest: [u8; 32] = digest.try_into().map_err(|_| StoreError::StateTampered {
+            entry: None,
             what: "its digest is not 32 bytes".into(),
         })?;
         for mac in [old, new].into_iter().flatten() {
@@ -189,6 +232,7 @@ impl Session<'_> {
         let record = StateRecord {
             generation: begun.generation.saturating_add(1),
             digest: digest.try_into().map_err(|_| StoreError::StateTampered {
+                entry: None,
                 what: "its digest is not 32 bytes".into(),
             })?,
         };

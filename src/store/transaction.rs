@@ -3,6 +3,7 @@
 //! read and write runs on.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use rand::TryCryptoRng;
 use rand::rngs::SysRng;
@@ -320,6 +321,11 @@ impl Transaction {
             Err(e) => {
                 // Leave nothing half-done: roll back what COMMIT did not take.
                 let _ = conn.execute_batch("ROLLBACK");
+                let e = diagnose(&self.inner.path, e);
+                if matches!(e, crate::Error::Store(StoreError::DiskFull { .. })) {
+                    self.inner.log_full.store(true, Ordering::SeqCst);
+                    reclaim_log(&self.inner, conn);
+                }
                 // Drop gives the connection back to the pool.
                 Err(fill_busy(e, self.inner.options.busy_timeout))
             }
@@ -409,6 +415,43 @@ impl Session<'_> {
         let request = request.sign(&key)?;
         self.insert_pending(name, &key, Origin::Request(&request), renewal_of)?;
         Ok(request)
+    }
+}
+
+/// What a commit's database error really was, when SQLite cannot say: it reports a write
+/// refused with `EROFS` (a file system turned read-only under an open store) as a plain
+/// "disk I/O error". Opening the `-wal` file for writing tells (SQLite takes no lock on it,
+/// so opening and closing it here is safe; the store file, whose POSIX locks any close in
+/// this process would drop, is never touched).
+fn diagnose(path: &std::path::Path, e: crate::Error) -> crate::Error {
+    let crate::Error::Store(StoreError::Database { during, .. }) = e else {
+        return e;
+    };
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    match std::fs::OpenOptions::new().write(true).open(&wal) {
+        Err(io) if io.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
+            StoreError::ReadOnly { during }.into()
+        }
+        _ => e,
+    }
+}
+
+/// After a commit failed on a full disk, and before every write until it works: copies the
+/// write-ahead log into the store file and truncates it. SQLite does so by itself only every
+/// 1000 pages of log (4 MiB); on a disk that fills up before that, the log keeps the space it
+/// took, so every later commit failed too, even after the operator freed some (found by
+/// `tests/store/faults.rs` on a 256 KiB tmpfs). It needs room for the pages the file gains,
+/// hence the retries, and waits for other connections' readers up to the busy timeout.
+pub(super) fn reclaim_log(inner: &Inner, conn: &Connection) {
+    if inner.log_full.load(Ordering::SeqCst)
+        && conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .is_ok_and(|busy| busy == 0)
+    {
+        inner.log_full.store(false, Ordering::SeqCst);
     }
 }
 

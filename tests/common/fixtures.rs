@@ -43,6 +43,18 @@ pub fn csr_pem(key: &PrivateKey, cn: &str) -> String {
     CertificateRequest::builder(dn).sign(key).unwrap().to_pem()
 }
 
+/// A request for `CN=<cn>` with `cn` also as its DNS name, signed by `key`.
+pub fn request(key: &PrivateKey, cn: &str) -> CertificateRequest {
+    let dn = DistinguishedName::builder()
+        .common_name(cn)
+        .build()
+        .unwrap();
+    CertificateRequest::builder(dn)
+        .dns_name(cn)
+        .sign(key)
+        .unwrap()
+}
+
 /// How many keys the pool holds.
 pub const KEYS: usize = 32;
 

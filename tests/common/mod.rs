@@ -13,12 +13,14 @@ pub mod acme;
 pub mod ari_proxy;
 pub mod ca;
 pub mod der_edit;
+pub mod faults;
 pub mod fixtures;
 #[cfg(feature = "cli")]
 pub mod km;
 pub mod openssl;
 #[cfg(feature = "acme")]
 pub mod pebble;
+pub mod power_fs;
 pub mod rollback;
 pub mod store_workload;
 #[cfg(feature = "rustls")]

@@ -9,24 +9,14 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use keymanager::error::StoreError;
-use keymanager::{
-    CertificateRequest, DistinguishedName, Error, HealthOptions, KeyStore, PrivateKey,
-};
+use keymanager::{Error, HealthOptions, KeyStore};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rusqlite::params;
 
 use crate::common::ca::root_only as ca;
-use crate::common::fixtures::{PASSPHRASE as PASS, fast_options as options, key};
+use crate::common::fixtures::{PASSPHRASE as PASS, fast_options as options, key, request};
 use crate::common::rollback::{copy_of, roll_back};
-
-fn request(key: &PrivateKey, cn: &str) -> CertificateRequest {
-    let dn: DistinguishedName = format!("CN={cn}").parse().unwrap();
-    CertificateRequest::builder(dn)
-        .dns_name(cn)
-        .sign(key)
-        .unwrap()
-}
 
 /// `dir/keys.db` with `www` (installed, bound to 0.0.0.0:443) and `api` (installed).
 fn setup(dir: &Path) -> (KeyStore, PathBuf) {
@@ -50,13 +40,28 @@ fn raw(path: &Path) -> rusqlite::Connection {
     conn
 }
 
+/// Keeps a copy of entry `name`'s row and chain, as they are now, in the temporary tables
+/// `old_entry` and `old_chain` of `conn`, to put back later.
+fn keep_old_copy(conn: &rusqlite::Connection, name: &str) {
+    conn.execute(
+        "CREATE TEMP TABLE old_entry AS SELECT * FROM main.entries WHERE name = ?1",
+        [name],
+    )
+    .unwrap();
+    conn.execute_batch(
+        "CREATE TEMP TABLE old_chain AS SELECT * FROM main.chain \
+             WHERE entry_id = (SELECT id FROM old_entry);",
+    )
+    .unwrap();
+}
+
 fn any() -> IpAddr {
     "192.0.2.1".parse().unwrap()
 }
 
 fn assert_state_tampered<T: std::fmt::Debug>(result: Result<T, Error>) {
     match result {
-        Err(Error::Store(StoreError::StateTampered { what })) => {
+        Err(Error::Store(StoreError::StateTampered { what, .. })) => {
             assert!(what.contains("set of entries"), "{what}")
         }
         other => panic!("expected StateTampered, got {other:?}"),
@@ -111,6 +116,13 @@ fn a_deleted_entry_is_refused() {
              DELETE FROM entries WHERE name = 'api';",
         )
         .unwrap();
+    // It left no row to name.
+    match store.check(&HealthOptions::new()) {
+        Err(Error::Store(StoreError::StateTampered { entry: None, what })) => {
+            assert!(what.contains("deleted"), "{what}")
+        }
+        other => panic!("expected StateTampered naming no entry, got {other:?}"),
+    }
     assert_every_check_fails(&store, &path);
 }
 
@@ -119,12 +131,7 @@ fn a_renewed_entry_brought_back_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (store, path) = setup(dir.path());
     let conn = raw(&path);
-    conn.execute_batch(
-        "CREATE TEMP TABLE old_entry AS SELECT * FROM main.entries WHERE name = 'www'; \
-         CREATE TEMP TABLE old_chain AS SELECT * FROM main.chain \
-             WHERE entry_id = (SELECT id FROM old_entry);",
-    )
-    .unwrap();
+    keep_old_copy(&conn, "www");
     let mut tx = store.begin().unwrap();
     let req = tx
         .renew_with_rng(&mut ChaCha8Rng::seed_from_u64(13), "www", 2048)
@@ -150,6 +157,60 @@ fn a_renewed_entry_brought_back_is_refused() {
     assert_eq!(served.private_key().fingerprint(), key(0).fingerprint());
     // ...the whole-state checks refuse it.
     assert_every_check_fails(&store, &path);
+}
+
+/// Issue 13, "name the entry at fault": an entry removed, then brought back beside the others
+/// (its old row, MAC and chain), is named by every whole-state check: its token is exactly
+/// what the set gained.
+#[test]
+fn an_entry_brought_back_after_removal_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, path) = setup(dir.path());
+    let conn = raw(&path);
+    keep_old_copy(&conn, "api");
+    let mut tx = store.begin().unwrap();
+    tx.remove("api").unwrap();
+    tx.commit().unwrap();
+    conn.execute_batch(
+        "INSERT INTO main.entries SELECT * FROM old_entry; \
+         INSERT INTO main.chain SELECT * FROM old_chain;",
+    )
+    .unwrap();
+    let named = |result: Result<_, Error>| match result {
+        Err(e @ Error::Store(StoreError::StateTampered { entry: Some(_), .. })) => {
+            assert!(e.to_string().contains("at entry `api`"), "{e}");
+            match e {
+                Error::Store(StoreError::StateTampered { entry, what }) => {
+                    assert_eq!(entry.as_deref(), Some("api"));
+                    assert!(what.contains("brought back"), "{what}");
+                }
+                _ => unreachable!(),
+            }
+        }
+        other => panic!("expected StateTampered naming `api`, got {other:?}"),
+    };
+    named(store.check(&HealthOptions::new()).map(|_| ()));
+    named(store.snapshot().map(|_| ()));
+    named(KeyStore::open_with(&path, PASS, &options()).map(|_| ()));
+}
+
+/// An entry whose row fails its own MAC (here: another entry's MAC copied onto it, which
+/// also breaks the set) is named by the whole-state check as `Tampered`, not reported as an
+/// anonymous change of the set.
+#[test]
+fn a_row_failing_its_own_mac_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, path) = setup(dir.path());
+    let conn = raw(&path);
+    conn.execute_batch(
+        "UPDATE entries SET mac = (SELECT mac FROM entries WHERE name = 'api') \
+         WHERE name = 'www';",
+    )
+    .unwrap();
+    match store.check(&HealthOptions::new()) {
+        Err(Error::Store(StoreError::Tampered { entry, .. })) => assert_eq!(entry, "www"),
+        other => panic!("expected Tampered naming `www`, got {other:?}"),
+    }
 }
 
 /// The store's generation: bumped by every commit that changes something, not by an empty
@@ -299,7 +360,7 @@ fn a_store_from_before_the_authenticator_migrates_and_cannot_be_downgraded() {
         .unwrap();
     drop(conn);
     match KeyStore::open_with(&path, "fuzz-password", &options()) {
-        Err(Error::Store(StoreError::StateTampered { what })) => {
+        Err(Error::Store(StoreError::StateTampered { what, .. })) => {
             assert!(what.contains("downgraded"), "{what}")
         }
         other => panic!("expected StateTampered (downgraded), got {other:?}"),

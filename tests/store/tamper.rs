@@ -6,24 +6,13 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use keymanager::error::StoreError;
-use keymanager::{CertificateRequest, DistinguishedName, Error, KeyStore, PrivateKey};
+use keymanager::{Error, KeyStore};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rusqlite::params;
 
 use crate::common::ca::root_only as ca;
-use crate::common::fixtures::{PASSPHRASE as PASS, fast_options as options, key};
-
-fn request(key: &PrivateKey, cn: &str) -> CertificateRequest {
-    let dn = DistinguishedName::builder()
-        .common_name(cn)
-        .build()
-        .unwrap();
-    CertificateRequest::builder(dn)
-        .dns_name(cn)
-        .sign(key)
-        .unwrap()
-}
+use crate::common::fixtures::{PASSPHRASE as PASS, fast_options as options, key, request};
 
 /// A file store with `www` (installed, bound to 0.0.0.0:443), `api` (installed) and
 /// `pending`.

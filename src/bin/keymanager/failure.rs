@@ -152,7 +152,12 @@ fn library_code(e: &Error) -> u8 {
             | StoreError::SchemaTooNew { .. }
             | StoreError::PassphraseChanged,
         ) => code::DAMAGED,
-        Error::Store(StoreError::Io { .. } | StoreError::Database { .. }) => code::IO,
+        Error::Store(
+            StoreError::Io { .. }
+            | StoreError::Database { .. }
+            | StoreError::DiskFull { .. }
+            | StoreError::ReadOnly { .. },
+        ) => code::IO,
         _ => code::REFUSED,
     }
 }
