@@ -52,7 +52,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::thread::Thread;
 use std::time::Duration;
 
@@ -96,15 +96,20 @@ pub struct StoreResolver {
     served: ArcSwap<Served>,
     refresher: Mutex<Watcher>,
     on_error: ErrorHook,
+    preload: bool,
     thread: Option<Thread>,
 }
 
-/// What handshakes are answered from: a snapshot and the key of each of its identities
-/// (`None` for one the TLS library refused), at the same indexes.
+/// What handshakes are answered from: a snapshot and the key of each of its identities, at
+/// the same indexes.
 struct Served {
     snapshot: Arc<Snapshot>,
-    keys: Vec<Option<Arc<CertifiedKey>>>,
+    keys: Vec<Arc<ServedKey>>,
 }
+
+/// An identity's key as rustls serves it: built by the first handshake that needs it (or by
+/// a preload), at most once; `None` when the TLS library refused it (reported to the hook).
+type ServedKey = OnceLock<Option<Arc<CertifiedKey>>>;
 
 /// How to build a [`StoreResolver`]: see [`StoreResolver::builder`].
 pub struct StoreResolverBuilder {
@@ -112,6 +117,7 @@ pub struct StoreResolverBuilder {
     local: SocketAddr,
     interval: Duration,
     background: bool,
+    preload: bool,
     on_error: Option<ErrorHook>,
 }
 
@@ -121,6 +127,7 @@ impl std::fmt::Debug for StoreResolverBuilder {
             .field("local", &self.local)
             .field("interval", &self.interval)
             .field("background", &self.background)
+            .field("preload", &self.preload)
             .finish_non_exhaustive()
     }
 }
@@ -151,6 +158,7 @@ impl StoreResolver {
             local,
             interval: Duration::from_secs(1),
             background: true,
+            preload: false,
             on_error: None,
         }
     }
@@ -158,12 +166,20 @@ impl StoreResolver {
     /// The key served to a handshake that asked for `server_name` (SNI): what
     /// [`ResolvesServerCert::resolve`] answers. `None` when nothing is bound (the handshake
     /// fails).
+    ///
+    /// The first handshake that resolves to an identity opens its key and builds what rustls
+    /// signs with (see [`preload`](StoreResolverBuilder::preload)); the others reuse it.
     pub fn lookup(&self, server_name: Option<&str>) -> Option<Arc<CertifiedKey>> {
         let served = self.served.load();
         let i = served
             .snapshot
             .resolve_index(server_name, self.local.ip(), self.local.port())?;
-        served.keys.get(i)?.clone()
+        let identity = served.snapshot.identities().get(i)?;
+        served
+            .keys
+            .get(i)?
+            .get_or_init(|| served_key(identity, &*self.on_error))
+            .clone()
     }
 
     /// The snapshot handshakes are answered from now.
@@ -184,14 +200,13 @@ impl StoreResolver {
             .refresher
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !watcher.changed()? {
+        let Some(snapshot) = watcher.refresh()? else {
             return Ok(false);
-        }
-        let snapshot = watcher.snapshot()?;
+        };
         // Still holding the watcher: two refreshes (the thread's and a caller's) store their
         // snapshots in the order they read them, so an older one never replaces a newer one.
         let previous = self.served.load_full();
-        let served = build_served(snapshot, Some(&previous), &*self.on_error);
+        let served = build_served(snapshot, Some(&previous), self.preload, &*self.on_error);
         self.served.store(Arc::new(served));
         drop(watcher);
         Ok(true)
@@ -246,6 +261,15 @@ impl StoreResolverBuilder {
         self
     }
 
+    /// Whether to build every identity's key when a snapshot is read (at build and at each
+    /// refresh, for the identities that changed), so that every unusable key is reported to
+    /// the hook at once. `false` by default: a key is opened by the first handshake that
+    /// needs it, so that a store of many entries starts without decrypting them all.
+    pub fn preload(mut self, preload: bool) -> Self {
+        self.preload = preload;
+        self
+    }
+
     /// Where refresh errors and unusable entries are reported, instead of standard error.
     pub fn on_error(mut self, hook: impl Fn(&Error) + Send + Sync + 'static) -> Self {
         self.on_error = Some(Arc::new(hook));
@@ -267,8 +291,12 @@ impl StoreResolverBuilder {
             .on_error
             .unwrap_or_else(|| Arc::new(|e: &Error| eprintln!("keymanager: TLS identities: {e}")));
         let mut watcher = self.store.watcher()?;
-        let snapshot = watcher.snapshot()?;
-        let served = build_served(snapshot, None, &*on_error);
+        // The first refresh of a watcher always reads a snapshot.
+        let snapshot = match watcher.refresh()? {
+            Some(snapshot) => snapshot,
+            None => Arc::new(watcher.snapshot()?),
+        };
+        let served = build_served(snapshot, None, self.preload, &*on_error);
         let interval = self.interval;
         let mut spawn_error = None;
         let resolver = Arc::new_cyclic(|weak: &Weak<StoreResolver>| {
@@ -292,6 +320,7 @@ impl StoreResolverBuilder {
                 served: ArcSwap::from_pointee(served),
                 refresher: Mutex::new(watcher),
                 on_error,
+                preload: self.preload,
                 thread,
             }
         });
@@ -305,43 +334,69 @@ impl StoreResolverBuilder {
     }
 }
 
-/// Builds the key of each identity of `snapshot`, reusing those of `previous` whose key and
-/// chain have not changed; reports the identities the TLS library refuses.
+/// The keys of `snapshot`'s identities: an identity that is the same `Arc` as one of
+/// `previous` shares its key (built or not), and so does one with the same key and chain
+/// whose key was built; the others are built now if `preload`, else by their first handshake.
 fn build_served(
-    snapshot: Snapshot,
+    snapshot: Arc<Snapshot>,
     previous: Option<&Served>,
+    preload: bool,
     on_error: &dyn Fn(&Error),
 ) -> Served {
-    let mut reusable: HashMap<Fingerprint, (&Identity, &Arc<CertifiedKey>)> = HashMap::new();
+    let new = snapshot.identities();
+    let mut keys: Vec<Option<Arc<ServedKey>>> = vec![None; new.len()];
+    // An incremental refresh keeps unchanged identities at their index: compare in place,
+    // and look up only the rest.
+    let mut elsewhere: HashMap<*const Identity, &Arc<ServedKey>> = HashMap::new();
+    let mut by_key: HashMap<Fingerprint, (&Identity, &Arc<ServedKey>)> = HashMap::new();
     if let Some(previous) = previous {
-        for (identity, key) in previous.snapshot.identities().iter().zip(&previous.keys) {
-            if let Some(key) = key {
-                reusable.insert(identity.private_key().fingerprint(), (identity, key));
+        let old = previous.snapshot.identities();
+        for (i, (identity, key)) in old.iter().zip(&previous.keys).enumerate() {
+            if let (Some(slot), Some(same)) = (keys.get_mut(i), new.get(i))
+                && Arc::ptr_eq(identity, same)
+            {
+                *slot = Some(Arc::clone(key));
+                continue;
+            }
+            elsewhere.insert(Arc::as_ptr(identity), key);
+            if key.get().is_some_and(Option::is_some) {
+                by_key.insert(identity.fingerprint(), (identity, key));
             }
         }
     }
-    let keys = snapshot
-        .identities()
-        .iter()
-        .map(|identity| {
-            let fp = identity.private_key().fingerprint();
-            if let Some((old, key)) = reusable.get(&fp)
+    let keys = keys
+        .into_iter()
+        .zip(new)
+        .map(|(kept, identity)| {
+            if let Some(kept) = kept {
+                return kept;
+            }
+            if let Some(key) = elsewhere.get(&Arc::as_ptr(identity)) {
+                return Arc::clone(key);
+            }
+            if let Some((old, key)) = by_key.get(&identity.fingerprint())
                 && same_chain(old, identity)
             {
-                return Some(Arc::clone(key));
+                return Arc::clone(key);
             }
-            match certified_key(identity) {
-                Ok(key) => Some(key),
-                Err(e) => {
-                    on_error(&e);
-                    None
-                }
+            let key = Arc::new(ServedKey::new());
+            if preload {
+                key.get_or_init(|| served_key(identity, on_error));
             }
+            key
         })
         .collect();
-    Served {
-        snapshot: Arc::new(snapshot),
-        keys,
+    Served { snapshot, keys }
+}
+
+/// The identity's key for rustls, or `None` (reported to `on_error`) if it cannot be used.
+fn served_key(identity: &Identity, on_error: &dyn Fn(&Error)) -> Option<Arc<CertifiedKey>> {
+    match certified_key(identity) {
+        Ok(key) => Some(key),
+        Err(e) => {
+            on_error(&e);
+            None
+        }
     }
 }
 
@@ -364,7 +419,7 @@ fn certified_key(identity: &Identity) -> Result<Arc<CertifiedKey>> {
         .into()
     };
     // Borrowed from a zeroizing buffer: no copy of the key outlives this function.
-    let der = identity.private_key().to_pkcs8_der()?;
+    let der = identity.private_key()?.to_pkcs8_der()?;
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der.as_slice()));
     let signing = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key)
         .map_err(|e| unusable(format!("its private key is refused ({e})")))?;

@@ -2,11 +2,13 @@
 //! server presents) and [`Export`] (an entry's key and chain as encrypted PEM), and how they
 //! are read from the rows, each checked against its MAC first.
 
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use zeroize::Zeroizing;
 
-use super::rows::{Row, State, time};
+use super::Kek;
+use super::rows::{Row, State, Stored, open_sealed, time};
 use super::transaction::Session;
 use crate::certificate::Certificate;
 use crate::endpoint::Endpoint;
@@ -104,10 +106,26 @@ impl Entry {
 }
 
 /// What a server presents on a connection: an entry's certificate chain and private key.
+///
+/// An identity from a [`Snapshot`](super::Snapshot) holds its key sealed, as stored, and opens
+/// it the first time [`private_key`](Self::private_key) asks for it (at most once; the outcome
+/// is kept), so that reading a snapshot of many entries decrypts none of them. One from
+/// [`KeyStore::resolve`](super::KeyStore::resolve) has its key opened already.
 pub struct Identity {
     pub(super) name: String,
     pub(super) chain: Vec<Certificate>,
-    pub(super) key: PrivateKey,
+    pub(super) fingerprint: Fingerprint,
+    /// The opened key, or what was wrong with the sealed one.
+    pub(super) key: OnceLock<std::result::Result<PrivateKey, &'static str>>,
+    /// The sealed key and the keys that open it; `None` when `key` was set on creation.
+    pub(super) sealed: Option<SealedKey>,
+}
+
+/// A private key as stored, with the store keys it was read under (the same `Arc` the store
+/// holds: no copy of the key material).
+pub(super) struct SealedKey {
+    pub(super) kek: Arc<Kek>,
+    pub(super) blob: Vec<u8>,
 }
 
 impl std::fmt::Debug for Identity {
@@ -115,7 +133,8 @@ impl std::fmt::Debug for Identity {
         f.debug_struct("Identity")
             .field("name", &self.name)
             .field("chain_len", &self.chain.len())
-            .field("key", &self.key)
+            .field("fingerprint", &self.fingerprint)
+            .field("key_opened", &self.key_opened())
             .finish()
     }
 }
@@ -131,10 +150,54 @@ impl Identity {
         &self.chain
     }
 
-    /// The private key.
-    pub fn private_key(&self) -> &PrivateKey {
-        &self.key
+    /// The private key: decrypted and parsed the first time it is asked for (at most once),
+    /// then kept. A sealed key that does not open, or opens to another key, is
+    /// [`StoreError::Tampered`] (at every call: the outcome is kept).
+    pub fn private_key(&self) -> Result<&PrivateKey> {
+        let opened = self.key.get_or_init(|| match &self.sealed {
+            Some(sealed) => open_sealed(&sealed.kek.keys, &self.fingerprint, &sealed.blob),
+            None => Err("its key was not read"),
+        });
+        opened.as_ref().map_err(|what| {
+            StoreError::Tampered {
+                entry: self.name.clone(),
+                what: (*what).to_owned(),
+            }
+            .into()
+        })
     }
+
+    /// The fingerprint of the key (SHA-256 of its SubjectPublicKeyInfo), known without
+    /// opening it.
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint
+    }
+
+    /// Whether the private key has been opened (by [`private_key`](Self::private_key), or
+    /// because the identity was read with it).
+    pub fn key_opened(&self) -> bool {
+        self.key.get().is_some()
+    }
+}
+
+/// The parsed chain of the checked `row`, after checking that its leaf certifies the row's key.
+fn checked_chain(row: &Row, ders: &[Vec<u8>]) -> Result<Vec<Certificate>> {
+    let chain = ders
+        .iter()
+        .map(|d| Certificate::from_der(d))
+        .collect::<Result<Vec<_>>>()
+        .map_err(|_| StoreError::Tampered {
+            entry: row.name.clone(),
+            what: "a stored certificate does not parse".into(),
+        })?;
+    if chain.first().map(Certificate::fingerprint) != Some(row.fingerprint()) {
+        return Err(StoreError::Tampered {
+            entry: row.name.clone(),
+            what: "its certificate is not for its key".into(),
+        }
+        .into());
+    }
+    Ok(chain)
 }
 
 /// An exported entry: its key as encrypted PKCS#8 PEM and its chain as PEM.
@@ -209,26 +272,32 @@ impl Session<'_> {
         let row = self.row_by_id(id)?;
         let ders = self.chain(id)?;
         self.verify(&row, &ders)?;
-        let chain = ders
-            .iter()
-            .map(|d| Certificate::from_der(d))
-            .collect::<Result<Vec<_>>>()
-            .map_err(|_| StoreError::Tampered {
-                entry: row.name.clone(),
-                what: "a stored certificate does not parse".into(),
-            })?;
-        if chain.first().map(Certificate::fingerprint) != Some(row.fingerprint()) {
-            return Err(StoreError::Tampered {
-                entry: row.name.clone(),
-                what: "its certificate is not for its key".into(),
-            }
-            .into());
-        }
+        let chain = checked_chain(&row, &ders)?;
         let key = self.unseal(&row)?;
         Ok(Identity {
+            fingerprint: row.fingerprint(),
             name: row.name,
             chain,
-            key,
+            key: OnceLock::from(Ok(key)),
+            sealed: None,
+        })
+    }
+
+    /// What the checked entry `stored` serves, its key left sealed (opened by
+    /// [`Identity::private_key`] under `kek`, which must be this session's keys); checks that
+    /// the leaf certifies the key.
+    pub(super) fn sealed_identity(&self, stored: Stored, kek: &Arc<Kek>) -> Result<Identity> {
+        let chain = checked_chain(&stored.row, &stored.chain)?;
+        let row = stored.row;
+        Ok(Identity {
+            fingerprint: row.fingerprint(),
+            name: row.name,
+            chain,
+            key: OnceLock::new(),
+            sealed: Some(SealedKey {
+                kek: Arc::clone(kek),
+                blob: row.sealed_key,
+            }),
         })
     }
 

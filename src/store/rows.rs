@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{OptionalExtension, params};
 
 use super::schema::db;
+use super::seal::Keys;
 use super::transaction::Session;
 use crate::certificate::Certificate;
 use crate::endpoint::Endpoint;
@@ -268,17 +269,7 @@ impl Session<'_> {
     }
 
     pub(super) fn bindings_of(&self, id: i64) -> Result<Vec<Endpoint>> {
-        self.binding_texts(id)?
-            .iter()
-            .map(|t| {
-                t.parse::<Endpoint>().map_err(|_| {
-                    StoreError::Corrupt {
-                        reason: format!("stored binding `{}` does not parse", t.escape_debug()),
-                    }
-                    .into()
-                })
-            })
-            .collect()
+        parse_bindings(&self.binding_texts(id)?)
     }
 
     pub(super) fn bound_entry(&self, endpoint: &Endpoint) -> Result<Option<i64>> {
@@ -374,25 +365,16 @@ impl Session<'_> {
     /// Opens the row's sealed key; a key that does not open, or opens to another key, is
     /// [`StoreError::Tampered`].
     pub(super) fn unseal(&self, row: &Row) -> Result<PrivateKey> {
-        let tampered = |what: &str| -> Error {
-            StoreError::Tampered {
+        open_sealed(&self.kek.keys, &row.fingerprint(), &row.sealed_key).or_else(|what| {
+            if what == NOT_OPENED {
+                self.check_salt()?;
+            }
+            Err(StoreError::Tampered {
                 entry: row.name.clone(),
                 what: what.to_owned(),
             }
-            .into()
-        };
-        let Some(der) = self.kek.keys.open(KEY_LABEL, &row.spki, &row.sealed_key) else {
-            self.check_salt()?;
-            return Err(tampered("its sealed private key does not decrypt"));
-        };
-        // The key's size was accepted when it was stored, possibly under the legacy policy;
-        // the AEAD tag vouches that it is the key that was stored.
-        let key = PrivateKey::from_der_with_policy(&der, KeySizePolicy::InsecureLegacy)
-            .map_err(|_| tampered("its private key does not parse"))?;
-        if key.fingerprint().as_bytes().as_slice() != row.spki.as_slice() {
-            return Err(tampered("its private key is not the key on record"));
-        }
-        Ok(key)
+            .into())
+        })
     }
 
     /// The row of the key with fingerprint `fp` (the install lookup: one index probe).
@@ -437,6 +419,45 @@ impl Session<'_> {
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<Row>>>())
             .map_err(db("listing entries"))
     }
+}
+
+/// Stored endpoints (canonical text), parsed; one that does not parse is
+/// [`StoreError::Corrupt`].
+pub(super) fn parse_bindings(texts: &[String]) -> Result<Vec<Endpoint>> {
+    texts
+        .iter()
+        .map(|t| {
+            t.parse::<Endpoint>().map_err(|_| {
+                StoreError::Corrupt {
+                    reason: format!("stored binding `{}` does not parse", t.escape_debug()),
+                }
+                .into()
+            })
+        })
+        .collect()
+}
+
+/// What [`open_sealed`] says of a sealed key that does not decrypt.
+const NOT_OPENED: &str = "its sealed private key does not decrypt";
+
+/// Opens the sealed key of the entry whose key has fingerprint `fp`; on failure, what was
+/// wrong (the entry was tampered with).
+pub(super) fn open_sealed(
+    keys: &Keys,
+    fp: &Fingerprint,
+    sealed: &[u8],
+) -> std::result::Result<PrivateKey, &'static str> {
+    let der = keys
+        .open(KEY_LABEL, fp.as_bytes(), sealed)
+        .ok_or(NOT_OPENED)?;
+    // The key's size was accepted when it was stored, possibly under the legacy policy;
+    // the AEAD tag vouches that it is the key that was stored.
+    let key = PrivateKey::from_der_with_policy(&der, KeySizePolicy::InsecureLegacy)
+        .map_err(|_| "its private key does not parse")?;
+    if key.fingerprint() != *fp {
+        return Err("its private key is not the key on record");
+    }
+    Ok(key)
 }
 
 /// Runs `PRAGMA foreign_key_check`: a chain row, binding or renewal link that points at no

@@ -15,10 +15,18 @@
 //! snapshot and the data version in the same read transaction, so a commit that lands between
 //! the two is never missed: it shows as a change at the next check.
 //!
+//! # Incremental refresh
+//!
+//! A [`Watcher`] keeps what it last read and, after a commit, re-reads only the entries the
+//! store's change log names for the generations since (see [`refresh`](self::refresh)): the
+//! identities of the others, and everything built from them, are shared with the new
+//! snapshot. Keys stay sealed until first used ([`Identity::private_key`]).
+//!
 //! [`PRAGMA data_version`]: https://www.sqlite.org/pragma.html#pragma_data_version
 
+mod refresh;
+
 use std::collections::HashMap;
-use std::collections::hash_map::Entry as MapEntry;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -26,16 +34,19 @@ use rusqlite::Connection;
 
 use super::schema::{self, db};
 use super::transaction::Session;
-use super::{Identity, KeyStore, fill_busy};
+use super::{Identity, Kek, KeyStore, fill_busy};
 use crate::endpoint::{Endpoint, canonical_ip};
-use crate::error::{Result, StoreError};
+use crate::error::Result;
 use crate::hostname::{self, MAX_HOST_LEN};
+use refresh::Held;
 
 impl KeyStore {
     /// Reads every binding and the identity it serves, in one read transaction: the store as
-    /// it is now, held in memory. Every served entry is checked (MAC, certificate, key) as
+    /// it is now, held in memory. Every served entry is checked (MAC, certificate) as
     /// [`resolve`](Self::resolve) checks it; one that fails makes the whole snapshot fail,
-    /// so that a holder keeps serving what it had rather than a partial store.
+    /// so that a holder keeps serving what it had rather than a partial store. Keys stay
+    /// sealed until first used ([`Identity::private_key`]); [`Snapshot::preload`] opens them
+    /// all now.
     ///
     /// To learn cheaply when to take the next one, use a [`Watcher`] instead.
     ///
@@ -43,7 +54,9 @@ impl KeyStore {
     /// authenticator ([`StoreError::StateTampered`]) and the generation, which may not be
     /// older than one this handle has seen ([`StoreError::RolledBack`]).
     pub fn snapshot(&self) -> Result<Snapshot> {
-        let (generation, snapshot) = self.read(|s| Ok((s.check_state()?, read_snapshot(s)?)))?;
+        let kek = self.inner.kek();
+        let (generation, (snapshot, _)) =
+            self.read(|s| Ok((s.check_state()?, read_snapshot(s, &kek, None)?)))?;
         self.inner.observe(generation)?;
         Ok(snapshot)
     }
@@ -56,24 +69,34 @@ impl KeyStore {
             store: self.clone(),
             conn,
             seen: None,
+            held: None,
         })
     }
 }
 
 /// A store's bindings and the identities they serve, as they were when it was read. Holds
-/// decrypted private keys (each zeroized when its last holder drops it); cheap to share
-/// behind an `Arc`.
+/// sealed private keys, each opened the first time it is used and zeroized when its last
+/// holder drops it; cheap to share behind an `Arc`.
 pub struct Snapshot {
     identities: Vec<Arc<Identity>>,
+    /// For `identities[i]`: its entry and the endpoints bound to it.
+    slots: Vec<Slot>,
     ports: HashMap<u16, PortBindings>,
     bindings: usize,
 }
 
-/// The bindings on one port. Every key was parsed from a stored endpoint, so every host name
-/// here is a valid one, in lower case.
-#[derive(Default)]
+/// Which entry an identity is, and what is bound to it.
+#[derive(Clone)]
+struct Slot {
+    id: i64,
+    endpoints: Arc<[Endpoint]>,
+}
+
+/// The bindings on one port, each naming an index in [`Snapshot::identities`]. Every key was
+/// parsed from a stored endpoint, so every host name here is a valid one, in lower case.
+#[derive(Default, Clone)]
 struct PortBindings {
-    hosts: HashMap<Box<str>, usize>,
+    hosts: HashMap<Arc<str>, usize>,
     addresses: HashMap<IpAddr, usize>,
     any_v4: Option<usize>,
     any_v6: Option<usize>,
@@ -116,6 +139,15 @@ impl Snapshot {
         &self.identities
     }
 
+    /// Opens every identity's key now (each at most once, as a handshake would), for a
+    /// server that wants every failure at startup; returns the first one.
+    pub fn preload(&self) -> Result<()> {
+        for identity in &self.identities {
+            identity.private_key()?;
+        }
+        Ok(())
+    }
+
     /// The index in [`identities`](Self::identities) of what [`resolve`](Self::resolve)
     /// answers.
     pub(crate) fn resolve_index(&self, host: Option<&str>, ip: IpAddr, port: u16) -> Option<usize> {
@@ -136,6 +168,94 @@ impl Snapshot {
             table.any_v6
         } else {
             table.any_v4
+        }
+    }
+}
+
+impl Snapshot {
+    fn empty() -> Snapshot {
+        Snapshot {
+            identities: Vec::new(),
+            slots: Vec::new(),
+            ports: HashMap::new(),
+            bindings: 0,
+        }
+    }
+
+    /// A copy sharing every identity (one reference count each; no key, certificate or
+    /// name is copied), to be changed by [`push`](Self::push) and [`remove`](Self::remove).
+    fn duplicate(&self) -> Snapshot {
+        Snapshot {
+            identities: self.identities.clone(),
+            slots: self.slots.clone(),
+            ports: self.ports.clone(),
+            bindings: self.bindings,
+        }
+    }
+
+    /// Adds entry `id`'s identity, served on `endpoints` (none of which is bound here);
+    /// returns its index.
+    fn push(&mut self, id: i64, identity: Arc<Identity>, endpoints: Vec<Endpoint>) -> usize {
+        let index = self.identities.len();
+        for endpoint in &endpoints {
+            self.point(endpoint, Some(index));
+        }
+        self.bindings += endpoints.len();
+        self.identities.push(identity);
+        self.slots.push(Slot {
+            id,
+            endpoints: endpoints.into(),
+        });
+        index
+    }
+
+    /// Removes the identity at `index` and its bindings; the last identity takes its index.
+    /// Returns the entry of the one that moved.
+    fn remove(&mut self, index: usize) -> Option<i64> {
+        if index >= self.slots.len() {
+            return None;
+        }
+        let slot = self.slots.swap_remove(index);
+        self.identities.swap_remove(index);
+        for endpoint in slot.endpoints.iter() {
+            self.point(endpoint, None);
+        }
+        self.bindings = self.bindings.saturating_sub(slot.endpoints.len());
+        let moved = self.slots.get(index).cloned()?;
+        for endpoint in moved.endpoints.iter() {
+            self.point(endpoint, Some(index));
+        }
+        Some(moved.id)
+    }
+
+    /// Points `endpoint` at identity `index`, or unbinds it.
+    fn point(&mut self, endpoint: &Endpoint, index: Option<usize>) {
+        let table = self.ports.entry(endpoint.port()).or_default();
+        match (endpoint.host_name(), endpoint.ip()) {
+            (Some(host), _) => match index {
+                Some(i) => {
+                    table.hosts.insert(host.into(), i);
+                }
+                None => {
+                    table.hosts.remove(host);
+                }
+            },
+            (None, Some(ip)) if endpoint.is_any_address() => {
+                if ip.is_ipv6() {
+                    table.any_v6 = index;
+                } else {
+                    table.any_v4 = index;
+                }
+            }
+            (None, Some(ip)) => match index {
+                Some(i) => {
+                    table.addresses.insert(ip, i);
+                }
+                None => {
+                    table.addresses.remove(&ip);
+                }
+            },
+            (None, None) => {}
         }
     }
 }
@@ -211,6 +331,8 @@ pub struct Watcher {
     conn: Connection,
     /// The data version the last snapshot was read at.
     seen: Option<i64>,
+    /// What the last snapshot was read from: the base of the next, incremental one.
+    held: Option<Held>,
 }
 
 impl std::fmt::Debug for Watcher {
@@ -224,34 +346,35 @@ impl std::fmt::Debug for Watcher {
 
 impl Watcher {
     /// Reads a snapshot, as [`KeyStore::snapshot`], and remembers the moment it was read
-    /// at for [`changed`](Self::changed).
+    /// at for [`changed`](Self::changed). After the first one, only what changed since the
+    /// last one is read ([`refresh`](Self::refresh)).
     pub fn snapshot(&mut self) -> Result<Snapshot> {
-        let kek = self.store.inner.kek();
-        let conn = &self.conn;
-        let result = (|| {
-            conn.execute_batch("BEGIN DEFERRED")
-                .map_err(db("beginning a read"))?;
-            let read = (|| -> Result<(i64, u64, Snapshot)> {
-                let version = data_version(conn)?;
-                let session = Session { conn, kek: &kek };
-                let generation = session.check_state()?;
-                let snapshot = read_snapshot(&session)?;
-                Ok((version, generation, snapshot))
-            })();
-            let end = conn.execute_batch("COMMIT").map_err(db("ending a read"));
-            let read = read?;
-            end?;
-            Ok(read)
-        })();
-        if !conn.is_autocommit() {
-            let _ = conn.execute_batch("ROLLBACK");
+        self.update()?;
+        Ok(self
+            .held
+            .as_ref()
+            .map_or_else(Snapshot::empty, |held| held.snapshot.duplicate()))
+    }
+
+    /// Reads what was committed since the last snapshot, if anything: `Some` with the new
+    /// snapshot when anything it serves changed (always for the first call), `None` when
+    /// nothing did.
+    ///
+    /// Only what changed is read: the entries the store's change log names for the
+    /// generations since the last snapshot, checked one by one, and the store-level
+    /// authenticator checked incrementally from them (see the [module
+    /// documentation](self#incremental-refresh)). The identities of the other entries are
+    /// the same `Arc`s in the new snapshot. A commit that changed nothing served (a new
+    /// pending key) costs the state record, the log and that entry's MAC: no snapshot is
+    /// built.
+    pub fn refresh(&mut self) -> Result<Option<Arc<Snapshot>>> {
+        if self.held.is_some() && !self.changed()? {
+            return Ok(None);
         }
-        let (version, generation, snapshot) =
-            result.map_err(|e| fill_busy(e, self.store.inner.options.busy_timeout))?;
-        // A state older than one seen is refused: the holder keeps serving the newer one.
-        self.store.inner.observe(generation)?;
-        self.seen = Some(version);
-        Ok(snapshot)
+        let changed = self.update()?;
+        Ok(changed
+            .then(|| self.held.as_ref().map(|h| Arc::clone(&h.snapshot)))
+            .flatten())
     }
 
     /// Whether anything was committed to the store, by this process or another one, since the
@@ -269,6 +392,36 @@ impl Watcher {
     pub fn store(&self) -> &KeyStore {
         &self.store
     }
+
+    /// Reads the store in one read transaction: incrementally from what is held when it can,
+    /// else in full. Returns whether the snapshot changed.
+    fn update(&mut self) -> Result<bool> {
+        let kek = self.store.inner.kek();
+        let conn = &self.conn;
+        let held = self.held.as_ref();
+        let result = (|| {
+            conn.execute_batch("BEGIN DEFERRED")
+                .map_err(db("beginning a read"))?;
+            let read = (|| -> Result<(i64, refresh::Step)> {
+                let version = data_version(conn)?;
+                let session = Session { conn, kek: &kek };
+                Ok((version, refresh::read(&session, &kek, held)?))
+            })();
+            let end = conn.execute_batch("COMMIT").map_err(db("ending a read"));
+            let read = read?;
+            end?;
+            Ok(read)
+        })();
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        let (version, step) =
+            result.map_err(|e| fill_busy(e, self.store.inner.options.busy_timeout))?;
+        // A state older than one seen is refused: the holder keeps serving the newer one.
+        self.store.inner.observe(step.generation())?;
+        self.seen = Some(version);
+        Ok(refresh::apply(&mut self.held, step))
+    }
 }
 
 fn data_version(conn: &Connection) -> Result<i64> {
@@ -276,52 +429,39 @@ fn data_version(conn: &Connection) -> Result<i64> {
         .map_err(db("checking for changes"))
 }
 
-/// Reads every binding and builds the identity of each bound entry once.
-fn read_snapshot(session: &Session<'_>) -> Result<Snapshot> {
-    let rows: Vec<(String, i64)> = {
+/// Reads every binding and builds the identity of each bound entry once, its key sealed
+/// under `kek` (this session's keys). An entry whose token is the one `reuse` holds for it is
+/// unchanged: its identity is shared, not rebuilt. Returns where each entry's identity is.
+fn read_snapshot(
+    session: &Session<'_>,
+    kek: &Arc<Kek>,
+    reuse: Option<(&Held, &HashMap<i64, [u8; 32]>)>,
+) -> Result<(Snapshot, HashMap<i64, usize>)> {
+    let ids: Vec<i64> = {
         let mut st = session
             .conn
-            .prepare_cached("SELECT endpoint, entry_id FROM bindings")
+            .prepare_cached("SELECT DISTINCT entry_id FROM bindings")
             .map_err(db("reading bindings"))?;
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        st.query_map([], |r| r.get(0))
             .and_then(|rows| rows.collect::<rusqlite::Result<_>>())
             .map_err(db("reading bindings"))?
     };
-    let mut by_entry: HashMap<i64, usize> = HashMap::new();
-    let mut identities = Vec::new();
-    let mut ports: HashMap<u16, PortBindings> = HashMap::new();
-    for (text, entry_id) in &rows {
-        let endpoint: Endpoint = text.parse().map_err(|_| StoreError::Corrupt {
-            reason: format!("stored binding `{}` does not parse", text.escape_debug()),
-        })?;
-        let index = match by_entry.entry(*entry_id) {
-            MapEntry::Occupied(o) => *o.get(),
-            MapEntry::Vacant(v) => {
-                identities.push(Arc::new(session.identity(*entry_id)?));
-                *v.insert(identities.len() - 1)
-            }
+    let mut snapshot = Snapshot::empty();
+    let mut index_of = HashMap::with_capacity(ids.len());
+    for id in ids {
+        let stored = session.stored(id)?;
+        let endpoints = super::rows::parse_bindings(&stored.bindings)?;
+        let kept = reuse.and_then(|(held, tokens)| {
+            let same = held.tokens.get(&id).is_some() && held.tokens.get(&id) == tokens.get(&id);
+            let index = *held.index_of.get(&id)?;
+            same.then(|| held.snapshot.identities.get(index).cloned())
+                .flatten()
+        });
+        let identity = match kept {
+            Some(identity) => identity,
+            None => Arc::new(session.sealed_identity(stored, kek)?),
         };
-        let table = ports.entry(endpoint.port()).or_default();
-        match (endpoint.host_name(), endpoint.ip()) {
-            (Some(host), _) => {
-                table.hosts.insert(host.into(), index);
-            }
-            (None, Some(ip)) if endpoint.is_any_address() => {
-                if ip.is_ipv6() {
-                    table.any_v6 = Some(index);
-                } else {
-                    table.any_v4 = Some(index);
-                }
-            }
-            (None, Some(ip)) => {
-                table.addresses.insert(ip, index);
-            }
-            (None, None) => {}
-        }
+        index_of.insert(id, snapshot.push(id, identity, endpoints));
     }
-    Ok(Snapshot {
-        identities,
-        ports,
-        bindings: rows.len(),
-    })
+    Ok((snapshot, index_of))
 }

@@ -133,7 +133,10 @@ fn a_renewed_entry_brought_back_is_refused() {
     tx.install_certificate(cert.as_bytes()).unwrap();
     tx.commit().unwrap();
     let renewed = store.resolve(any(), 443, None).unwrap().unwrap();
-    assert_ne!(renewed.private_key().fingerprint(), key(0).fingerprint());
+    assert_ne!(
+        renewed.private_key().unwrap().fingerprint(),
+        key(0).fingerprint()
+    );
 
     // The old key and certificate back in place of the renewal.
     conn.execute_batch(
@@ -147,7 +150,10 @@ fn a_renewed_entry_brought_back_is_refused() {
     .unwrap();
     // Its own MAC verifies: a plain resolve serves it (the per-entry check cannot tell)...
     let served = store.resolve(any(), 443, None).unwrap().unwrap();
-    assert_eq!(served.private_key().fingerprint(), key(0).fingerprint());
+    assert_eq!(
+        served.private_key().unwrap().fingerprint(),
+        key(0).fingerprint()
+    );
     // ...the whole-state checks refuse it.
     assert_every_check_fails(&store, &path);
 }
