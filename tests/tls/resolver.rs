@@ -297,7 +297,10 @@ fn a_refresh_after_one_renewal_keeps_every_other_key() {
     assert!(!opened("a") && !opened("b") && !opened("c"));
     let a = resolver.lookup(Some("a.test")).unwrap();
     let b = resolver.lookup(Some("b.test")).unwrap();
-    assert!(opened("a") && opened("b") && !opened("c"), "opened by lookup");
+    assert!(
+        opened("a") && opened("b") && !opened("c"),
+        "opened by lookup"
+    );
     assert!(Arc::ptr_eq(&a, &resolver.lookup(Some("a.test")).unwrap()));
     let before = resolver.snapshot();
 
@@ -320,7 +323,10 @@ fn a_refresh_after_one_renewal_keeps_every_other_key() {
     };
     assert!(Arc::ptr_eq(&identity(&before, "a"), &identity(&after, "a")));
     assert!(Arc::ptr_eq(&identity(&before, "c"), &identity(&after, "c")));
-    assert!(!Arc::ptr_eq(&identity(&before, "b"), &identity(&after, "b")));
+    assert!(!Arc::ptr_eq(
+        &identity(&before, "b"),
+        &identity(&after, "b")
+    ));
     assert!(Arc::ptr_eq(&a, &resolver.lookup(Some("a.test")).unwrap()));
     let new_b = resolver.lookup(Some("b.test")).unwrap();
     assert!(!Arc::ptr_eq(&b, &new_b));
