@@ -14,9 +14,13 @@
 //!
 //! # The handshake path
 //!
-//! Handshakes are answered from an in-memory [`Snapshot`] and a prebuilt
-//! `Arc<CertifiedKey>` per identity, behind an [`ArcSwap`]: a handshake does one atomic load
-//! and a few hash lookups. No database query, no lock, no key parsing.
+//! Handshakes are answered from an in-memory [`Snapshot`] and an `Arc<CertifiedKey>` per
+//! identity, behind an [`ArcSwap`]: a handshake does one atomic load and a few hash lookups.
+//! No database query, no lock. An identity's key is opened (decrypted, parsed, and made into
+//! the key rustls signs with) by the first handshake that needs it, once; every later
+//! handshake reuses it. So a store of 100,000 entries starts without decrypting 100,000 keys;
+//! [`preload`](StoreResolverBuilder::preload) opens them all up front instead, for a server
+//! that wants every unusable key reported at startup.
 //!
 //! # Refresh
 //!
@@ -24,10 +28,12 @@
 //! [`check_every`](StoreResolverBuilder::check_every) (1 s by default) and asks the store's
 //! [`Watcher`] whether anything was committed since the snapshot was read (SQLite's
 //! `PRAGMA data_version`: a few microseconds, no table read), by this process or another
-//! one. If so, it reads a new snapshot, builds the keys, and swaps the new set in at once:
-//! a handshake sees either the old set or the new one, never a mix and never nothing, so no
-//! handshake fails because of the switch. A committed change is served within one interval
-//! plus the time to read the snapshot.
+//! one. If so, it reads what changed ([`Watcher::refresh`]: only the entries the commits
+//! touched) and swaps the new set in at once: a handshake sees either the old set or the new
+//! one, never a mix and never nothing, so no handshake fails because of the switch. Every
+//! identity the commits did not touch, and its `CertifiedKey`, is shared with the new set, not
+//! rebuilt; a commit that touched nothing served (a new pending key) swaps nothing. A
+//! committed change is served within one interval plus the time to read it.
 //!
 //! A resumed TLS session does not ask the resolver: it keeps the certificate of the session
 //! it resumes, as any TLS server does. A server that must stop serving an old certificate at
@@ -47,8 +53,11 @@
 //! disk error) keeps serving the previous set and goes to the error hook
 //! ([`on_error`](StoreResolverBuilder::on_error); by default a line on standard error); it is
 //! retried at the next interval. An entry whose key the TLS library refuses (an RSA key under
-//! 2048 bits) is reported to the hook as [`TlsError::Unusable`]; handshakes that resolve to it
-//! fail, the others are served.
+//! 2048 bits), or whose sealed key does not open, is reported to the hook (as
+//! [`TlsError::Unusable`] or [`StoreError::Tampered`](crate::error::StoreError::Tampered)) by
+//! the first handshake that resolves to it (at build or refresh with
+//! [`preload`](StoreResolverBuilder::preload)); handshakes that resolve to it fail, the others
+//! are served.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -234,8 +234,23 @@ impl Session<'_> {
     /// Every entry that `clause` (a `WHERE` and/or `ORDER BY` on `entries e`) selects, each
     /// checked against its MAC.
     pub(super) fn entries(&self, clause: &str, p: impl rusqlite::Params) -> Result<Vec<Entry>> {
-        let rows = self.rows(clause, p)?;
-        rows.into_iter().map(|row| self.to_entry(row)).collect()
+        let mut entries = Vec::new();
+        self.for_each_entry(clause, p, |entry| {
+            entries.push(entry);
+            Ok(())
+        })?;
+        Ok(entries)
+    }
+
+    /// Hands each entry that `clause` selects to `f`, checked against its MAC, as it is read:
+    /// one row in memory at a time.
+    pub(super) fn for_each_entry(
+        &self,
+        clause: &str,
+        p: impl rusqlite::Params,
+        mut f: impl FnMut(Entry) -> Result<()>,
+    ) -> Result<()> {
+        self.for_each_row(clause, p, |row| f(self.to_entry(row)?))
     }
 
     /// The listing of `row`, after checking its MAC.

@@ -409,15 +409,23 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// Every row that `clause` (a `WHERE` and/or `ORDER BY` on `entries e`) selects, unchecked.
-    pub(super) fn rows(&self, clause: &str, p: impl rusqlite::Params) -> Result<Vec<Row>> {
+    /// Hands each row that `clause` selects to `f` as it is read, unchecked: one row in
+    /// memory at a time, however large the store.
+    pub(super) fn for_each_row(
+        &self,
+        clause: &str,
+        p: impl rusqlite::Params,
+        mut f: impl FnMut(Row) -> Result<()>,
+    ) -> Result<()> {
         let mut st = self
             .conn
             .prepare_cached(&format!("SELECT {ROW_COLUMNS} FROM entries e {clause}"))
             .map_err(db("listing entries"))?;
-        st.query_map(p, Row::from_sql)
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<Row>>>())
-            .map_err(db("listing entries"))
+        let mut rows = st.query(p).map_err(db("listing entries"))?;
+        while let Some(row) = rows.next().map_err(db("listing entries"))? {
+            f(Row::from_sql(row).map_err(db("listing entries"))?)?;
+        }
+        Ok(())
     }
 }
 
@@ -557,6 +565,20 @@ mod tests {
             (
                 "SELECT id FROM entries WHERE renewal_of = ?1".into(),
                 "entries_renewal_of",
+            ),
+            // A watcher's incremental refresh (issue 17): the change log since a generation,
+            // then each changed entry's MAC; the log's pruning.
+            (
+                "SELECT DISTINCT entry_id FROM changes WHERE generation > ?1".into(),
+                "PRIMARY KEY",
+            ),
+            (
+                "SELECT mac FROM entries WHERE id = ?1".into(),
+                "INTEGER PRIMARY KEY",
+            ),
+            (
+                "DELETE FROM changes WHERE generation <= ?1".into(),
+                "PRIMARY KEY",
             ),
             // The planted-rows check of every new entry (issue 13).
             (
