@@ -427,8 +427,10 @@ fn certified_key(identity: &Identity) -> Result<Arc<CertifiedKey>> {
         }
         .into()
     };
-    // Borrowed from a zeroizing buffer: no copy of the key outlives this function.
-    let der = identity.private_key()?.to_pkcs8_der()?;
+    // Borrowed from a zeroizing buffer: no copy of the key outlives this function. The key
+    // is not parsed here (nor kept by the identity): rustls's provider parses it, and
+    // `keys_match` below checks it against the certificate.
+    let der = identity.pkcs8_der()?;
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der.as_slice()));
     let signing = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key)
         .map_err(|e| unusable(format!("its private key is refused ({e})")))?;

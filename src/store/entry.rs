@@ -2,13 +2,14 @@
 //! server presents) and [`Export`] (an entry's key and chain as encrypted PEM), and how they
 //! are read from the rows, each checked against its MAC first.
 
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use zeroize::Zeroizing;
 
 use super::Kek;
-use super::rows::{Row, State, Stored, open_sealed, time};
+use super::rows::{KEY_LABEL, Row, State, Stored, open_sealed, time};
 use super::transaction::Session;
 use crate::certificate::Certificate;
 use crate::endpoint::Endpoint;
@@ -113,7 +114,9 @@ impl Entry {
 /// [`KeyStore::resolve`](super::KeyStore::resolve) has its key opened already.
 pub struct Identity {
     pub(super) name: String,
-    pub(super) chain: Vec<Certificate>,
+    /// Certificates other than the leaf are shared between the identities of a snapshot
+    /// that have the same ones (most share an intermediate).
+    pub(super) chain: Vec<Arc<Certificate>>,
     pub(super) fingerprint: Fingerprint,
     /// The opened key, or what was wrong with the sealed one.
     pub(super) key: OnceLock<std::result::Result<PrivateKey, &'static str>>,
@@ -145,8 +148,9 @@ impl Identity {
         &self.name
     }
 
-    /// The certificate chain, leaf first.
-    pub fn chain(&self) -> &[Certificate] {
+    /// The certificate chain, leaf first. The certificates after the leaf are shared with
+    /// the other identities of a snapshot that have the same ones.
+    pub fn chain(&self) -> &[Arc<Certificate>] {
         &self.chain
     }
 
@@ -173,6 +177,27 @@ impl Identity {
         self.fingerprint
     }
 
+    /// The private key as PKCS#8 DER, for a TLS library that parses it itself: the opened
+    /// key's if it was opened, else the sealed key decrypted now (checked by its AEAD tag,
+    /// which binds it to this entry's key fingerprint), without parsing it or keeping it.
+    pub(crate) fn pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>> {
+        if self.key_opened() {
+            return self.private_key()?.to_pkcs8_der();
+        }
+        let sealed = self.sealed.as_ref().and_then(|s| {
+            s.kek
+                .keys
+                .open(KEY_LABEL, self.fingerprint.as_bytes(), &s.blob)
+        });
+        sealed.ok_or_else(|| {
+            StoreError::Tampered {
+                entry: self.name.clone(),
+                what: "its sealed private key does not decrypt".into(),
+            }
+            .into()
+        })
+    }
+
     /// Whether the private key has been opened (by [`private_key`](Self::private_key), or
     /// because the identity was read with it).
     pub fn key_opened(&self) -> bool {
@@ -180,17 +205,39 @@ impl Identity {
     }
 }
 
-/// The parsed chain of the checked `row`, after checking that its leaf certifies the row's key.
-fn checked_chain(row: &Row, ders: &[Vec<u8>]) -> Result<Vec<Certificate>> {
-    let chain = ders
-        .iter()
-        .map(|d| Certificate::from_der(d))
-        .collect::<Result<Vec<_>>>()
-        .map_err(|_| StoreError::Tampered {
-            entry: row.name.clone(),
-            what: "a stored certificate does not parse".into(),
-        })?;
-    if chain.first().map(Certificate::fingerprint) != Some(row.fingerprint()) {
+/// Parsed certificates by DER, shared between identities (an intermediate is parsed and held
+/// once for every identity it issued).
+#[derive(Default)]
+pub(super) struct Certificates(HashMap<Box<[u8]>, Arc<Certificate>>);
+
+/// The parsed chain of the checked `row`, after checking that its leaf certifies the row's key;
+/// the certificates after the leaf taken from (or added to) `shared`.
+fn checked_chain(
+    row: &Row,
+    ders: &[Vec<u8>],
+    shared: &mut Certificates,
+) -> Result<Vec<Arc<Certificate>>> {
+    let unparsed = || StoreError::Tampered {
+        entry: row.name.clone(),
+        what: "a stored certificate does not parse".into(),
+    };
+    let mut chain = Vec::with_capacity(ders.len());
+    for (i, der) in ders.iter().enumerate() {
+        if i > 0
+            && let Some(cert) = shared.0.get(der.as_slice())
+        {
+            chain.push(Arc::clone(cert));
+            continue;
+        }
+        let cert = Arc::new(Certificate::from_der(der).map_err(|_| unparsed())?);
+        if i > 0 {
+            shared
+                .0
+                .insert(der.clone().into_boxed_slice(), Arc::clone(&cert));
+        }
+        chain.push(cert);
+    }
+    if chain.first().map(|c| c.fingerprint()) != Some(row.fingerprint()) {
         return Err(StoreError::Tampered {
             entry: row.name.clone(),
             what: "its certificate is not for its key".into(),
@@ -287,7 +334,7 @@ impl Session<'_> {
         let row = self.row_by_id(id)?;
         let ders = self.chain(id)?;
         self.verify(&row, &ders)?;
-        let chain = checked_chain(&row, &ders)?;
+        let chain = checked_chain(&row, &ders, &mut Certificates::default())?;
         let key = self.unseal(&row)?;
         Ok(Identity {
             fingerprint: row.fingerprint(),
@@ -300,9 +347,15 @@ impl Session<'_> {
 
     /// What the checked entry `stored` serves, its key left sealed (opened by
     /// [`Identity::private_key`] under `kek`, which must be this session's keys); checks that
-    /// the leaf certifies the key.
-    pub(super) fn sealed_identity(&self, stored: Stored, kek: &Arc<Kek>) -> Result<Identity> {
-        let chain = checked_chain(&stored.row, &stored.chain)?;
+    /// the leaf certifies the key. The certificates after the leaf come from `shared` when it
+    /// has them, and are added to it when not.
+    pub(super) fn sealed_identity(
+        &self,
+        stored: Stored,
+        kek: &Arc<Kek>,
+        shared: &mut Certificates,
+    ) -> Result<Identity> {
+        let chain = checked_chain(&stored.row, &stored.chain, shared)?;
         let row = stored.row;
         Ok(Identity {
             fingerprint: row.fingerprint(),

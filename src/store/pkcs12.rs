@@ -165,7 +165,11 @@ impl KeyStore {
             pkcs12::write(
                 name,
                 identity.private_key()?,
-                &identity.chain,
+                &identity
+                    .chain
+                    .iter()
+                    .map(|c| crate::Certificate::clone(c))
+                    .collect::<Vec<_>>(),
                 password,
                 options,
             )

@@ -32,6 +32,7 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 
+use super::entry::Certificates;
 use super::schema::{self, db};
 use super::transaction::Session;
 use super::{Identity, Kek, KeyStore, fill_busy};
@@ -55,8 +56,10 @@ impl KeyStore {
     /// older than one this handle has seen ([`StoreError::RolledBack`]).
     pub fn snapshot(&self) -> Result<Snapshot> {
         let kek = self.inner.kek();
-        let (generation, (snapshot, _)) =
-            self.read(|s| Ok((s.check_state()?, read_snapshot(s, &kek, None)?)))?;
+        let (generation, (snapshot, _)) = self.read(|s| {
+            let snapshot = read_snapshot(s, &kek, None, &mut Certificates::default())?;
+            Ok((s.check_state()?, snapshot))
+        })?;
         self.inner.observe(generation)?;
         Ok(snapshot)
     }
@@ -398,7 +401,7 @@ impl Watcher {
     fn update(&mut self) -> Result<bool> {
         let kek = self.store.inner.kek();
         let conn = &self.conn;
-        let held = self.held.as_ref();
+        let held = self.held.as_mut();
         let result = (|| {
             conn.execute_batch("BEGIN DEFERRED")
                 .map_err(db("beginning a read"))?;
@@ -436,6 +439,7 @@ fn read_snapshot(
     session: &Session<'_>,
     kek: &Arc<Kek>,
     reuse: Option<(&Held, &HashMap<i64, [u8; 32]>)>,
+    shared: &mut Certificates,
 ) -> Result<(Snapshot, HashMap<i64, usize>)> {
     let ids: Vec<i64> = {
         let mut st = session
@@ -459,7 +463,7 @@ fn read_snapshot(
         });
         let identity = match kept {
             Some(identity) => identity,
-            None => Arc::new(session.sealed_identity(stored, kek)?),
+            None => Arc::new(session.sealed_identity(stored, kek, shared)?),
         };
         index_of.insert(id, snapshot.push(id, identity, endpoints));
     }

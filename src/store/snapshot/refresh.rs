@@ -33,7 +33,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{Kek, Session, Snapshot, read_snapshot};
+use super::{Certificates, Kek, Session, Snapshot, read_snapshot};
 use crate::endpoint::Endpoint;
 use crate::error::Result;
 use crate::store::Identity;
@@ -50,6 +50,8 @@ pub(super) struct Held {
     /// Where each bound entry's identity is in `snapshot`.
     pub(super) index_of: HashMap<i64, usize>,
     pub(super) snapshot: Arc<Snapshot>,
+    /// The certificates after the leaf, shared by the identities that have them.
+    certs: Certificates,
 }
 
 /// What a read found.
@@ -81,27 +83,34 @@ impl Step {
 
 /// Reads the state in `session` (a read transaction under `kek`): incrementally from `held`
 /// when the change log allows it, else in full.
-pub(super) fn read(session: &Session<'_>, kek: &Arc<Kek>, held: Option<&Held>) -> Result<Step> {
-    if let Some(held) = held.filter(|h| Arc::ptr_eq(&h.kek, kek))
+pub(super) fn read(
+    session: &Session<'_>,
+    kek: &Arc<Kek>,
+    mut held: Option<&mut Held>,
+) -> Result<Step> {
+    let mut held = held.take().filter(|h| Arc::ptr_eq(&h.kek, kek));
+    if let Some(held) = held.as_deref_mut()
         && let Some(delta) = delta(session, kek, held)?
     {
         return Ok(Step::Delta(delta));
     }
     let (record, tokens) = session.state_tokens()?;
-    let reuse = held.filter(|h| Arc::ptr_eq(&h.kek, kek));
-    let (snapshot, index_of) = read_snapshot(session, kek, reuse.map(|h| (h, &tokens)))?;
+    let mut certs = Certificates::default();
+    let reuse = held.as_deref().map(|h| (h, &tokens));
+    let (snapshot, index_of) = read_snapshot(session, kek, reuse, &mut certs)?;
     Ok(Step::Full(Held {
         kek: Arc::clone(kek),
         record,
         tokens,
         index_of,
         snapshot: Arc::new(snapshot),
+        certs,
     }))
 }
 
 /// The changes since `held`, checked (see the module documentation); `None` when only a full
 /// read can tell.
-fn delta(session: &Session<'_>, kek: &Arc<Kek>, held: &Held) -> Result<Option<Delta>> {
+fn delta(session: &Session<'_>, kek: &Arc<Kek>, held: &mut Held) -> Result<Option<Delta>> {
     let record = session.state_record()?;
     if record == held.record || record.generation < held.record.generation {
         // The file changed but not the entries' record, or an older state: the full read
@@ -141,7 +150,8 @@ fn delta(session: &Session<'_>, kek: &Arc<Kek>, held: &Held) -> Result<Option<De
                     None
                 } else {
                     let endpoints = parse_bindings(&stored.bindings)?;
-                    Some((session.sealed_identity(stored, kek)?, endpoints))
+                    let identity = session.sealed_identity(stored, kek, &mut held.certs)?;
+                    Some((identity, endpoints))
                 }
             }
             None => None,
