@@ -26,10 +26,12 @@
 //! the sealed key's length; the memory and first-handshake figures use 2048-bit keys (aws-lc,
 //! rustls's provider, refuses smaller ones).
 
+#[path = "support/key_cache.rs"]
+mod key_cache;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -112,6 +114,12 @@ fn scale(c: &mut Criterion) {
 
 fn per_size(c: &mut Criterion, store: &KeyStore, n: usize) {
     let local: SocketAddr = LOCAL.parse().expect("address");
+    // A run that stopped half-way may have left the extra binding of the refresh bench.
+    let extra: keymanager::Endpoint = "192.0.2.77:443".parse().expect("endpoint");
+    let mut tx = store.begin().expect("begin");
+    if tx.unbind(&extra).is_ok() {
+        tx.commit().expect("commit");
+    }
     let (before, heap_before) = (rss(), heap());
     let resolver = resolver(store);
     let (after, heap_after) = (rss(), heap());
@@ -133,7 +141,6 @@ fn per_size(c: &mut Criterion, store: &KeyStore, n: usize) {
     });
 
     // One bound entry changes: an address binding is added to `e0`, then removed.
-    let extra = "192.0.2.77:443".parse().expect("endpoint");
     let mut bound = false;
     group.bench_function(format!("refresh_one_changed/{n}"), |b| {
         b.iter_custom(|iters| {
@@ -264,8 +271,7 @@ fn host(i: usize) -> String {
 /// The store of `n` entries `e0..` with `bits`-bit keys, each bound to its host name on port
 /// 443: opened from `<target>/bench-keys/scale-N[-BITS].db`, or built and kept there.
 fn store_of(ca: &Ca, n: usize, bits: usize) -> KeyStore {
-    let dir = target_dir().join("bench-keys");
-    std::fs::create_dir_all(&dir).expect("cache directory");
+    let dir = key_cache::cache_dir();
     let file = if bits == 512 {
         format!("scale-{n}.db")
     } else {
@@ -287,7 +293,7 @@ fn store_of(ca: &Ca, n: usize, bits: usize) -> KeyStore {
     for first in (0..n).step_by(2_000) {
         let mut tx = store.begin().expect("begin");
         for i in first..(first + 2_000).min(n) {
-            let key = cached_key(bits, i);
+            let key = key_cache::cached_key(bits, i);
             let name = format!("e{i}");
             tx.import(
                 &name,
@@ -309,44 +315,10 @@ fn store_of(ca: &Ca, n: usize, bits: usize) -> KeyStore {
     store
 }
 
-/// Key `i` of `bits` bits (seed `i`), from the cache or made and cached.
-fn cached_key(bits: usize, i: usize) -> PrivateKey {
-    let path = target_dir()
-        .join("bench-keys")
-        .join(format!("rsa{bits}-seed{i}.der"));
-    if let Ok(der) = std::fs::read(&path)
-        && let Ok(key) = PrivateKey::from_der_with_policy(&der, KeySizePolicy::InsecureLegacy)
-    {
-        return key;
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(i as u64);
-    let key = PrivateKey::generate_rsa_with_policy(&mut rng, bits, KeySizePolicy::InsecureLegacy)
-        .expect("key generation");
-    write_private(&path, &key.to_pkcs8_der().expect("PKCS#8"));
-    key
-}
-
 fn small_key(seed: u64) -> PrivateKey {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     PrivateKey::generate_rsa_with_policy(&mut rng, 512, KeySizePolicy::InsecureLegacy)
         .expect("key generation")
-}
-
-/// Writes a cached key, mode 0600 (throw-away bench keys, but still private keys).
-fn write_private(path: &Path, der: &[u8]) {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).expect("creating a cached key");
-    file.write_all(der).expect("writing a cached key");
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
 }
 
 /// Resident memory of this process, in bytes (`/proc/self/statm`).

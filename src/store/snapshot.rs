@@ -456,7 +456,7 @@ fn read_snapshot(
         let stored = session.stored(id)?;
         let endpoints = super::rows::parse_bindings(&stored.bindings)?;
         let kept = reuse.and_then(|(held, tokens)| {
-            let same = held.tokens.get(&id).is_some() && held.tokens.get(&id) == tokens.get(&id);
+            let same = held.tokens.contains_key(&id) && held.tokens.get(&id) == tokens.get(&id);
             let index = *held.index_of.get(&id)?;
             same.then(|| held.snapshot.identities.get(index).cloned())
                 .flatten()

@@ -217,7 +217,7 @@ impl Session<'_> {
     /// [`CHANGES_KEPT`] generations and records where the log now starts: a snapshot older
     /// than that is read in full.
     fn prune_changes(&self, generation: u64) -> Result<()> {
-        if generation % PRUNE_EVERY != 0 || generation <= CHANGES_KEPT {
+        if !generation.is_multiple_of(PRUNE_EVERY) || generation <= CHANGES_KEPT {
             return Ok(());
         }
         let since = i64::try_from(generation - CHANGES_KEPT).unwrap_or(i64::MAX);

@@ -69,8 +69,11 @@ pub(super) struct Delta {
     tokens: Vec<(i64, Option<[u8; 32]>)>,
     /// Each changed entry that was or is bound: its identity and endpoints now (`None`:
     /// no longer bound).
-    bound: Vec<(i64, Option<(Identity, Vec<Endpoint>)>)>,
+    bound: Vec<(i64, Option<Served>)>,
 }
+
+/// A bound entry's identity and the endpoints it is served on.
+type Served = (Identity, Vec<Endpoint>);
 
 impl Step {
     pub(super) fn generation(&self) -> u64 {
