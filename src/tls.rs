@@ -59,9 +59,8 @@
 //! [`preload`](StoreResolverBuilder::preload)); handshakes that resolve to it fail, the others
 //! are served.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::thread::Thread;
 use std::time::Duration;
 
@@ -71,7 +70,6 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
 use crate::error::{Error, Result, TlsError};
-use crate::fingerprint::Fingerprint;
 use crate::store::{Identity, KeyStore, Snapshot, Watcher};
 
 #[cfg(feature = "acme")]
@@ -109,16 +107,11 @@ pub struct StoreResolver {
     thread: Option<Thread>,
 }
 
-/// What handshakes are answered from: a snapshot and the key of each of its identities, at
-/// the same indexes.
+/// What handshakes are answered from: a snapshot, whose identities each keep the key rustls
+/// serves for them (see [`served_key`]).
 struct Served {
     snapshot: Arc<Snapshot>,
-    keys: Vec<Arc<ServedKey>>,
 }
-
-/// An identity's key as rustls serves it: built by the first handshake that needs it (or by
-/// a preload), at most once; `None` when the TLS library refused it (reported to the hook).
-type ServedKey = OnceLock<Option<Arc<CertifiedKey>>>;
 
 /// How to build a [`StoreResolver`]: see [`StoreResolver::builder`].
 pub struct StoreResolverBuilder {
@@ -183,12 +176,7 @@ impl StoreResolver {
         let i = served
             .snapshot
             .resolve_index(server_name, self.local.ip(), self.local.port())?;
-        let identity = served.snapshot.identities().get(i)?;
-        served
-            .keys
-            .get(i)?
-            .get_or_init(|| served_key(identity, &*self.on_error))
-            .clone()
+        served_key(served.snapshot.identity(i)?, &*self.on_error)
     }
 
     /// The snapshot handshakes are answered from now.
@@ -214,8 +202,7 @@ impl StoreResolver {
         };
         // Still holding the watcher: two refreshes (the thread's and a caller's) store their
         // snapshots in the order they read them, so an older one never replaces a newer one.
-        let previous = self.served.load_full();
-        let served = build_served(snapshot, Some(&previous), self.preload, &*self.on_error);
+        let served = build_served(snapshot, self.preload, &*self.on_error);
         self.served.store(Arc::new(served));
         drop(watcher);
         Ok(true)
@@ -305,7 +292,7 @@ impl StoreResolverBuilder {
             Some(snapshot) => snapshot,
             None => Arc::new(watcher.snapshot()?),
         };
-        let served = build_served(snapshot, None, self.preload, &*on_error);
+        let served = build_served(snapshot, self.preload, &*on_error);
         let interval = self.interval;
         let mut spawn_error = None;
         let resolver = Arc::new_cyclic(|weak: &Weak<StoreResolver>| {
@@ -343,78 +330,36 @@ impl StoreResolverBuilder {
     }
 }
 
-/// The keys of `snapshot`'s identities: an identity that is the same `Arc` as one of
-/// `previous` shares its key (built or not), and so does one with the same key and chain
-/// whose key was built; the others are built now if `preload`, else by their first handshake.
-fn build_served(
-    snapshot: Arc<Snapshot>,
-    previous: Option<&Served>,
-    preload: bool,
-    on_error: &dyn Fn(&Error),
-) -> Served {
-    let new = snapshot.identities();
-    let mut keys: Vec<Option<Arc<ServedKey>>> = vec![None; new.len()];
-    // An incremental refresh keeps unchanged identities at their index: compare in place,
-    // and look up only the rest.
-    let mut elsewhere: HashMap<*const Identity, &Arc<ServedKey>> = HashMap::new();
-    let mut by_key: HashMap<Fingerprint, (&Identity, &Arc<ServedKey>)> = HashMap::new();
-    if let Some(previous) = previous {
-        let old = previous.snapshot.identities();
-        for (i, (identity, key)) in old.iter().zip(&previous.keys).enumerate() {
-            if let (Some(slot), Some(same)) = (keys.get_mut(i), new.get(i))
-                && Arc::ptr_eq(identity, same)
-            {
-                *slot = Some(Arc::clone(key));
-                continue;
-            }
-            elsewhere.insert(Arc::as_ptr(identity), key);
-            if key.get().is_some_and(Option::is_some) {
-                by_key.insert(identity.fingerprint(), (identity, key));
-            }
+/// What to serve from `snapshot`; with `preload`, every identity's key is built now (those
+/// shared with the previous snapshot have theirs already).
+fn build_served(snapshot: Arc<Snapshot>, preload: bool, on_error: &dyn Fn(&Error)) -> Served {
+    if preload {
+        for identity in snapshot.each_identity() {
+            served_key(identity, on_error);
         }
     }
-    let keys = keys
-        .into_iter()
-        .zip(new)
-        .map(|(kept, identity)| {
-            if let Some(kept) = kept {
-                return kept;
-            }
-            if let Some(key) = elsewhere.get(&Arc::as_ptr(identity)) {
-                return Arc::clone(key);
-            }
-            if let Some((old, key)) = by_key.get(&identity.fingerprint())
-                && same_chain(old, identity)
-            {
-                return Arc::clone(key);
-            }
-            let key = Arc::new(ServedKey::new());
-            if preload {
-                key.get_or_init(|| served_key(identity, on_error));
-            }
-            key
-        })
-        .collect();
-    Served { snapshot, keys }
+    Served { snapshot }
 }
 
-/// The identity's key for rustls, or `None` (reported to `on_error`) if it cannot be used.
+/// The identity's key as rustls serves it: built by the first handshake that needs it (or by
+/// a preload) and kept with the identity, so built at most once, and shared by every snapshot
+/// that shares the identity; `None` when it cannot be used (reported to `on_error` then).
 fn served_key(identity: &Identity, on_error: &dyn Fn(&Error)) -> Option<Arc<CertifiedKey>> {
-    match certified_key(identity) {
-        Ok(key) => Some(key),
-        Err(e) => {
-            on_error(&e);
-            None
-        }
-    }
-}
-
-fn same_chain(a: &Identity, b: &Identity) -> bool {
-    a.chain().len() == b.chain().len()
-        && a.chain()
-            .iter()
-            .zip(b.chain())
-            .all(|(x, y)| x.to_der() == y.to_der())
+    let built = identity.attached.get_or_init(|| {
+        let key = match certified_key(identity) {
+            Ok(key) => Some(key),
+            Err(e) => {
+                on_error(&e);
+                None
+            }
+        };
+        Box::new(key)
+    });
+    // Only this module attaches anything to an identity, always this type.
+    built
+        .downcast_ref::<Option<Arc<CertifiedKey>>>()
+        .cloned()
+        .flatten()
 }
 
 /// The identity as rustls serves it: its chain and a signing key from the default

@@ -2,6 +2,7 @@
 //! server presents) and [`Export`] (an entry's key and chain as encrypted PEM), and how they
 //! are read from the rows, each checked against its MAC first.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
@@ -122,6 +123,9 @@ pub struct Identity {
     pub(super) key: OnceLock<std::result::Result<PrivateKey, &'static str>>,
     /// The sealed key and the keys that open it; `None` when `key` was set on creation.
     pub(super) sealed: Option<SealedKey>,
+    /// What the layer above builds from this identity and keeps with it (the TLS resolver's
+    /// key): built at most once, and shared, as the identity is, by every snapshot holding it.
+    pub(crate) attached: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
 /// A private key as stored, with the store keys it was read under (the same `Arc` the store
@@ -342,6 +346,7 @@ impl Session<'_> {
             chain,
             key: OnceLock::from(Ok(key)),
             sealed: None,
+            attached: OnceLock::new(),
         })
     }
 
@@ -366,6 +371,7 @@ impl Session<'_> {
                 kek: Arc::clone(kek),
                 blob: row.sealed_key,
             }),
+            attached: OnceLock::new(),
         })
     }
 

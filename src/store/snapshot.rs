@@ -25,10 +25,11 @@
 //! [`PRAGMA data_version`]: https://www.sqlite.org/pragma.html#pragma_data_version
 
 mod refresh;
+mod shared;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rusqlite::Connection;
 
@@ -40,6 +41,7 @@ use crate::endpoint::{Endpoint, canonical_ip};
 use crate::error::Result;
 use crate::hostname::{self, MAX_HOST_LEN};
 use refresh::Held;
+use shared::{Chunked, Sharded};
 
 impl KeyStore {
     /// Reads every binding and the identity it serves, in one read transaction: the store as
@@ -81,11 +83,13 @@ impl KeyStore {
 /// sealed private keys, each opened the first time it is used and zeroized when its last
 /// holder drops it; cheap to share behind an `Arc`.
 pub struct Snapshot {
-    identities: Vec<Arc<Identity>>,
-    /// For `identities[i]`: its entry and the endpoints bound to it.
-    slots: Vec<Slot>,
-    ports: HashMap<u16, PortBindings>,
+    /// Each identity with its entry and the endpoints bound to it; the bindings name them by
+    /// index.
+    entries: Chunked<(Arc<Identity>, Slot)>,
+    ports: HashMap<u16, Arc<PortBindings>>,
     bindings: usize,
+    /// [`identities`](Self::identities), made on its first call.
+    all: OnceLock<Vec<Arc<Identity>>>,
 }
 
 /// Which entry an identity is, and what is bound to it.
@@ -99,8 +103,8 @@ struct Slot {
 /// parsed from a stored endpoint, so every host name here is a valid one, in lower case.
 #[derive(Default, Clone)]
 struct PortBindings {
-    hosts: HashMap<Arc<str>, usize>,
-    addresses: HashMap<IpAddr, usize>,
+    hosts: Sharded<Arc<str>, usize>,
+    addresses: Sharded<IpAddr, usize>,
     any_v4: Option<usize>,
     any_v6: Option<usize>,
 }
@@ -109,7 +113,7 @@ impl std::fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Snapshot")
             .field("bindings", &self.bindings)
-            .field("identities", &self.identities.len())
+            .field("identities", &self.entries.len())
             .finish_non_exhaustive()
     }
 }
@@ -124,7 +128,7 @@ impl Snapshot {
     /// No allocation but the host-name check's, no lock, no I/O: hash lookups only.
     pub fn resolve(&self, host: Option<&str>, local: SocketAddr) -> Option<&Arc<Identity>> {
         self.resolve_index(host, local.ip(), local.port())
-            .and_then(|i| self.identities.get(i))
+            .and_then(|i| self.identity(i))
     }
 
     /// The number of bindings.
@@ -137,18 +141,31 @@ impl Snapshot {
         self.bindings == 0
     }
 
-    /// The distinct identities the bindings serve, in no particular order.
+    /// The distinct identities the bindings serve, in no particular order. The list is made
+    /// at the first call (a snapshot does not hold one otherwise, so that a refresh shares
+    /// its parts with the previous snapshot instead of copying them).
     pub fn identities(&self) -> &[Arc<Identity>] {
-        &self.identities
+        self.all
+            .get_or_init(|| self.entries.iter().map(|(i, _)| Arc::clone(i)).collect())
     }
 
     /// Opens every identity's key now (each at most once, as a handshake would), for a
     /// server that wants every failure at startup; returns the first one.
     pub fn preload(&self) -> Result<()> {
-        for identity in &self.identities {
+        for (identity, _) in self.entries.iter() {
             identity.private_key()?;
         }
         Ok(())
+    }
+
+    /// The identity at `index` (an index [`resolve_index`](Self::resolve_index) gave).
+    pub(crate) fn identity(&self, index: usize) -> Option<&Arc<Identity>> {
+        self.entries.get(index).map(|(identity, _)| identity)
+    }
+
+    /// Every identity, in the order of [`identities`](Self::identities).
+    pub(crate) fn each_identity(&self) -> impl Iterator<Item = &Arc<Identity>> {
+        self.entries.iter().map(|(identity, _)| identity)
     }
 
     /// The index in [`identities`](Self::identities) of what [`resolve`](Self::resolve)
@@ -178,53 +195,50 @@ impl Snapshot {
 impl Snapshot {
     fn empty() -> Snapshot {
         Snapshot {
-            identities: Vec::new(),
-            slots: Vec::new(),
+            entries: Chunked::new(),
             ports: HashMap::new(),
             bindings: 0,
+            all: OnceLock::new(),
         }
     }
 
-    /// A copy sharing every identity (one reference count each; no key, certificate or
-    /// name is copied), to be changed by [`push`](Self::push) and [`remove`](Self::remove).
+    /// A copy sharing every part (no identity, chunk or shard is copied: a few hundred
+    /// reference counts), to be changed by [`push`](Self::push) and [`remove`](Self::remove),
+    /// which copy only the chunk and shards they change.
     fn duplicate(&self) -> Snapshot {
         Snapshot {
-            identities: self.identities.clone(),
-            slots: self.slots.clone(),
+            entries: self.entries.clone(),
             ports: self.ports.clone(),
             bindings: self.bindings,
+            all: OnceLock::new(),
         }
     }
 
     /// Adds entry `id`'s identity, served on `endpoints` (none of which is bound here);
     /// returns its index.
     fn push(&mut self, id: i64, identity: Arc<Identity>, endpoints: Vec<Endpoint>) -> usize {
-        let index = self.identities.len();
+        let index = self.entries.len();
         for endpoint in &endpoints {
             self.point(endpoint, Some(index));
         }
         self.bindings += endpoints.len();
-        self.identities.push(identity);
-        self.slots.push(Slot {
+        let slot = Slot {
             id,
             endpoints: endpoints.into(),
-        });
+        };
+        self.entries.push((identity, slot));
         index
     }
 
     /// Removes the identity at `index` and its bindings; the last identity takes its index.
     /// Returns the entry of the one that moved.
     fn remove(&mut self, index: usize) -> Option<i64> {
-        if index >= self.slots.len() {
-            return None;
-        }
-        let slot = self.slots.swap_remove(index);
-        self.identities.swap_remove(index);
+        let (_, slot) = self.entries.swap_remove(index)?;
         for endpoint in slot.endpoints.iter() {
             self.point(endpoint, None);
         }
         self.bindings = self.bindings.saturating_sub(slot.endpoints.len());
-        let moved = self.slots.get(index).cloned()?;
+        let moved = self.entries.get(index).map(|(_, slot)| slot.clone())?;
         for endpoint in moved.endpoints.iter() {
             self.point(endpoint, Some(index));
         }
@@ -233,15 +247,11 @@ impl Snapshot {
 
     /// Points `endpoint` at identity `index`, or unbinds it.
     fn point(&mut self, endpoint: &Endpoint, index: Option<usize>) {
-        let table = self.ports.entry(endpoint.port()).or_default();
+        let table = Arc::make_mut(self.ports.entry(endpoint.port()).or_default());
         match (endpoint.host_name(), endpoint.ip()) {
             (Some(host), _) => match index {
-                Some(i) => {
-                    table.hosts.insert(host.into(), i);
-                }
-                None => {
-                    table.hosts.remove(host);
-                }
+                Some(i) => table.hosts.insert(host.into(), i),
+                None => table.hosts.remove(host),
             },
             (None, Some(ip)) if endpoint.is_any_address() => {
                 if ip.is_ipv6() {
@@ -251,12 +261,8 @@ impl Snapshot {
                 }
             }
             (None, Some(ip)) => match index {
-                Some(i) => {
-                    table.addresses.insert(ip, i);
-                }
-                None => {
-                    table.addresses.remove(&ip);
-                }
+                Some(i) => table.addresses.insert(ip, i),
+                None => table.addresses.remove(&ip),
             },
             (None, None) => {}
         }
@@ -458,7 +464,7 @@ fn read_snapshot(
         let kept = reuse.and_then(|(held, tokens)| {
             let same = held.tokens.contains_key(&id) && held.tokens.get(&id) == tokens.get(&id);
             let index = *held.index_of.get(&id)?;
-            same.then(|| held.snapshot.identities.get(index).cloned())
+            same.then(|| held.snapshot.identity(index).cloned())
                 .flatten()
         });
         let identity = match kept {
