@@ -2,6 +2,7 @@
 //! server presents) and [`Export`] (an entry's key and chain as encrypted PEM), and how they
 //! are read from the rows, each checked against its MAC first.
 
+#[cfg(feature = "rustls")]
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -10,7 +11,7 @@ use std::time::SystemTime;
 use zeroize::Zeroizing;
 
 use super::Kek;
-use super::rows::{KEY_LABEL, Row, State, Stored, open_sealed, time};
+use super::rows::{Row, State, Stored, open_sealed, time};
 use super::transaction::Session;
 use crate::certificate::Certificate;
 use crate::endpoint::Endpoint;
@@ -125,6 +126,7 @@ pub struct Identity {
     pub(super) sealed: Option<SealedKey>,
     /// What the layer above builds from this identity and keeps with it (the TLS resolver's
     /// key): built at most once, and shared, as the identity is, by every snapshot holding it.
+    #[cfg(feature = "rustls")]
     pub(crate) attached: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
@@ -184,15 +186,15 @@ impl Identity {
     /// The private key as PKCS#8 DER, for a TLS library that parses it itself: the opened
     /// key's if it was opened, else the sealed key decrypted now (checked by its AEAD tag,
     /// which binds it to this entry's key fingerprint), without parsing it or keeping it.
+    #[cfg(feature = "rustls")]
     pub(crate) fn pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>> {
         if self.key_opened() {
             return self.private_key()?.to_pkcs8_der();
         }
-        let sealed = self.sealed.as_ref().and_then(|s| {
-            s.kek
-                .keys
-                .open(KEY_LABEL, self.fingerprint.as_bytes(), &s.blob)
-        });
+        let sealed = self
+            .sealed
+            .as_ref()
+            .and_then(|s| super::rows::open_sealed_der(&s.kek.keys, &self.fingerprint, &s.blob));
         sealed.ok_or_else(|| {
             StoreError::Tampered {
                 entry: self.name.clone(),
@@ -346,6 +348,7 @@ impl Session<'_> {
             chain,
             key: OnceLock::from(Ok(key)),
             sealed: None,
+            #[cfg(feature = "rustls")]
             attached: OnceLock::new(),
         })
     }
@@ -371,6 +374,7 @@ impl Session<'_> {
                 kek: Arc::clone(kek),
                 blob: row.sealed_key,
             }),
+            #[cfg(feature = "rustls")]
             attached: OnceLock::new(),
         })
     }

@@ -8,6 +8,7 @@ mod write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{OptionalExtension, params};
+use zeroize::Zeroizing;
 
 use super::schema::db;
 use super::seal::Keys;
@@ -448,6 +449,16 @@ pub(super) fn parse_bindings(texts: &[String]) -> Result<Vec<Endpoint>> {
 /// What [`open_sealed`] says of a sealed key that does not decrypt.
 const NOT_OPENED: &str = "its sealed private key does not decrypt";
 
+/// Decrypts the sealed key of the entry whose key has fingerprint `fp`: its PKCS#8 DER, or
+/// `None` if it does not open (altered, or sealed for another key or under other keys).
+pub(super) fn open_sealed_der(
+    keys: &Keys,
+    fp: &Fingerprint,
+    sealed: &[u8],
+) -> Option<Zeroizing<Vec<u8>>> {
+    keys.open(KEY_LABEL, fp.as_bytes(), sealed)
+}
+
 /// Opens the sealed key of the entry whose key has fingerprint `fp`; on failure, what was
 /// wrong (the entry was tampered with).
 pub(super) fn open_sealed(
@@ -455,9 +466,7 @@ pub(super) fn open_sealed(
     fp: &Fingerprint,
     sealed: &[u8],
 ) -> std::result::Result<PrivateKey, &'static str> {
-    let der = keys
-        .open(KEY_LABEL, fp.as_bytes(), sealed)
-        .ok_or(NOT_OPENED)?;
+    let der = open_sealed_der(keys, fp, sealed).ok_or(NOT_OPENED)?;
     // The key's size was accepted when it was stored, possibly under the legacy policy;
     // the AEAD tag vouches that it is the key that was stored.
     let key = PrivateKey::from_der_with_policy(&der, KeySizePolicy::InsecureLegacy)

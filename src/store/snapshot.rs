@@ -164,6 +164,7 @@ impl Snapshot {
     }
 
     /// Every identity, in the order of [`identities`](Self::identities).
+    #[cfg(feature = "rustls")]
     pub(crate) fn each_identity(&self) -> impl Iterator<Item = &Arc<Identity>> {
         self.entries.iter().map(|(identity, _)| identity)
     }
