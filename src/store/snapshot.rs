@@ -54,8 +54,9 @@ impl KeyStore {
     /// To learn cheaply when to take the next one, use a [`Watcher`] instead.
     ///
     /// It also checks the whole state, as [`check`](Self::check) does: the store-level
-    /// authenticator ([`StoreError::StateTampered`]) and the generation, which may not be
-    /// older than one this handle has seen ([`StoreError::RolledBack`]).
+    /// authenticator ([`StoreError::StateTampered`](crate::error::StoreError::StateTampered)) and the generation, which may not be
+    /// older than one this handle has seen
+    /// ([`StoreError::RolledBack`](crate::error::StoreError::RolledBack)).
     pub fn snapshot(&self) -> Result<Snapshot> {
         let kek = self.inner.kek();
         let (generation, (snapshot, _)) = self.read(|s| {
@@ -371,9 +372,12 @@ impl Watcher {
     /// nothing did.
     ///
     /// Only what changed is read: the entries the store's change log names for the
-    /// generations since the last snapshot, checked one by one, and the store-level
-    /// authenticator checked incrementally from them (see the [module
-    /// documentation](self#incremental-refresh)). The identities of the other entries are
+    /// generations since the last snapshot, each checked against its MAC, and the store-level
+    /// authenticator checked incrementally: the digest held for the last snapshot, with the
+    /// old and new tokens of the changed entries exchanged, must equal the one now stored,
+    /// which holds only if those are all the entries that changed (the log is not trusted;
+    /// when it does not add up, or the file changed but not the record, everything is read
+    /// and checked, as [`KeyStore::snapshot`] does). The identities of the other entries are
     /// the same `Arc`s in the new snapshot. A commit that changed nothing served (a new
     /// pending key) costs the state record, the log and that entry's MAC: no snapshot is
     /// built.
