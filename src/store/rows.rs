@@ -273,6 +273,16 @@ impl Session<'_> {
         parse_bindings(&self.binding_texts(id)?)
     }
 
+    /// Whether any endpoint is bound to entry `id` (one index probe; unchecked).
+    pub(super) fn is_bound(&self, id: i64) -> Result<bool> {
+        let found: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT 1 FROM bindings WHERE entry_id = ?1 LIMIT 1")
+            .and_then(|mut st| st.query_row(params![id], |r| r.get(0)).optional())
+            .map_err(db("reading bindings"))?;
+        Ok(found.is_some())
+    }
+
     pub(super) fn bound_entry(&self, endpoint: &Endpoint) -> Result<Option<i64>> {
         self.conn
             .prepare_cached("SELECT entry_id FROM bindings WHERE endpoint = ?1")
@@ -584,6 +594,10 @@ mod tests {
             (
                 "SELECT mac FROM entries WHERE id = ?1".into(),
                 "INTEGER PRIMARY KEY",
+            ),
+            (
+                "SELECT 1 FROM bindings WHERE entry_id = ?1 LIMIT 1".into(),
+                "bindings_entry_id",
             ),
             (
                 "DELETE FROM changes WHERE generation <= ?1".into(),

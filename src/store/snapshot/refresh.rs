@@ -18,7 +18,8 @@
 //!    entry instead of `D_g` plus the differences.
 //! 4. Each changed entry that is or was bound is then read and checked against its MAC, as a
 //!    full read checks it; the others keep their identities, which were checked when read and
-//!    whose MACs (hence contents, chains and bindings) have not changed.
+//!    whose MACs (hence contents, chains and bindings) have not changed. A changed entry with
+//!    no binding row, and none before, is not read further: it serves nothing.
 //!
 //! So the new snapshot is exactly what a full read of the authenticated state at `G` gives.
 //! The log itself is not trusted: it only says where to look. When it does not add up (a
@@ -146,8 +147,11 @@ fn delta(session: &Session<'_>, kek: &Arc<Kek>, held: &mut Held) -> Result<Optio
     }
     let mut bound = Vec::new();
     for &(id, token) in &tokens {
+        let was = held.index_of.contains_key(&id);
+        // An entry that neither was nor is bound (a new pending key) serves nothing: its
+        // token is in the digest, and it is not read further.
         let now = match token {
-            Some(_) => {
+            Some(_) if was || session.is_bound(id)? => {
                 let stored = session.stored(id)?;
                 if stored.bindings.is_empty() {
                     None
@@ -157,9 +161,9 @@ fn delta(session: &Session<'_>, kek: &Arc<Kek>, held: &mut Held) -> Result<Optio
                     Some((identity, endpoints))
                 }
             }
-            None => None,
+            _ => None,
         };
-        if now.is_some() || held.index_of.contains_key(&id) {
+        if now.is_some() || was {
             bound.push((id, now));
         }
     }
