@@ -123,9 +123,15 @@ fn per_size(c: &mut Criterion, store: &KeyStore, n: usize) {
         tx.rollback().expect("rollback");
     }
     let (before, heap_before) = (rss(), heap());
+    let (cpu, wall) = (thread_cpu(), Instant::now());
     let resolver = resolver(store);
+    let (cpu, wall) = (thread_cpu() - cpu, wall.elapsed());
     let (after, heap_after) = (rss(), heap());
     assert_eq!(resolver.snapshot().len(), n);
+    println!(
+        "scale/first_snapshot_cpu/{n}: {cpu:?} of this thread's CPU time ({wall:?} wall) for \
+         the first snapshot"
+    );
     println!(
         "scale/memory/{n}: {:.0} bytes of heap per entry held after the first snapshot (keys \
          sealed); resident memory grew by {:.0} bytes per entry",
@@ -323,6 +329,19 @@ fn small_key(seed: u64) -> PrivateKey {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     PrivateKey::generate_rsa_with_policy(&mut rng, 512, KeySizePolicy::InsecureLegacy)
         .expect("key generation")
+}
+
+/// This thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`): what the work cost, whatever the
+/// machine's other load.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// Resident memory of this process, in bytes (`/proc/self/statm`).
