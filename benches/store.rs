@@ -27,20 +27,21 @@
 //! once from seeded random sources and cached as PKCS#8 DER under `<target>/bench-keys/`
 //! (the first run spends a minute or so on them).
 
+#[path = "support/key_cache.rs"]
+mod key_cache;
+
 use std::hint::black_box;
 use std::io::Write;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use key_cache::target_dir;
 use keymanager::{
-    CertificateRequest, DistinguishedName, KdfParams, KeySizePolicy, KeyStore, PrivateKey,
-    StoreOptions,
+    CertificateRequest, DistinguishedName, KdfParams, KeyStore, PrivateKey, StoreOptions,
 };
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
 criterion_group!(
     benches,
@@ -313,48 +314,7 @@ fn request_for(key: &PrivateKey, host: &str) -> CertificateRequest {
 /// `n` keys of `bits` bits from seeds 0..n, read from `<target>/bench-keys/` or made and
 /// cached there.
 fn cached_keys(bits: usize, n: usize) -> Vec<PrivateKey> {
-    let dir = target_dir().join("bench-keys");
-    std::fs::create_dir_all(&dir).expect("creating the key cache directory");
-    (0..n)
-        .map(|i| {
-            let path = dir.join(format!("rsa{bits}-seed{i}.der"));
-            if let Ok(der) = std::fs::read(&path)
-                && let Ok(key) =
-                    PrivateKey::from_der_with_policy(&der, KeySizePolicy::InsecureLegacy)
-            {
-                return key;
-            }
-            if i % 1000 == 0 {
-                eprintln!(
-                    "bench: generating and caching {bits}-bit keys {i}.. in {}",
-                    dir.display()
-                );
-            }
-            let mut rng = ChaCha8Rng::seed_from_u64(i as u64);
-            let key =
-                PrivateKey::generate_rsa_with_policy(&mut rng, bits, KeySizePolicy::InsecureLegacy)
-                    .expect("key generation");
-            write_private(&path, &key.to_pkcs8_der().expect("PKCS#8"));
-            key
-        })
-        .collect()
-}
-
-/// Writes a cached key, mode 0600 (they are throw-away bench keys, but still private keys).
-fn write_private(path: &Path, der: &[u8]) {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).expect("creating a cached key");
-    file.write_all(der).expect("writing a cached key");
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+    (0..n).map(|i| key_cache::cached_key(bits, i)).collect()
 }
 
 /// Has one throw-away CA, made with the `openssl` CLI, sign each request as a server

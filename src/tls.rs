@@ -14,9 +14,13 @@
 //!
 //! # The handshake path
 //!
-//! Handshakes are answered from an in-memory [`Snapshot`] and a prebuilt
-//! `Arc<CertifiedKey>` per identity, behind an [`ArcSwap`]: a handshake does one atomic load
-//! and a few hash lookups. No database query, no lock, no key parsing.
+//! Handshakes are answered from an in-memory [`Snapshot`] and an `Arc<CertifiedKey>` per
+//! identity, behind an [`ArcSwap`]: a handshake does one atomic load and a few hash lookups.
+//! No database query, no lock. An identity's key is opened (decrypted, parsed, and made into
+//! the key rustls signs with) by the first handshake that needs it, once; every later
+//! handshake reuses it. So a store of 100,000 entries starts without decrypting 100,000 keys;
+//! [`preload`](StoreResolverBuilder::preload) opens them all up front instead, for a server
+//! that wants every unusable key reported at startup.
 //!
 //! # Refresh
 //!
@@ -24,10 +28,12 @@
 //! [`check_every`](StoreResolverBuilder::check_every) (1 s by default) and asks the store's
 //! [`Watcher`] whether anything was committed since the snapshot was read (SQLite's
 //! `PRAGMA data_version`: a few microseconds, no table read), by this process or another
-//! one. If so, it reads a new snapshot, builds the keys, and swaps the new set in at once:
-//! a handshake sees either the old set or the new one, never a mix and never nothing, so no
-//! handshake fails because of the switch. A committed change is served within one interval
-//! plus the time to read the snapshot.
+//! one. If so, it reads what changed ([`Watcher::refresh`]: only the entries the commits
+//! touched) and swaps the new set in at once: a handshake sees either the old set or the new
+//! one, never a mix and never nothing, so no handshake fails because of the switch. Every
+//! identity the commits did not touch, and its `CertifiedKey`, is shared with the new set, not
+//! rebuilt; a commit that touched nothing served (a new pending key) swaps nothing. A
+//! committed change is served within one interval plus the time to read it.
 //!
 //! A resumed TLS session does not ask the resolver: it keeps the certificate of the session
 //! it resumes, as any TLS server does. A server that must stop serving an old certificate at
@@ -47,10 +53,12 @@
 //! disk error) keeps serving the previous set and goes to the error hook
 //! ([`on_error`](StoreResolverBuilder::on_error); by default a line on standard error); it is
 //! retried at the next interval. An entry whose key the TLS library refuses (an RSA key under
-//! 2048 bits) is reported to the hook as [`TlsError::Unusable`]; handshakes that resolve to it
-//! fail, the others are served.
+//! 2048 bits), or whose sealed key does not open, is reported to the hook (as
+//! [`TlsError::Unusable`] or [`StoreError::Tampered`](crate::error::StoreError::Tampered)) by
+//! the first handshake that resolves to it (at build or refresh with
+//! [`preload`](StoreResolverBuilder::preload)); handshakes that resolve to it fail, the others
+//! are served.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, Weak};
 use std::thread::Thread;
@@ -63,7 +71,7 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
 use crate::error::{Error, Result, TlsError};
-use crate::fingerprint::Fingerprint;
+use crate::key::KeyType;
 use crate::store::{Identity, KeyStore, Snapshot, Watcher};
 
 /// Every signature scheme rustls signs with: what [`StoreResolver::lookup`] assumes the client
@@ -112,14 +120,14 @@ pub struct StoreResolver {
     served: ArcSwap<Served>,
     refresher: Mutex<Watcher>,
     on_error: ErrorHook,
+    preload: bool,
     thread: Option<Thread>,
 }
 
-/// What handshakes are answered from: a snapshot and the key of each of its identities
-/// (`None` for one the TLS library refused), at the same indexes.
+/// What handshakes are answered from: a snapshot, whose identities each keep the key rustls
+/// serves for them (see [`served_key`]).
 struct Served {
     snapshot: Arc<Snapshot>,
-    keys: Vec<Option<Arc<CertifiedKey>>>,
 }
 
 /// How to build a [`StoreResolver`]: see [`StoreResolver::builder`].
@@ -128,6 +136,7 @@ pub struct StoreResolverBuilder {
     local: SocketAddr,
     interval: Duration,
     background: bool,
+    preload: bool,
     on_error: Option<ErrorHook>,
 }
 
@@ -137,6 +146,7 @@ impl std::fmt::Debug for StoreResolverBuilder {
             .field("local", &self.local)
             .field("interval", &self.interval)
             .field("background", &self.background)
+            .field("preload", &self.preload)
             .finish_non_exhaustive()
     }
 }
@@ -167,6 +177,7 @@ impl StoreResolver {
             local,
             interval: Duration::from_secs(1),
             background: true,
+            preload: false,
             on_error: None,
         }
     }
@@ -174,6 +185,9 @@ impl StoreResolver {
     /// The key served to a handshake that asked for `server_name` (SNI) and offers every
     /// signature scheme: on an endpoint with an ECDSA and an RSA entry, the ECDSA one. `None`
     /// when nothing is bound (the handshake fails).
+    ///
+    /// The first handshake that resolves to an identity opens its key and builds what rustls
+    /// signs with (see [`preload`](StoreResolverBuilder::preload)); the others reuse it.
     pub fn lookup(&self, server_name: Option<&str>) -> Option<Arc<CertifiedKey>> {
         self.lookup_for(server_name, ALL_SCHEMES)
     }
@@ -192,13 +206,13 @@ impl StoreResolver {
         let slots = served
             .snapshot
             .resolve_index(server_name, self.local.ip(), self.local.port());
+        let snapshot = &served.snapshot;
         let i = slots.choose(|ecdsa| {
-            served.keys.get(ecdsa).is_some_and(|key| {
-                key.as_ref()
-                    .is_some_and(|key| key.key.choose_scheme(signature_schemes).is_some())
-            })
+            snapshot
+                .identity(ecdsa)
+                .is_some_and(|identity| takes(identity.key_type(), signature_schemes))
         })?;
-        served.keys.get(i)?.clone()
+        served_key(snapshot.identity(i)?, &*self.on_error)
     }
 
     /// The snapshot handshakes are answered from now.
@@ -219,14 +233,12 @@ impl StoreResolver {
             .refresher
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !watcher.changed()? {
+        let Some(snapshot) = watcher.refresh()? else {
             return Ok(false);
-        }
-        let snapshot = watcher.snapshot()?;
+        };
         // Still holding the watcher: two refreshes (the thread's and a caller's) store their
         // snapshots in the order they read them, so an older one never replaces a newer one.
-        let previous = self.served.load_full();
-        let served = build_served(snapshot, Some(&previous), &*self.on_error);
+        let served = build_served(snapshot, self.preload, &*self.on_error);
         self.served.store(Arc::new(served));
         drop(watcher);
         Ok(true)
@@ -281,6 +293,15 @@ impl StoreResolverBuilder {
         self
     }
 
+    /// Whether to build every identity's key when a snapshot is read (at build and at each
+    /// refresh, for the identities that changed), so that every unusable key is reported to
+    /// the hook at once. `false` by default: a key is opened by the first handshake that
+    /// needs it, so that a store of many entries starts without decrypting them all.
+    pub fn preload(mut self, preload: bool) -> Self {
+        self.preload = preload;
+        self
+    }
+
     /// Where refresh errors and unusable entries are reported, instead of standard error.
     pub fn on_error(mut self, hook: impl Fn(&Error) + Send + Sync + 'static) -> Self {
         self.on_error = Some(Arc::new(hook));
@@ -302,8 +323,12 @@ impl StoreResolverBuilder {
             .on_error
             .unwrap_or_else(|| Arc::new(|e: &Error| eprintln!("keymanager: TLS identities: {e}")));
         let mut watcher = self.store.watcher()?;
-        let snapshot = watcher.snapshot()?;
-        let served = build_served(snapshot, None, &*on_error);
+        // The first refresh of a watcher always reads a snapshot.
+        let snapshot = match watcher.refresh()? {
+            Some(snapshot) => snapshot,
+            None => Arc::new(watcher.snapshot()?),
+        };
+        let served = build_served(snapshot, self.preload, &*on_error);
         let interval = self.interval;
         let mut spawn_error = None;
         let resolver = Arc::new_cyclic(|weak: &Weak<StoreResolver>| {
@@ -327,6 +352,7 @@ impl StoreResolverBuilder {
                 served: ArcSwap::from_pointee(served),
                 refresher: Mutex::new(watcher),
                 on_error,
+                preload: self.preload,
                 thread,
             }
         });
@@ -340,52 +366,48 @@ impl StoreResolverBuilder {
     }
 }
 
-/// Builds the key of each identity of `snapshot`, reusing those of `previous` whose key and
-/// chain have not changed; reports the identities the TLS library refuses.
-fn build_served(
-    snapshot: Snapshot,
-    previous: Option<&Served>,
-    on_error: &dyn Fn(&Error),
-) -> Served {
-    let mut reusable: HashMap<Fingerprint, (&Identity, &Arc<CertifiedKey>)> = HashMap::new();
-    if let Some(previous) = previous {
-        for (identity, key) in previous.snapshot.identities().iter().zip(&previous.keys) {
-            if let Some(key) = key {
-                reusable.insert(identity.private_key().fingerprint(), (identity, key));
-            }
+/// What to serve from `snapshot`; with `preload`, every identity's key is built now (those
+/// shared with the previous snapshot have theirs already).
+fn build_served(snapshot: Arc<Snapshot>, preload: bool, on_error: &dyn Fn(&Error)) -> Served {
+    if preload {
+        for identity in snapshot.each_identity() {
+            served_key(identity, on_error);
         }
     }
-    let keys = snapshot
-        .identities()
-        .iter()
-        .map(|identity| {
-            let fp = identity.private_key().fingerprint();
-            if let Some((old, key)) = reusable.get(&fp)
-                && same_chain(old, identity)
-            {
-                return Some(Arc::clone(key));
-            }
-            match certified_key(identity) {
-                Ok(key) => Some(key),
-                Err(e) => {
-                    on_error(&e);
-                    None
-                }
-            }
-        })
-        .collect();
-    Served {
-        snapshot: Arc::new(snapshot),
-        keys,
-    }
+    Served { snapshot }
 }
 
-fn same_chain(a: &Identity, b: &Identity) -> bool {
-    a.chain().len() == b.chain().len()
-        && a.chain()
-            .iter()
-            .zip(b.chain())
-            .all(|(x, y)| x.to_der() == y.to_der())
+/// The identity's key as rustls serves it: built by the first handshake that needs it (or by
+/// a preload) and kept with the identity, so built at most once, and shared by every snapshot
+/// that shares the identity; `None` when it cannot be used (reported to `on_error` then).
+fn served_key(identity: &Identity, on_error: &dyn Fn(&Error)) -> Option<Arc<CertifiedKey>> {
+    let built = identity.attached.get_or_init(|| {
+        let key = match certified_key(identity) {
+            Ok(key) => Some(key),
+            Err(e) => {
+                on_error(&e);
+                None
+            }
+        };
+        Box::new(key)
+    });
+    // Only this module attaches anything to an identity, always this type.
+    built
+        .downcast_ref::<Option<Arc<CertifiedKey>>>()
+        .cloned()
+        .flatten()
+}
+
+/// Whether a client that offered `schemes` verifies the signatures of a `key`: for ECDSA,
+/// whether it offered the scheme of the key's curve (what rustls's ECDSA signer would choose);
+/// an RSA key signs with a scheme every TLS client takes.
+fn takes(key: KeyType, schemes: &[SignatureScheme]) -> bool {
+    let needed = match key {
+        KeyType::EcdsaP256 => SignatureScheme::ECDSA_NISTP256_SHA256,
+        KeyType::EcdsaP384 => SignatureScheme::ECDSA_NISTP384_SHA384,
+        _ => return true,
+    };
+    schemes.contains(&needed)
 }
 
 /// The identity as rustls serves it: its chain and a signing key from the default
@@ -398,8 +420,10 @@ fn certified_key(identity: &Identity) -> Result<Arc<CertifiedKey>> {
         }
         .into()
     };
-    // Borrowed from a zeroizing buffer: no copy of the key outlives this function.
-    let der = identity.private_key().to_pkcs8_der()?;
+    // Borrowed from a zeroizing buffer: no copy of the key outlives this function. The key
+    // is not parsed here (nor kept by the identity): rustls's provider parses it, and
+    // `keys_match` below checks it against the certificate.
+    let der = identity.pkcs8_der()?;
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der.as_slice()));
     let signing = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key)
         .map_err(|e| unusable(format!("its private key is refused ({e})")))?;

@@ -2,11 +2,16 @@
 //! server presents) and [`Export`] (an entry's key and chain as encrypted PEM), and how they
 //! are read from the rows, each checked against its MAC first.
 
+#[cfg(feature = "rustls")]
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use zeroize::Zeroizing;
 
-use super::rows::{Row, State, time};
+use super::Kek;
+use super::rows::{Row, State, Stored, open_sealed, time};
 use super::transaction::Session;
 use crate::certificate::Certificate;
 use crate::endpoint::Endpoint;
@@ -110,10 +115,34 @@ impl Entry {
 }
 
 /// What a server presents on a connection: an entry's certificate chain and private key.
+///
+/// An identity from a [`Snapshot`](super::Snapshot) holds its key sealed, as stored, and opens
+/// it the first time [`private_key`](Self::private_key) asks for it (at most once; the outcome
+/// is kept), so that reading a snapshot of many entries decrypts none of them. One from
+/// [`KeyStore::resolve`](super::KeyStore::resolve) has its key opened already.
 pub struct Identity {
     pub(super) name: String,
-    pub(super) chain: Vec<Certificate>,
-    pub(super) key: PrivateKey,
+    /// Certificates other than the leaf are shared between the identities of a snapshot
+    /// that have the same ones (most share an intermediate).
+    pub(super) chain: Vec<Arc<Certificate>>,
+    pub(super) fingerprint: Fingerprint,
+    /// The key's type, known without opening it (the entry's `key_type`, under its MAC).
+    pub(super) key_type: KeyType,
+    /// The opened key, or what was wrong with the sealed one.
+    pub(super) key: OnceLock<std::result::Result<PrivateKey, &'static str>>,
+    /// The sealed key and the keys that open it; `None` when `key` was set on creation.
+    pub(super) sealed: Option<SealedKey>,
+    /// What the layer above builds from this identity and keeps with it (the TLS resolver's
+    /// key): built at most once, and shared, as the identity is, by every snapshot holding it.
+    #[cfg(feature = "rustls")]
+    pub(crate) attached: OnceLock<Box<dyn Any + Send + Sync>>,
+}
+
+/// A private key as stored, with the store keys it was read under (the same `Arc` the store
+/// holds: no copy of the key material).
+pub(super) struct SealedKey {
+    pub(super) kek: Arc<Kek>,
+    pub(super) blob: Vec<u8>,
 }
 
 impl std::fmt::Debug for Identity {
@@ -121,7 +150,8 @@ impl std::fmt::Debug for Identity {
         f.debug_struct("Identity")
             .field("name", &self.name)
             .field("chain_len", &self.chain.len())
-            .field("key", &self.key)
+            .field("fingerprint", &self.fingerprint)
+            .field("key_opened", &self.key_opened())
             .finish()
     }
 }
@@ -132,15 +162,108 @@ impl Identity {
         &self.name
     }
 
-    /// The certificate chain, leaf first.
-    pub fn chain(&self) -> &[Certificate] {
+    /// The certificate chain, leaf first. The certificates after the leaf are shared with
+    /// the other identities of a snapshot that have the same ones.
+    pub fn chain(&self) -> &[Arc<Certificate>] {
         &self.chain
     }
 
-    /// The private key.
-    pub fn private_key(&self) -> &PrivateKey {
-        &self.key
+    /// The private key: decrypted and parsed the first time it is asked for (at most once),
+    /// then kept. A sealed key that does not open, or opens to another key, is
+    /// [`StoreError::Tampered`] (at every call: the outcome is kept).
+    pub fn private_key(&self) -> Result<&PrivateKey> {
+        let opened = self.key.get_or_init(|| match &self.sealed {
+            Some(sealed) => open_sealed(&sealed.kek.keys, &self.fingerprint, &sealed.blob),
+            None => Err("its key was not read"),
+        });
+        opened.as_ref().map_err(|what| {
+            StoreError::Tampered {
+                entry: self.name.clone(),
+                what: (*what).to_owned(),
+            }
+            .into()
+        })
     }
+
+    /// The fingerprint of the key (SHA-256 of its SubjectPublicKeyInfo), known without
+    /// opening it.
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint
+    }
+
+    /// The key's type (algorithm and size), known without opening it.
+    pub fn key_type(&self) -> KeyType {
+        self.key_type
+    }
+
+    /// The private key as PKCS#8 DER, for a TLS library that parses it itself: the opened
+    /// key's if it was opened, else the sealed key decrypted now (checked by its AEAD tag,
+    /// which binds it to this entry's key fingerprint), without parsing it or keeping it.
+    #[cfg(feature = "rustls")]
+    pub(crate) fn pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>> {
+        if self.key_opened() {
+            return self.private_key()?.to_pkcs8_der();
+        }
+        let sealed = self
+            .sealed
+            .as_ref()
+            .and_then(|s| super::rows::open_sealed_der(&s.kek.keys, &self.fingerprint, &s.blob));
+        sealed.ok_or_else(|| {
+            StoreError::Tampered {
+                entry: self.name.clone(),
+                what: "its sealed private key does not decrypt".into(),
+            }
+            .into()
+        })
+    }
+
+    /// Whether the private key has been opened (by [`private_key`](Self::private_key), or
+    /// because the identity was read with it).
+    pub fn key_opened(&self) -> bool {
+        self.key.get().is_some()
+    }
+}
+
+/// Parsed certificates by DER, shared between identities (an intermediate is parsed and held
+/// once for every identity it issued).
+#[derive(Default)]
+pub(super) struct Certificates(HashMap<Box<[u8]>, Arc<Certificate>>);
+
+/// The parsed chain of the checked `row`, after checking that its leaf certifies the row's key;
+/// the certificates after the leaf taken from (or added to) `shared`.
+fn checked_chain(
+    row: &Row,
+    ders: &[Vec<u8>],
+    shared: &mut Certificates,
+) -> Result<Vec<Arc<Certificate>>> {
+    let unparsed = || StoreError::Tampered {
+        entry: row.name.clone(),
+        what: "a stored certificate does not parse".into(),
+    };
+    let mut chain = Vec::with_capacity(ders.len());
+    for (i, der) in ders.iter().enumerate() {
+        if i > 0
+            && let Some(cert) = shared.0.get(der.as_slice())
+        {
+            chain.push(Arc::clone(cert));
+            continue;
+        }
+        let cert = Arc::new(Certificate::from_der(der).map_err(|_| unparsed())?);
+        if i > 0 {
+            shared
+                .0
+                .insert(der.clone().into_boxed_slice(), Arc::clone(&cert));
+        }
+        chain.push(cert);
+    }
+    if chain.first().map(|c| c.fingerprint()) != Some(row.fingerprint()) {
+        return Err(StoreError::Tampered {
+            entry: row.name.clone(),
+            what: "its certificate is not for its key".into(),
+        }
+        .into());
+    }
+    Ok(chain)
 }
 
 /// An exported entry: its key as encrypted PKCS#8 PEM and its chain as PEM.
@@ -177,8 +300,23 @@ impl Session<'_> {
     /// Every entry that `clause` (a `WHERE` and/or `ORDER BY` on `entries e`) selects, each
     /// checked against its MAC.
     pub(super) fn entries(&self, clause: &str, p: impl rusqlite::Params) -> Result<Vec<Entry>> {
-        let rows = self.rows(clause, p)?;
-        rows.into_iter().map(|row| self.to_entry(row)).collect()
+        let mut entries = Vec::new();
+        self.for_each_entry(clause, p, |entry| {
+            entries.push(entry);
+            Ok(())
+        })?;
+        Ok(entries)
+    }
+
+    /// Hands each entry that `clause` selects to `f`, checked against its MAC, as it is read:
+    /// one row in memory at a time.
+    pub(super) fn for_each_entry(
+        &self,
+        clause: &str,
+        p: impl rusqlite::Params,
+        mut f: impl FnMut(Entry) -> Result<()>,
+    ) -> Result<()> {
+        self.for_each_row(clause, p, |row| f(self.to_entry(row)?))
     }
 
     /// The listing of `row`, after checking its MAC.
@@ -216,26 +354,46 @@ impl Session<'_> {
         let row = self.row_by_id(id)?;
         let ders = self.chain(id)?;
         self.verify(&row, &ders)?;
-        let chain = ders
-            .iter()
-            .map(|d| Certificate::from_der(d))
-            .collect::<Result<Vec<_>>>()
-            .map_err(|_| StoreError::Tampered {
-                entry: row.name.clone(),
-                what: "a stored certificate does not parse".into(),
-            })?;
-        if chain.first().map(Certificate::fingerprint) != Some(row.fingerprint()) {
-            return Err(StoreError::Tampered {
-                entry: row.name.clone(),
-                what: "its certificate is not for its key".into(),
-            }
-            .into());
-        }
+        let chain = checked_chain(&row, &ders, &mut Certificates::default())?;
         let key = self.unseal(&row)?;
         Ok(Identity {
+            fingerprint: row.fingerprint(),
+            key_type: row.key_type,
             name: row.name,
             chain,
-            key,
+            key: OnceLock::from(Ok(key)),
+            sealed: None,
+            #[cfg(feature = "rustls")]
+            attached: OnceLock::new(),
+        })
+    }
+
+    /// What the checked entry `stored` serves, its key left sealed (opened by
+    /// [`Identity::private_key`] under `kek`, which must be this session's keys); checks that
+    /// the leaf certifies the key and that every binding of the entry is in the slot of its
+    /// key's algorithm. The certificates after the leaf come from `shared` when it has them,
+    /// and are added to it when not.
+    pub(super) fn sealed_identity(
+        &self,
+        stored: Stored,
+        kek: &Arc<Kek>,
+        shared: &mut Certificates,
+    ) -> Result<Identity> {
+        let chain = checked_chain(&stored.row, &stored.chain, shared)?;
+        self.check_binding_algorithms(&stored.row)?;
+        let row = stored.row;
+        Ok(Identity {
+            fingerprint: row.fingerprint(),
+            key_type: row.key_type,
+            name: row.name,
+            chain,
+            key: OnceLock::new(),
+            sealed: Some(SealedKey {
+                kek: Arc::clone(kek),
+                blob: row.sealed_key,
+            }),
+            #[cfg(feature = "rustls")]
+            attached: OnceLock::new(),
         })
     }
 
@@ -244,7 +402,7 @@ impl Session<'_> {
     /// endpoint is): one changed behind the store's back is refused here, never served.
     pub(super) fn bound_identity(&self, id: i64, algorithm: KeyAlgorithm) -> Result<Identity> {
         let identity = self.identity(id)?;
-        let key = identity.key.key_type();
+        let key = identity.key_type;
         if key.algorithm() != algorithm {
             return Err(StoreError::Tampered {
                 entry: identity.name,

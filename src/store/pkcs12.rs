@@ -162,7 +162,17 @@ impl KeyStore {
                 .into());
             }
             let identity = session.identity(row.id)?;
-            pkcs12::write(name, &identity.key, &identity.chain, password, options)
+            pkcs12::write(
+                name,
+                identity.private_key()?,
+                &identity
+                    .chain
+                    .iter()
+                    .map(|c| crate::Certificate::clone(c))
+                    .collect::<Vec<_>>(),
+                password,
+                options,
+            )
         })
     }
 }

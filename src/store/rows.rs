@@ -8,8 +8,10 @@ mod write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{OptionalExtension, params};
+use zeroize::Zeroizing;
 
 use super::schema::db;
+use super::seal::Keys;
 use super::slots::Slots;
 use super::transaction::Session;
 use crate::certificate::Certificate;
@@ -306,18 +308,46 @@ impl Session<'_> {
             .map_err(db("reading bindings"))
     }
 
-    pub(super) fn bindings_of(&self, id: i64) -> Result<Vec<Endpoint>> {
-        self.binding_texts(id)?
-            .iter()
-            .map(|t| {
-                t.parse::<Endpoint>().map_err(|_| {
-                    StoreError::Corrupt {
-                        reason: format!("stored binding `{}` does not parse", t.escape_debug()),
-                    }
-                    .into()
-                })
+    /// Refuses the checked `row` when one of its bindings is in the slot of another algorithm
+    /// than its key's. The algorithm is not under the entry's MAC (the endpoint is): one
+    /// changed behind the store's back is refused, never served.
+    pub(super) fn check_binding_algorithms(&self, row: &Row) -> Result<()> {
+        let key = row.key_type;
+        let other: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT algorithm FROM bindings WHERE entry_id = ?1 AND algorithm != ?2 LIMIT 1",
+            )
+            .and_then(|mut st| {
+                st.query_row(params![row.id, key.algorithm().name()], |r| r.get(0))
+                    .optional()
             })
-            .collect()
+            .map_err(db("reading bindings"))?;
+        match other {
+            None => Ok(()),
+            Some(text) => {
+                let algorithm = binding_algorithm(&text)?;
+                Err(StoreError::Tampered {
+                    entry: row.name.clone(),
+                    what: format!("a binding serves it as {algorithm} but its key is {key}"),
+                }
+                .into())
+            }
+        }
+    }
+
+    pub(super) fn bindings_of(&self, id: i64) -> Result<Vec<Endpoint>> {
+        parse_bindings(&self.binding_texts(id)?)
+    }
+
+    /// Whether any endpoint is bound to entry `id` (one index probe; unchecked).
+    pub(super) fn is_bound(&self, id: i64) -> Result<bool> {
+        let found: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT 1 FROM bindings WHERE entry_id = ?1 LIMIT 1")
+            .and_then(|mut st| st.query_row(params![id], |r| r.get(0)).optional())
+            .map_err(db("reading bindings"))?;
+        Ok(found.is_some())
     }
 
     /// The entries bound to `endpoint`, one per key algorithm.
@@ -422,25 +452,16 @@ impl Session<'_> {
     /// Opens the row's sealed key; a key that does not open, or opens to another key, is
     /// [`StoreError::Tampered`].
     pub(super) fn unseal(&self, row: &Row) -> Result<PrivateKey> {
-        let tampered = |what: &str| -> Error {
-            StoreError::Tampered {
+        open_sealed(&self.kek.keys, &row.fingerprint(), &row.sealed_key).or_else(|what| {
+            if what == NOT_OPENED {
+                self.check_salt()?;
+            }
+            Err(StoreError::Tampered {
                 entry: row.name.clone(),
                 what: what.to_owned(),
             }
-            .into()
-        };
-        let Some(der) = self.kek.keys.open(KEY_LABEL, &row.spki, &row.sealed_key) else {
-            self.check_salt()?;
-            return Err(tampered("its sealed private key does not decrypt"));
-        };
-        // The key's size was accepted when it was stored, possibly under the legacy policy;
-        // the AEAD tag vouches that it is the key that was stored.
-        let key = PrivateKey::from_der_with_policy(&der, KeySizePolicy::InsecureLegacy)
-            .map_err(|_| tampered("its private key does not parse"))?;
-        if key.fingerprint().as_bytes().as_slice() != row.spki.as_slice() {
-            return Err(tampered("its private key is not the key on record"));
-        }
-        Ok(key)
+            .into())
+        })
     }
 
     /// The row of the key with fingerprint `fp` (the install lookup: one index probe).
@@ -475,16 +496,71 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// Every row that `clause` (a `WHERE` and/or `ORDER BY` on `entries e`) selects, unchecked.
-    pub(super) fn rows(&self, clause: &str, p: impl rusqlite::Params) -> Result<Vec<Row>> {
+    /// Hands each row that `clause` selects to `f` as it is read, unchecked: one row in
+    /// memory at a time, however large the store.
+    pub(super) fn for_each_row(
+        &self,
+        clause: &str,
+        p: impl rusqlite::Params,
+        mut f: impl FnMut(Row) -> Result<()>,
+    ) -> Result<()> {
         let mut st = self
             .conn
             .prepare_cached(&format!("SELECT {ROW_COLUMNS} FROM entries e {clause}"))
             .map_err(db("listing entries"))?;
-        st.query_map(p, Row::from_sql)
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<Row>>>())
-            .map_err(db("listing entries"))
+        let mut rows = st.query(p).map_err(db("listing entries"))?;
+        while let Some(row) = rows.next().map_err(db("listing entries"))? {
+            f(Row::from_sql(row).map_err(db("listing entries"))?)?;
+        }
+        Ok(())
     }
+}
+
+/// Stored endpoints (canonical text), parsed; one that does not parse is
+/// [`StoreError::Corrupt`].
+pub(super) fn parse_bindings(texts: &[String]) -> Result<Vec<Endpoint>> {
+    texts
+        .iter()
+        .map(|t| {
+            t.parse::<Endpoint>().map_err(|_| {
+                StoreError::Corrupt {
+                    reason: format!("stored binding `{}` does not parse", t.escape_debug()),
+                }
+                .into()
+            })
+        })
+        .collect()
+}
+
+/// What [`open_sealed`] says of a sealed key that does not decrypt.
+const NOT_OPENED: &str = "its sealed private key does not decrypt";
+
+/// Decrypts the sealed key of the entry whose key has fingerprint `fp`: its PKCS#8 DER, or
+/// `None` if it does not open (altered, or sealed for another key or under other keys).
+pub(super) fn open_sealed_der(
+    keys: &Keys,
+    fp: &Fingerprint,
+    sealed: &[u8],
+) -> Option<Zeroizing<Vec<u8>>> {
+    keys.open(KEY_LABEL, fp.as_bytes(), sealed)
+}
+
+/// Opens the sealed key of the entry whose key has fingerprint `fp`; on failure, what was
+/// wrong (the entry was tampered with).
+pub(super) fn open_sealed(
+    keys: &Keys,
+    fp: &Fingerprint,
+    sealed: &[u8],
+) -> std::result::Result<PrivateKey, &'static str> {
+    let der = open_sealed_der(keys, fp, sealed).ok_or(NOT_OPENED)?;
+    // The key's size was accepted when it was stored, possibly under the legacy policy;
+    // the AEAD tag vouches that it is the key that was stored.
+    let key = PrivateKey::from_der_with_policy(&der, KeySizePolicy::InsecureLegacy)
+        .map_err(|_| "its private key does not parse")?;
+    if key.fingerprint() != *fp {
+        return Err("its private key is not the key on record");
+    }
+    Ok(key)
 }
 
 /// Runs `PRAGMA foreign_key_check`: a chain row, binding or renewal link that points at no
@@ -584,6 +660,24 @@ mod tests {
             (
                 "SELECT id FROM entries WHERE renewal_of = ?1".into(),
                 "entries_renewal_of",
+            ),
+            // A watcher's incremental refresh (issue 17): the change log since a generation,
+            // then each changed entry's MAC; the log's pruning.
+            (
+                "SELECT DISTINCT entry_id FROM changes WHERE generation > ?1".into(),
+                "PRIMARY KEY",
+            ),
+            (
+                "SELECT mac FROM entries WHERE id = ?1".into(),
+                "INTEGER PRIMARY KEY",
+            ),
+            (
+                "SELECT 1 FROM bindings WHERE entry_id = ?1 LIMIT 1".into(),
+                "bindings_entry_id",
+            ),
+            (
+                "DELETE FROM changes WHERE generation <= ?1".into(),
+                "PRIMARY KEY",
             ),
             // The planted-rows check of every new entry (issue 13).
             (

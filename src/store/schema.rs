@@ -19,7 +19,7 @@ use crate::error::{Result, StoreError};
 pub(super) const APPLICATION_ID: i64 = 0x4B4D_4731;
 
 /// Migration steps; `MIGRATIONS[i]` goes from version `i` to `i + 1`.
-pub(super) const MIGRATIONS: &[&str] = &[V1, super::acme::V2_ACME, V3, V4];
+pub(super) const MIGRATIONS: &[&str] = &[V1, super::acme::V2_ACME, V3, V4, V5_CHANGES];
 
 /// The version whose step ([`V3`]) adds the store-level authenticator: a file migrated from
 /// before it gets its record written (and its passphrase verifier re-labelled) by the store,
@@ -104,6 +104,21 @@ INSERT INTO bindings_v4 (endpoint, entry_id, algorithm)
 DROP TABLE bindings;
 ALTER TABLE bindings_v4 RENAME TO bindings;
 CREATE INDEX bindings_entry_id ON bindings(entry_id);
+";
+
+/// Version 5: the change log (issue 17): which entries each generation changed, written in
+/// the same transaction as the change, so that a [`Watcher`](super::Watcher) re-reads only
+/// those (see `snapshot/refresh.rs`). The `meta` row
+/// `changes_since` is the generation from which the log is complete (older rows are pruned);
+/// a file migrated here starts its log at its current generation.
+const V5_CHANGES: &str = "
+CREATE TABLE changes (
+    generation INTEGER NOT NULL,
+    entry_id   INTEGER NOT NULL,
+    PRIMARY KEY (generation, entry_id)
+) STRICT, WITHOUT ROWID;
+INSERT OR REPLACE INTO meta (name, value)
+    VALUES ('changes_since', COALESCE((SELECT generation FROM state WHERE id = 1), 0));
 ";
 
 /// Opens a connection with the store's settings: foreign keys on, `synchronous = FULL`

@@ -23,9 +23,14 @@ impl<T> Default for Slots<T> {
 impl<T: Copy> Slots<T> {
     /// Puts `value` in the slot of `algorithm`, replacing what was there.
     pub(crate) fn set(&mut self, algorithm: KeyAlgorithm, value: T) {
+        self.put(algorithm, Some(value));
+    }
+
+    /// Puts `value` in the slot of `algorithm`, or empties it (`None`).
+    pub(crate) fn put(&mut self, algorithm: KeyAlgorithm, value: Option<T>) {
         match algorithm {
-            KeyAlgorithm::Ecdsa => self.ecdsa = Some(value),
-            _ => self.rsa = Some(value),
+            KeyAlgorithm::Ecdsa => self.ecdsa = value,
+            _ => self.rsa = value,
         }
     }
 

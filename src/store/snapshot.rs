@@ -15,38 +15,56 @@
 //! snapshot and the data version in the same read transaction, so a commit that lands between
 //! the two is never missed: it shows as a change at the next check.
 //!
+//! # Incremental refresh
+//!
+//! A [`Watcher`] keeps what it last read and, after a commit, re-reads only the entries the
+//! store's change log names for the generations since (see [`refresh`](self::refresh)): the
+//! identities of the others, and everything built from them, are shared with the new
+//! snapshot. Keys stay sealed until first used ([`Identity::private_key`]).
+//!
 //! [`PRAGMA data_version`]: https://www.sqlite.org/pragma.html#pragma_data_version
 
+mod refresh;
+mod shared;
+
 use std::collections::HashMap;
-use std::collections::hash_map::Entry as MapEntry;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rusqlite::Connection;
 
-use super::rows::binding_algorithm;
+use super::entry::Certificates;
 use super::schema::{self, db};
 use super::slots::Slots;
 use super::transaction::Session;
-use super::{Identity, KeyStore, fill_busy};
+use super::{Identity, Kek, KeyStore, fill_busy};
 use crate::endpoint::{Endpoint, canonical_ip};
-use crate::error::{Result, StoreError};
+use crate::error::Result;
 use crate::hostname::{self, MAX_HOST_LEN};
 use crate::key::KeyAlgorithm;
+use refresh::Held;
+use shared::{Chunked, Sharded};
 
 impl KeyStore {
     /// Reads every binding and the identity it serves, in one read transaction: the store as
-    /// it is now, held in memory. Every served entry is checked (MAC, certificate, key) as
+    /// it is now, held in memory. Every served entry is checked (MAC, certificate) as
     /// [`resolve`](Self::resolve) checks it; one that fails makes the whole snapshot fail,
-    /// so that a holder keeps serving what it had rather than a partial store.
+    /// so that a holder keeps serving what it had rather than a partial store. Keys stay
+    /// sealed until first used ([`Identity::private_key`]); [`Snapshot::preload`] opens them
+    /// all now.
     ///
     /// To learn cheaply when to take the next one, use a [`Watcher`] instead.
     ///
     /// It also checks the whole state, as [`check`](Self::check) does: the store-level
-    /// authenticator ([`StoreError::StateTampered`]) and the generation, which may not be
-    /// older than one this handle has seen ([`StoreError::RolledBack`]).
+    /// authenticator ([`StoreError::StateTampered`](crate::error::StoreError::StateTampered)) and the generation, which may not be
+    /// older than one this handle has seen
+    /// ([`StoreError::RolledBack`](crate::error::StoreError::RolledBack)).
     pub fn snapshot(&self) -> Result<Snapshot> {
-        let (generation, snapshot) = self.read(|s| Ok((s.check_state()?, read_snapshot(s)?)))?;
+        let kek = self.inner.kek();
+        let (generation, (snapshot, _)) = self.read(|s| {
+            let snapshot = read_snapshot(s, &kek, None, &mut Certificates::default())?;
+            Ok((s.check_state()?, snapshot))
+        })?;
         self.inner.observe(generation)?;
         Ok(snapshot)
     }
@@ -59,26 +77,40 @@ impl KeyStore {
             store: self.clone(),
             conn,
             seen: None,
+            held: None,
         })
     }
 }
 
 /// A store's bindings and the identities they serve, as they were when it was read. Holds
-/// decrypted private keys (each zeroized when its last holder drops it); cheap to share
-/// behind an `Arc`.
+/// sealed private keys, each opened the first time it is used and zeroized when its last
+/// holder drops it; cheap to share behind an `Arc`.
 pub struct Snapshot {
-    identities: Vec<Arc<Identity>>,
-    ports: HashMap<u16, PortBindings>,
+    /// Each identity with its entry and the endpoints bound to it; the bindings name them by
+    /// index.
+    entries: Chunked<(Arc<Identity>, Slot)>,
+    ports: HashMap<u16, Arc<PortBindings>>,
     bindings: usize,
+    /// [`identities`](Self::identities), made on its first call.
+    all: OnceLock<Vec<Arc<Identity>>>,
 }
 
-/// The bindings on one port. Every key was parsed from a stored endpoint, so every host name
-/// here is a valid one, in lower case. Each endpoint holds the indexes of its entries, at most
-/// one per key algorithm.
-#[derive(Default)]
+/// Which entry an identity is, and what is bound to it.
+#[derive(Clone)]
+struct Slot {
+    id: i64,
+    /// The algorithm of its key: the slot its bindings fill on each endpoint.
+    algorithm: KeyAlgorithm,
+    endpoints: Arc<[Endpoint]>,
+}
+
+/// The bindings on one port, each naming the indexes in [`Snapshot::identities`] of its
+/// entries, at most one per key algorithm. Every key was parsed from a stored endpoint, so
+/// every host name here is a valid one, in lower case.
+#[derive(Default, Clone)]
 struct PortBindings {
-    hosts: HashMap<Box<str>, Slots<usize>>,
-    addresses: HashMap<IpAddr, Slots<usize>>,
+    hosts: Sharded<Arc<str>, Slots<usize>>,
+    addresses: Sharded<IpAddr, Slots<usize>>,
     any_v4: Slots<usize>,
     any_v6: Slots<usize>,
 }
@@ -87,7 +119,7 @@ impl std::fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Snapshot")
             .field("bindings", &self.bindings)
-            .field("identities", &self.identities.len())
+            .field("identities", &self.entries.len())
             .finish_non_exhaustive()
     }
 }
@@ -118,7 +150,7 @@ impl Snapshot {
         let ecdsa = algorithms.contains(&KeyAlgorithm::Ecdsa);
         self.resolve_index(host, local.ip(), local.port())
             .choose(|_| ecdsa)
-            .and_then(|i| self.identities.get(i))
+            .and_then(|i| self.identity(i))
     }
 
     /// The number of bindings.
@@ -131,9 +163,32 @@ impl Snapshot {
         self.bindings == 0
     }
 
-    /// The distinct identities the bindings serve, in no particular order.
+    /// The distinct identities the bindings serve, in no particular order. The list is made
+    /// at the first call (a snapshot does not hold one otherwise, so that a refresh shares
+    /// its parts with the previous snapshot instead of copying them).
     pub fn identities(&self) -> &[Arc<Identity>] {
-        &self.identities
+        self.all
+            .get_or_init(|| self.entries.iter().map(|(i, _)| Arc::clone(i)).collect())
+    }
+
+    /// Opens every identity's key now (each at most once, as a handshake would), for a
+    /// server that wants every failure at startup; returns the first one.
+    pub fn preload(&self) -> Result<()> {
+        for (identity, _) in self.entries.iter() {
+            identity.private_key()?;
+        }
+        Ok(())
+    }
+
+    /// The identity at `index` (an index [`resolve_index`](Self::resolve_index) gave).
+    pub(crate) fn identity(&self, index: usize) -> Option<&Arc<Identity>> {
+        self.entries.get(index).map(|(identity, _)| identity)
+    }
+
+    /// Every identity, in the order of [`identities`](Self::identities).
+    #[cfg(feature = "rustls")]
+    pub(crate) fn each_identity(&self) -> impl Iterator<Item = &Arc<Identity>> {
+        self.entries.iter().map(|(identity, _)| identity)
     }
 
     /// The indexes in [`identities`](Self::identities) of the entries of the endpoint
@@ -159,6 +214,95 @@ impl Snapshot {
             table.any_v6
         } else {
             table.any_v4
+        }
+    }
+}
+
+impl Snapshot {
+    fn empty() -> Snapshot {
+        Snapshot {
+            entries: Chunked::new(),
+            ports: HashMap::new(),
+            bindings: 0,
+            all: OnceLock::new(),
+        }
+    }
+
+    /// A copy sharing every part (no identity, chunk or shard is copied: a few hundred
+    /// reference counts), to be changed by [`push`](Self::push) and [`remove`](Self::remove),
+    /// which copy only the chunk and shards they change.
+    fn duplicate(&self) -> Snapshot {
+        Snapshot {
+            entries: self.entries.clone(),
+            ports: self.ports.clone(),
+            bindings: self.bindings,
+            all: OnceLock::new(),
+        }
+    }
+
+    /// Adds entry `id`'s identity, served on `endpoints` (none of which is bound here in the
+    /// slot of its key's algorithm); returns its index.
+    fn push(&mut self, id: i64, identity: Arc<Identity>, endpoints: Vec<Endpoint>) -> usize {
+        let index = self.entries.len();
+        let algorithm = identity.key_type().algorithm();
+        for endpoint in &endpoints {
+            self.point(endpoint, algorithm, Some(index));
+        }
+        self.bindings += endpoints.len();
+        let slot = Slot {
+            id,
+            algorithm,
+            endpoints: endpoints.into(),
+        };
+        self.entries.push((identity, slot));
+        index
+    }
+
+    /// Removes the identity at `index` and its bindings; the last identity takes its index.
+    /// Returns the entry of the one that moved.
+    fn remove(&mut self, index: usize) -> Option<i64> {
+        let (_, slot) = self.entries.swap_remove(index)?;
+        for endpoint in slot.endpoints.iter() {
+            self.point(endpoint, slot.algorithm, None);
+        }
+        self.bindings = self.bindings.saturating_sub(slot.endpoints.len());
+        let moved = self.entries.get(index).map(|(_, slot)| slot.clone())?;
+        for endpoint in moved.endpoints.iter() {
+            self.point(endpoint, moved.algorithm, Some(index));
+        }
+        Some(moved.id)
+    }
+
+    /// Points the `algorithm` slot of `endpoint` at identity `index`, or empties it.
+    fn point(&mut self, endpoint: &Endpoint, algorithm: KeyAlgorithm, index: Option<usize>) {
+        let table = Arc::make_mut(self.ports.entry(endpoint.port()).or_default());
+        match (endpoint.host_name(), endpoint.ip()) {
+            (Some(host), _) => {
+                let mut slots = table.hosts.get(host).copied().unwrap_or_default();
+                slots.put(algorithm, index);
+                if slots.is_empty() {
+                    table.hosts.remove(host);
+                } else {
+                    table.hosts.insert(host.into(), slots);
+                }
+            }
+            (None, Some(ip)) if endpoint.is_any_address() => {
+                if ip.is_ipv6() {
+                    table.any_v6.put(algorithm, index);
+                } else {
+                    table.any_v4.put(algorithm, index);
+                }
+            }
+            (None, Some(ip)) => {
+                let mut slots = table.addresses.get(&ip).copied().unwrap_or_default();
+                slots.put(algorithm, index);
+                if slots.is_empty() {
+                    table.addresses.remove(&ip);
+                } else {
+                    table.addresses.insert(ip, slots);
+                }
+            }
+            (None, None) => {}
         }
     }
 }
@@ -234,6 +378,8 @@ pub struct Watcher {
     conn: Connection,
     /// The data version the last snapshot was read at.
     seen: Option<i64>,
+    /// What the last snapshot was read from: the base of the next, incremental one.
+    held: Option<Held>,
 }
 
 impl std::fmt::Debug for Watcher {
@@ -247,34 +393,38 @@ impl std::fmt::Debug for Watcher {
 
 impl Watcher {
     /// Reads a snapshot, as [`KeyStore::snapshot`], and remembers the moment it was read
-    /// at for [`changed`](Self::changed).
+    /// at for [`changed`](Self::changed). After the first one, only what changed since the
+    /// last one is read ([`refresh`](Self::refresh)).
     pub fn snapshot(&mut self) -> Result<Snapshot> {
-        let kek = self.store.inner.kek();
-        let conn = &self.conn;
-        let result = (|| {
-            conn.execute_batch("BEGIN DEFERRED")
-                .map_err(db("beginning a read"))?;
-            let read = (|| -> Result<(i64, u64, Snapshot)> {
-                let version = data_version(conn)?;
-                let session = Session { conn, kek: &kek };
-                let generation = session.check_state()?;
-                let snapshot = read_snapshot(&session)?;
-                Ok((version, generation, snapshot))
-            })();
-            let end = conn.execute_batch("COMMIT").map_err(db("ending a read"));
-            let read = read?;
-            end?;
-            Ok(read)
-        })();
-        if !conn.is_autocommit() {
-            let _ = conn.execute_batch("ROLLBACK");
+        self.update()?;
+        Ok(self
+            .held
+            .as_ref()
+            .map_or_else(Snapshot::empty, |held| held.snapshot.duplicate()))
+    }
+
+    /// Reads what was committed since the last snapshot, if anything: `Some` with the new
+    /// snapshot when anything it serves changed (always for the first call), `None` when
+    /// nothing did.
+    ///
+    /// Only what changed is read: the entries the store's change log names for the
+    /// generations since the last snapshot, each checked against its MAC, and the store-level
+    /// authenticator checked incrementally: the digest held for the last snapshot, with the
+    /// old and new tokens of the changed entries exchanged, must equal the one now stored,
+    /// which holds only if those are all the entries that changed (the log is not trusted;
+    /// when it does not add up, or the file changed but not the record, everything is read
+    /// and checked, as [`KeyStore::snapshot`] does). The identities of the other entries are
+    /// the same `Arc`s in the new snapshot. A commit that changed nothing served (a new
+    /// pending key) costs the state record, the log and that entry's MAC: no snapshot is
+    /// built.
+    pub fn refresh(&mut self) -> Result<Option<Arc<Snapshot>>> {
+        if self.held.is_some() && !self.changed()? {
+            return Ok(None);
         }
-        let (version, generation, snapshot) =
-            result.map_err(|e| fill_busy(e, self.store.inner.options.busy_timeout))?;
-        // A state older than one seen is refused: the holder keeps serving the newer one.
-        self.store.inner.observe(generation)?;
-        self.seen = Some(version);
-        Ok(snapshot)
+        let changed = self.update()?;
+        Ok(changed
+            .then(|| self.held.as_ref().map(|h| Arc::clone(&h.snapshot)))
+            .flatten())
     }
 
     /// Whether anything was committed to the store, by this process or another one, since the
@@ -292,6 +442,36 @@ impl Watcher {
     pub fn store(&self) -> &KeyStore {
         &self.store
     }
+
+    /// Reads the store in one read transaction: incrementally from what is held when it can,
+    /// else in full. Returns whether the snapshot changed.
+    fn update(&mut self) -> Result<bool> {
+        let kek = self.store.inner.kek();
+        let conn = &self.conn;
+        let held = self.held.as_mut();
+        let result = (|| {
+            conn.execute_batch("BEGIN DEFERRED")
+                .map_err(db("beginning a read"))?;
+            let read = (|| -> Result<(i64, refresh::Step)> {
+                let version = data_version(conn)?;
+                let session = Session { conn, kek: &kek };
+                Ok((version, refresh::read(&session, &kek, held)?))
+            })();
+            let end = conn.execute_batch("COMMIT").map_err(db("ending a read"));
+            let read = read?;
+            end?;
+            Ok(read)
+        })();
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        let (version, step) =
+            result.map_err(|e| fill_busy(e, self.store.inner.options.busy_timeout))?;
+        // A state older than one seen is refused: the holder keeps serving the newer one.
+        self.store.inner.observe(step.generation())?;
+        self.seen = Some(version);
+        Ok(refresh::apply(&mut self.held, step))
+    }
 }
 
 fn data_version(conn: &Connection) -> Result<i64> {
@@ -299,69 +479,40 @@ fn data_version(conn: &Connection) -> Result<i64> {
         .map_err(db("checking for changes"))
 }
 
-/// Reads every binding and builds the identity of each bound entry once.
-fn read_snapshot(session: &Session<'_>) -> Result<Snapshot> {
-    let rows: Vec<(String, String, i64)> = {
+/// Reads every binding and builds the identity of each bound entry once, its key sealed
+/// under `kek` (this session's keys). An entry whose token is the one `reuse` holds for it is
+/// unchanged: its identity is shared, not rebuilt. Returns where each entry's identity is.
+fn read_snapshot(
+    session: &Session<'_>,
+    kek: &Arc<Kek>,
+    reuse: Option<(&Held, &HashMap<i64, [u8; 32]>)>,
+    shared: &mut Certificates,
+) -> Result<(Snapshot, HashMap<i64, usize>)> {
+    let ids: Vec<i64> = {
         let mut st = session
             .conn
-            .prepare_cached("SELECT endpoint, algorithm, entry_id FROM bindings")
+            .prepare_cached("SELECT DISTINCT entry_id FROM bindings")
             .map_err(db("reading bindings"))?;
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        st.query_map([], |r| r.get(0))
             .and_then(|rows| rows.collect::<rusqlite::Result<_>>())
             .map_err(db("reading bindings"))?
     };
-    let mut by_entry: HashMap<i64, (usize, KeyAlgorithm)> = HashMap::new();
-    let mut identities = Vec::new();
-    let mut ports: HashMap<u16, PortBindings> = HashMap::new();
-    for (text, algorithm, entry_id) in &rows {
-        let endpoint: Endpoint = text.parse().map_err(|_| StoreError::Corrupt {
-            reason: format!("stored binding `{}` does not parse", text.escape_debug()),
-        })?;
-        let algorithm = binding_algorithm(algorithm)?;
-        let index = match by_entry.entry(*entry_id) {
-            MapEntry::Occupied(o) if o.get().1 == algorithm => o.get().0,
-            MapEntry::Occupied(_) => {
-                // The same entry under both algorithms: one binding's algorithm was changed.
-                return Err(session
-                    .bound_identity(*entry_id, algorithm)
-                    .err()
-                    .unwrap_or_else(|| {
-                        StoreError::Corrupt {
-                            reason: "an entry is bound under two key algorithms".into(),
-                        }
-                        .into()
-                    }));
-            }
-            MapEntry::Vacant(v) => {
-                identities.push(Arc::new(session.bound_identity(*entry_id, algorithm)?));
-                v.insert((identities.len() - 1, algorithm)).0
-            }
+    let mut snapshot = Snapshot::empty();
+    let mut index_of = HashMap::with_capacity(ids.len());
+    for id in ids {
+        let stored = session.stored(id)?;
+        let endpoints = super::rows::parse_bindings(&stored.bindings)?;
+        let kept = reuse.and_then(|(held, tokens)| {
+            let same = held.tokens.contains_key(&id) && held.tokens.get(&id) == tokens.get(&id);
+            let index = *held.index_of.get(&id)?;
+            same.then(|| held.snapshot.identity(index).cloned())
+                .flatten()
+        });
+        let identity = match kept {
+            Some(identity) => identity,
+            None => Arc::new(session.sealed_identity(stored, kek, shared)?),
         };
-        let table = ports.entry(endpoint.port()).or_default();
-        match (endpoint.host_name(), endpoint.ip()) {
-            (Some(host), _) => {
-                table
-                    .hosts
-                    .entry(host.into())
-                    .or_default()
-                    .set(algorithm, index);
-            }
-            (None, Some(ip)) if endpoint.is_any_address() => {
-                if ip.is_ipv6() {
-                    table.any_v6.set(algorithm, index);
-                } else {
-                    table.any_v4.set(algorithm, index);
-                }
-            }
-            (None, Some(ip)) => {
-                table.addresses.entry(ip).or_default().set(algorithm, index);
-            }
-            (None, None) => {}
-        }
+        index_of.insert(id, snapshot.push(id, identity, endpoints));
     }
-    Ok(Snapshot {
-        identities,
-        ports,
-        bindings: rows.len(),
-    })
+    Ok((snapshot, index_of))
 }

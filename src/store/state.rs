@@ -20,6 +20,8 @@
 //! [`StoreOptions::min_generation`](super::StoreOptions::min_generation) lets an operator
 //! who records the generation refuse it at open.
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::KeyStore;
@@ -27,6 +29,11 @@ use super::schema::db;
 use super::seal::Keys;
 use super::transaction::Session;
 use crate::error::{Result, StoreError};
+
+/// The change log is pruned every this many generations...
+const PRUNE_EVERY: u64 = 256;
+/// ... down to this many generations.
+const CHANGES_KEPT: u64 = 4096;
 
 /// Purpose label of the state record's MAC.
 const STATE_LABEL: &[u8] = b"keymanager/v1/state";
@@ -214,6 +221,15 @@ impl Session<'_> {
             .prepare_cached("UPDATE state SET digest = ?1 WHERE id = 1")
             .and_then(|mut st| st.execute(params![digest.as_slice()]))
             .map_err(db("writing the store's authenticator"))?;
+        // The change log, for incremental snapshots: this entry changes in the generation
+        // this transaction will commit (the record's own, plus one).
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO changes (generation, entry_id) \
+                 SELECT generation + 1, ?1 FROM state WHERE id = 1",
+            )
+            .and_then(|mut st| st.execute(params![id]))
+            .map_err(db("writing the change log"))?;
         Ok(())
     }
 
@@ -237,7 +253,102 @@ impl Session<'_> {
             })?,
         };
         write(self.conn, &self.kek.keys, &record)?;
+        self.prune_changes(record.generation)?;
         Ok(record.generation)
+    }
+
+    /// Every [`PRUNE_EVERY`] generations, drops the change log's rows older than
+    /// [`CHANGES_KEPT`] generations and records where the log now starts: a snapshot older
+    /// than that is read in full.
+    fn prune_changes(&self, generation: u64) -> Result<()> {
+        if !generation.is_multiple_of(PRUNE_EVERY) || generation <= CHANGES_KEPT {
+            return Ok(());
+        }
+        let since = i64::try_from(generation - CHANGES_KEPT).unwrap_or(i64::MAX);
+        self.conn
+            .prepare_cached("DELETE FROM changes WHERE generation <= ?1")
+            .and_then(|mut st| st.execute(params![since]))
+            .and_then(|_| {
+                self.conn
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO meta (name, value) VALUES ('changes_since', ?1)",
+                    )
+                    .and_then(|mut st| st.execute(params![since]))
+            })
+            .map_err(db("pruning the change log"))?;
+        Ok(())
+    }
+
+    /// Checks the whole state as [`check_state`](Self::check_state) does, and returns the
+    /// record with every entry's token (what a [`Watcher`](super::Watcher) keeps to check
+    /// later states incrementally).
+    pub(super) fn state_tokens(&self) -> Result<(StateRecord, HashMap<i64, [u8; 32]>)> {
+        let record = self.state_record()?;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, mac FROM entries")
+            .map_err(db("reading the entries' MACs"))?;
+        let mut rows = st.query([]).map_err(db("reading the entries' MACs"))?;
+        let mut tokens = HashMap::new();
+        let mut digest = [0u8; 32];
+        while let Some(row) = rows.next().map_err(db("reading the entries' MACs"))? {
+            let id: i64 = row.get(0).map_err(db("reading the entries' MACs"))?;
+            let mac: Vec<u8> = row.get(1).map_err(db("reading the entries' MACs"))?;
+            let token = self.kek.keys.token(id, &mac);
+            xor(&mut digest, &token);
+            tokens.insert(id, token);
+        }
+        if digest != record.digest {
+            return Err(self.fault_in_set(&record.digest, &digest));
+        }
+        Ok((record, tokens))
+    }
+
+    /// The generation from which the change log is complete: every entry changed by a later
+    /// generation has a row. Untrusted, as the log is: it only says where to look.
+    pub(super) fn changes_since(&self) -> Result<u64> {
+        let since: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE name = 'changes_since'")
+            .and_then(|mut st| st.query_row([], |r| r.get(0)).optional())
+            .map_err(db("reading the change log"))?;
+        Ok(since
+            .and_then(|s| u64::try_from(s).ok())
+            .unwrap_or(u64::MAX))
+    }
+
+    /// The entries the change log names for generations after `generation`, at most `limit`
+    /// of them (`None` when there are more).
+    pub(super) fn changed_since(&self, generation: u64, limit: usize) -> Result<Option<Vec<i64>>> {
+        let generation = i64::try_from(generation).unwrap_or(i64::MAX);
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT DISTINCT entry_id FROM changes WHERE generation > ?1")
+            .map_err(db("reading the change log"))?;
+        let mut rows = st
+            .query(params![generation])
+            .map_err(db("reading the change log"))?;
+        let mut ids = Vec::new();
+        while let Some(row) = rows.next().map_err(db("reading the change log"))? {
+            if ids.len() == limit {
+                return Ok(None);
+            }
+            ids.push(row.get(0).map_err(db("reading the change log"))?);
+        }
+        Ok(Some(ids))
+    }
+
+    /// The MAC of entry `id` as stored, unchecked; `None` when there is no such entry.
+    pub(super) fn entry_mac(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        self.conn
+            .prepare_cached("SELECT mac FROM entries WHERE id = ?1")
+            .and_then(|mut st| st.query_row(params![id], |r| r.get(0)).optional())
+            .map_err(db("reading an entry's MAC"))
+    }
+
+    /// Entry `id`'s token, for a MAC read from the file.
+    pub(super) fn token(&self, id: i64, mac: &[u8]) -> [u8; 32] {
+        self.kek.keys.token(id, mac)
     }
 }
 
@@ -255,7 +366,7 @@ impl KeyStore {
     }
 }
 
-fn xor(into: &mut [u8; 32], token: &[u8; 32]) {
+pub(super) fn xor(into: &mut [u8; 32], token: &[u8; 32]) {
     for (a, b) in into.iter_mut().zip(token) {
         *a ^= b;
     }

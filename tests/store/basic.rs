@@ -642,8 +642,11 @@ fn bindings_and_resolution() {
         .unwrap()
         .unwrap();
     assert_eq!(identity.chain().len(), 1);
-    assert!(identity.chain()[0].matches(identity.private_key()));
-    assert_eq!(identity.private_key().fingerprint(), key(0).fingerprint());
+    assert!(identity.chain()[0].matches(identity.private_key().unwrap()));
+    assert_eq!(
+        identity.private_key().unwrap().fingerprint(),
+        key(0).fingerprint()
+    );
 
     let www = store.entry("www").unwrap();
     assert_eq!(www.bindings(), [ep("www.example.com:443")]);
@@ -709,7 +712,10 @@ fn renewal_takes_over_name_and_bindings_on_install() {
     assert_eq!(renewal.fingerprint(), req.fingerprint());
     // The old certificate keeps serving.
     let serving = store.resolve(ip("192.0.2.1"), 443, None).unwrap().unwrap();
-    assert_eq!(serving.private_key().fingerprint(), key(0).fingerprint());
+    assert_eq!(
+        serving.private_key().unwrap().fingerprint(),
+        key(0).fingerprint()
+    );
     let mut tx = store.begin().unwrap();
     let err = tx.renew("www (renewal)", 2048).unwrap_err();
     assert!(
@@ -729,7 +735,10 @@ fn renewal_takes_over_name_and_bindings_on_install() {
     assert_eq!(entries[0].bindings(), [ep("0.0.0.0:443")]);
     assert_eq!(entries[0].renewal_of(), None);
     let serving = store.resolve(ip("192.0.2.1"), 443, None).unwrap().unwrap();
-    assert_eq!(serving.private_key().fingerprint(), req.fingerprint());
+    assert_eq!(
+        serving.private_key().unwrap().fingerprint(),
+        req.fingerprint()
+    );
     assert_eq!(serving.name(), "www");
 }
 
@@ -754,7 +763,10 @@ fn change_passphrase_reseals_everything() {
     // This handle keeps working.
     assert_eq!(store.entries().unwrap().len(), 2);
     let id = store.resolve(ip("192.0.2.1"), 443, None).unwrap().unwrap();
-    assert_eq!(id.private_key().fingerprint(), key(0).fingerprint());
+    assert_eq!(
+        id.private_key().unwrap().fingerprint(),
+        key(0).fingerprint()
+    );
     // A handle opened before is told to reopen.
     let err = stale.begin().unwrap_err();
     assert!(
@@ -776,7 +788,10 @@ fn change_passphrase_reseals_everything() {
         .resolve(ip("192.0.2.1"), 443, None)
         .unwrap()
         .unwrap();
-    assert_eq!(id.private_key().fingerprint(), key(0).fingerprint());
+    assert_eq!(
+        id.private_key().unwrap().fingerprint(),
+        key(0).fingerprint()
+    );
 }
 
 #[test]

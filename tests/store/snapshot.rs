@@ -165,7 +165,7 @@ fn host_before_wildcard_before_address_before_any() {
     let id = snapshot
         .resolve(Some("intranet"), "192.0.2.10:443".parse().unwrap())
         .unwrap();
-    assert!(id.chain()[0].matches(id.private_key()));
+    assert!(id.chain()[0].matches(id.private_key().unwrap()));
 }
 
 #[test]
@@ -219,4 +219,99 @@ fn a_watcher_sees_every_commit_and_only_commits() {
     install(&b, "www", 0, "www.example.test", &["www.example.test:443"]);
     assert!(watcher.changed().unwrap());
     assert_eq!(watcher.snapshot().unwrap().len(), 1);
+}
+
+/// Issue 17: after one change, a watcher re-reads only that entry: every other identity is
+/// the same `Arc` in the new snapshot; a commit that touches nothing served (a new pending
+/// key) gives no new snapshot at all; keys stay sealed until asked for, and are opened once.
+#[test]
+fn a_refresh_rebuilds_only_what_changed_and_keys_open_on_first_use() {
+    use std::sync::Arc;
+
+    use keymanager::store::Identity;
+
+    let store = KeyStore::open_in_memory_with(PASS, &options()).unwrap();
+    let names = ["a", "b", "c", "d"];
+    for (i, name) in names.iter().enumerate() {
+        let host = format!("{name}.example.test");
+        install(&store, name, 10 + i, &host, &[&format!("{host}:443")]);
+    }
+    let local: SocketAddr = "192.0.2.1:443".parse().unwrap();
+    let served = |s: &keymanager::store::Snapshot, name: &str| -> Arc<Identity> {
+        Arc::clone(
+            s.resolve(Some(&format!("{name}.example.test")), local)
+                .unwrap(),
+        )
+    };
+    let mut watcher = store.watcher().unwrap();
+    let first = watcher.refresh().unwrap().expect("the first refresh reads");
+    assert_eq!(first.identities().len(), 4);
+    assert!(
+        first.identities().iter().all(|i| !i.key_opened()),
+        "no key is decrypted by reading a snapshot"
+    );
+    assert!(watcher.refresh().unwrap().is_none(), "nothing committed");
+
+    // A new pending key: committed, but nothing served changed.
+    let dn: DistinguishedName = "CN=e.example.test".parse().unwrap();
+    let request = CertificateRequest::builder(dn).sign(&key(20)).unwrap();
+    let mut tx = store.begin().unwrap();
+    tx.add_pending("e", key(20), &request).unwrap();
+    tx.commit().unwrap();
+    assert!(watcher.changed().unwrap());
+    assert!(watcher.refresh().unwrap().is_none(), "no new snapshot");
+    assert!(!watcher.changed().unwrap());
+
+    // One change: `b` gets a second binding.
+    let mut tx = store.begin().unwrap();
+    tx.bind("0.0.0.0:443".parse().unwrap(), "b").unwrap();
+    tx.commit().unwrap();
+    let second = watcher.refresh().unwrap().expect("b changed");
+    assert_eq!(second.len(), 5);
+    for name in names {
+        let same = Arc::ptr_eq(&served(&first, name), &served(&second, name));
+        assert_eq!(same, name != "b", "{name}");
+    }
+    assert_eq!(
+        second
+            .resolve(None, "192.0.2.1:443".parse().unwrap())
+            .unwrap()
+            .name(),
+        "b"
+    );
+
+    // The key is opened once, on first use, and the result kept.
+    let b = served(&second, "b");
+    assert!(!b.key_opened());
+    let opened: *const _ = b.private_key().unwrap();
+    assert!(b.key_opened());
+    assert!(std::ptr::eq(opened, b.private_key().unwrap()));
+    assert_eq!(
+        b.private_key().unwrap().fingerprint(),
+        key(11).fingerprint()
+    );
+    assert_eq!(b.fingerprint(), key(11).fingerprint());
+
+    // An entry unbound and removed leaves, and the others stay (one moves to its place).
+    let mut tx = store.begin().unwrap();
+    tx.remove_with_bindings("a").unwrap();
+    tx.commit().unwrap();
+    let third = watcher.refresh().unwrap().expect("a left");
+    assert_eq!(third.identities().len(), 3);
+    let fallback = third.resolve(Some("a.example.test"), local).unwrap();
+    assert_eq!(fallback.name(), "b", "the any-address now");
+    for name in ["b", "c", "d"] {
+        assert!(
+            Arc::ptr_eq(&served(&second, name), &served(&third, name)),
+            "{name}"
+        );
+    }
+    // What the incremental snapshots hold is what a full read gives.
+    let full = store.snapshot().unwrap();
+    assert_eq!(full.len(), third.len());
+    for name in ["b", "c", "d"] {
+        assert_eq!(served(&full, name).name(), served(&third, name).name());
+    }
+    assert!(third.preload().is_ok());
+    assert!(third.identities().iter().all(|i| i.key_opened()));
 }

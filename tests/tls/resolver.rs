@@ -306,3 +306,63 @@ fn lookup_for_chooses_ecdsa_only_with_a_matching_scheme() {
     resolver.refresh().unwrap();
     assert_eq!(served(&[S::RSA_PSS_SHA256]), ecdsa);
 }
+
+/// Issue 17: a refresh after one change rebuilds that entry only: every other name is served
+/// the same `CertifiedKey` (pointer-equal) as before, built once by its first handshake (the
+/// identity keeps its key sealed); a new pending key gives no new snapshot.
+#[test]
+fn a_refresh_after_one_renewal_keeps_every_other_key() {
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(dir.path());
+    for (i, name) in ["a", "b", "c"].into_iter().enumerate() {
+        let host = format!("{name}.test");
+        fixture::install(&store, name, 20 + i as u64, &[&host], &[]);
+        fixture::bind(&store, name, &[format!("{host}:443")]);
+    }
+    let resolver = StoreResolver::builder(&store, "127.0.0.1:443".parse().unwrap())
+        .background(false)
+        .build()
+        .unwrap();
+    let opened = |name: &str| {
+        let snapshot = resolver.snapshot();
+        let identity = snapshot.identities().iter().find(|i| i.name() == name);
+        identity.unwrap().key_opened()
+    };
+    let a = resolver.lookup(Some("a.test")).unwrap();
+    let b = resolver.lookup(Some("b.test")).unwrap();
+    assert!(Arc::ptr_eq(&a, &resolver.lookup(Some("a.test")).unwrap()));
+    // rustls's key is built from the sealed key; the identity keeps no parsed copy.
+    assert!(!opened("a") && !opened("b") && !opened("c"));
+    let before = resolver.snapshot();
+
+    // `b` is renewed: its new pending key first (nothing served changes) ...
+    let mut tx = store.begin().unwrap();
+    let request = tx.renew("b", 2048).unwrap();
+    tx.commit().unwrap();
+    assert!(!resolver.refresh().unwrap(), "a pending key serves nothing");
+    assert!(Arc::ptr_eq(&before, &resolver.snapshot()));
+    // ... then its certificate.
+    let (_, bundle) = fixture::sign(&request.to_pem(), &["b.test"], &[]);
+    let mut tx = store.begin().unwrap();
+    tx.install_certificate(bundle.as_bytes()).unwrap();
+    tx.commit().unwrap();
+    assert!(resolver.refresh().unwrap());
+
+    let after = resolver.snapshot();
+    let identity = |s: &keymanager::store::Snapshot, name: &str| {
+        Arc::clone(s.identities().iter().find(|i| i.name() == name).unwrap())
+    };
+    assert!(Arc::ptr_eq(&identity(&before, "a"), &identity(&after, "a")));
+    assert!(Arc::ptr_eq(&identity(&before, "c"), &identity(&after, "c")));
+    assert!(!Arc::ptr_eq(
+        &identity(&before, "b"),
+        &identity(&after, "b")
+    ));
+    assert!(Arc::ptr_eq(&a, &resolver.lookup(Some("a.test")).unwrap()));
+    let new_b = resolver.lookup(Some("b.test")).unwrap();
+    assert!(!Arc::ptr_eq(&b, &new_b));
+    assert_ne!(b.cert[0], new_b.cert[0], "the renewed certificate");
+    assert!(!opened("b"));
+}
