@@ -62,7 +62,7 @@ const FILLER_ENTRIES: usize = 10;
 fn add_pending_commit(c: &mut Criterion) {
     let dir = tempfile::tempdir_in(target_dir()).expect("temporary directory");
     let store =
-        KeyStore::open_with(dir.path().join("keys.db"), "bench", &low_kdf()).expect("store");
+        KeyStore::create_with(dir.path().join("keys.db"), "bench", &low_kdf()).expect("store");
     let key = cached_keys(2048, 1).remove(0);
     let request = request_for(&key, "www.example.com");
 
@@ -200,7 +200,7 @@ fn open(c: &mut Criterion) {
     for n in [COUNTS[1], COUNTS[2]] {
         let path = dir.path().join(format!("keys-{n}.db"));
         {
-            let store = KeyStore::open(&path, "bench passphrase").expect("create");
+            let store = KeyStore::create(&path, "bench passphrase").expect("create");
             fill_pending(&store, &target, &fillers[..n - 1]);
         }
         group.bench_function(format!("{n}_entries"), |b| {

@@ -76,10 +76,15 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|_| format!("`{port}` is not a port number (0 to 65535)\n{USAGE}"))?;
     let passphrase = passphrase.ok_or_else(|| format!("no passphrase given\n{USAGE}"))?;
     // With --acme the store may be new: the certificate comes from the CA.
-    if acme.is_none() && !std::path::Path::new(path).exists() {
+    let exists = std::path::Path::new(path).exists();
+    if acme.is_none() && !exists {
         return Err(format!("no key store at `{path}`").into());
     }
-    let store = KeyStore::open(path, &passphrase)?;
+    let store = if exists {
+        KeyStore::open(path, &passphrase)?
+    } else {
+        KeyStore::create(path, &passphrase)?
+    };
     drop(passphrase); // zeroized
 
     let listener = TcpListener::bind((bind, port))?;

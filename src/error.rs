@@ -501,6 +501,35 @@ pub enum StoreError {
     /// The passphrase does not open this store.
     #[error("wrong passphrase for this key store; nothing was changed")]
     WrongPassphrase,
+    /// `KeyStore::open` was given a path where no file exists. Nothing was created: a
+    /// mistyped path must not become a new, empty store.
+    #[error(
+        "no key store at `{}`: nothing was created; check the path, or make a new store with KeyStore::create",
+        path.display()
+    )]
+    Missing {
+        /// The path that was given.
+        path: std::path::PathBuf,
+    },
+    /// `KeyStore::create` was given a path where a file already exists.
+    #[error(
+        "a file already exists at `{}`: nothing was changed; open it with KeyStore::open, or choose another path for a new store",
+        path.display()
+    )]
+    AlreadyExists {
+        /// The path that was given.
+        path: std::path::PathBuf,
+    },
+    /// `KeyStore::open` found an empty file, never made into a store (or one that another
+    /// process is creating at this very moment).
+    #[error(
+        "`{}` is an empty file, not a key store: nothing was written to it; if a store is being created there, retry in a moment, else remove the file and make the store with KeyStore::create",
+        path.display()
+    )]
+    Uninitialised {
+        /// The path that was given.
+        path: std::path::PathBuf,
+    },
     /// Another writer held the store for longer than the busy timeout.
     #[error(
         "the key store is busy: another transaction (in this or another process) held it for more than {waited_ms} ms; nothing was changed, retry later"

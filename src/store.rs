@@ -175,6 +175,17 @@ struct Inner {
     temporary: Option<TemporaryFiles>,
 }
 
+/// How [`KeyStore::open_path`] came to the file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// An existing file, which must already be a store.
+    Open,
+    /// A file this call has just created, empty, to be initialised.
+    Create,
+    /// [`Mode::Create`] for a temporary store, whose files go when it is dropped.
+    Temporary,
+}
+
 /// Deletes a temporary store's private directory (the store file's parent) and its files
 /// when dropped.
 struct TemporaryFiles(PathBuf);
@@ -202,10 +213,17 @@ impl std::fmt::Debug for KeyStore {
 }
 
 impl KeyStore {
-    /// Opens the store at `path`, creating it (mode 0600) if it does not exist.
+    /// Opens the existing store at `path`.
     ///
-    /// A wrong passphrase is [`StoreError::WrongPassphrase`] and changes nothing; a file
-    /// written by a newer version is [`StoreError::SchemaTooNew`].
+    /// A missing file is [`StoreError::Missing`] and creates nothing (a mistyped path never
+    /// becomes a new, empty store): make new stores with [`create`](Self::create). A wrong
+    /// passphrase is [`StoreError::WrongPassphrase`] and changes nothing; a file written by a
+    /// newer version is [`StoreError::SchemaTooNew`]; an empty file is
+    /// [`StoreError::Uninitialised`].
+    ///
+    /// Blocks for one Argon2id derivation (27 ms with [`KdfParams::RECOMMENDED`] in a release
+    /// build, about ten times that in a debug build) and a check of the whole state (O(entries)):
+    /// see the crate docs, "Blocking and async".
     pub fn open(path: impl AsRef<Path>, passphrase: &str) -> Result<KeyStore> {
         Self::open_with(path, passphrase, &StoreOptions::default())
     }
@@ -218,8 +236,67 @@ impl KeyStore {
     ) -> Result<KeyStore> {
         let path = path.as_ref();
         options::check_max(options.kdf.cost, &options.max_kdf)?;
-        create_private_file(path, false)?;
-        Self::open_path(path.to_path_buf(), false, passphrase, options)
+        match path.try_exists() {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(StoreError::Missing {
+                    path: path.to_path_buf(),
+                }
+                .into());
+            }
+            Err(e) => {
+                return Err(StoreError::Io {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                }
+                .into());
+            }
+        }
+        Self::open_path(path.to_path_buf(), Mode::Open, passphrase, options)
+    }
+
+    /// Creates a new store at `path` (mode 0600) and opens it.
+    ///
+    /// An existing file, store or not, is [`StoreError::AlreadyExists`] and is left as it
+    /// is: open existing stores with [`open`](Self::open). An empty passphrase is refused.
+    /// If creating fails after the file was made, the file is removed again.
+    ///
+    /// Blocks for one Argon2id derivation, as [`open`](Self::open) does.
+    pub fn create(path: impl AsRef<Path>, passphrase: &str) -> Result<KeyStore> {
+        Self::create_with(path, passphrase, &StoreOptions::default())
+    }
+
+    /// [`create`](Self::create) with options (the Argon2id cost of the new store is
+    /// [`StoreOptions::kdf`]).
+    pub fn create_with(
+        path: impl AsRef<Path>,
+        passphrase: &str,
+        options: &StoreOptions,
+    ) -> Result<KeyStore> {
+        let path = path.as_ref();
+        options::check_max(options.kdf.cost, &options.max_kdf)?;
+        check_passphrase(passphrase)?;
+        let side = |suffix: &str| {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            PathBuf::from(side)
+        };
+        // Companion files already there are not ours to remove (a planted one is refused).
+        let ours: Vec<PathBuf> = ["-wal", "-shm"]
+            .into_iter()
+            .map(side)
+            .filter(|p| std::fs::symlink_metadata(p).is_err())
+            .collect();
+        create_private_file(path)?;
+        let result = Self::open_path(path.to_path_buf(), Mode::Create, passphrase, options);
+        if result.is_err() {
+            // Nothing half-made is left behind (no process can have used it: an open of a
+            // file that is not initialised is refused).
+            for file in std::iter::once(path.to_path_buf()).chain(ours) {
+                let _ = std::fs::remove_file(file);
+            }
+        }
+        result
     }
 
     /// A new, private, temporary store, for tests; gone when the last clone is dropped.
@@ -245,30 +322,41 @@ impl KeyStore {
         };
         let dir = open::create_private_dir(&base)?;
         let path = dir.join("store.db");
-        if let Err(e) = create_private_file(&path, true) {
+        if let Err(e) = create_private_file(&path) {
             let _ = std::fs::remove_dir_all(&dir);
             return Err(e);
         }
-        Self::open_path(path, true, passphrase, options)
+        Self::open_path(path, Mode::Temporary, passphrase, options)
     }
 
     fn open_path(
         path: PathBuf,
-        temporary: bool,
+        mode: Mode,
         passphrase: &str,
         options: &StoreOptions,
     ) -> Result<KeyStore> {
         let busy = options.busy_timeout;
         // From here on, a failure deletes a temporary store's files.
-        let temporary = temporary.then(|| TemporaryFiles(path.clone()));
+        let temporary = (mode == Mode::Temporary).then(|| TemporaryFiles(path.clone()));
         open::check_companions(&path)?;
         let conn = schema::connect(&path, busy)?;
         let result = (|| {
+            if mode == Mode::Open && schema::version(&conn)? == 0 {
+                // Perhaps being created by another process: its write lock is waited for,
+                // and ours rolled back (a commit would write the empty file's header).
+                conn.execute_batch("BEGIN IMMEDIATE")
+                    .map_err(db("beginning a transaction"))?;
+                let version = schema::version(&conn);
+                let _ = conn.execute_batch("ROLLBACK");
+                if version? == 0 {
+                    return Err(StoreError::Uninitialised { path: path.clone() }.into());
+                }
+            }
             schema::enable_wal(&conn)?;
             let mut version = schema::version(&conn)?;
             if version == 0 {
                 with_write(&conn, |c| {
-                    // Another process may have initialised the file since we looked.
+                    // Only a file this call created is initialised (checked above).
                     if schema::version(c)? == 0 {
                         check_passphrase(passphrase)?;
                         schema::migrate(c, 0)?;

@@ -68,7 +68,7 @@ fn walkthrough() -> Result<(), Box<dyn Error>> {
     println!("Demo folder: {}", dir.display());
 
     step(1, "open the key store");
-    let store = KeyStore::open(&store_path, PASSPHRASE)?;
+    let store = KeyStore::create(&store_path, PASSPHRASE)?;
     println!(
         "  created {} (mode {})",
         store_path.display(),

@@ -70,10 +70,10 @@ fn ip(s: &str) -> IpAddr {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn open_creates_a_private_file_and_reopens_it() {
+fn create_makes_a_private_file_and_open_reopens_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.db");
-    let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+    let store = KeyStore::create_with(&path, PASS, &options()).unwrap();
     add(&store, "www", 0, "www.example.com");
     #[cfg(unix)]
     {
@@ -95,11 +95,64 @@ fn open_creates_a_private_file_and_reopens_it() {
     assert_eq!(again.path(), Some(path.as_path()));
 }
 
+/// Issue 14: a mistyped path is an error naming it, never a new empty store; `create`
+/// never touches an existing file; an empty file is not taken for a store.
+#[test]
+fn open_refuses_a_missing_file_and_create_an_existing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.db");
+    let err = KeyStore::open_with(&path, PASS, &options()).unwrap_err();
+    match &err {
+        Error::Store(StoreError::Missing { path: p }) => assert_eq!(p, &path),
+        other => panic!("expected Missing, got {other:?}"),
+    }
+    let message = err.to_string();
+    assert!(
+        message.contains("keys.db") && message.contains("KeyStore::create"),
+        "{message}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "open created {left:?}");
+
+    // An empty passphrase is refused before any file is made.
+    assert!(KeyStore::create_with(&path, "", &options()).is_err());
+    assert!(!path.exists());
+
+    let store = KeyStore::create_with(&path, PASS, &options()).unwrap();
+    add(&store, "www", 0, "www.example.com");
+    drop(store);
+    let before = std::fs::read(&path).unwrap();
+    let err = KeyStore::create_with(&path, "another", &options()).unwrap_err();
+    match &err {
+        Error::Store(StoreError::AlreadyExists { path: p }) => assert_eq!(p, &path),
+        other => panic!("expected AlreadyExists, got {other:?}"),
+    }
+    assert!(err.to_string().contains("KeyStore::open"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(
+        KeyStore::open_with(&path, PASS, &options())
+            .unwrap()
+            .entries()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let err = KeyStore::open_with(&empty, PASS, &options()).unwrap_err();
+    assert!(
+        matches!(err, Error::Store(StoreError::Uninitialised { .. })),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&empty).unwrap(), b"");
+}
+
 #[test]
 fn wrong_passphrase_is_refused_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.db");
-    let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+    let store = KeyStore::create_with(&path, PASS, &options()).unwrap();
     add(&store, "www", 0, "www.example.com");
     drop(store);
     let before = std::fs::read(&path).unwrap();
@@ -120,7 +173,7 @@ fn wrong_passphrase_is_refused_and_changes_nothing() {
 fn newer_schema_and_foreign_databases_are_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.db");
-    drop(KeyStore::open_with(&path, PASS, &options()).unwrap());
+    drop(KeyStore::create_with(&path, PASS, &options()).unwrap());
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch("PRAGMA user_version = 99").unwrap();
@@ -153,7 +206,7 @@ fn newer_schema_and_foreign_databases_are_refused_untouched() {
 fn no_private_key_is_written_unsealed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.db");
-    let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+    let store = KeyStore::create_with(&path, PASS, &options()).unwrap();
     add(&store, "a", 1, "a.example.com");
     let mut tx = store.begin().unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(7);
@@ -737,7 +790,7 @@ fn renewal_takes_over_name_and_bindings_on_install() {
 fn change_passphrase_reseals_everything() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.db");
-    let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+    let store = KeyStore::create_with(&path, PASS, &options()).unwrap();
     installed(&store, "www", 0, "www.example.com", &["www.example.com"]);
     add(&store, "pending", 1, "p.example.com");
     let mut tx = store.begin().unwrap();
@@ -1015,7 +1068,7 @@ fn a_renewal_must_cover_the_host_bindings_it_takes_over() {
 fn an_unusable_path_is_an_io_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("missing-dir").join("keys.db");
-    let err = KeyStore::open_with(&path, PASS, &options()).unwrap_err();
+    let err = KeyStore::create_with(&path, PASS, &options()).unwrap_err();
     assert!(matches!(err, Error::Store(StoreError::Io { .. })), "{err}");
     assert!(err.to_string().contains("missing-dir"), "{err}");
 }
@@ -1086,7 +1139,7 @@ fn a_store_file_with_a_loose_mode_is_tightened_on_open() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.db");
-    drop(KeyStore::open_with(&path, PASS, &options()).unwrap());
+    drop(KeyStore::create_with(&path, PASS, &options()).unwrap());
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;

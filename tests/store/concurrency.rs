@@ -119,7 +119,7 @@ fn a_reader_in_another_process_never_sees_half_a_transaction() {
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.db");
-    let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+    let store = KeyStore::create_with(&path, PASS, &options()).unwrap();
     setup(&store);
     let child = rerun_test(module_path!(), "reader_child")
         .env(CHILD_ENV, dir.path())
@@ -163,7 +163,7 @@ fn a_blocked_writer_gets_busy_after_the_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.db");
     let opts = options().busy_timeout(Duration::from_millis(300));
-    let a = KeyStore::open_with(&path, PASS, &opts).unwrap();
+    let a = KeyStore::create_with(&path, PASS, &opts).unwrap();
     // Another handle on the same file behaves as another process would.
     let b = KeyStore::open_with(&path, PASS, &opts).unwrap();
     let held = a.begin().unwrap();
@@ -194,7 +194,7 @@ fn a_blocked_writer_gets_busy_after_the_timeout() {
 fn concurrent_writers_serialize_without_corruption() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.db");
-    let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+    let store = KeyStore::create_with(&path, PASS, &options()).unwrap();
     setup(&store);
     let next = Arc::new(AtomicU64::new(0));
     let busy = Arc::new(AtomicU64::new(0));

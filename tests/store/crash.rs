@@ -60,7 +60,7 @@ fn survives_sigkill_at_random_moments() {
     {
         let ca = ca::root_only();
         let cert = ca.sign_server(&workload.srv_request_pem(), &["srv.example.com"], &[]);
-        let store = KeyStore::open_with(db_path(dir.path()), PASS, &options()).unwrap();
+        let store = KeyStore::create_with(db_path(dir.path()), PASS, &options()).unwrap();
         workload.setup(&store, &cert);
     }
     let mut rng = ChaCha8Rng::seed_from_u64(2024);

@@ -212,7 +212,7 @@ fn a_watcher_sees_every_commit_and_only_commits() {
     // So is a commit through another handle on the same file.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.db");
-    let a = KeyStore::open_with(&path, PASS, &options()).unwrap();
+    let a = KeyStore::create_with(&path, PASS, &options()).unwrap();
     let b = KeyStore::open_with(&path, PASS, &options()).unwrap();
     let mut watcher = a.watcher().unwrap();
     assert!(watcher.snapshot().unwrap().is_empty());

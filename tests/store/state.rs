@@ -31,7 +31,7 @@ fn request(key: &PrivateKey, cn: &str) -> CertificateRequest {
 /// `dir/keys.db` with `www` (installed, bound to 0.0.0.0:443) and `api` (installed).
 fn setup(dir: &Path) -> (KeyStore, PathBuf) {
     let path = dir.join("keys.db");
-    let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+    let store = KeyStore::create_with(&path, PASS, &options()).unwrap();
     let mut tx = store.begin().unwrap();
     for (i, name) in [(0, "www"), (1, "api")] {
         let req = request(&key(i), &format!("{name}.example.com"));

@@ -28,7 +28,7 @@ fn request(key: &PrivateKey, cn: &str) -> CertificateRequest {
 /// A file store with `www` (installed, bound to 0.0.0.0:443), `api` (installed) and
 /// `pending`.
 fn setup(dir: &Path) -> KeyStore {
-    let store = KeyStore::open_with(dir.join("keys.db"), PASS, &options()).unwrap();
+    let store = KeyStore::create_with(dir.join("keys.db"), PASS, &options()).unwrap();
     let mut tx = store.begin().unwrap();
     let www = request(&key(0), "www.example.com");
     let api = request(&key(1), "api.example.com");
@@ -711,7 +711,7 @@ fn a_huge_stored_argon2_cost_is_refused_naming_it() {
     // A new store is not made with a cost its own options would refuse.
     let too_costly = options().kdf(keymanager::KdfParams::new(64, 20, 1).unwrap());
     let new = dir.path().join("new.db");
-    refused(KeyStore::open_with(&new, PASS, &too_costly), 64, 20);
+    refused(KeyStore::create_with(&new, PASS, &too_costly), 64, 20);
     assert!(!new.exists(), "refused before the file is made");
 }
 
@@ -738,7 +738,7 @@ fn companion_files_planted_by_another_user_are_refused() {
         ),
     };
     refused(
-        KeyStore::open_with(&path, PASS, &options()),
+        KeyStore::create_with(&path, PASS, &options()),
         &wal,
         "not a regular file",
     );
@@ -754,7 +754,7 @@ fn companion_files_planted_by_another_user_are_refused() {
     match std::os::unix::fs::chown(&shm, Some(65534), Some(65534)) {
         Ok(()) => {
             refused(
-                KeyStore::open_with(&path, PASS, &options()),
+                KeyStore::create_with(&path, PASS, &options()),
                 &shm,
                 "user 65534",
             );
@@ -768,5 +768,5 @@ fn companion_files_planted_by_another_user_are_refused() {
         Err(e) => eprintln!("skipping the other-owner case: {e}"),
     }
     std::fs::remove_file(&shm).unwrap();
-    assert!(KeyStore::open_with(&path, PASS, &options()).is_ok());
+    assert!(KeyStore::create_with(&path, PASS, &options()).is_ok());
 }
