@@ -669,6 +669,11 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// The tokio runtime shut down before a store call given to its blocking pool ran.
+    #[error(
+        "the tokio runtime is shutting down: the key store call sent to its blocking pool never ran, so nothing was done; call it again on a running runtime"
+    )]
+    RuntimeShutDown,
     /// The passphrase was changed by another handle since this one was opened.
     #[error(
         "the key store's passphrase was changed by another process or handle: reopen the store with the new passphrase"

@@ -100,6 +100,8 @@ pub(crate) mod acme;
 mod entry;
 mod health;
 mod install;
+#[cfg(feature = "tokio")]
+mod nonblocking;
 mod open;
 mod options;
 mod pkcs12;
@@ -422,13 +424,53 @@ impl KeyStore {
             .then_some(self.inner.path.as_path())
     }
 
-    /// Begins a write transaction, waiting up to the busy timeout for other writers.
+    /// Begins a write transaction, waiting up to the busy timeout
+    /// ([`StoreOptions::busy_timeout`], 5 s by default) for another writer (of this or another
+    /// process) to finish; then [`StoreError::Busy`].
+    ///
+    /// This blocks the calling thread for as long as it waits: in async code use
+    /// [`try_begin`](Self::try_begin), or `begin_async` (feature `tokio`).
     pub fn begin(&self) -> Result<Transaction> {
+        self.begin_waiting(self.inner.options.busy_timeout)
+    }
+
+    /// Begins a write transaction if no other writer holds the store, without waiting:
+    /// [`StoreError::Busy`] (with `waited_ms: 0`) at once otherwise.
+    pub fn try_begin(&self) -> Result<Transaction> {
+        self.begin_waiting(Duration::ZERO)
+    }
+
+    /// [`begin`](Self::begin), waiting up to `timeout` (instead of the store's busy timeout)
+    /// for another writer.
+    pub fn begin_timeout(&self, timeout: Duration) -> Result<Transaction> {
+        self.begin_waiting(timeout)
+    }
+
+    fn begin_waiting(&self, busy: Duration) -> Result<Transaction> {
         let conn = self.inner.take()?;
-        let busy = self.inner.options.busy_timeout;
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let usual = self.inner.options.busy_timeout;
+        let began = (|| {
+            if busy != usual {
+                conn.busy_timeout(busy)
+                    .map_err(db("setting the busy timeout"))?;
+            }
+            let began = conn
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(db("beginning a transaction"));
+            if busy != usual {
+                // Back to the store's own timeout for the transaction's statements and the
+                // connection's later users (the pool).
+                conn.busy_timeout(usual)
+                    .map_err(db("setting the busy timeout"))?;
+            }
+            began
+        })();
+        if let Err(e) = began {
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
             self.inner.give(conn);
-            return Err(fill_busy(db("beginning a transaction")(e), busy));
+            return Err(fill_busy(e, busy));
         }
         let kek = self.inner.kek();
         let mut tx = Transaction {

@@ -190,6 +190,40 @@ fn a_blocked_writer_gets_busy_after_the_timeout() {
     tx.rollback().unwrap();
 }
 
+/// Issue 14: `try_begin` never waits for another writer, `begin_timeout` waits its own
+/// timeout, not the store's; both leave the handle usable once the writer is gone.
+#[test]
+fn try_begin_never_waits_and_begin_timeout_waits_its_own_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.db");
+    let opts = options().busy_timeout(Duration::from_secs(30));
+    let a = KeyStore::create_with(&path, PASS, &opts).unwrap();
+    let b = KeyStore::open_with(&path, PASS, &opts).unwrap();
+    let held = a.try_begin().unwrap();
+    for store in [&a, &b] {
+        match store.try_begin().unwrap_err() {
+            Error::Store(StoreError::Busy { waited_ms }) => assert_eq!(waited_ms, 0),
+            other => panic!("{other:?}"),
+        }
+        let start = Instant::now();
+        match store.begin_timeout(Duration::from_millis(200)).unwrap_err() {
+            Error::Store(StoreError::Busy { waited_ms }) => assert_eq!(waited_ms, 200),
+            other => panic!("{other:?}"),
+        }
+        assert!(start.elapsed() >= Duration::from_millis(150));
+    }
+    held.rollback().unwrap();
+    // The pooled connections are back at the store's own timeout: a writer that holds the
+    // lock briefly is waited for, not refused.
+    let held = a.try_begin().unwrap();
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        held.rollback().unwrap();
+    });
+    b.begin().unwrap().rollback().unwrap();
+    releaser.join().unwrap();
+}
+
 #[test]
 fn concurrent_writers_serialize_without_corruption() {
     let dir = tempfile::tempdir().unwrap();
