@@ -709,6 +709,18 @@ pub enum TlsError {
         /// What the TLS library said.
         reason: String,
     },
+    /// A warning, through the resolver's error hook: the store binds nothing on the port the
+    /// resolver serves, so every handshake there is refused until something is bound.
+    #[error(
+        "the key store binds nothing on port {} (the resolver for {local}; {bindings} binding(s) on other ports): every handshake there is refused until an entry is bound, e.g. to `0.0.0.0:{}`, `[::]:{}` or `HOST:{}`",
+        local.port(), local.port(), local.port(), local.port()
+    )]
+    NothingBound {
+        /// The address the resolver was made for.
+        local: std::net::SocketAddr,
+        /// How many bindings the store has (on other ports).
+        bindings: usize,
+    },
     /// The resolver's options are invalid.
     #[error("invalid TLS resolver options: {reason}")]
     InvalidOptions {

@@ -7,10 +7,23 @@
 //! rustls does not tell a resolver on which local address a connection arrived, so the
 //! socket's own address is the one used. A socket bound to `0.0.0.0` or `[::]` therefore has
 //! no address step: bindings to a specific address (`192.0.2.10:443`) are served only by a
-//! resolver made for a socket bound to that address. A server with address bindings binds one
-//! socket per address (as `tls_server` binds `127.0.0.1`), or checks
-//! `TcpStream::local_addr()` per connection and hands it to a `ServerConfig` whose resolver
-//! was made for that address.
+//! resolver made for a socket bound to that address. And a dual-stack `[::]:443` socket
+//! answers every IPv4 client with the `[::]:443` binding, never with `0.0.0.0:443`.
+//!
+//! **Servers that listen on `[::]` or on an any-address, and every tokio server, should use
+//! [`TlsAcceptor`]** (feature `tokio`) instead: it resolves each connection with the
+//! connection's own local address (an IPv4-mapped `[::ffff:192.0.2.10]` counts as IPv4) and
+//! its ClientHello, through tokio-rustls's `LazyConfigAcceptor`. A synchronous server with
+//! address bindings binds one socket per address (as `tls_server` binds `127.0.0.1`).
+//!
+//! # Hooks
+//!
+//! [`on_miss`](StoreResolverBuilder::on_miss) sees every refused handshake (its SNI and
+//! local address); [`on_change`](StoreResolverBuilder::on_change) is called after each refresh
+//! that changed what is served (old and new snapshot: generation, names, serials); the error
+//! hook gets a [`TlsError::NothingBound`] warning when the store binds nothing on the
+//! resolver's port. [`strict_sni`](StoreResolverBuilder::strict_sni) refuses a handshake whose
+//! SNI no host binding names, instead of answering it with the address binding.
 //!
 //! # The handshake path
 //!
@@ -57,6 +70,7 @@ use std::thread::Thread;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
@@ -65,13 +79,23 @@ use crate::error::{Error, Result, TlsError};
 use crate::fingerprint::Fingerprint;
 use crate::store::{Identity, KeyStore, Snapshot, Watcher};
 
+#[cfg(feature = "tokio")]
+mod acceptor;
 #[cfg(feature = "acme")]
 pub(crate) mod acme;
+#[cfg(feature = "tokio")]
+pub use acceptor::TlsAcceptor;
 #[cfg(feature = "acme")]
 pub use acme::ACME_TLS_ALPN;
 
 /// Called with each refresh error. The error never holds key material.
 pub type ErrorHook = Arc<dyn Fn(&Error) + Send + Sync>;
+
+/// Called with the SNI (if any) and the local address of each refused handshake.
+pub type MissHook = Arc<dyn Fn(Option<&str>, SocketAddr) + Send + Sync>;
+
+/// Called with the old and the new snapshot after a refresh that changed what is served.
+pub type ChangeHook = Arc<dyn Fn(&Snapshot, &Snapshot) + Send + Sync>;
 
 /// A `rustls` certificate resolver for one listening socket, serving a [`KeyStore`]'s
 /// bindings from memory and picking up committed changes (see the
@@ -96,6 +120,9 @@ pub struct StoreResolver {
     served: ArcSwap<Served>,
     refresher: Mutex<Watcher>,
     on_error: ErrorHook,
+    on_miss: Option<MissHook>,
+    on_change: Option<ChangeHook>,
+    strict_sni: bool,
     thread: Option<Thread>,
 }
 
@@ -113,6 +140,9 @@ pub struct StoreResolverBuilder {
     interval: Duration,
     background: bool,
     on_error: Option<ErrorHook>,
+    on_miss: Option<MissHook>,
+    on_change: Option<ChangeHook>,
+    strict_sni: bool,
 }
 
 impl std::fmt::Debug for StoreResolverBuilder {
@@ -121,6 +151,7 @@ impl std::fmt::Debug for StoreResolverBuilder {
             .field("local", &self.local)
             .field("interval", &self.interval)
             .field("background", &self.background)
+            .field("strict_sni", &self.strict_sni)
             .finish_non_exhaustive()
     }
 }
@@ -152,6 +183,9 @@ impl StoreResolver {
             interval: Duration::from_secs(1),
             background: true,
             on_error: None,
+            on_miss: None,
+            on_change: None,
+            strict_sni: false,
         }
     }
 
@@ -160,10 +194,24 @@ impl StoreResolver {
     /// fails).
     pub fn lookup(&self, server_name: Option<&str>) -> Option<Arc<CertifiedKey>> {
         let served = self.served.load();
-        let i = served
-            .snapshot
-            .resolve_index(server_name, self.local.ip(), self.local.port())?;
+        let i = self.pick(&served, server_name, self.local)?;
         served.keys.get(i)?.clone()
+    }
+
+    /// The index of the identity `served` answers a connection to `local` asking for `sni`
+    /// with, under this resolver's SNI policy.
+    fn pick(&self, served: &Served, sni: Option<&str>, local: SocketAddr) -> Option<usize> {
+        match sni {
+            Some(name) if self.strict_sni => served.snapshot.host_index(name, local.port()),
+            _ => served.snapshot.resolve_index(sni, local.ip(), local.port()),
+        }
+    }
+
+    /// Reports a refused handshake to the miss hook.
+    fn missed(&self, sni: Option<&str>, local: SocketAddr) {
+        if let Some(hook) = &self.on_miss {
+            hook(sni, local);
+        }
     }
 
     /// The snapshot handshakes are answered from now.
@@ -191,9 +239,17 @@ impl StoreResolver {
         // Still holding the watcher: two refreshes (the thread's and a caller's) store their
         // snapshots in the order they read them, so an older one never replaces a newer one.
         let previous = self.served.load_full();
-        let served = build_served(snapshot, Some(&previous), &*self.on_error);
-        self.served.store(Arc::new(served));
+        let served = Arc::new(build_served(snapshot, Some(&previous), &*self.on_error));
+        self.served.store(Arc::clone(&served));
         drop(watcher);
+        if !served.snapshot.serves_same_as(&previous.snapshot) {
+            if previous.snapshot.binds_port(self.local.port()) {
+                warn_if_nothing_bound(&served.snapshot, self.local, &*self.on_error);
+            }
+            if let Some(hook) = &self.on_change {
+                hook(&previous.snapshot, &served.snapshot);
+            }
+        }
         Ok(true)
     }
 
@@ -227,7 +283,12 @@ impl ResolvesServerCert for StoreResolver {
         if let Some(challenge) = self.acme_challenge(&client_hello) {
             return Some(challenge);
         }
-        self.lookup(client_hello.server_name())
+        let sni = client_hello.server_name();
+        let key = self.lookup(sni);
+        if key.is_none() {
+            self.missed(sni, self.local);
+        }
+        key
     }
 }
 
@@ -246,9 +307,46 @@ impl StoreResolverBuilder {
         self
     }
 
-    /// Where refresh errors and unusable entries are reported, instead of standard error.
+    /// Where refresh errors, unusable entries and the [`TlsError::NothingBound`] warning are
+    /// reported, instead of standard error.
     pub fn on_error(mut self, hook: impl Fn(&Error) + Send + Sync + 'static) -> Self {
         self.on_error = Some(Arc::new(hook));
+        self
+    }
+
+    /// Called with the SNI (`None` when the client sent none) and the connection's local
+    /// address of every handshake refused because nothing is bound for it (or, with
+    /// [`strict_sni`](Self::strict_sni), because no host binding names its SNI). Runs on the
+    /// handshake's path: keep it short (count, or log).
+    pub fn on_miss(
+        mut self,
+        hook: impl Fn(Option<&str>, SocketAddr) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_miss = Some(Arc::new(hook));
+        self
+    }
+
+    /// Called after each refresh that changed what is served (a binding, or an identity's
+    /// name, key or chain), with the snapshot served before and the one served from now on:
+    /// their [`generation`](Snapshot::generation)s and [`identities`](Snapshot::identities)
+    /// (names, `chain()[0].serial_hex()`), for a "now serving serial X" log line. A commit that
+    /// changed nothing served (a new pending key) does not call it. Runs on the refreshing
+    /// thread, after the new set is served.
+    pub fn on_change(
+        mut self,
+        hook: impl Fn(&Snapshot, &Snapshot) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_change = Some(Arc::new(hook));
+        self
+    }
+
+    /// Refuse a handshake whose SNI no host binding (`www.example.com:443`,
+    /// `*.example.com:443`) names, instead of answering it with the address or any-address
+    /// binding (`false` by default). For multi-tenant servers, which must not hand one
+    /// tenant's certificate to a client that asked for a name nobody here serves. A
+    /// handshake without SNI is still answered by the address bindings.
+    pub fn strict_sni(mut self, strict: bool) -> Self {
+        self.strict_sni = strict;
         self
     }
 
@@ -269,6 +367,7 @@ impl StoreResolverBuilder {
         let mut watcher = self.store.watcher()?;
         let snapshot = watcher.snapshot()?;
         let served = build_served(snapshot, None, &*on_error);
+        warn_if_nothing_bound(&served.snapshot, self.local, &*on_error);
         let interval = self.interval;
         let mut spawn_error = None;
         let resolver = Arc::new_cyclic(|weak: &Weak<StoreResolver>| {
@@ -292,6 +391,9 @@ impl StoreResolverBuilder {
                 served: ArcSwap::from_pointee(served),
                 refresher: Mutex::new(watcher),
                 on_error,
+                on_miss: self.on_miss,
+                on_change: self.on_change,
+                strict_sni: self.strict_sni,
                 thread,
             }
         });
@@ -302,6 +404,19 @@ impl StoreResolverBuilder {
             .into());
         }
         Ok(resolver)
+    }
+}
+
+/// Reports [`TlsError::NothingBound`] when `snapshot` binds nothing on `local`'s port.
+fn warn_if_nothing_bound(snapshot: &Snapshot, local: SocketAddr, on_error: &dyn Fn(&Error)) {
+    if !snapshot.binds_port(local.port()) {
+        on_error(
+            &TlsError::NothingBound {
+                local,
+                bindings: snapshot.len(),
+            }
+            .into(),
+        );
     }
 }
 
@@ -326,7 +441,7 @@ fn build_served(
         .map(|identity| {
             let fp = identity.private_key().fingerprint();
             if let Some((old, key)) = reusable.get(&fp)
-                && same_chain(old, identity)
+                && old.same_chain(identity)
             {
                 return Some(Arc::clone(key));
             }
@@ -345,16 +460,17 @@ fn build_served(
     }
 }
 
-fn same_chain(a: &Identity, b: &Identity) -> bool {
-    a.chain().len() == b.chain().len()
-        && a.chain()
-            .iter()
-            .zip(b.chain())
-            .all(|(x, y)| x.to_der() == y.to_der())
+/// The rustls crypto provider that signs handshakes and builds the acceptor's configs: the
+/// process's default (`CryptoProvider::get_default`), else aws-lc-rs.
+pub(crate) fn provider() -> Result<Arc<CryptoProvider>> {
+    if let Some(provider) = CryptoProvider::get_default() {
+        return Ok(Arc::clone(provider));
+    }
+    Ok(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
 }
 
-/// The identity as rustls serves it: its chain and a signing key from the default
-/// (aws-lc-rs) provider, checked to match.
+/// The identity as rustls serves it: its chain and a signing key from the crypto
+/// [`provider`]'s key provider, checked to match.
 fn certified_key(identity: &Identity) -> Result<Arc<CertifiedKey>> {
     let unusable = |reason: String| -> Error {
         TlsError::Unusable {
@@ -363,10 +479,13 @@ fn certified_key(identity: &Identity) -> Result<Arc<CertifiedKey>> {
         }
         .into()
     };
-    // Borrowed from a zeroizing buffer: no copy of the key outlives this function.
     let der = identity.private_key().to_pkcs8_der()?;
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der.as_slice()));
-    let signing = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key)
+    // rustls's key providers take the key by value (as `ServerConfig::with_single_cert` hands
+    // it over): this copy is theirs to parse and drop; ours is zeroized.
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der.to_vec()));
+    let signing = provider()?
+        .key_provider
+        .load_private_key(key)
         .map_err(|e| unusable(format!("its private key is refused ({e})")))?;
     let chain = identity
         .chain()

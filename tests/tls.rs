@@ -7,6 +7,8 @@ mod common;
 
 // The files of tests/tls/.
 mod tls {
+    #[cfg(feature = "tokio")]
+    mod acceptor;
     mod example;
     mod load;
     mod reload;

@@ -135,6 +135,17 @@ impl Identity {
     pub fn private_key(&self) -> &PrivateKey {
         &self.key
     }
+
+    /// Whether `other` holds the same chain, certificate for certificate (as received).
+    #[cfg(feature = "rustls")]
+    pub(crate) fn same_chain(&self, other: &Identity) -> bool {
+        self.chain.len() == other.chain.len()
+            && self
+                .chain
+                .iter()
+                .zip(&other.chain)
+                .all(|(x, y)| x.to_der() == y.to_der())
+    }
 }
 
 /// An exported entry: its key as encrypted PKCS#8 PEM and its chain as PEM.

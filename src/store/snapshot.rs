@@ -43,8 +43,10 @@ impl KeyStore {
     /// authenticator ([`StoreError::StateTampered`]) and the generation, which may not be
     /// older than one this handle has seen ([`StoreError::RolledBack`]).
     pub fn snapshot(&self) -> Result<Snapshot> {
-        let (generation, snapshot) = self.read(|s| Ok((s.check_state()?, read_snapshot(s)?)))?;
+        let (generation, mut snapshot) =
+            self.read(|s| Ok((s.check_state()?, read_snapshot(s)?)))?;
         self.inner.observe(generation)?;
+        snapshot.generation = generation;
         Ok(snapshot)
     }
 
@@ -67,6 +69,7 @@ pub struct Snapshot {
     identities: Vec<Arc<Identity>>,
     ports: HashMap<u16, PortBindings>,
     bindings: usize,
+    generation: u64,
 }
 
 /// The bindings on one port. Every key was parsed from a stored endpoint, so every host name
@@ -84,6 +87,7 @@ impl std::fmt::Debug for Snapshot {
         f.debug_struct("Snapshot")
             .field("bindings", &self.bindings)
             .field("identities", &self.identities.len())
+            .field("generation", &self.generation)
             .finish_non_exhaustive()
     }
 }
@@ -114,6 +118,58 @@ impl Snapshot {
     /// The distinct identities the bindings serve, in no particular order.
     pub fn identities(&self) -> &[Arc<Identity>] {
         &self.identities
+    }
+
+    /// The store's [generation](KeyStore::generation) the snapshot was read at.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Whether anything (a host, an address or an any-address) is bound on `port`.
+    #[cfg(feature = "rustls")]
+    pub(crate) fn binds_port(&self, port: u16) -> bool {
+        self.ports.contains_key(&port)
+    }
+
+    /// The host step of [`resolve`](Self::resolve) alone: the identity bound to `host` or to
+    /// `*.` its parent on `port`.
+    #[cfg(feature = "rustls")]
+    pub(crate) fn host_index(&self, host: &str, port: u16) -> Option<usize> {
+        self.ports.get(&port)?.host(host)
+    }
+
+    /// Whether `other` answers every connection as this one does: the same endpoints bound
+    /// to identities of the same name, key and chain (the generation aside).
+    #[cfg(feature = "rustls")]
+    pub(crate) fn serves_same_as(&self, other: &Snapshot) -> bool {
+        let same = |a: Option<usize>, b: Option<usize>| match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => match (self.identities.get(a), other.identities.get(b)) {
+                (Some(x), Some(y)) => {
+                    x.name() == y.name()
+                        && x.private_key().fingerprint() == y.private_key().fingerprint()
+                        && x.same_chain(y)
+                }
+                _ => false,
+            },
+            _ => false,
+        };
+        self.bindings == other.bindings
+            && self.ports.len() == other.ports.len()
+            && self.ports.iter().all(|(port, a)| {
+                other.ports.get(port).is_some_and(|b| {
+                    same(a.any_v4, b.any_v4)
+                        && same(a.any_v6, b.any_v6)
+                        && a.hosts.len() == b.hosts.len()
+                        && a.hosts
+                            .iter()
+                            .all(|(h, &i)| same(Some(i), b.hosts.get(h).copied()))
+                        && a.addresses.len() == b.addresses.len()
+                        && a.addresses
+                            .iter()
+                            .all(|(ip, &i)| same(Some(i), b.addresses.get(ip).copied()))
+                })
+            })
     }
 
     /// The index in [`identities`](Self::identities) of what [`resolve`](Self::resolve)
@@ -251,7 +307,10 @@ impl Watcher {
         // A state older than one seen is refused: the holder keeps serving the newer one.
         self.store.inner.observe(generation)?;
         self.seen = Some(version);
-        Ok(snapshot)
+        Ok(Snapshot {
+            generation,
+            ..snapshot
+        })
     }
 
     /// Whether anything was committed to the store, by this process or another one, since the
@@ -323,5 +382,6 @@ fn read_snapshot(session: &Session<'_>) -> Result<Snapshot> {
         identities,
         ports,
         bindings: rows.len(),
+        generation: 0,
     })
 }

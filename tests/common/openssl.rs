@@ -131,18 +131,20 @@ pub fn req_verify(request: &Path) {
 /// (the served certificate is in stdout).
 pub fn s_client(port: u16, name: &str, ca_file: &Path) -> Output {
     let connect = format!("127.0.0.1:{port}");
-    let args = [
-        "s_client",
-        "-connect",
+    s_client_to(
         &connect,
-        "-servername",
-        name,
-        "-verify_hostname",
-        name,
-        "-verify_return_error",
-        "-CAfile",
-        ca_file.to_str().unwrap(),
-    ];
+        &["-servername", name, "-verify_hostname", name],
+        ca_file,
+    )
+}
+
+/// `openssl s_client -connect connect` with `more` options (`-4`, `-6`, `-noservername`,
+/// `-verify_ip ADDR`, ...), verifying the chain against `ca_file` (`-verify_return_error`);
+/// returns its output (the served certificate is in stdout).
+pub fn s_client_to(connect: &str, more: &[&str], ca_file: &Path) -> Output {
+    let mut args = vec!["s_client", "-connect", connect];
+    args.extend_from_slice(more);
+    args.extend(["-verify_return_error", "-CAfile", ca_file.to_str().unwrap()]);
     try_openssl(None, &args)
 }
 

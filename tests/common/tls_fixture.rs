@@ -4,7 +4,7 @@
 //! from [`fixtures`](super::fixtures), the CA is [`ca::shared`](super::ca::shared).
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{IpAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -133,6 +133,83 @@ fn read_head(r: &mut impl Read) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A tokio HTTPS server answering from a [`TlsAcceptor`](keymanager::tls::TlsAcceptor) on
+/// each of `listeners`: what [`serve`] does, the tokio way. Stops when dropped.
+#[cfg(feature = "tokio")]
+pub struct TokioServer {
+    pub stats: Arc<ServerStats>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+/// Serves HTTPS on every listener through `acceptor`, on a runtime of two worker threads.
+#[cfg(feature = "tokio")]
+pub fn serve_tokio(
+    listeners: Vec<TcpListener>,
+    acceptor: keymanager::tls::TlsAcceptor,
+) -> TokioServer {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let stats = Arc::new(ServerStats::default());
+    for listener in listeners {
+        listener.set_nonblocking(true).unwrap();
+        let (acceptor, stats) = (acceptor.clone(), Arc::clone(&stats));
+        runtime.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (acceptor, stats) = (acceptor.clone(), Arc::clone(&stats));
+                tokio::spawn(async move {
+                    let counter = match answer_async(&acceptor, tcp).await {
+                        Ok(()) => &stats.ok,
+                        Err(_) => &stats.failed,
+                    };
+                    counter.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+        });
+    }
+    TokioServer {
+        stats,
+        _runtime: runtime,
+    }
+}
+
+#[cfg(feature = "tokio")]
+async fn answer_async(
+    acceptor: &keymanager::tls::TlsAcceptor,
+    tcp: tokio::net::TcpStream,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    tcp.set_nodelay(true)?;
+    let mut tls = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp))
+        .await
+        .map_err(std::io::Error::other)??;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
+        if tls.read(&mut byte).await? == 0 {
+            break;
+        }
+        head.push(byte[0]);
+    }
+    tls.write_all(b"HTTP/1.0 200 OK\r\ncontent-length: 3\r\n\r\nok\n")
+        .await?;
+    tls.shutdown().await
+}
+
+/// The DER of the first certificate in `text` (as `openssl s_client` prints the served one).
+pub fn first_certificate_der(text: &str) -> Option<Vec<u8>> {
+    let start = text.find("-----BEGIN CERTIFICATE-----")?;
+    let end = text[start..].find("-----END CERTIFICATE-----")? + start;
+    let block = &text[start..end + "-----END CERTIFICATE-----".len()];
+    Some(pem_to_der(&format!("{block}\n")))
+}
+
 /// A rustls client configuration trusting the test CA's root, without session resumption.
 pub fn client_config() -> Arc<ClientConfig> {
     static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
@@ -164,9 +241,14 @@ pub fn handshake(port: u16, server_name: &str) -> Result<Vec<u8>, String> {
 /// One HTTPS request to `127.0.0.1:port` for `server_name`: the served leaf certificate's
 /// DER and the answer, or the error.
 pub fn request(port: u16, server_name: &str) -> Result<(Vec<u8>, String), String> {
+    request_to(SocketAddr::from(([127, 0, 0, 1], port)), server_name)
+}
+
+/// [`request`] to any address (`[::1]:port`, ...).
+pub fn request_to(address: SocketAddr, server_name: &str) -> Result<(Vec<u8>, String), String> {
     let name = ServerName::try_from(server_name.to_owned()).map_err(|e| e.to_string())?;
     let conn = ClientConnection::new(client_config(), name).map_err(|e| e.to_string())?;
-    let sock = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    let sock = TcpStream::connect(address).map_err(|e| e.to_string())?;
     sock.set_read_timeout(Some(Duration::from_secs(10)))
         .and_then(|()| sock.set_nodelay(true))
         .map_err(|e| e.to_string())?;

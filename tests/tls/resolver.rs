@@ -270,3 +270,47 @@ fn refresh_serves_commits_and_a_failed_refresh_keeps_the_previous_set() {
         "a zero interval is refused"
     );
 }
+
+/// Issue 14: a resolver over a store that binds nothing on its port warns through the error
+/// hook (naming the port) when built, and again when a refresh unbinds the last endpoint of
+/// the port; not while something is bound there.
+#[test]
+fn nothing_bound_on_the_port_is_a_warning_through_the_error_hook() {
+    use std::sync::{Arc, Mutex};
+
+    use keymanager::Error;
+    use keymanager::error::TlsError;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(dir.path());
+    fixture::install(&store, "a", 0, &["a.test"], &[]);
+    fixture::bind(&store, "a", &["a.test:8443".into()]);
+    let warnings = Arc::new(Mutex::new(Vec::new()));
+    let w = Arc::clone(&warnings);
+    let resolver = StoreResolver::builder(&store, "0.0.0.0:443".parse().unwrap())
+        .background(false)
+        .on_error(move |e: &Error| {
+            if let Error::Tls(TlsError::NothingBound { local, bindings }) = e {
+                w.lock()
+                    .unwrap()
+                    .push((local.port(), *bindings, e.to_string()));
+            }
+        })
+        .build()
+        .unwrap();
+    {
+        let warnings = warnings.lock().unwrap();
+        assert_eq!(warnings.len(), 1);
+        let (port, bindings, message) = &warnings[0];
+        assert_eq!((*port, *bindings), (443, 1));
+        assert!(message.contains("port 443") && message.contains("`0.0.0.0:443`"));
+    }
+    fixture::bind(&store, "a", &["0.0.0.0:443".into()]);
+    assert!(resolver.refresh().unwrap());
+    assert_eq!(warnings.lock().unwrap().len(), 1, "bound now: no warning");
+    let mut tx = store.begin().unwrap();
+    tx.unbind(&"0.0.0.0:443".parse().unwrap()).unwrap();
+    tx.commit().unwrap();
+    assert!(resolver.refresh().unwrap());
+    assert_eq!(warnings.lock().unwrap().len(), 2, "unbound again: warned");
+}
