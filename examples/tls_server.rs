@@ -57,6 +57,8 @@ struct AcmeArgs {
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
+    // The server chooses its crypto provider; the store's resolver signs with it.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     // Zeroized on drop, as they may hold the passphrase.
     let args = Zeroizing::new(std::env::args().skip(1).collect::<Vec<String>>());
     let (positional, bind, acme) = split_flags(&args)?;

@@ -721,6 +721,11 @@ pub enum TlsError {
         /// How many bindings the store has (on other ports).
         bindings: usize,
     },
+    /// No rustls crypto provider is installed in the process, and this build has no fallback.
+    #[error(
+        "no rustls CryptoProvider is installed in this process and keymanager was built without a fallback: call rustls::crypto::CryptoProvider::install_default (with ring's or aws-lc-rs's default_provider()) at the start of main, before building the resolver, or enable keymanager's feature `aws-lc-rs`"
+    )]
+    NoCryptoProvider,
     /// The resolver's options are invalid.
     #[error("invalid TLS resolver options: {reason}")]
     InvalidOptions {

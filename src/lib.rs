@@ -61,6 +61,15 @@ pub mod tls;
 pub mod usage;
 mod verify;
 
+/// The rustls this crate's resolver is built on (0.23), for servers to use the same version.
+#[cfg(feature = "rustls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+pub use rustls;
+/// The tokio-rustls this crate's acceptor is built on (0.26).
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub use tokio_rustls;
+
 pub use certificate::Certificate;
 pub use chain::Chain;
 pub use const_oid::ObjectIdentifier;

@@ -54,6 +54,18 @@
 //! [`background(false)`](StoreResolverBuilder::background) no thread is started and the
 //! caller calls `refresh` on its own schedule.
 //!
+//! # Crypto provider
+//!
+//! This crate depends on rustls without its default features: it brings no crypto provider
+//! of its own. Handshakes are signed with the process's installed rustls `CryptoProvider`
+//! (its `key_provider` loads each identity's key), so a server that chose ring runs on ring
+//! alone. When none is installed (`CryptoProvider::install_default`), the fallback is
+//! aws-lc-rs in a build with feature `aws-lc-rs` or `acme`; without either, building a
+//! resolver fails with [`TlsError::NoCryptoProvider`], which says what to call. A server should
+//! install its provider at the start of `main`; rustls's own `ServerConfig::builder()` picks
+//! one from rustls's crate features only when exactly one is on. `keymanager::rustls`
+//! re-exports the rustls this crate is built on.
+//!
 //! # Errors
 //!
 //! A refresh that fails (a tampered entry, the passphrase changed by another process, a
@@ -350,7 +362,9 @@ impl StoreResolverBuilder {
         self
     }
 
-    /// Reads the first snapshot, builds the keys, and starts the refresh thread.
+    /// Reads the first snapshot, builds the keys, and starts the refresh thread. Fails with
+    /// [`TlsError::NoCryptoProvider`] when the process has no rustls crypto provider installed
+    /// and this build has no fallback (see the module documentation).
     pub fn build(self) -> Result<Arc<StoreResolver>> {
         if self.interval < MIN_INTERVAL {
             return Err(TlsError::InvalidOptions {
@@ -361,6 +375,8 @@ impl StoreResolverBuilder {
             }
             .into());
         }
+        // Nothing could be signed without one: refused here, not at every handshake.
+        provider()?;
         let on_error = self
             .on_error
             .unwrap_or_else(|| Arc::new(|e: &Error| eprintln!("keymanager: TLS identities: {e}")));
@@ -460,13 +476,37 @@ fn build_served(
     }
 }
 
-/// The rustls crypto provider that signs handshakes and builds the acceptor's configs: the
-/// process's default (`CryptoProvider::get_default`), else aws-lc-rs.
+/// The rustls crypto provider that signs handshakes and builds configs: the process's
+/// default (`CryptoProvider::get_default`, what `install_default` installed), else aws-lc-rs
+/// when built with feature `aws-lc-rs` or `acme`, else [`TlsError::NoCryptoProvider`].
 pub(crate) fn provider() -> Result<Arc<CryptoProvider>> {
     if let Some(provider) = CryptoProvider::get_default() {
         return Ok(Arc::clone(provider));
     }
-    Ok(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+    #[cfg(any(feature = "aws-lc-rs", feature = "acme"))]
+    {
+        static FALLBACK: std::sync::OnceLock<Arc<CryptoProvider>> = std::sync::OnceLock::new();
+        Ok(Arc::clone(FALLBACK.get_or_init(|| {
+            Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+        })))
+    }
+    #[cfg(not(any(feature = "aws-lc-rs", feature = "acme")))]
+    Err(TlsError::NoCryptoProvider.into())
+}
+
+/// A server config builder on the crypto [`provider`], with rustls's safe default protocol
+/// versions.
+#[cfg(feature = "tokio")]
+pub(crate) fn server_config_builder()
+-> Result<rustls::ConfigBuilder<rustls::ServerConfig, rustls::WantsVerifier>> {
+    rustls::ServerConfig::builder_with_provider(provider()?)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| {
+            TlsError::InvalidOptions {
+                reason: format!("the crypto provider refuses rustls's protocol versions: {e}"),
+            }
+            .into()
+        })
 }
 
 /// The identity as rustls serves it: its chain and a signing key from the crypto

@@ -11,6 +11,7 @@ mod tls {
     mod acceptor;
     mod example;
     mod load;
+    mod providers;
     mod reload;
     mod resolver;
 }

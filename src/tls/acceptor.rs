@@ -16,7 +16,7 @@ use tokio_rustls::LazyConfigAcceptor;
 use tokio_rustls::server::TlsStream;
 
 use super::{Served, StoreResolver};
-use crate::error::{Error, Result, TlsError};
+use crate::error::Result;
 
 /// Accepts TLS connections for a tokio server, choosing the identity per connection from its
 /// **own local address** and its ClientHello (SNI), as [`KeyStore::resolve`] does.
@@ -228,9 +228,7 @@ impl TlsAcceptor {
 
     /// A config serving `key` alone.
     fn build(&self, key: Arc<CertifiedKey>, alpn: Vec<Vec<u8>>) -> Result<Arc<ServerConfig>> {
-        let mut config = ServerConfig::builder_with_provider(super::provider()?)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| unusable_config(e.to_string()))?
+        let mut config = super::server_config_builder()?
             .with_no_client_auth()
             .with_cert_resolver(Arc::new(SingleCertAndKey::from(key)));
         config.alpn_protocols = alpn;
@@ -241,9 +239,7 @@ impl TlsAcceptor {
         if let Some(config) = self.inner.refusing.get() {
             return Ok(Arc::clone(config));
         }
-        let provider = super::provider().map_err(io::Error::other)?;
-        let config = ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
+        let config = super::server_config_builder()
             .map_err(io::Error::other)?
             .with_no_client_auth()
             .with_cert_resolver(Arc::new(Refuse));
@@ -268,11 +264,4 @@ impl rustls::server::ResolvesServerCert for Refuse {
     fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         None
     }
-}
-
-fn unusable_config(reason: String) -> Error {
-    TlsError::InvalidOptions {
-        reason: format!("the TLS library refused the server configuration: {reason}"),
-    }
-    .into()
 }
