@@ -66,6 +66,7 @@ pub enum Error {
     Tls(#[from] TlsError),
     /// An ACME CA refused, failed or could not be reached (feature `acme`).
     #[cfg(feature = "acme")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "acme")))]
     #[error(transparent)]
     Acme(#[from] AcmeError),
     /// A PKCS#12 file could not be read or written.

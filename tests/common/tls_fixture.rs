@@ -275,27 +275,36 @@ pub fn request_to(address: SocketAddr, server_name: &str) -> Result<(Vec<u8>, St
 /// The `tls_server` example's binary, next to this test's (`cargo test --features rustls`
 /// builds the examples before running the tests); built here when a test runs alone.
 pub fn example_binary() -> PathBuf {
+    example_binary_named("tls_server", "rustls")
+}
+
+/// The example `name`'s binary (built with `features` when a test runs alone).
+pub fn example_binary_named(name: &str, features: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let binary = profile_dir.join("examples").join("tls_server");
+    let binary = profile_dir.join("examples").join(name);
     if !binary.exists() {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--example", "tls_server", "--features", "rustls"])
+            .args(["build", "--example", name, "--features", features])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .unwrap();
-        assert!(status.success(), "cannot build the tls_server example");
+        assert!(status.success(), "cannot build the {name} example");
     }
     binary
 }
 
-/// The running example server: killed when the test ends, however it ends.
-pub struct ExampleServer(Child);
+/// The running example server: killed when the test ends, however it ends. `lines` gets
+/// what it prints after its `listening on` line.
+pub struct ExampleServer {
+    child: Child,
+    pub lines: mpsc::Receiver<String>,
+}
 
 impl Drop for ExampleServer {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -303,7 +312,17 @@ impl Drop for ExampleServer {
 /// person runs it) and waits for its `listening on` line; also returns the lines it printed
 /// before that one.
 pub fn start_example(store: &Path, port: u16, passphrase: &str) -> (ExampleServer, Vec<String>) {
-    let mut child = Command::new(example_binary())
+    start_example_binary(&example_binary(), store, port, passphrase)
+}
+
+/// [`start_example`] for the example whose binary is `binary`.
+pub fn start_example_binary(
+    binary: &Path,
+    store: &Path,
+    port: u16,
+    passphrase: &str,
+) -> (ExampleServer, Vec<String>) {
+    let mut child = Command::new(binary)
         .arg(port.to_string())
         .arg(store)
         .env("KEYMANAGER_PASSPHRASE", passphrase)
@@ -312,7 +331,6 @@ pub fn start_example(store: &Path, port: u16, passphrase: &str) -> (ExampleServe
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let server = ExampleServer(child);
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
@@ -320,10 +338,12 @@ pub fn start_example(store: &Path, port: u16, passphrase: &str) -> (ExampleServe
             let _ = tx.send(line);
         }
     });
+    // Killed on drop from here on, a failed start included.
+    let server = ExampleServer { child, lines: rx };
     let mut lines = Vec::new();
     loop {
-        match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(line) if line.starts_with("listening on https://127.0.0.1:") => {
+        match server.lines.recv_timeout(Duration::from_secs(20)) {
+            Ok(line) if line.starts_with("listening on https://") => {
                 return (server, lines);
             }
             Ok(line) => lines.push(line),
