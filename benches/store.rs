@@ -29,7 +29,7 @@
 
 use std::hint::black_box;
 use std::io::Write;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -176,14 +176,18 @@ fn resolve(c: &mut Criterion) {
         group.bench_function(format!("{n}_bindings"), |b| {
             b.iter(|| {
                 store
-                    .resolve(black_box(ip), 443, Some("www.example.com"))
+                    .resolve(Some("www.example.com"), SocketAddr::new(black_box(ip), 443))
                     .expect("resolve")
                     .expect("bound")
             })
         });
         if n == COUNTS[0] {
             group.bench_function(format!("{n}_bindings_miss"), |b| {
-                b.iter(|| store.resolve(black_box(ip), 8443, None).expect("resolve"))
+                b.iter(|| {
+                    store
+                        .resolve(None, SocketAddr::new(black_box(ip), 8443))
+                        .expect("resolve")
+                })
             });
         }
     }

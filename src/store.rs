@@ -89,7 +89,7 @@
 //! //     tx.bind("0.0.0.0:443".parse()?, &name)?;
 //! //     tx.commit()?;
 //! // and, for each TLS connection:
-//! //     let identity = store.resolve(local_ip, 443, sni)?;
+//! //     let identity = store.resolve(sni, local_addr)?;
 //! let entries = store.entries()?;
 //! assert_eq!(entries[0].name(), "www");
 //! # Ok(())
@@ -112,7 +112,7 @@ mod snapshot;
 mod state;
 mod transaction;
 
-use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -538,20 +538,16 @@ impl KeyStore {
         Ok(report)
     }
 
-    /// What to serve on a connection to `local_ip:port` that asked for `sni`: the entry bound
-    /// to the host name, else to `*.` its parent, else to the address, else to the any-address
-    /// of its family. `None` when nothing is bound.
+    /// What to serve on a connection to `local` (the connection's local address) that asked
+    /// for `sni`: the entry bound to the host name, else to `*.` its parent, else to the
+    /// address, else to the any-address of its family. `None` when nothing is bound. The same
+    /// arguments, in the same order, as [`Snapshot::resolve`].
     ///
     /// At most four primary-key lookups, then the one entry's integrity check, certificate
-    /// parsing and key decryption: cheap, but a busy server should keep the [`Identity`] per
-    /// endpoint rather than resolve on every handshake.
-    pub fn resolve(
-        &self,
-        local_ip: IpAddr,
-        port: u16,
-        sni: Option<&str>,
-    ) -> Result<Option<Identity>> {
-        let candidates = Endpoint::candidates(local_ip, port, sni);
+    /// parsing and key decryption: cheap, but a busy server should answer handshakes from a
+    /// [`Snapshot`] (or `tls::StoreResolver`) rather than resolve on every handshake.
+    pub fn resolve(&self, sni: Option<&str>, local: SocketAddr) -> Result<Option<Identity>> {
+        let candidates = Endpoint::candidates(local.ip(), local.port(), sni);
         self.read(|s| {
             for endpoint in &candidates {
                 if let Some(id) = s.bound_entry(endpoint)? {

@@ -94,7 +94,7 @@ impl std::fmt::Debug for Snapshot {
 
 impl Snapshot {
     /// What to serve on a connection to `local` that asked for `host` (the TLS SNI): exactly
-    /// what [`KeyStore::resolve`]`(local.ip(), local.port(), host)` answered when the
+    /// what [`KeyStore::resolve`]`(host, local)` answered when the
     /// snapshot was read. The order is the host binding, the `*.` wildcard over the host's
     /// first label, the address binding, then the any-address of the address's family; an
     /// invalid SNI skips the two host steps.

@@ -163,8 +163,8 @@ impl Transaction {
 
     /// Removes the binding of `endpoint`. The entry it points to is checked first: a binding
     /// changed behind the store's back is [`StoreError::Tampered`], not silently re-sealed.
-    pub fn unbind(&mut self, endpoint: &Endpoint) -> Result<()> {
-        self.atomic(|session| session.unbind(endpoint))
+    pub fn unbind(&mut self, endpoint: Endpoint) -> Result<()> {
+        self.atomic(|session| session.unbind(&endpoint))
     }
 
     /// Starts renewing the installed entry `name`: a new key of `bits` bits and a request for

@@ -2,7 +2,7 @@
 //! signed by the OpenSSL CLI, bindings, resolving, renewing, removing, and every error path.
 
 use std::collections::HashSet;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
 use keymanager::error::{CertificateError, EndpointError, InstallError, StoreError};
@@ -425,7 +425,9 @@ fn install_finds_the_right_key_among_many() {
         other => panic!("{other:?}"),
     }
     tx.commit().unwrap();
-    let id = store.resolve(ip("192.0.2.1"), 443, None).unwrap();
+    let id = store
+        .resolve(None, SocketAddr::new(ip("192.0.2.1"), 443))
+        .unwrap();
     assert!(id.is_none());
 }
 
@@ -651,7 +653,7 @@ fn bindings_and_resolution() {
         matches!(err, Error::Store(StoreError::NotFound { .. })),
         "{err}"
     );
-    let err = tx.unbind(&ep("192.0.2.99:443")).unwrap_err();
+    let err = tx.unbind(ep("192.0.2.99:443")).unwrap_err();
     assert!(
         matches!(err, Error::Endpoint(EndpointError::NotBound { .. })),
         "{err}"
@@ -660,7 +662,7 @@ fn bindings_and_resolution() {
 
     let resolve = |addr: &str, port: u16, sni: Option<&str>| {
         store
-            .resolve(ip(addr), port, sni)
+            .resolve(sni, SocketAddr::new(ip(addr), port))
             .unwrap()
             .map(|id| id.name().to_owned())
     };
@@ -691,7 +693,10 @@ fn bindings_and_resolution() {
     assert_eq!(resolve("192.0.2.10", 8443, Some("www.example.com")), None);
 
     let identity = store
-        .resolve(ip("192.0.2.10"), 443, Some("www.example.com"))
+        .resolve(
+            Some("www.example.com"),
+            SocketAddr::new(ip("192.0.2.10"), 443),
+        )
         .unwrap()
         .unwrap();
     assert_eq!(identity.chain().len(), 1);
@@ -701,7 +706,7 @@ fn bindings_and_resolution() {
     let www = store.entry("www").unwrap();
     assert_eq!(www.bindings(), [ep("www.example.com:443")]);
     let mut tx = store.begin().unwrap();
-    tx.unbind(&ep("www.example.com:443")).unwrap();
+    tx.unbind(ep("www.example.com:443")).unwrap();
     tx.commit().unwrap();
     assert_eq!(
         resolve("192.0.2.10", 443, Some("www.example.com")).as_deref(),
@@ -734,7 +739,12 @@ fn remove_refuses_bound_entries_unless_asked() {
     tx.remove_with_bindings("www").unwrap();
     tx.commit().unwrap();
     assert!(store.entries().unwrap().is_empty());
-    assert!(store.resolve(ip("192.0.2.1"), 443, None).unwrap().is_none());
+    assert!(
+        store
+            .resolve(None, SocketAddr::new(ip("192.0.2.1"), 443))
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
@@ -761,7 +771,10 @@ fn renewal_takes_over_name_and_bindings_on_install() {
     assert_eq!(renewal.renewal_of(), Some("www"));
     assert_eq!(renewal.fingerprint(), req.fingerprint());
     // The old certificate keeps serving.
-    let serving = store.resolve(ip("192.0.2.1"), 443, None).unwrap().unwrap();
+    let serving = store
+        .resolve(None, SocketAddr::new(ip("192.0.2.1"), 443))
+        .unwrap()
+        .unwrap();
     assert_eq!(serving.private_key().fingerprint(), key(0).fingerprint());
     let mut tx = store.begin().unwrap();
     let err = tx.renew("www (renewal)", 2048).unwrap_err();
@@ -781,7 +794,10 @@ fn renewal_takes_over_name_and_bindings_on_install() {
     assert_eq!(entries[0].fingerprint(), req.fingerprint());
     assert_eq!(entries[0].bindings(), [ep("0.0.0.0:443")]);
     assert_eq!(entries[0].renewal_of(), None);
-    let serving = store.resolve(ip("192.0.2.1"), 443, None).unwrap().unwrap();
+    let serving = store
+        .resolve(None, SocketAddr::new(ip("192.0.2.1"), 443))
+        .unwrap()
+        .unwrap();
     assert_eq!(serving.private_key().fingerprint(), req.fingerprint());
     assert_eq!(serving.name(), "www");
 }
@@ -806,7 +822,10 @@ fn change_passphrase_reseals_everything() {
     store.change_passphrase(PASS, "new secret").unwrap();
     // This handle keeps working.
     assert_eq!(store.entries().unwrap().len(), 2);
-    let id = store.resolve(ip("192.0.2.1"), 443, None).unwrap().unwrap();
+    let id = store
+        .resolve(None, SocketAddr::new(ip("192.0.2.1"), 443))
+        .unwrap()
+        .unwrap();
     assert_eq!(id.private_key().fingerprint(), key(0).fingerprint());
     // A handle opened before is told to reopen.
     let err = stale.begin().unwrap_err();
@@ -814,7 +833,9 @@ fn change_passphrase_reseals_everything() {
         matches!(err, Error::Store(StoreError::PassphraseChanged)),
         "{err}"
     );
-    let err = stale.resolve(ip("192.0.2.1"), 443, None).unwrap_err();
+    let err = stale
+        .resolve(None, SocketAddr::new(ip("192.0.2.1"), 443))
+        .unwrap_err();
     assert!(
         matches!(err, Error::Store(StoreError::PassphraseChanged)),
         "{err}"
@@ -826,7 +847,7 @@ fn change_passphrase_reseals_everything() {
     ));
     let reopened = KeyStore::open_with(&path, "new secret", &options()).unwrap();
     let id = reopened
-        .resolve(ip("192.0.2.1"), 443, None)
+        .resolve(None, SocketAddr::new(ip("192.0.2.1"), 443))
         .unwrap()
         .unwrap();
     assert_eq!(id.private_key().fingerprint(), key(0).fingerprint());
@@ -1055,7 +1076,7 @@ fn a_renewal_must_cover_the_host_bindings_it_takes_over() {
         other => panic!("{other:?}"),
     }
     // Unbinding it first lets the renewal through.
-    tx.unbind(&ep("api.example.com:443")).unwrap();
+    tx.unbind(ep("api.example.com:443")).unwrap();
     assert_eq!(tx.install_certificate(narrow.as_bytes()).unwrap(), "www");
     tx.commit().unwrap();
     assert_eq!(
@@ -1083,7 +1104,7 @@ fn not_found_errors_say_where_to_look() {
     );
     assert!(err.to_string().contains("KeyStore::entries"), "{err}");
     let mut tx = store.begin().unwrap();
-    let err = tx.unbind(&ep("192.0.2.1:443")).unwrap_err();
+    let err = tx.unbind(ep("192.0.2.1:443")).unwrap_err();
     assert!(err.to_string().contains("KeyStore::entries"), "{err}");
 }
 
@@ -1097,7 +1118,10 @@ fn debug_output_holds_no_secrets() {
     tx.bind(ep("0.0.0.0:443"), "www").unwrap();
     let tx_debug = format!("{tx:?}");
     tx.commit().unwrap();
-    let identity = store.resolve(ip("192.0.2.1"), 443, None).unwrap().unwrap();
+    let identity = store
+        .resolve(None, SocketAddr::new(ip("192.0.2.1"), 443))
+        .unwrap()
+        .unwrap();
     let export = store.export("www", "export password").unwrap();
     let der = key(0).to_pkcs8_der().unwrap();
     let public_len = key(0).public_key_der().len();

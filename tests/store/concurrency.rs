@@ -2,6 +2,7 @@
 //! transaction; writers wait for each other up to the busy timeout and then get
 //! `StoreError::Busy`, never a corrupt store.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -45,10 +46,10 @@ fn read_until(store: &KeyStore, stop: &AtomicBool) -> Result<u64, String> {
             // Another commit may land between the two reads, so only check that what
             // resolves is srv (a half-moved binding would resolve to nothing for both).
             let now = store
-                .resolve(ip, endpoint(j).port(), None)
+                .resolve(None, SocketAddr::new(ip, endpoint(j).port()))
                 .map_err(|e| e.to_string())?;
             let next = store
-                .resolve(ip, endpoint(j + 1).port(), None)
+                .resolve(None, SocketAddr::new(ip, endpoint(j + 1).port()))
                 .map_err(|e| e.to_string())?;
             if now.is_none() && next.is_none() {
                 let again = observe(&store.entries().map_err(|e| e.to_string())?)?;

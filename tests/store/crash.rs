@@ -4,6 +4,7 @@
 //! (acknowledged) transaction, and hold no half-applied one.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -127,9 +128,11 @@ fn survives_sigkill_at_random_moments() {
         // Every key still opens: resolve decrypts srv's key.
         let srv = store
             .resolve(
-                "192.0.2.1".parse().unwrap(),
-                store_workload::endpoint(j.unwrap_or(0)).port(),
                 None,
+                SocketAddr::new(
+                    "192.0.2.1".parse().unwrap(),
+                    store_workload::endpoint(j.unwrap_or(0)).port(),
+                ),
             )
             .unwrap();
         if j.is_some() {

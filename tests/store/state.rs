@@ -5,7 +5,7 @@
 //! migrates forward (its DNS names re-encoded as a structured list), and one made to look older
 //! is refused.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use keymanager::error::StoreError;
@@ -83,7 +83,7 @@ fn a_row_and_mac_replayed_after_unbind_are_refused() {
         })
         .unwrap();
     let mut tx = store.begin().unwrap();
-    tx.unbind(&"0.0.0.0:443".parse().unwrap()).unwrap();
+    tx.unbind("0.0.0.0:443".parse().unwrap()).unwrap();
     tx.commit().unwrap();
     // The old MAC with the old binding: the row verifies on its own...
     conn.execute(
@@ -132,7 +132,10 @@ fn a_renewed_entry_brought_back_is_refused() {
     let cert = ca().sign_server(&req.to_pem(), &["www.example.com"], &[]);
     tx.install_certificate(cert.as_bytes()).unwrap();
     tx.commit().unwrap();
-    let renewed = store.resolve(any(), 443, None).unwrap().unwrap();
+    let renewed = store
+        .resolve(None, SocketAddr::new(any(), 443))
+        .unwrap()
+        .unwrap();
     assert_ne!(renewed.private_key().fingerprint(), key(0).fingerprint());
 
     // The old key and certificate back in place of the renewal.
@@ -146,7 +149,10 @@ fn a_renewed_entry_brought_back_is_refused() {
     )
     .unwrap();
     // Its own MAC verifies: a plain resolve serves it (the per-entry check cannot tell)...
-    let served = store.resolve(any(), 443, None).unwrap().unwrap();
+    let served = store
+        .resolve(None, SocketAddr::new(any(), 443))
+        .unwrap()
+        .unwrap();
     assert_eq!(served.private_key().fingerprint(), key(0).fingerprint());
     // ...the whole-state checks refuse it.
     assert_every_check_fails(&store, &path);
@@ -167,7 +173,7 @@ fn every_changing_commit_bumps_the_generation() {
     assert_eq!(store.generation().unwrap(), g0);
     let mut tx = store.begin().unwrap();
     tx.bind("0.0.0.0:8443".parse().unwrap(), "api").unwrap();
-    tx.unbind(&"0.0.0.0:8443".parse().unwrap()).unwrap();
+    tx.unbind("0.0.0.0:8443".parse().unwrap()).unwrap();
     tx.bind("0.0.0.0:9443".parse().unwrap(), "api").unwrap();
     tx.commit().unwrap();
     assert_eq!(store.generation().unwrap(), g0 + 1);

@@ -2,7 +2,7 @@
 //! reported as `StoreError::Tampered` naming the entry, and a changed sealed key never opens to
 //! a different key.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use keymanager::error::StoreError;
@@ -92,18 +92,24 @@ fn every_flipped_byte_of_a_sealed_key_is_detected() {
             let mut bad = sealed.clone();
             bad[i] ^= bit;
             write(&bad);
-            assert_tampered(store.resolve(any(), 443, None), "www");
+            assert_tampered(store.resolve(None, SocketAddr::new(any(), 443)), "www");
         }
     }
     // Truncated and empty.
     for bad in [&sealed[..sealed.len() - 1], &sealed[..11], &[][..]] {
         write(bad);
-        assert_tampered(store.resolve(any(), 443, None), "www");
+        assert_tampered(store.resolve(None, SocketAddr::new(any(), 443)), "www");
     }
-    let err = store.resolve(any(), 443, None).unwrap_err().to_string();
+    let err = store
+        .resolve(None, SocketAddr::new(any(), 443))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("`www`") && err.contains("backup"), "{err}");
     write(&sealed);
-    let id = store.resolve(any(), 443, None).unwrap().unwrap();
+    let id = store
+        .resolve(None, SocketAddr::new(any(), 443))
+        .unwrap()
+        .unwrap();
     assert_eq!(id.private_key().fingerprint(), key(0).fingerprint());
 }
 
@@ -132,12 +138,12 @@ fn sealed_keys_swapped_between_entries_do_not_open() {
         params![www],
     )
     .unwrap();
-    assert_tampered(store.resolve(any(), 443, None), "www");
+    assert_tampered(store.resolve(None, SocketAddr::new(any(), 443)), "www");
     let mut tx = store.begin().unwrap();
     tx.bind("192.0.2.9:443".parse().unwrap(), "api").unwrap();
     tx.commit().unwrap();
     assert_tampered(
-        store.resolve("192.0.2.9".parse().unwrap(), 443, None),
+        store.resolve(None, SocketAddr::new("192.0.2.9".parse().unwrap(), 443)),
         "api",
     );
 }
@@ -232,7 +238,7 @@ fn changed_certificates_requests_and_columns_are_detected() {
         assert_tampered(store.entries(), entry);
         assert_tampered(store.entry(entry), entry);
         if *entry == "www" {
-            assert_tampered(store.resolve(any(), 443, None), entry);
+            assert_tampered(store.resolve(None, SocketAddr::new(any(), 443)), entry);
         }
         restore(&conn);
         assert_eq!(
@@ -252,7 +258,7 @@ fn changed_certificates_requests_and_columns_are_detected() {
         params![api_cert],
     )
     .unwrap();
-    assert_tampered(store.resolve(any(), 443, None), "www");
+    assert_tampered(store.resolve(None, SocketAddr::new(any(), 443)), "www");
 }
 
 #[test]
@@ -374,7 +380,11 @@ fn changed_bindings_are_detected() {
     let store = setup(dir.path());
     let conn = raw(dir.path());
     assert_eq!(
-        store.resolve(any(), 443, None).unwrap().unwrap().name(),
+        store
+            .resolve(None, SocketAddr::new(any(), 443))
+            .unwrap()
+            .unwrap()
+            .name(),
         "www"
     );
 
@@ -385,7 +395,7 @@ fn changed_bindings_are_detected() {
         [],
     )
     .unwrap();
-    assert_tampered(store.resolve(any(), 443, None), "api");
+    assert_tampered(store.resolve(None, SocketAddr::new(any(), 443)), "api");
     assert!(matches!(
         store.entries(),
         Err(Error::Store(StoreError::Tampered { .. }))
@@ -409,11 +419,11 @@ fn changed_bindings_are_detected() {
         [],
     )
     .unwrap();
-    assert_tampered(store.resolve(any(), 8443, None), "api");
+    assert_tampered(store.resolve(None, SocketAddr::new(any(), 8443)), "api");
     assert_tampered(store.entry("api"), "api");
     // And it cannot be laundered through the store's own operations.
     let mut tx = store.begin().unwrap();
-    assert_tampered(tx.unbind(&"0.0.0.0:8443".parse().unwrap()), "api");
+    assert_tampered(tx.unbind("0.0.0.0:8443".parse().unwrap()), "api");
     assert_tampered(tx.bind("0.0.0.0:9443".parse().unwrap(), "api"), "api");
     drop(tx);
     conn.execute("DELETE FROM bindings WHERE endpoint = '0.0.0.0:8443'", [])
@@ -422,12 +432,16 @@ fn changed_bindings_are_detected() {
     // The store's own binds, unbinds and re-keying keep the MACs right.
     let mut tx = store.begin().unwrap();
     tx.bind("0.0.0.0:8443".parse().unwrap(), "api").unwrap();
-    tx.unbind(&"0.0.0.0:443".parse().unwrap()).unwrap();
+    tx.unbind("0.0.0.0:443".parse().unwrap()).unwrap();
     tx.commit().unwrap();
     store.change_passphrase(PASS, "another passphrase").unwrap();
     assert_eq!(store.entries().unwrap().len(), 3);
     assert_eq!(
-        store.resolve(any(), 8443, None).unwrap().unwrap().name(),
+        store
+            .resolve(None, SocketAddr::new(any(), 8443))
+            .unwrap()
+            .unwrap()
+            .name(),
         "api"
     );
 }
@@ -485,7 +499,7 @@ fn odd_values_in_columns_are_errors_not_panics() {
         let outcome = std::panic::catch_unwind(|| -> Result<(), Error> {
             let store = KeyStore::open_with(case.join("keys.db"), PASS, &options())?;
             let _ = store.entries()?;
-            let identity = store.resolve(any(), 443, None)?;
+            let identity = store.resolve(None, SocketAddr::new(any(), 443))?;
             let _ = store.export("www", "export password")?;
             // Nothing above may have succeeded with www's row changed.
             Err(keymanager::Error::Store(StoreError::NotFound {
@@ -552,7 +566,10 @@ fn a_passphrase_change_that_fails_part_way_changes_nothing() {
     ));
     let store = KeyStore::open_with(dir.path().join("keys.db"), PASS, &options()).unwrap();
     assert_eq!(store.entries().unwrap().len(), 3);
-    let served = store.resolve(any(), 443, None).unwrap().unwrap();
+    let served = store
+        .resolve(None, SocketAddr::new(any(), 443))
+        .unwrap()
+        .unwrap();
     assert_eq!(served.private_key().fingerprint(), key(0).fingerprint());
 }
 

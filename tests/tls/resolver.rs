@@ -309,7 +309,7 @@ fn nothing_bound_on_the_port_is_a_warning_through_the_error_hook() {
     assert!(resolver.refresh().unwrap());
     assert_eq!(warnings.lock().unwrap().len(), 1, "bound now: no warning");
     let mut tx = store.begin().unwrap();
-    tx.unbind(&"0.0.0.0:443".parse().unwrap()).unwrap();
+    tx.unbind("0.0.0.0:443".parse().unwrap()).unwrap();
     tx.commit().unwrap();
     assert!(resolver.refresh().unwrap());
     assert_eq!(warnings.lock().unwrap().len(), 2, "unbound again: warned");

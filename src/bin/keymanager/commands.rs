@@ -56,7 +56,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Unbind { endpoint } => {
             let endpoint: Endpoint = endpoint.parse()?;
             let (store, _) = open(g)?;
-            let (tx, ()) = change(&store, |tx| Ok(tx.unbind(&endpoint)?))?;
+            let (tx, ()) = change(&store, |tx| Ok(tx.unbind(endpoint)?))?;
             tx.finish(g.dry_run)
         }
         Command::List { json } => {
