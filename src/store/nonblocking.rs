@@ -25,9 +25,7 @@ impl KeyStore {
         passphrase: &str,
         options: &StoreOptions,
     ) -> Result<KeyStore> {
-        let (path, options) = (path.into(), options.clone());
-        let passphrase = Zeroizing::new(passphrase.to_owned());
-        blocking(move || KeyStore::open_with(path, &passphrase, &options)).await
+        on_file(KeyStore::open_with, path.into(), passphrase, options).await
     }
 
     /// [`create_with`](Self::create_with) on the blocking pool (one Argon2id derivation).
@@ -36,9 +34,7 @@ impl KeyStore {
         passphrase: &str,
         options: &StoreOptions,
     ) -> Result<KeyStore> {
-        let (path, options) = (path.into(), options.clone());
-        let passphrase = Zeroizing::new(passphrase.to_owned());
-        blocking(move || KeyStore::create_with(path, &passphrase, &options)).await
+        on_file(KeyStore::create_with, path.into(), passphrase, options).await
     }
 
     /// [`begin`](Self::begin) on the blocking pool: waits up to the busy timeout for another
@@ -79,6 +75,18 @@ impl Transaction {
         })
         .await
     }
+}
+
+/// Runs `open` (`open_with` or `create_with`) on the blocking pool, with owned arguments (the
+/// passphrase in a zeroizing copy).
+async fn on_file(
+    open: fn(PathBuf, &str, &StoreOptions) -> Result<KeyStore>,
+    path: PathBuf,
+    passphrase: &str,
+    options: &StoreOptions,
+) -> Result<KeyStore> {
+    let (passphrase, options) = (Zeroizing::new(passphrase.to_owned()), options.clone());
+    blocking(move || open(path, &passphrase, &options)).await
 }
 
 /// Runs `f` on tokio's blocking pool; a panic in it is resumed here.
