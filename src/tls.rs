@@ -113,6 +113,11 @@ pub type ChangeHook = Arc<dyn Fn(&Snapshot, &Snapshot) + Send + Sync>;
 /// bindings from memory and picking up committed changes (see the
 /// [module documentation](self)).
 ///
+/// It resolves with the socket's own address, as rustls tells it nothing else: for a socket
+/// bound to `[::]` (which answers IPv4 clients too) or to an any-address, and for tokio
+/// servers, use `TlsAcceptor` (feature `tokio`), which resolves each connection with its own
+/// local address.
+///
 /// ```no_run
 /// # fn main() -> keymanager::Result<()> {
 /// use std::sync::Arc;
