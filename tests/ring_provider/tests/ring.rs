@@ -4,14 +4,20 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
 use keymanager::error::TlsError;
 use keymanager::tls::StoreResolver;
 use keymanager::{CertificateRequest, DistinguishedName, Error, KdfParams, KeyStore, StoreOptions};
 use rustls::pki_types::{CertificateDer, ServerName};
+
+// The main package's one test CA and OpenSSL runner (std only), shared rather than copied.
+#[allow(dead_code)]
+#[path = "../../common/ca.rs"]
+mod ca;
+#[allow(dead_code)]
+#[path = "../../common/openssl.rs"]
+mod openssl;
 
 #[test]
 fn the_resolver_signs_with_the_installed_ring_provider() {
@@ -23,8 +29,9 @@ fn the_resolver_signs_with_the_installed_ring_provider() {
         .create_pending("ring", &CertificateRequest::builder(dn), 2048)
         .unwrap();
     tx.commit().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (leaf_pem, root_pem) = ca_signs(dir.path(), &request.to_pem());
+    let ca = ca::root_only();
+    let leaf_pem = ca.sign_server(&request.to_pem(), &["ring.test"], &[]);
+    let root_pem = ca.root_pem().to_owned();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let local = listener.local_addr().unwrap();
     let mut tx = store.begin().unwrap();
@@ -78,66 +85,6 @@ fn the_resolver_signs_with_the_installed_ring_provider() {
     let served = tls.conn.peer_certificates().unwrap()[0].to_vec();
     assert_eq!(served, der_of(&leaf_pem).to_vec());
     server.join().unwrap();
-}
-
-/// A throwaway CA (the `openssl` CLI) signs the request for `ring.test`: the leaf and the
-/// root, PEM.
-fn ca_signs(dir: &Path, request_pem: &str) -> (String, String) {
-    let p = |f: &str| dir.join(f);
-    std::fs::write(p("req.pem"), request_pem).unwrap();
-    std::fs::write(
-        p("ext.cnf"),
-        "subjectAltName=DNS:ring.test\nbasicConstraints=CA:FALSE\n\
-         keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    let run = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=Ring Test CA",
-        "-days",
-        "2",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-    ]);
-    run(&[
-        "x509",
-        "-req",
-        "-days",
-        "1",
-        "-in",
-        "req.pem",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-set_serial",
-        "7",
-        "-extfile",
-        "ext.cnf",
-        "-out",
-        "leaf.pem",
-    ]);
-    let read = |f: &str| std::fs::read_to_string(p(f)).unwrap();
-    (read("leaf.pem"), read("ca.pem"))
 }
 
 fn der_of(pem: &str) -> CertificateDer<'static> {
