@@ -9,8 +9,6 @@
 //! handshakes per second are the inverse of the times. Needs the `openssl` CLI (the CA).
 
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +17,14 @@ use keymanager::tls::{StoreResolver, TlsAcceptor};
 use keymanager::{CertificateRequest, DistinguishedName, KdfParams, KeyStore, StoreOptions};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use tokio::net::{TcpListener, TcpStream};
+
+// The tests' one CA and OpenSSL runner, as benches/acme.rs shares pebble's driver.
+#[allow(dead_code)]
+#[path = "../tests/common/ca.rs"]
+mod ca;
+#[allow(dead_code)]
+#[path = "../tests/common/openssl.rs"]
+mod openssl;
 
 criterion_group!(benches, handshakes, reload);
 criterion_main!(benches);
@@ -32,15 +38,13 @@ struct Setup {
     root: CertificateDer<'static>,
     key_der: Vec<u8>,
     chain: Vec<CertificateDer<'static>>,
-    _dir: tempfile::TempDir,
 }
 
 fn setup() -> Setup {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = ca::root_only();
     let options = StoreOptions::new().kdf(KdfParams::new(64, 1, 1).expect("kdf"));
     let store = KeyStore::open_in_memory_with("bench passphrase", &options).expect("store");
-    ca(dir.path());
     for name in ["www", "next"] {
         let dn: DistinguishedName = format!("CN={HOST}").parse().expect("dn");
         let mut tx = store.begin().expect("begin");
@@ -48,9 +52,10 @@ fn setup() -> Setup {
             .create_pending(name, &CertificateRequest::builder(dn), 2048)
             .expect("pending");
         tx.commit().expect("commit");
-        let bundle = sign(dir.path(), &request.to_pem());
+        let leaf = ca.sign_server(&request.to_pem(), &[HOST], &[]);
         let mut tx = store.begin().expect("begin");
-        tx.install_certificate(&bundle).expect("install");
+        tx.install_certificate(format!("{leaf}{}", ca.root_pem()).as_bytes())
+            .expect("install");
         tx.commit().expect("commit");
     }
     let export = store.export("www", "x").expect("export");
@@ -60,9 +65,8 @@ fn setup() -> Setup {
         .iter()
         .map(|c| CertificateDer::from(c.to_der().to_vec()))
         .collect();
-    let root_pem = std::fs::read_to_string(dir.path().join("ca.pem")).expect("root");
     let root = CertificateDer::from(
-        keymanager::Certificate::from_pem(&root_pem)
+        keymanager::Certificate::from_pem(ca.root_pem())
             .expect("root")
             .to_der()
             .to_vec(),
@@ -72,7 +76,6 @@ fn setup() -> Setup {
         root,
         key_der: key.to_pkcs8_der().expect("der").to_vec(),
         chain,
-        _dir: dir,
     }
 }
 
@@ -229,75 +232,4 @@ where
         }
     });
     addr
-}
-
-/// A throwaway CA in `dir` (`ca.pem`, `ca.key`).
-fn ca(dir: &Path) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=Bench CA",
-            "-days",
-            "2",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-        ],
-    );
-    std::fs::write(
-        dir.join("ext.cnf"),
-        format!(
-            "subjectAltName=DNS:{HOST}\nbasicConstraints=CA:FALSE\n\
-             keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
-        ),
-    )
-    .expect("ext");
-}
-
-/// The CA signs `request_pem`: the leaf and the root, PEM.
-fn sign(dir: &Path, request_pem: &str) -> Vec<u8> {
-    std::fs::write(dir.join("req.pem"), request_pem).expect("request");
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-days",
-            "1",
-            "-in",
-            "req.pem",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-extfile",
-            "ext.cnf",
-            "-out",
-            "leaf.pem",
-        ],
-    );
-    let mut bundle = std::fs::read(dir.join("leaf.pem")).expect("leaf");
-    bundle.extend(std::fs::read(dir.join("ca.pem")).expect("root"));
-    bundle
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
