@@ -31,7 +31,7 @@ fn main() {
     let pebble = pebble::Pebble::start();
     let dir = tempfile::tempdir().unwrap();
     let options = StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap());
-    let store = KeyStore::open_with(dir.path().join("keys.db"), "passphrase", &options).unwrap();
+    let store = KeyStore::create_with(dir.path().join("keys.db"), "passphrase", &options).unwrap();
     let acme = rt.block_on(async {
         Acme::account(
             &store,

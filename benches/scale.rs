@@ -117,7 +117,7 @@ fn per_size(c: &mut Criterion, store: &KeyStore, n: usize) {
     // A run that stopped half-way may have left the extra binding of the refresh bench.
     let extra: keymanager::Endpoint = "192.0.2.77:443".parse().expect("endpoint");
     let mut tx = store.begin().expect("begin");
-    if tx.unbind(&extra).is_ok() {
+    if tx.unbind(extra.clone()).is_ok() {
         tx.commit().expect("commit");
     } else {
         tx.rollback().expect("rollback");
@@ -156,7 +156,7 @@ fn per_size(c: &mut Criterion, store: &KeyStore, n: usize) {
             for _ in 0..iters {
                 let mut tx = store.begin().expect("begin");
                 if bound {
-                    tx.unbind(&extra).expect("unbind");
+                    tx.unbind(extra.clone()).expect("unbind");
                 } else {
                     tx.bind(extra.clone(), "e0").expect("bind");
                 }
@@ -296,7 +296,7 @@ fn store_of(ca: &Ca, n: usize, bits: usize) -> KeyStore {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
     eprintln!("bench: building {} ({n} entries)", path.display());
-    let store = KeyStore::open_with(&path, PASS, &options).expect("store");
+    let store = KeyStore::create_with(&path, PASS, &options).expect("store");
     let started = Instant::now();
     for first in (0..n).step_by(2_000) {
         let mut tx = store.begin().expect("begin");

@@ -32,7 +32,7 @@ mod key_cache;
 
 use std::hint::black_box;
 use std::io::Write;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -63,7 +63,7 @@ const FILLER_ENTRIES: usize = 10;
 fn add_pending_commit(c: &mut Criterion) {
     let dir = tempfile::tempdir_in(target_dir()).expect("temporary directory");
     let store =
-        KeyStore::open_with(dir.path().join("keys.db"), "bench", &low_kdf()).expect("store");
+        KeyStore::create_with(dir.path().join("keys.db"), "bench", &low_kdf()).expect("store");
     let key = cached_keys(2048, 1).remove(0);
     let request = request_for(&key, "www.example.com");
 
@@ -177,14 +177,18 @@ fn resolve(c: &mut Criterion) {
         group.bench_function(format!("{n}_bindings"), |b| {
             b.iter(|| {
                 store
-                    .resolve(black_box(ip), 443, Some("www.example.com"))
+                    .resolve(Some("www.example.com"), SocketAddr::new(black_box(ip), 443))
                     .expect("resolve")
                     .expect("bound")
             })
         });
         if n == COUNTS[0] {
             group.bench_function(format!("{n}_bindings_miss"), |b| {
-                b.iter(|| store.resolve(black_box(ip), 8443, None).expect("resolve"))
+                b.iter(|| {
+                    store
+                        .resolve(None, SocketAddr::new(black_box(ip), 8443))
+                        .expect("resolve")
+                })
             });
         }
     }
@@ -201,7 +205,7 @@ fn open(c: &mut Criterion) {
     for n in [COUNTS[1], COUNTS[2]] {
         let path = dir.path().join(format!("keys-{n}.db"));
         {
-            let store = KeyStore::open(&path, "bench passphrase").expect("create");
+            let store = KeyStore::create(&path, "bench passphrase").expect("create");
             fill_pending(&store, &target, &fillers[..n - 1]);
         }
         group.bench_function(format!("{n}_entries"), |b| {

@@ -57,6 +57,8 @@ struct AcmeArgs {
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
+    // The server chooses its crypto provider; the store's resolver signs with it.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     // Zeroized on drop, as they may hold the passphrase.
     let args = Zeroizing::new(std::env::args().skip(1).collect::<Vec<String>>());
     let (positional, bind, acme) = split_flags(&args)?;
@@ -76,10 +78,15 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|_| format!("`{port}` is not a port number (0 to 65535)\n{USAGE}"))?;
     let passphrase = passphrase.ok_or_else(|| format!("no passphrase given\n{USAGE}"))?;
     // With --acme the store may be new: the certificate comes from the CA.
-    if acme.is_none() && !std::path::Path::new(path).exists() {
+    let exists = std::path::Path::new(path).exists();
+    if acme.is_none() && !exists {
         return Err(format!("no key store at `{path}`").into());
     }
-    let store = KeyStore::open(path, &passphrase)?;
+    let store = if exists {
+        KeyStore::open(path, &passphrase)?
+    } else {
+        KeyStore::create(path, &passphrase)?
+    };
     drop(passphrase); // zeroized
 
     let listener = TcpListener::bind((bind, port))?;

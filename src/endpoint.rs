@@ -15,7 +15,7 @@
 //! resolving. Host names are stored in lower case.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 
 use crate::error::{EndpointError, Error, Result};
@@ -142,6 +142,17 @@ impl Endpoint {
     }
 }
 
+/// The socket address a server listens on as an endpoint: [`Endpoint::address`], so
+/// `0.0.0.0:443` and `[::]:443` are the any-addresses and an IPv4-mapped address is IPv4.
+/// Port 0 (any free port, which no connection arrives on) is [`EndpointError::PortZero`].
+impl TryFrom<SocketAddr> for Endpoint {
+    type Error = Error;
+
+    fn try_from(address: SocketAddr) -> Result<Self> {
+        Endpoint::address(address.ip(), address.port())
+    }
+}
+
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.target {
@@ -228,6 +239,27 @@ pub(crate) fn canonical_ip(ip: IpAddr) -> IpAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 14: a listening socket's address is an endpoint; the unspecified addresses are
+    /// the any-addresses, a mapped address is IPv4, port 0 is refused.
+    #[test]
+    fn a_socket_address_converts() {
+        let cases = [
+            ("0.0.0.0:443", "0.0.0.0:443"),
+            ("[::]:443", "[::]:443"),
+            ("[::ffff:192.0.2.10]:8443", "192.0.2.10:8443"),
+            ("[2001:db8::1]:443", "[2001:db8::1]:443"),
+        ];
+        for (address, shown) in cases {
+            let address: SocketAddr = address.parse().unwrap();
+            assert_eq!(Endpoint::try_from(address).unwrap().to_string(), shown);
+        }
+        let any_port: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        assert!(matches!(
+            Endpoint::try_from(any_port),
+            Err(Error::Endpoint(EndpointError::PortZero { .. }))
+        ));
+    }
 
     #[test]
     fn parses_and_displays_each_form() {

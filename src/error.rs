@@ -66,6 +66,7 @@ pub enum Error {
     Tls(#[from] TlsError),
     /// An ACME CA refused, failed or could not be reached (feature `acme`).
     #[cfg(feature = "acme")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "acme")))]
     #[error(transparent)]
     Acme(#[from] AcmeError),
     /// A PKCS#12 file could not be read or written.
@@ -513,6 +514,35 @@ pub enum StoreError {
     /// The passphrase does not open this store.
     #[error("wrong passphrase for this key store; nothing was changed")]
     WrongPassphrase,
+    /// `KeyStore::open` was given a path where no file exists. Nothing was created: a
+    /// mistyped path must not become a new, empty store.
+    #[error(
+        "no key store at `{}`: nothing was created; check the path, or make a new store with KeyStore::create",
+        path.display()
+    )]
+    Missing {
+        /// The path that was given.
+        path: std::path::PathBuf,
+    },
+    /// `KeyStore::create` was given a path where a file already exists.
+    #[error(
+        "a file already exists at `{}`: nothing was changed; open it with KeyStore::open, or choose another path for a new store",
+        path.display()
+    )]
+    AlreadyExists {
+        /// The path that was given.
+        path: std::path::PathBuf,
+    },
+    /// `KeyStore::open` found an empty file, never made into a store (or one that another
+    /// process is creating at this very moment).
+    #[error(
+        "`{}` is an empty file, not a key store: nothing was written to it; if a store is being created there, retry in a moment, else remove the file and make the store with KeyStore::create",
+        path.display()
+    )]
+    Uninitialised {
+        /// The path that was given.
+        path: std::path::PathBuf,
+    },
     /// Another writer held the store for longer than the busy timeout.
     #[error(
         "the key store is busy: another transaction (in this or another process) held it for more than {waited_ms} ms; nothing was changed, retry later"
@@ -658,6 +688,11 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// The tokio runtime shut down before a store call given to its blocking pool ran.
+    #[error(
+        "the tokio runtime is shutting down: the key store call sent to its blocking pool never ran, so nothing was done; call it again on a running runtime"
+    )]
+    RuntimeShutDown,
     /// The passphrase was changed by another handle since this one was opened.
     #[error(
         "the key store's passphrase was changed by another process or handle: reopen the store with the new passphrase"
@@ -711,6 +746,23 @@ pub enum TlsError {
         /// What the TLS library said.
         reason: String,
     },
+    /// A warning, through the resolver's error hook: the store binds nothing on the port the
+    /// resolver serves, so every handshake there is refused until something is bound.
+    #[error(
+        "the key store binds nothing on port {} (the resolver for {local}; {bindings} binding(s) on other ports): every handshake there is refused until an entry is bound, e.g. to `0.0.0.0:{}`, `[::]:{}` or `HOST:{}`",
+        local.port(), local.port(), local.port(), local.port()
+    )]
+    NothingBound {
+        /// The address the resolver was made for.
+        local: std::net::SocketAddr,
+        /// How many bindings the store has (on other ports).
+        bindings: usize,
+    },
+    /// No rustls crypto provider is installed in the process, and this build has no fallback.
+    #[error(
+        "no rustls CryptoProvider is installed in this process and keymanager was built without a fallback: call rustls::crypto::CryptoProvider::install_default (with ring's or aws-lc-rs's default_provider()) at the start of main, before building the resolver, or enable keymanager's feature `aws-lc-rs`"
+    )]
+    NoCryptoProvider,
     /// The resolver's options are invalid.
     #[error("invalid TLS resolver options: {reason}")]
     InvalidOptions {

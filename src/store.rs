@@ -96,7 +96,7 @@
 //! //     tx.bind("0.0.0.0:443".parse()?, &name)?;
 //! //     tx.commit()?;
 //! // and, for each TLS connection:
-//! //     let identity = store.resolve(local_ip, 443, sni)?;
+//! //     let identity = store.resolve(sni, local_addr)?;
 //! let entries = store.entries()?;
 //! assert_eq!(entries[0].name(), "www");
 //! # Ok(())
@@ -107,6 +107,8 @@ pub(crate) mod acme;
 mod entry;
 mod health;
 mod install;
+#[cfg(feature = "tokio")]
+mod nonblocking;
 mod open;
 mod options;
 mod pkcs12;
@@ -118,7 +120,7 @@ mod snapshot;
 mod state;
 mod transaction;
 
-use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -143,6 +145,8 @@ pub use entry::{Entry, EntryState, Export, Identity};
 pub use health::{HealthOptions, HealthProblem, HealthReport};
 pub use options::{InstallOptions, KdfParams, StoreOptions};
 pub use pkcs12::{Pkcs12Import, Pkcs12ImportOptions};
+#[cfg(feature = "rustls")]
+pub(crate) use slots::Slots;
 pub use snapshot::{Snapshot, Watcher};
 pub use transaction::Transaction;
 
@@ -186,6 +190,17 @@ struct Inner {
     temporary: Option<TemporaryFiles>,
 }
 
+/// How [`KeyStore::open_path`] came to the file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// An existing file, which must already be a store.
+    Open,
+    /// A file this call has just created, empty, to be initialised.
+    Create,
+    /// [`Mode::Create`] for a temporary store, whose files go when it is dropped.
+    Temporary,
+}
+
 /// Deletes a temporary store's private directory (the store file's parent) and its files
 /// when dropped.
 struct TemporaryFiles(PathBuf);
@@ -213,10 +228,17 @@ impl std::fmt::Debug for KeyStore {
 }
 
 impl KeyStore {
-    /// Opens the store at `path`, creating it (mode 0600) if it does not exist.
+    /// Opens the existing store at `path`.
     ///
-    /// A wrong passphrase is [`StoreError::WrongPassphrase`] and changes nothing; a file
-    /// written by a newer version is [`StoreError::SchemaTooNew`].
+    /// A missing file is [`StoreError::Missing`] and creates nothing (a mistyped path never
+    /// becomes a new, empty store): make new stores with [`create`](Self::create). A wrong
+    /// passphrase is [`StoreError::WrongPassphrase`] and changes nothing; a file written by a
+    /// newer version is [`StoreError::SchemaTooNew`]; an empty file is
+    /// [`StoreError::Uninitialised`].
+    ///
+    /// Blocks for one Argon2id derivation (27 ms with [`KdfParams::RECOMMENDED`] in a release
+    /// build, about ten times that in a debug build) and a check of the whole state (O(entries)):
+    /// see the crate docs, "Blocking and async".
     pub fn open(path: impl AsRef<Path>, passphrase: &str) -> Result<KeyStore> {
         Self::open_with(path, passphrase, &StoreOptions::default())
     }
@@ -229,8 +251,73 @@ impl KeyStore {
     ) -> Result<KeyStore> {
         let path = path.as_ref();
         options::check_max(options.kdf.cost, &options.max_kdf)?;
-        create_private_file(path, false)?;
-        Self::open_path(path.to_path_buf(), false, passphrase, options)
+        match path.try_exists() {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(StoreError::Missing {
+                    path: path.to_path_buf(),
+                }
+                .into());
+            }
+            Err(e) => {
+                return Err(StoreError::Io {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                }
+                .into());
+            }
+        }
+        // The store writes as it opens (its `-wal` and `-shm` files, the file's mode): a file
+        // system mounted read-only is told apart here ([`StoreError::ReadOnly`]), where SQLite
+        // would only say that it cannot open the file. Nothing is created or written.
+        if let Err(e) = std::fs::OpenOptions::new().write(true).open(path) {
+            return Err(schema::io_error(path, "opening the store", &e));
+        }
+        Self::open_path(path.to_path_buf(), Mode::Open, passphrase, options)
+    }
+
+    /// Creates a new store at `path` (mode 0600) and opens it.
+    ///
+    /// An existing file, store or not, is [`StoreError::AlreadyExists`] and is left as it
+    /// is: open existing stores with [`open`](Self::open). An empty passphrase is refused.
+    /// If creating fails after the file was made, the file is removed again.
+    ///
+    /// Blocks for one Argon2id derivation, as [`open`](Self::open) does.
+    pub fn create(path: impl AsRef<Path>, passphrase: &str) -> Result<KeyStore> {
+        Self::create_with(path, passphrase, &StoreOptions::default())
+    }
+
+    /// [`create`](Self::create) with options (the Argon2id cost of the new store is
+    /// [`StoreOptions::kdf`]).
+    pub fn create_with(
+        path: impl AsRef<Path>,
+        passphrase: &str,
+        options: &StoreOptions,
+    ) -> Result<KeyStore> {
+        let path = path.as_ref();
+        options::check_max(options.kdf.cost, &options.max_kdf)?;
+        check_passphrase(passphrase)?;
+        let side = |suffix: &str| {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            PathBuf::from(side)
+        };
+        // Companion files already there are not ours to remove (a planted one is refused).
+        let ours: Vec<PathBuf> = ["-wal", "-shm"]
+            .into_iter()
+            .map(side)
+            .filter(|p| std::fs::symlink_metadata(p).is_err())
+            .collect();
+        create_private_file(path)?;
+        let result = Self::open_path(path.to_path_buf(), Mode::Create, passphrase, options);
+        if result.is_err() {
+            // Nothing half-made is left behind (no process can have used it: an open of a
+            // file that is not initialised is refused).
+            for file in std::iter::once(path.to_path_buf()).chain(ours) {
+                let _ = std::fs::remove_file(file);
+            }
+        }
+        result
     }
 
     /// A new, private, temporary store, for tests; gone when the last clone is dropped.
@@ -256,30 +343,41 @@ impl KeyStore {
         };
         let dir = open::create_private_dir(&base)?;
         let path = dir.join("store.db");
-        if let Err(e) = create_private_file(&path, true) {
+        if let Err(e) = create_private_file(&path) {
             let _ = std::fs::remove_dir_all(&dir);
             return Err(e);
         }
-        Self::open_path(path, true, passphrase, options)
+        Self::open_path(path, Mode::Temporary, passphrase, options)
     }
 
     fn open_path(
         path: PathBuf,
-        temporary: bool,
+        mode: Mode,
         passphrase: &str,
         options: &StoreOptions,
     ) -> Result<KeyStore> {
         let busy = options.busy_timeout;
         // From here on, a failure deletes a temporary store's files.
-        let temporary = temporary.then(|| TemporaryFiles(path.clone()));
+        let temporary = (mode == Mode::Temporary).then(|| TemporaryFiles(path.clone()));
         open::check_companions(&path)?;
         let conn = schema::connect(&path, busy)?;
         let result = (|| {
+            if mode == Mode::Open && schema::version(&conn)? == 0 {
+                // Perhaps being created by another process: its write lock is waited for,
+                // and ours rolled back (a commit would write the empty file's header).
+                conn.execute_batch("BEGIN IMMEDIATE")
+                    .map_err(db("beginning a transaction"))?;
+                let version = schema::version(&conn);
+                let _ = conn.execute_batch("ROLLBACK");
+                if version? == 0 {
+                    return Err(StoreError::Uninitialised { path: path.clone() }.into());
+                }
+            }
             schema::enable_wal(&conn)?;
             let mut version = schema::version(&conn)?;
             if version == 0 {
                 with_write(&conn, |c| {
-                    // Another process may have initialised the file since we looked.
+                    // Only a file this call created is initialised (checked above).
                     if schema::version(c)? == 0 {
                         check_passphrase(passphrase)?;
                         schema::migrate(c, 0)?;
@@ -346,14 +444,55 @@ impl KeyStore {
             .then_some(self.inner.path.as_path())
     }
 
-    /// Begins a write transaction, waiting up to the busy timeout for other writers.
+    /// Begins a write transaction, waiting up to the busy timeout
+    /// ([`StoreOptions::busy_timeout`], 5 s by default) for another writer (of this or another
+    /// process) to finish; then [`StoreError::Busy`].
+    ///
+    /// This blocks the calling thread for as long as it waits: in async code use
+    /// [`try_begin`](Self::try_begin), or `begin_async` (feature `tokio`).
     pub fn begin(&self) -> Result<Transaction> {
+        self.begin_waiting(self.inner.options.busy_timeout)
+    }
+
+    /// Begins a write transaction if no other writer holds the store, without waiting:
+    /// [`StoreError::Busy`] (with `waited_ms: 0`) at once otherwise.
+    pub fn try_begin(&self) -> Result<Transaction> {
+        self.begin_waiting(Duration::ZERO)
+    }
+
+    /// [`begin`](Self::begin), waiting up to `timeout` (instead of the store's busy timeout)
+    /// for another writer.
+    pub fn begin_timeout(&self, timeout: Duration) -> Result<Transaction> {
+        self.begin_waiting(timeout)
+    }
+
+    fn begin_waiting(&self, busy: Duration) -> Result<Transaction> {
         let conn = self.inner.take()?;
-        let busy = self.inner.options.busy_timeout;
+        let usual = self.inner.options.busy_timeout;
+        // After a commit failed on a full disk: shrink the write-ahead log first.
         transaction::reclaim_log(&self.inner, &conn);
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let began = (|| {
+            if busy != usual {
+                conn.busy_timeout(busy)
+                    .map_err(db("setting the busy timeout"))?;
+            }
+            let began = conn
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(db("beginning a transaction"));
+            if busy != usual {
+                // Back to the store's own timeout for the transaction's statements and the
+                // connection's later users (the pool).
+                conn.busy_timeout(usual)
+                    .map_err(db("setting the busy timeout"))?;
+            }
+            began
+        })();
+        if let Err(e) = began {
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
             self.inner.give(conn);
-            return Err(fill_busy(db("beginning a transaction")(e), busy));
+            return Err(fill_busy(e, busy));
         }
         let kek = self.inner.kek();
         let mut tx = Transaction {
@@ -421,26 +560,18 @@ impl KeyStore {
         Ok(report)
     }
 
-    /// What to serve on a connection to `local_ip:port` that asked for `sni`: the entry bound
-    /// to the host name, else to `*.` its parent, else to the address, else to the any-address
-    /// of its family. `None` when nothing is bound. On an endpoint with both an ECDSA and an
-    /// RSA entry, the ECDSA one (see [`resolve_for`](Self::resolve_for) to choose per client).
+    /// What to serve on a connection to `local` (the connection's local address) that asked
+    /// for `sni`: the entry bound to the host name, else to `*.` its parent, else to the
+    /// address, else to the any-address of its family. `None` when nothing is bound. The same
+    /// arguments, in the same order, as [`Snapshot::resolve`]. On an endpoint with both an
+    /// ECDSA and an RSA entry, the ECDSA one (see [`resolve_for`](Self::resolve_for) to choose
+    /// per client).
     ///
     /// At most four primary-key lookups, then the one entry's integrity check, certificate
-    /// parsing and key decryption: cheap, but a busy server should keep the [`Identity`] per
-    /// endpoint rather than resolve on every handshake.
-    pub fn resolve(
-        &self,
-        local_ip: IpAddr,
-        port: u16,
-        sni: Option<&str>,
-    ) -> Result<Option<Identity>> {
-        self.resolve_for(
-            local_ip,
-            port,
-            sni,
-            &[KeyAlgorithm::Ecdsa, KeyAlgorithm::Rsa],
-        )
+    /// parsing and key decryption: cheap, but a busy server should answer handshakes from a
+    /// [`Snapshot`] (or `tls::StoreResolver`) rather than resolve on every handshake.
+    pub fn resolve(&self, sni: Option<&str>, local: SocketAddr) -> Result<Option<Identity>> {
+        self.resolve_for(sni, local, &[KeyAlgorithm::Ecdsa, KeyAlgorithm::Rsa])
     }
 
     /// [`resolve`](Self::resolve) for a client that can verify signatures of `algorithms`
@@ -449,12 +580,11 @@ impl KeyStore {
     /// chooses. An endpoint with one entry serves it whatever the client takes.
     pub fn resolve_for(
         &self,
-        local_ip: IpAddr,
-        port: u16,
         sni: Option<&str>,
+        local: SocketAddr,
         algorithms: &[KeyAlgorithm],
     ) -> Result<Option<Identity>> {
-        let candidates = Endpoint::candidates(local_ip, port, sni);
+        let candidates = Endpoint::candidates(local.ip(), local.port(), sni);
         let ecdsa = algorithms.contains(&KeyAlgorithm::Ecdsa);
         self.read(|s| {
             for endpoint in &candidates {

@@ -7,10 +7,23 @@
 //! rustls does not tell a resolver on which local address a connection arrived, so the
 //! socket's own address is the one used. A socket bound to `0.0.0.0` or `[::]` therefore has
 //! no address step: bindings to a specific address (`192.0.2.10:443`) are served only by a
-//! resolver made for a socket bound to that address. A server with address bindings binds one
-//! socket per address (as `tls_server` binds `127.0.0.1`), or checks
-//! `TcpStream::local_addr()` per connection and hands it to a `ServerConfig` whose resolver
-//! was made for that address.
+//! resolver made for a socket bound to that address. And a dual-stack `[::]:443` socket
+//! answers every IPv4 client with the `[::]:443` binding, never with `0.0.0.0:443`.
+//!
+//! **Servers that listen on `[::]` or on an any-address, and every tokio server, should use
+//! [`TlsAcceptor`]** (feature `tokio`) instead: it resolves each connection with the
+//! connection's own local address (an IPv4-mapped `[::ffff:192.0.2.10]` counts as IPv4) and
+//! its ClientHello, through tokio-rustls's `LazyConfigAcceptor`. A synchronous server with
+//! address bindings binds one socket per address (as `tls_server` binds `127.0.0.1`).
+//!
+//! # Hooks
+//!
+//! [`on_miss`](StoreResolverBuilder::on_miss) sees every refused handshake (its SNI and
+//! local address); [`on_change`](StoreResolverBuilder::on_change) is called after each refresh
+//! that changed what is served (old and new snapshot: generation, names, serials); the error
+//! hook gets a [`TlsError::NothingBound`] warning when the store binds nothing on the
+//! resolver's port. [`strict_sni`](StoreResolverBuilder::strict_sni) refuses a handshake whose
+//! SNI no host binding names, instead of answering it with the address binding.
 //!
 //! # The handshake path
 //!
@@ -47,6 +60,18 @@
 //! [`background(false)`](StoreResolverBuilder::background) no thread is started and the
 //! caller calls `refresh` on its own schedule.
 //!
+//! # Crypto provider
+//!
+//! This crate depends on rustls without its default features: it brings no crypto provider
+//! of its own. Handshakes are signed with the process's installed rustls `CryptoProvider`
+//! (its `key_provider` loads each identity's key), so a server that chose ring runs on ring
+//! alone. When none is installed (`CryptoProvider::install_default`), the fallback is
+//! aws-lc-rs in a build with feature `aws-lc-rs` or `acme`; without either, building a
+//! resolver fails with [`TlsError::NoCryptoProvider`], which says what to call. A server should
+//! install its provider at the start of `main`; rustls's own `ServerConfig::builder()` picks
+//! one from rustls's crate features only when exactly one is on. `keymanager::rustls`
+//! re-exports the rustls this crate is built on.
+//!
 //! # Errors
 //!
 //! A refresh that fails (a tampered entry, the passphrase changed by another process, a
@@ -66,13 +91,14 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use rustls::SignatureScheme;
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
 use crate::error::{Error, Result, TlsError};
 use crate::key::KeyType;
-use crate::store::{Identity, KeyStore, Snapshot, Watcher};
+use crate::store::{Identity, KeyStore, Slots, Snapshot, Watcher};
 
 /// Every signature scheme rustls signs with: what [`StoreResolver::lookup`] assumes the client
 /// offers.
@@ -89,17 +115,32 @@ const ALL_SCHEMES: &[SignatureScheme] = &[
     SignatureScheme::RSA_PKCS1_SHA512,
 ];
 
+#[cfg(feature = "tokio")]
+mod acceptor;
 #[cfg(feature = "acme")]
 pub(crate) mod acme;
+#[cfg(feature = "tokio")]
+pub use acceptor::TlsAcceptor;
 #[cfg(feature = "acme")]
 pub use acme::ACME_TLS_ALPN;
 
 /// Called with each refresh error. The error never holds key material.
 pub type ErrorHook = Arc<dyn Fn(&Error) + Send + Sync>;
 
+/// Called with the SNI (if any) and the local address of each refused handshake.
+pub type MissHook = Arc<dyn Fn(Option<&str>, SocketAddr) + Send + Sync>;
+
+/// Called with the old and the new snapshot after a refresh that changed what is served.
+pub type ChangeHook = Arc<dyn Fn(&Snapshot, &Snapshot) + Send + Sync>;
+
 /// A `rustls` certificate resolver for one listening socket, serving a [`KeyStore`]'s
 /// bindings from memory and picking up committed changes (see the
 /// [module documentation](self)).
+///
+/// It resolves with the socket's own address, as rustls tells it nothing else: for a socket
+/// bound to `[::]` (which answers IPv4 clients too) or to an any-address, and for tokio
+/// servers, use `TlsAcceptor` (feature `tokio`), which resolves each connection with its own
+/// local address.
 ///
 /// ```no_run
 /// # fn main() -> keymanager::Result<()> {
@@ -121,6 +162,9 @@ pub struct StoreResolver {
     refresher: Mutex<Watcher>,
     on_error: ErrorHook,
     preload: bool,
+    on_miss: Option<MissHook>,
+    on_change: Option<ChangeHook>,
+    strict_sni: bool,
     thread: Option<Thread>,
 }
 
@@ -138,6 +182,9 @@ pub struct StoreResolverBuilder {
     background: bool,
     preload: bool,
     on_error: Option<ErrorHook>,
+    on_miss: Option<MissHook>,
+    on_change: Option<ChangeHook>,
+    strict_sni: bool,
 }
 
 impl std::fmt::Debug for StoreResolverBuilder {
@@ -147,6 +194,7 @@ impl std::fmt::Debug for StoreResolverBuilder {
             .field("interval", &self.interval)
             .field("background", &self.background)
             .field("preload", &self.preload)
+            .field("strict_sni", &self.strict_sni)
             .finish_non_exhaustive()
     }
 }
@@ -179,6 +227,9 @@ impl StoreResolver {
             background: true,
             preload: false,
             on_error: None,
+            on_miss: None,
+            on_change: None,
+            strict_sni: false,
         }
     }
 
@@ -203,16 +254,42 @@ impl StoreResolver {
         signature_schemes: &[SignatureScheme],
     ) -> Option<Arc<CertifiedKey>> {
         let served = self.served.load();
-        let slots = served
-            .snapshot
-            .resolve_index(server_name, self.local.ip(), self.local.port());
+        self.key_for(&served, server_name, self.local, signature_schemes)
+    }
+
+    /// The entries of the endpoint `served` answers a connection to `local` asking for `sni`
+    /// from, under this resolver's SNI policy (strict: a host binding or nothing).
+    fn pick(&self, served: &Served, sni: Option<&str>, local: SocketAddr) -> Slots<usize> {
+        match sni {
+            Some(name) if self.strict_sni => served.snapshot.host_index(name, local.port()),
+            _ => served.snapshot.resolve_index(sni, local.ip(), local.port()),
+        }
+    }
+
+    /// The key `served` answers a connection to `local` asking for `sni` with, for a client
+    /// that offered `schemes`: on an endpoint with an ECDSA and an RSA entry, the ECDSA one
+    /// when the client takes it.
+    fn key_for(
+        &self,
+        served: &Served,
+        sni: Option<&str>,
+        local: SocketAddr,
+        schemes: &[SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
         let snapshot = &served.snapshot;
-        let i = slots.choose(|ecdsa| {
+        let i = self.pick(served, sni, local).choose(|ecdsa| {
             snapshot
                 .identity(ecdsa)
-                .is_some_and(|identity| takes(identity.key_type(), signature_schemes))
+                .is_some_and(|identity| takes(identity.key_type(), schemes))
         })?;
         served_key(snapshot.identity(i)?, &*self.on_error)
+    }
+
+    /// Reports a refused handshake to the miss hook.
+    fn missed(&self, sni: Option<&str>, local: SocketAddr) {
+        if let Some(hook) = &self.on_miss {
+            hook(sni, local);
+        }
     }
 
     /// The snapshot handshakes are answered from now.
@@ -238,9 +315,17 @@ impl StoreResolver {
         };
         // Still holding the watcher: two refreshes (the thread's and a caller's) store their
         // snapshots in the order they read them, so an older one never replaces a newer one.
-        let served = build_served(snapshot, self.preload, &*self.on_error);
-        self.served.store(Arc::new(served));
+        let previous = self.served.load_full();
+        let served = Arc::new(build_served(snapshot, self.preload, &*self.on_error));
+        self.served.store(Arc::clone(&served));
         drop(watcher);
+        // The watcher gives a new snapshot only when something it serves changed.
+        if previous.snapshot.binds_port(self.local.port()) {
+            warn_if_nothing_bound(&served.snapshot, self.local, &*self.on_error);
+        }
+        if let Some(hook) = &self.on_change {
+            hook(&previous.snapshot, &served.snapshot);
+        }
         Ok(true)
     }
 
@@ -274,7 +359,12 @@ impl ResolvesServerCert for StoreResolver {
         if let Some(challenge) = self.acme_challenge(&client_hello) {
             return Some(challenge);
         }
-        self.lookup_for(client_hello.server_name(), client_hello.signature_schemes())
+        let sni = client_hello.server_name();
+        let key = self.lookup_for(sni, client_hello.signature_schemes());
+        if key.is_none() {
+            self.missed(sni, self.local);
+        }
+        key
     }
 }
 
@@ -302,13 +392,52 @@ impl StoreResolverBuilder {
         self
     }
 
-    /// Where refresh errors and unusable entries are reported, instead of standard error.
+    /// Where refresh errors, unusable entries and the [`TlsError::NothingBound`] warning are
+    /// reported, instead of standard error.
     pub fn on_error(mut self, hook: impl Fn(&Error) + Send + Sync + 'static) -> Self {
         self.on_error = Some(Arc::new(hook));
         self
     }
 
-    /// Reads the first snapshot, builds the keys, and starts the refresh thread.
+    /// Called with the SNI (`None` when the client sent none) and the connection's local
+    /// address of every handshake refused because nothing is bound for it (or, with
+    /// [`strict_sni`](Self::strict_sni), because no host binding names its SNI). Runs on the
+    /// handshake's path: keep it short (count, or log).
+    pub fn on_miss(
+        mut self,
+        hook: impl Fn(Option<&str>, SocketAddr) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_miss = Some(Arc::new(hook));
+        self
+    }
+
+    /// Called after each refresh that changed what is served (a binding, or an identity's
+    /// name, key or chain), with the snapshot served before and the one served from now on:
+    /// their [`generation`](Snapshot::generation)s and [`identities`](Snapshot::identities)
+    /// (names, `chain()[0].serial_hex()`), for a "now serving serial X" log line. A commit that
+    /// changed nothing served (a new pending key) does not call it. Runs on the refreshing
+    /// thread, after the new set is served.
+    pub fn on_change(
+        mut self,
+        hook: impl Fn(&Snapshot, &Snapshot) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_change = Some(Arc::new(hook));
+        self
+    }
+
+    /// Refuse a handshake whose SNI no host binding (`www.example.com:443`,
+    /// `*.example.com:443`) names, instead of answering it with the address or any-address
+    /// binding (`false` by default). For multi-tenant servers, which must not hand one
+    /// tenant's certificate to a client that asked for a name nobody here serves. A
+    /// handshake without SNI is still answered by the address bindings.
+    pub fn strict_sni(mut self, strict: bool) -> Self {
+        self.strict_sni = strict;
+        self
+    }
+
+    /// Reads the first snapshot, builds the keys, and starts the refresh thread. Fails with
+    /// [`TlsError::NoCryptoProvider`] when the process has no rustls crypto provider installed
+    /// and this build has no fallback (see the module documentation).
     pub fn build(self) -> Result<Arc<StoreResolver>> {
         if self.interval < MIN_INTERVAL {
             return Err(TlsError::InvalidOptions {
@@ -319,6 +448,8 @@ impl StoreResolverBuilder {
             }
             .into());
         }
+        // Nothing could be signed without one: refused here, not at every handshake.
+        provider()?;
         let on_error = self
             .on_error
             .unwrap_or_else(|| Arc::new(|e: &Error| eprintln!("keymanager: TLS identities: {e}")));
@@ -329,6 +460,7 @@ impl StoreResolverBuilder {
             None => Arc::new(watcher.snapshot()?),
         };
         let served = build_served(snapshot, self.preload, &*on_error);
+        warn_if_nothing_bound(&served.snapshot, self.local, &*on_error);
         let interval = self.interval;
         let mut spawn_error = None;
         let resolver = Arc::new_cyclic(|weak: &Weak<StoreResolver>| {
@@ -353,6 +485,9 @@ impl StoreResolverBuilder {
                 refresher: Mutex::new(watcher),
                 on_error,
                 preload: self.preload,
+                on_miss: self.on_miss,
+                on_change: self.on_change,
+                strict_sni: self.strict_sni,
                 thread,
             }
         });
@@ -410,8 +545,54 @@ fn takes(key: KeyType, schemes: &[SignatureScheme]) -> bool {
     schemes.contains(&needed)
 }
 
-/// The identity as rustls serves it: its chain and a signing key from the default
-/// (aws-lc-rs) provider, checked to match.
+/// Reports [`TlsError::NothingBound`] when `snapshot` binds nothing on `local`'s port.
+fn warn_if_nothing_bound(snapshot: &Snapshot, local: SocketAddr, on_error: &dyn Fn(&Error)) {
+    if !snapshot.binds_port(local.port()) {
+        on_error(
+            &TlsError::NothingBound {
+                local,
+                bindings: snapshot.len(),
+            }
+            .into(),
+        );
+    }
+}
+
+/// The rustls crypto provider that signs handshakes and builds configs: the process's
+/// default (`CryptoProvider::get_default`, what `install_default` installed), else aws-lc-rs
+/// when built with feature `aws-lc-rs` or `acme`, else [`TlsError::NoCryptoProvider`].
+pub(crate) fn provider() -> Result<Arc<CryptoProvider>> {
+    if let Some(provider) = CryptoProvider::get_default() {
+        return Ok(Arc::clone(provider));
+    }
+    #[cfg(any(feature = "aws-lc-rs", feature = "acme"))]
+    {
+        static FALLBACK: std::sync::OnceLock<Arc<CryptoProvider>> = std::sync::OnceLock::new();
+        Ok(Arc::clone(FALLBACK.get_or_init(|| {
+            Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+        })))
+    }
+    #[cfg(not(any(feature = "aws-lc-rs", feature = "acme")))]
+    Err(TlsError::NoCryptoProvider.into())
+}
+
+/// A server config builder on the crypto [`provider`], with rustls's safe default protocol
+/// versions.
+#[cfg(feature = "tokio")]
+pub(crate) fn server_config_builder()
+-> Result<rustls::ConfigBuilder<rustls::ServerConfig, rustls::WantsVerifier>> {
+    rustls::ServerConfig::builder_with_provider(provider()?)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| {
+            TlsError::InvalidOptions {
+                reason: format!("the crypto provider refuses rustls's protocol versions: {e}"),
+            }
+            .into()
+        })
+}
+
+/// The identity as rustls serves it: its chain and a signing key from the crypto
+/// [`provider`]'s key provider, checked to match.
 fn certified_key(identity: &Identity) -> Result<Arc<CertifiedKey>> {
     let unusable = |reason: String| -> Error {
         TlsError::Unusable {
@@ -420,12 +601,15 @@ fn certified_key(identity: &Identity) -> Result<Arc<CertifiedKey>> {
         }
         .into()
     };
-    // Borrowed from a zeroizing buffer: no copy of the key outlives this function. The key
-    // is not parsed here (nor kept by the identity): rustls's provider parses it, and
-    // `keys_match` below checks it against the certificate.
     let der = identity.pkcs8_der()?;
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der.as_slice()));
-    let signing = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key)
+    // rustls's key providers take the key by value (as `ServerConfig::with_single_cert` hands
+    // it over): this copy is theirs to parse and drop; ours is zeroized. The key is not kept
+    // by the identity: the provider parses it, and `keys_match` below checks it against the
+    // certificate.
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der.to_vec()));
+    let signing = provider()?
+        .key_provider
+        .load_private_key(key)
         .map_err(|e| unusable(format!("its private key is refused ({e})")))?;
     let chain = identity
         .chain()

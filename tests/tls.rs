@@ -7,8 +7,11 @@ mod common;
 
 // The files of tests/tls/.
 mod tls {
+    #[cfg(feature = "tokio")]
+    mod acceptor;
     mod example;
     mod load;
+    mod providers;
     mod reload;
     mod resolver;
 }

@@ -24,7 +24,7 @@ mod demo_ca;
 use std::error::Error;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -69,7 +69,7 @@ fn walkthrough() -> Result<(), Box<dyn Error>> {
     println!("Demo folder: {}", dir.display());
 
     step(1, "open the key store");
-    let store = KeyStore::open(&store_path, PASSPHRASE)?;
+    let store = KeyStore::create(&store_path, PASSPHRASE)?;
     println!(
         "  created {} (mode {})",
         store_path.display(),
@@ -139,7 +139,7 @@ fn walkthrough() -> Result<(), Box<dyn Error>> {
     ] {
         let ip: IpAddr = ip.parse()?;
         let sni_text = sni.map_or("no SNI".to_string(), |h| format!("SNI {h}"));
-        let served = match store.resolve(ip, port, sni)? {
+        let served = match store.resolve(sni, SocketAddr::new(ip, port))? {
             Some(identity) => {
                 let leaf = identity
                     .chain()

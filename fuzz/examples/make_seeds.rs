@@ -123,7 +123,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .kdf(KdfParams::new(8, 1, 1)?)
         .busy_timeout(Duration::ZERO);
     {
-        let store = KeyStore::open_with(&path, PASSWORD, &options)?;
+        let store = KeyStore::create_with(&path, PASSWORD, &options)?;
         let mut tx = store.begin()?;
         let www_request = CertificateRequest::builder(dn.clone())
             .dns_name("example.com")

@@ -16,7 +16,7 @@
 #![no_main]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -203,7 +203,7 @@ fuzz_target!(|data: &[u8]| {
                 let port = PORTS[usize::from(*port) % PORTS.len()];
                 let sni = SNI[usize::from(*sni) % SNI.len()];
                 let ip: IpAddr = ip.parse().expect("an address");
-                let got = store.resolve(ip, port, sni).expect("resolve");
+                let got = store.resolve(sni, SocketAddr::new(ip, port)).expect("resolve");
                 let expected = model.committed.resolve(canonical, ipv6, port, sni);
                 assert_eq!(
                     got.as_ref().map(|i| i.name()),
@@ -494,7 +494,7 @@ fn apply(tx: &mut Transaction, op: &Op, fixtures: &Fixtures) -> Outcome {
             };
         }
         Op::Bind { endpoint, name } => tx.bind(endpoint_at(*endpoint), name_at(*name)),
-        Op::Unbind { endpoint } => tx.unbind(&endpoint_at(*endpoint)),
+        Op::Unbind { endpoint } => tx.unbind(endpoint_at(*endpoint)),
         Op::Remove { name } => tx.remove(name_at(*name)),
         Op::RemoveWithBindings { name } => tx.remove_with_bindings(name_at(*name)),
         Op::Renew { name } => tx.renew(name_at(*name), 1000).map(|_| ()),

@@ -11,6 +11,7 @@
 //! (`fuzz/seeds/store_open`) uses 8 KiB and 1 pass.
 #![no_main]
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -75,7 +76,7 @@ fuzz_target!(|data: &[u8]| {
         ("192.0.2.10", Some("www.example.com")),
         ("2001:db8::1", None),
     ] {
-        if let Ok(Some(identity)) = store.resolve(ip.parse().expect("an address"), 443, sni) {
+        if let Ok(Some(identity)) = store.resolve(sni, SocketAddr::new(ip.parse().expect("an address"), 443)) {
             let entry = entries
                 .iter()
                 .find(|e| e.name() == identity.name())

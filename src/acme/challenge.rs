@@ -355,7 +355,7 @@ impl rustls::server::ResolvesServerCert for ChallengesOnly {
 impl TlsAlpn01Responder {
     /// Binds `address` and starts answering (a tokio task; call inside a runtime).
     pub async fn bind(store: &KeyStore, address: SocketAddr) -> Result<TlsAlpn01Responder> {
-        let mut config = rustls::ServerConfig::builder()
+        let mut config = crate::tls::server_config_builder()?
             .with_no_client_auth()
             .with_cert_resolver(Arc::new(ChallengesOnly {
                 store: store.clone(),

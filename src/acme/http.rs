@@ -58,14 +58,16 @@ impl CaClient {
                 if found == 0 {
                     return Err(unusable("it holds no certificate".into()));
                 }
-                builder.with_tls_config(
-                    rustls::ClientConfig::builder()
-                        .with_root_certificates(roots)
-                        .with_no_client_auth(),
-                )
+                let config = rustls::ClientConfig::builder_with_provider(crate::tls::provider()?)
+                    .with_safe_default_protocol_versions()
+                    .map_err(|e| unusable(e.to_string()))?
+                    .with_root_certificates(roots)
+                    .with_no_client_auth();
+                builder.with_tls_config(config)
             }
+            // The process's crypto provider, as the resolver signs with (src/tls.rs).
             None => builder
-                .try_with_platform_verifier()
+                .with_provider_and_platform_verifier(crate::tls::provider()?)
                 .map_err(|e| AcmeError::Network {
                     during: "loading the system's root certificates",
                     reason: e.to_string(),

@@ -607,9 +607,14 @@ mod tests {
     use super::*;
     use crate::store::{KdfParams, StoreOptions};
 
+    /// The store at `path`, created when missing.
     fn store_at(path: &std::path::Path, passphrase: &str) -> KeyStore {
         let options = StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap());
-        KeyStore::open_with(path, passphrase, &options).unwrap()
+        if path.exists() {
+            KeyStore::open_with(path, passphrase, &options).unwrap()
+        } else {
+            KeyStore::create_with(path, passphrase, &options).unwrap()
+        }
     }
 
     /// The account's credentials are sealed to their directory, survive a passphrase change

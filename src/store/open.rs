@@ -238,24 +238,28 @@ pub(super) fn check_companions(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Creates the store file with mode 0600 if it does not exist (`new`: it must not exist), so
-/// SQLite never creates it with the process umask; SQLite gives the `-wal` and `-shm` files
-/// the database's mode.
-pub(super) fn create_private_file(path: &Path, new: bool) -> Result<()> {
-    let io = |e: std::io::Error| super::schema::io_error(path, "creating the store file", &e);
+/// Creates a new store file with mode 0600, which must not exist yet
+/// ([`StoreError::AlreadyExists`]), so SQLite never creates it with the process umask; SQLite
+/// gives the `-wal` and `-shm` files the database's mode.
+pub(super) fn create_private_file(path: &Path) -> Result<()> {
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).truncate(false);
-    if new {
-        options.create_new(true);
-    } else {
-        options.create(true);
-    }
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    options.open(path).map_err(io)?;
+    options.open(path).map_err(|e| -> crate::Error {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            StoreError::AlreadyExists {
+                path: path.to_path_buf(),
+            }
+            .into()
+        } else {
+            // A full or read-only disk is typed (DiskFull, ReadOnly), as for the database.
+            super::schema::io_error(path, "creating the store file", &e)
+        }
+    })?;
     Ok(())
 }
 

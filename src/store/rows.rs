@@ -718,7 +718,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keys.db");
         let options = StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap());
-        let store = KeyStore::open_with(&path, "pass", &options).unwrap();
+        let store = KeyStore::create_with(&path, "pass", &options).unwrap();
         let attacker = rusqlite::Connection::open(&path).unwrap();
         attacker
             .execute_batch(

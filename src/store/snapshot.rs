@@ -61,11 +61,12 @@ impl KeyStore {
     /// ([`StoreError::RolledBack`](crate::error::StoreError::RolledBack)).
     pub fn snapshot(&self) -> Result<Snapshot> {
         let kek = self.inner.kek();
-        let (generation, (snapshot, _)) = self.read(|s| {
+        let (generation, (mut snapshot, _)) = self.read(|s| {
             let snapshot = read_snapshot(s, &kek, None, &mut Certificates::default())?;
             Ok((s.check_state()?, snapshot))
         })?;
         self.inner.observe(generation)?;
+        snapshot.generation = generation;
         Ok(snapshot)
     }
 
@@ -93,6 +94,7 @@ pub struct Snapshot {
     bindings: usize,
     /// [`identities`](Self::identities), made on its first call.
     all: OnceLock<Vec<Arc<Identity>>>,
+    generation: u64,
 }
 
 /// Which entry an identity is, and what is bound to it.
@@ -120,13 +122,14 @@ impl std::fmt::Debug for Snapshot {
         f.debug_struct("Snapshot")
             .field("bindings", &self.bindings)
             .field("identities", &self.entries.len())
+            .field("generation", &self.generation)
             .finish_non_exhaustive()
     }
 }
 
 impl Snapshot {
     /// What to serve on a connection to `local` that asked for `host` (the TLS SNI): exactly
-    /// what [`KeyStore::resolve`]`(local.ip(), local.port(), host)` answered when the
+    /// what [`KeyStore::resolve`]`(host, local)` answered when the
     /// snapshot was read. The order is the host binding, the `*.` wildcard over the host's
     /// first label, the address binding, then the any-address of the address's family; an
     /// invalid SNI skips the two host steps.
@@ -191,6 +194,27 @@ impl Snapshot {
         self.entries.iter().map(|(identity, _)| identity)
     }
 
+    /// The store's [generation](KeyStore::generation) the snapshot was read at.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Whether anything (a host, an address or an any-address) is bound on `port`.
+    #[cfg(feature = "rustls")]
+    pub(crate) fn binds_port(&self, port: u16) -> bool {
+        self.ports.contains_key(&port)
+    }
+
+    /// The host step of [`resolve`](Self::resolve) alone: the entries bound to `host` or to
+    /// `*.` its parent on `port`.
+    #[cfg(feature = "rustls")]
+    pub(crate) fn host_index(&self, host: &str, port: u16) -> Slots<usize> {
+        self.ports
+            .get(&port)
+            .and_then(|table| table.host(host))
+            .unwrap_or_default()
+    }
+
     /// The indexes in [`identities`](Self::identities) of the entries of the endpoint
     /// [`resolve`](Self::resolve) answers from (empty when nothing is bound); their
     /// [`Slots::choose`] picks one for a client.
@@ -225,6 +249,7 @@ impl Snapshot {
             ports: HashMap::new(),
             bindings: 0,
             all: OnceLock::new(),
+            generation: 0,
         }
     }
 
@@ -237,6 +262,7 @@ impl Snapshot {
             ports: self.ports.clone(),
             bindings: self.bindings,
             all: OnceLock::new(),
+            generation: self.generation,
         }
     }
 
@@ -397,10 +423,11 @@ impl Watcher {
     /// last one is read ([`refresh`](Self::refresh)).
     pub fn snapshot(&mut self) -> Result<Snapshot> {
         self.update()?;
-        Ok(self
-            .held
-            .as_ref()
-            .map_or_else(Snapshot::empty, |held| held.snapshot.duplicate()))
+        Ok(self.held.as_ref().map_or_else(Snapshot::empty, |held| {
+            let mut snapshot = held.snapshot.duplicate();
+            snapshot.generation = held.generation();
+            snapshot
+        }))
     }
 
     /// Reads what was committed since the last snapshot, if anything: `Some` with the new

@@ -24,6 +24,23 @@ use crate::request::{CertificateRequest, CertificateRequestBuilder};
 /// Dropping an uncommitted transaction rolls it back. While the thread is panicking, `Drop`
 /// does no I/O of its own: it closes the connection, which makes SQLite discard the
 /// transaction.
+///
+/// # Do not hold it across `.await`
+///
+/// A transaction holds the store's write lock from [`KeyStore::begin`](super::KeyStore::begin)
+/// to its commit, rollback or drop: every other writer, in this process and in others (the
+/// `keymanager` command line, an ACME renewal), waits for it and then fails with
+/// [`StoreError::Busy`]. Awaiting a network call, a timer or a lock while holding it stalls them
+/// all for as long. Gather what the change needs first, then begin, change and commit without
+/// awaiting in between (or use `begin_async` and `commit_async`, feature `tokio`, which run the
+/// blocking parts on the blocking pool). Clippy catches it with this in your `clippy.toml`
+/// (lint `await_holding_invalid_type`, warn by default):
+///
+/// ```toml
+/// await-holding-invalid-types = [
+///     { path = "keymanager::store::Transaction", reason = "holds the store's write lock: commit before awaiting" },
+/// ]
+/// ```
 pub struct Transaction {
     pub(super) inner: Arc<Inner>,
     /// `Some` from [`KeyStore::begin`](super::KeyStore::begin) until `Drop` takes it back to
@@ -175,8 +192,8 @@ impl Transaction {
     /// Removes the binding of `endpoint` (both entries of a dual binding). The entries it
     /// points to are checked first: a binding changed behind the store's back is
     /// [`StoreError::Tampered`], not silently re-sealed.
-    pub fn unbind(&mut self, endpoint: &Endpoint) -> Result<()> {
-        self.atomic(|session| session.unbind(endpoint))
+    pub fn unbind(&mut self, endpoint: Endpoint) -> Result<()> {
+        self.atomic(|session| session.unbind(&endpoint))
     }
 
     /// Starts renewing the installed entry `name`: a new key and a request for the same

@@ -86,8 +86,23 @@ pub(crate) fn challenge_key(
             return None;
         }
     };
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(challenge.key_pkcs8.as_slice()));
-    let signing = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key).ok()?;
+    // The key provider takes the key by value (see `certified_key`).
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(challenge.key_pkcs8.to_vec()));
+    let signing = match super::provider().and_then(|p| {
+        p.key_provider.load_private_key(key).map_err(|e| {
+            crate::error::TlsError::Unusable {
+                entry: format!("the tls-alpn-01 challenge for {sni}"),
+                reason: e.to_string(),
+            }
+            .into()
+        })
+    }) {
+        Ok(signing) => signing,
+        Err(e) => {
+            on_error(&e);
+            return None;
+        }
+    };
     Some(Arc::new(CertifiedKey::new(
         vec![CertificateDer::from(challenge.certificate)],
         signing,

@@ -25,10 +25,12 @@ async fn renewal_when_due_serves_the_old_certificate_until_the_new_one_commits()
     let (resolver, server) = tls_server(&store, port).await;
     let sni = "site.example.test";
     issue(&acme, "site", sni, &Solver::tls_alpn01()).await;
-    let mut tx = store.begin().unwrap();
-    tx.bind(format!("127.0.0.1:{port}").parse().unwrap(), "site")
-        .unwrap();
-    tx.commit().unwrap();
+    {
+        let mut tx = store.begin().unwrap();
+        tx.bind(format!("127.0.0.1:{port}").parse().unwrap(), "site")
+            .unwrap();
+        tx.commit().unwrap();
+    }
     resolver.refresh().unwrap();
     let old = fingerprint(&leaf_der(&store, "site"));
     assert_eq!(served_fingerprint(port, sni), old);

@@ -247,6 +247,11 @@ fn failures_have_their_exit_codes_and_change_nothing() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 3, "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("keymanager init"),
+        "{}",
+        text(&out)
+    );
     assert!(!km.store.exists(), "list must not create a store");
     let out = bare(&[
         "--store",
@@ -287,6 +292,15 @@ fn failures_have_their_exit_codes_and_change_nothing() {
         !km.store.exists(),
         "a failed first command leaves no store behind"
     );
+
+    // `init` makes the store, and refuses to touch an existing file (issue 14).
+    km.ok(&["init"]);
+    let made = std::fs::read(&km.store).unwrap();
+    let out = km.run(&["init"]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(text(&out).contains("already exists"), "{}", text(&out));
+    assert_eq!(std::fs::read(&km.store).unwrap(), made);
+    km.ok(&["list"]);
 
     let csr = km.path("www.csr");
     km.ok(&[

@@ -28,7 +28,12 @@ pub fn memory_store() -> KeyStore {
 /// The store file `dir/keys.db` ([`PASSPHRASE`], [`fast_options`]), created when missing: a
 /// file, so that another process can open it.
 pub fn store_in(dir: &Path) -> KeyStore {
-    KeyStore::open_with(dir.join("keys.db"), PASSPHRASE, &fast_options()).unwrap()
+    let path = dir.join("keys.db");
+    if path.exists() {
+        KeyStore::open_with(path, PASSPHRASE, &fast_options()).unwrap()
+    } else {
+        KeyStore::create_with(path, PASSPHRASE, &fast_options()).unwrap()
+    }
 }
 
 /// A request for `CN=<cn>,O=keymanager tests,C=US` signed by `key` (no extensions: the CA

@@ -162,19 +162,18 @@ pub fn s_client(port: u16, name: &str, ca_file: &Path) -> Output {
 /// [`s_client`] with more arguments (`-sigalgs ECDSA+SHA256`, ...).
 pub fn s_client_with(port: u16, name: &str, ca_file: &Path, more: &[&str]) -> Output {
     let connect = format!("127.0.0.1:{port}");
-    let mut args = vec![
-        "s_client",
-        "-connect",
-        &connect,
-        "-servername",
-        name,
-        "-verify_hostname",
-        name,
-        "-verify_return_error",
-        "-CAfile",
-        ca_file.to_str().unwrap(),
-    ];
-    args.extend(more);
+    let mut more = more.to_vec();
+    more.extend(["-servername", name, "-verify_hostname", name]);
+    s_client_to(&connect, &more, ca_file)
+}
+
+/// `openssl s_client -connect connect` with `more` options (`-4`, `-6`, `-noservername`,
+/// `-verify_ip ADDR`, ...), verifying the chain against `ca_file` (`-verify_return_error`);
+/// returns its output (the served certificate is in stdout).
+pub fn s_client_to(connect: &str, more: &[&str], ca_file: &Path) -> Output {
+    let mut args = vec!["s_client", "-connect", connect];
+    args.extend_from_slice(more);
+    args.extend(["-verify_return_error", "-CAfile", ca_file.to_str().unwrap()]);
     try_openssl(None, &args)
 }
 

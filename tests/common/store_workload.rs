@@ -105,7 +105,7 @@ impl Workload {
         if i > 0 {
             tx.remove(&format!("e{}", i - 1))?;
             tx.remove(&format!("f{}", i - 1))?;
-            tx.unbind(&endpoint(i - 1))?;
+            tx.unbind(endpoint(i - 1))?;
         }
         let a = (2 * (i % 2)) as usize;
         tx.add_pending(&format!("e{i}"), self.key(a), &self.requests[a])?;

@@ -4,7 +4,7 @@
 //! from [`fixtures`](super::fixtures), the CA is [`ca::shared`](super::ca::shared).
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{IpAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -155,6 +155,83 @@ fn read_head(r: &mut impl Read) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A tokio HTTPS server answering from a [`TlsAcceptor`](keymanager::tls::TlsAcceptor) on
+/// each of `listeners`: what [`serve`] does, the tokio way. Stops when dropped.
+#[cfg(feature = "tokio")]
+pub struct TokioServer {
+    pub stats: Arc<ServerStats>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+/// Serves HTTPS on every listener through `acceptor`, on a runtime of two worker threads.
+#[cfg(feature = "tokio")]
+pub fn serve_tokio(
+    listeners: Vec<TcpListener>,
+    acceptor: keymanager::tls::TlsAcceptor,
+) -> TokioServer {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let stats = Arc::new(ServerStats::default());
+    for listener in listeners {
+        listener.set_nonblocking(true).unwrap();
+        let (acceptor, stats) = (acceptor.clone(), Arc::clone(&stats));
+        runtime.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (acceptor, stats) = (acceptor.clone(), Arc::clone(&stats));
+                tokio::spawn(async move {
+                    let counter = match answer_async(&acceptor, tcp).await {
+                        Ok(()) => &stats.ok,
+                        Err(_) => &stats.failed,
+                    };
+                    counter.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+        });
+    }
+    TokioServer {
+        stats,
+        _runtime: runtime,
+    }
+}
+
+#[cfg(feature = "tokio")]
+async fn answer_async(
+    acceptor: &keymanager::tls::TlsAcceptor,
+    tcp: tokio::net::TcpStream,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    tcp.set_nodelay(true)?;
+    let mut tls = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp))
+        .await
+        .map_err(std::io::Error::other)??;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
+        if tls.read(&mut byte).await? == 0 {
+            break;
+        }
+        head.push(byte[0]);
+    }
+    tls.write_all(b"HTTP/1.0 200 OK\r\ncontent-length: 3\r\n\r\nok\n")
+        .await?;
+    tls.shutdown().await
+}
+
+/// The DER of the first certificate in `text` (as `openssl s_client` prints the served one).
+pub fn first_certificate_der(text: &str) -> Option<Vec<u8>> {
+    let start = text.find("-----BEGIN CERTIFICATE-----")?;
+    let end = text[start..].find("-----END CERTIFICATE-----")? + start;
+    let block = &text[start..end + "-----END CERTIFICATE-----".len()];
+    Some(pem_to_der(&format!("{block}\n")))
+}
+
 /// A rustls client configuration trusting the test CA's root, without session resumption.
 pub fn client_config() -> Arc<ClientConfig> {
     static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
@@ -186,9 +263,14 @@ pub fn handshake(port: u16, server_name: &str) -> Result<Vec<u8>, String> {
 /// One HTTPS request to `127.0.0.1:port` for `server_name`: the served leaf certificate's
 /// DER and the answer, or the error.
 pub fn request(port: u16, server_name: &str) -> Result<(Vec<u8>, String), String> {
+    request_to(SocketAddr::from(([127, 0, 0, 1], port)), server_name)
+}
+
+/// [`request`] to any address (`[::1]:port`, ...).
+pub fn request_to(address: SocketAddr, server_name: &str) -> Result<(Vec<u8>, String), String> {
     let name = ServerName::try_from(server_name.to_owned()).map_err(|e| e.to_string())?;
     let conn = ClientConnection::new(client_config(), name).map_err(|e| e.to_string())?;
-    let sock = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    let sock = TcpStream::connect(address).map_err(|e| e.to_string())?;
     sock.set_read_timeout(Some(Duration::from_secs(10)))
         .and_then(|()| sock.set_nodelay(true))
         .map_err(|e| e.to_string())?;
@@ -215,27 +297,36 @@ pub fn request(port: u16, server_name: &str) -> Result<(Vec<u8>, String), String
 /// The `tls_server` example's binary, next to this test's (`cargo test --features rustls`
 /// builds the examples before running the tests); built here when a test runs alone.
 pub fn example_binary() -> PathBuf {
+    example_binary_named("tls_server", "rustls")
+}
+
+/// The example `name`'s binary (built with `features` when a test runs alone).
+pub fn example_binary_named(name: &str, features: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let binary = profile_dir.join("examples").join("tls_server");
+    let binary = profile_dir.join("examples").join(name);
     if !binary.exists() {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--example", "tls_server", "--features", "rustls"])
+            .args(["build", "--example", name, "--features", features])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .unwrap();
-        assert!(status.success(), "cannot build the tls_server example");
+        assert!(status.success(), "cannot build the {name} example");
     }
     binary
 }
 
-/// The running example server: killed when the test ends, however it ends.
-pub struct ExampleServer(Child);
+/// The running example server: killed when the test ends, however it ends. `lines` gets
+/// what it prints after its `listening on` line.
+pub struct ExampleServer {
+    child: Child,
+    pub lines: mpsc::Receiver<String>,
+}
 
 impl Drop for ExampleServer {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -243,7 +334,17 @@ impl Drop for ExampleServer {
 /// person runs it) and waits for its `listening on` line; also returns the lines it printed
 /// before that one.
 pub fn start_example(store: &Path, port: u16, passphrase: &str) -> (ExampleServer, Vec<String>) {
-    let mut child = Command::new(example_binary())
+    start_example_binary(&example_binary(), store, port, passphrase)
+}
+
+/// [`start_example`] for the example whose binary is `binary`.
+pub fn start_example_binary(
+    binary: &Path,
+    store: &Path,
+    port: u16,
+    passphrase: &str,
+) -> (ExampleServer, Vec<String>) {
+    let mut child = Command::new(binary)
         .arg(port.to_string())
         .arg(store)
         .env("KEYMANAGER_PASSPHRASE", passphrase)
@@ -252,7 +353,6 @@ pub fn start_example(store: &Path, port: u16, passphrase: &str) -> (ExampleServe
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let server = ExampleServer(child);
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
@@ -260,10 +360,12 @@ pub fn start_example(store: &Path, port: u16, passphrase: &str) -> (ExampleServe
             let _ = tx.send(line);
         }
     });
+    // Killed on drop from here on, a failed start included.
+    let server = ExampleServer { child, lines: rx };
     let mut lines = Vec::new();
     loop {
-        match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(line) if line.starts_with("listening on https://127.0.0.1:") => {
+        match server.lines.recv_timeout(Duration::from_secs(20)) {
+            Ok(line) if line.starts_with("listening on https://") => {
                 return (server, lines);
             }
             Ok(line) => lines.push(line),

@@ -147,3 +147,23 @@ const _: fn(
 ) -> Result<Vec<u8>> = keymanager::KeyStore::export_pkcs12;
 const _: () = assert_send_sync::<keymanager::pkcs12::Pkcs12Contents>();
 const _: () = assert_send_sync::<keymanager::Pkcs12Import>();
+
+/// Issue 14: `KeyStore::resolve` and `Snapshot::resolve` take the same arguments (SNI, then
+/// the connection's local address); `bind` and `unbind` take the endpoint the same way (by
+/// value); a listening socket's address converts into an endpoint.
+const _: fn(
+    &keymanager::KeyStore,
+    Option<&str>,
+    std::net::SocketAddr,
+) -> Result<Option<keymanager::Identity>> = keymanager::KeyStore::resolve;
+const _: for<'a> fn(
+    &'a keymanager::Snapshot,
+    Option<&str>,
+    std::net::SocketAddr,
+) -> Option<&'a std::sync::Arc<keymanager::Identity>> = keymanager::Snapshot::resolve;
+const _: fn(&mut keymanager::Transaction, keymanager::Endpoint, &str) -> Result<()> =
+    keymanager::Transaction::bind;
+const _: fn(&mut keymanager::Transaction, keymanager::Endpoint) -> Result<()> =
+    keymanager::Transaction::unbind;
+const fn assert_from_socket<T: TryFrom<std::net::SocketAddr, Error = Error>>() {}
+const _: () = assert_from_socket::<keymanager::Endpoint>();

@@ -2,7 +2,7 @@
 //! signed by the OpenSSL CLI, bindings, resolving, renewing, removing, and every error path.
 
 use std::collections::HashSet;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
 use keymanager::error::{CertificateError, EndpointError, InstallError, StoreError};
@@ -70,10 +70,10 @@ fn ip(s: &str) -> IpAddr {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn open_creates_a_private_file_and_reopens_it() {
+fn create_makes_a_private_file_and_open_reopens_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.db");
-    let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+    let store = KeyStore::create_with(&path, PASS, &options()).unwrap();
     add(&store, "www", 0, "www.example.com");
     #[cfg(unix)]
     {
@@ -95,11 +95,64 @@ fn open_creates_a_private_file_and_reopens_it() {
     assert_eq!(again.path(), Some(path.as_path()));
 }
 
+/// Issue 14: a mistyped path is an error naming it, never a new empty store; `create`
+/// never touches an existing file; an empty file is not taken for a store.
+#[test]
+fn open_refuses_a_missing_file_and_create_an_existing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.db");
+    let err = KeyStore::open_with(&path, PASS, &options()).unwrap_err();
+    match &err {
+        Error::Store(StoreError::Missing { path: p }) => assert_eq!(p, &path),
+        other => panic!("expected Missing, got {other:?}"),
+    }
+    let message = err.to_string();
+    assert!(
+        message.contains("keys.db") && message.contains("KeyStore::create"),
+        "{message}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "open created {left:?}");
+
+    // An empty passphrase is refused before any file is made.
+    assert!(KeyStore::create_with(&path, "", &options()).is_err());
+    assert!(!path.exists());
+
+    let store = KeyStore::create_with(&path, PASS, &options()).unwrap();
+    add(&store, "www", 0, "www.example.com");
+    drop(store);
+    let before = std::fs::read(&path).unwrap();
+    let err = KeyStore::create_with(&path, "another", &options()).unwrap_err();
+    match &err {
+        Error::Store(StoreError::AlreadyExists { path: p }) => assert_eq!(p, &path),
+        other => panic!("expected AlreadyExists, got {other:?}"),
+    }
+    assert!(err.to_string().contains("KeyStore::open"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(
+        KeyStore::open_with(&path, PASS, &options())
+            .unwrap()
+            .entries()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let err = KeyStore::open_with(&empty, PASS, &options()).unwrap_err();
+    assert!(
+        matches!(err, Error::Store(StoreError::Uninitialised { .. })),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&empty).unwrap(), b"");
+}
+
 #[test]
 fn wrong_passphrase_is_refused_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.db");
-    let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+    let store = KeyStore::create_with(&path, PASS, &options()).unwrap();
     add(&store, "www", 0, "www.example.com");
     drop(store);
     let before = std::fs::read(&path).unwrap();
@@ -120,7 +173,7 @@ fn wrong_passphrase_is_refused_and_changes_nothing() {
 fn newer_schema_and_foreign_databases_are_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.db");
-    drop(KeyStore::open_with(&path, PASS, &options()).unwrap());
+    drop(KeyStore::create_with(&path, PASS, &options()).unwrap());
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch("PRAGMA user_version = 99").unwrap();
@@ -153,7 +206,7 @@ fn newer_schema_and_foreign_databases_are_refused_untouched() {
 fn no_private_key_is_written_unsealed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.db");
-    let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+    let store = KeyStore::create_with(&path, PASS, &options()).unwrap();
     add(&store, "a", 1, "a.example.com");
     let mut tx = store.begin().unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(7);
@@ -372,7 +425,9 @@ fn install_finds_the_right_key_among_many() {
         other => panic!("{other:?}"),
     }
     tx.commit().unwrap();
-    let id = store.resolve(ip("192.0.2.1"), 443, None).unwrap();
+    let id = store
+        .resolve(None, SocketAddr::new(ip("192.0.2.1"), 443))
+        .unwrap();
     assert!(id.is_none());
 }
 
@@ -598,7 +653,7 @@ fn bindings_and_resolution() {
         matches!(err, Error::Store(StoreError::NotFound { .. })),
         "{err}"
     );
-    let err = tx.unbind(&ep("192.0.2.99:443")).unwrap_err();
+    let err = tx.unbind(ep("192.0.2.99:443")).unwrap_err();
     assert!(
         matches!(err, Error::Endpoint(EndpointError::NotBound { .. })),
         "{err}"
@@ -607,7 +662,7 @@ fn bindings_and_resolution() {
 
     let resolve = |addr: &str, port: u16, sni: Option<&str>| {
         store
-            .resolve(ip(addr), port, sni)
+            .resolve(sni, SocketAddr::new(ip(addr), port))
             .unwrap()
             .map(|id| id.name().to_owned())
     };
@@ -638,7 +693,10 @@ fn bindings_and_resolution() {
     assert_eq!(resolve("192.0.2.10", 8443, Some("www.example.com")), None);
 
     let identity = store
-        .resolve(ip("192.0.2.10"), 443, Some("www.example.com"))
+        .resolve(
+            Some("www.example.com"),
+            SocketAddr::new(ip("192.0.2.10"), 443),
+        )
         .unwrap()
         .unwrap();
     assert_eq!(identity.chain().len(), 1);
@@ -651,7 +709,7 @@ fn bindings_and_resolution() {
     let www = store.entry("www").unwrap();
     assert_eq!(www.bindings(), [ep("www.example.com:443")]);
     let mut tx = store.begin().unwrap();
-    tx.unbind(&ep("www.example.com:443")).unwrap();
+    tx.unbind(ep("www.example.com:443")).unwrap();
     tx.commit().unwrap();
     assert_eq!(
         resolve("192.0.2.10", 443, Some("www.example.com")).as_deref(),
@@ -684,7 +742,12 @@ fn remove_refuses_bound_entries_unless_asked() {
     tx.remove_with_bindings("www").unwrap();
     tx.commit().unwrap();
     assert!(store.entries().unwrap().is_empty());
-    assert!(store.resolve(ip("192.0.2.1"), 443, None).unwrap().is_none());
+    assert!(
+        store
+            .resolve(None, SocketAddr::new(ip("192.0.2.1"), 443))
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
@@ -711,7 +774,10 @@ fn renewal_takes_over_name_and_bindings_on_install() {
     assert_eq!(renewal.renewal_of(), Some("www"));
     assert_eq!(renewal.fingerprint(), req.fingerprint());
     // The old certificate keeps serving.
-    let serving = store.resolve(ip("192.0.2.1"), 443, None).unwrap().unwrap();
+    let serving = store
+        .resolve(None, SocketAddr::new(ip("192.0.2.1"), 443))
+        .unwrap()
+        .unwrap();
     assert_eq!(
         serving.private_key().unwrap().fingerprint(),
         key(0).fingerprint()
@@ -734,7 +800,10 @@ fn renewal_takes_over_name_and_bindings_on_install() {
     assert_eq!(entries[0].fingerprint(), req.fingerprint());
     assert_eq!(entries[0].bindings(), [ep("0.0.0.0:443")]);
     assert_eq!(entries[0].renewal_of(), None);
-    let serving = store.resolve(ip("192.0.2.1"), 443, None).unwrap().unwrap();
+    let serving = store
+        .resolve(None, SocketAddr::new(ip("192.0.2.1"), 443))
+        .unwrap()
+        .unwrap();
     assert_eq!(
         serving.private_key().unwrap().fingerprint(),
         req.fingerprint()
@@ -746,7 +815,7 @@ fn renewal_takes_over_name_and_bindings_on_install() {
 fn change_passphrase_reseals_everything() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.db");
-    let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+    let store = KeyStore::create_with(&path, PASS, &options()).unwrap();
     installed(&store, "www", 0, "www.example.com", &["www.example.com"]);
     add(&store, "pending", 1, "p.example.com");
     let mut tx = store.begin().unwrap();
@@ -762,7 +831,10 @@ fn change_passphrase_reseals_everything() {
     store.change_passphrase(PASS, "new secret").unwrap();
     // This handle keeps working.
     assert_eq!(store.entries().unwrap().len(), 2);
-    let id = store.resolve(ip("192.0.2.1"), 443, None).unwrap().unwrap();
+    let id = store
+        .resolve(None, SocketAddr::new(ip("192.0.2.1"), 443))
+        .unwrap()
+        .unwrap();
     assert_eq!(
         id.private_key().unwrap().fingerprint(),
         key(0).fingerprint()
@@ -773,7 +845,9 @@ fn change_passphrase_reseals_everything() {
         matches!(err, Error::Store(StoreError::PassphraseChanged)),
         "{err}"
     );
-    let err = stale.resolve(ip("192.0.2.1"), 443, None).unwrap_err();
+    let err = stale
+        .resolve(None, SocketAddr::new(ip("192.0.2.1"), 443))
+        .unwrap_err();
     assert!(
         matches!(err, Error::Store(StoreError::PassphraseChanged)),
         "{err}"
@@ -785,7 +859,7 @@ fn change_passphrase_reseals_everything() {
     ));
     let reopened = KeyStore::open_with(&path, "new secret", &options()).unwrap();
     let id = reopened
-        .resolve(ip("192.0.2.1"), 443, None)
+        .resolve(None, SocketAddr::new(ip("192.0.2.1"), 443))
         .unwrap()
         .unwrap();
     assert_eq!(
@@ -1017,7 +1091,7 @@ fn a_renewal_must_cover_the_host_bindings_it_takes_over() {
         other => panic!("{other:?}"),
     }
     // Unbinding it first lets the renewal through.
-    tx.unbind(&ep("api.example.com:443")).unwrap();
+    tx.unbind(ep("api.example.com:443")).unwrap();
     assert_eq!(tx.install_certificate(narrow.as_bytes()).unwrap(), "www");
     tx.commit().unwrap();
     assert_eq!(
@@ -1030,7 +1104,7 @@ fn a_renewal_must_cover_the_host_bindings_it_takes_over() {
 fn an_unusable_path_is_an_io_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("missing-dir").join("keys.db");
-    let err = KeyStore::open_with(&path, PASS, &options()).unwrap_err();
+    let err = KeyStore::create_with(&path, PASS, &options()).unwrap_err();
     assert!(matches!(err, Error::Store(StoreError::Io { .. })), "{err}");
     assert!(err.to_string().contains("missing-dir"), "{err}");
 }
@@ -1045,7 +1119,7 @@ fn not_found_errors_say_where_to_look() {
     );
     assert!(err.to_string().contains("KeyStore::entries"), "{err}");
     let mut tx = store.begin().unwrap();
-    let err = tx.unbind(&ep("192.0.2.1:443")).unwrap_err();
+    let err = tx.unbind(ep("192.0.2.1:443")).unwrap_err();
     assert!(err.to_string().contains("KeyStore::entries"), "{err}");
 }
 
@@ -1059,7 +1133,10 @@ fn debug_output_holds_no_secrets() {
     tx.bind(ep("0.0.0.0:443"), "www").unwrap();
     let tx_debug = format!("{tx:?}");
     tx.commit().unwrap();
-    let identity = store.resolve(ip("192.0.2.1"), 443, None).unwrap().unwrap();
+    let identity = store
+        .resolve(None, SocketAddr::new(ip("192.0.2.1"), 443))
+        .unwrap()
+        .unwrap();
     let export = store.export("www", "export password").unwrap();
     let der = key(0).to_pkcs8_der().unwrap();
     let public_len = key(0).public_key_der().len();
@@ -1101,7 +1178,7 @@ fn a_store_file_with_a_loose_mode_is_tightened_on_open() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.db");
-    drop(KeyStore::open_with(&path, PASS, &options()).unwrap());
+    drop(KeyStore::create_with(&path, PASS, &options()).unwrap());
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;

@@ -2,6 +2,7 @@
 //! transaction; writers wait for each other up to the busy timeout and then get
 //! `StoreError::Busy`, never a corrupt store.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -45,10 +46,10 @@ fn read_until(store: &KeyStore, stop: &AtomicBool) -> Result<u64, String> {
             // Another commit may land between the two reads, so only check that what
             // resolves is srv (a half-moved binding would resolve to nothing for both).
             let now = store
-                .resolve(ip, endpoint(j).port(), None)
+                .resolve(None, SocketAddr::new(ip, endpoint(j).port()))
                 .map_err(|e| e.to_string())?;
             let next = store
-                .resolve(ip, endpoint(j + 1).port(), None)
+                .resolve(None, SocketAddr::new(ip, endpoint(j + 1).port()))
                 .map_err(|e| e.to_string())?;
             if now.is_none() && next.is_none() {
                 let again = observe(&store.entries().map_err(|e| e.to_string())?)?;
@@ -119,7 +120,7 @@ fn a_reader_in_another_process_never_sees_half_a_transaction() {
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.db");
-    let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+    let store = KeyStore::create_with(&path, PASS, &options()).unwrap();
     setup(&store);
     let child = rerun_test(module_path!(), "reader_child")
         .env(CHILD_ENV, dir.path())
@@ -163,7 +164,7 @@ fn a_blocked_writer_gets_busy_after_the_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.db");
     let opts = options().busy_timeout(Duration::from_millis(300));
-    let a = KeyStore::open_with(&path, PASS, &opts).unwrap();
+    let a = KeyStore::create_with(&path, PASS, &opts).unwrap();
     // Another handle on the same file behaves as another process would.
     let b = KeyStore::open_with(&path, PASS, &opts).unwrap();
     let held = a.begin().unwrap();
@@ -190,11 +191,45 @@ fn a_blocked_writer_gets_busy_after_the_timeout() {
     tx.rollback().unwrap();
 }
 
+/// Issue 14: `try_begin` never waits for another writer, `begin_timeout` waits its own
+/// timeout, not the store's; both leave the handle usable once the writer is gone.
+#[test]
+fn try_begin_never_waits_and_begin_timeout_waits_its_own_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.db");
+    let opts = options().busy_timeout(Duration::from_secs(30));
+    let a = KeyStore::create_with(&path, PASS, &opts).unwrap();
+    let b = KeyStore::open_with(&path, PASS, &opts).unwrap();
+    let held = a.try_begin().unwrap();
+    for store in [&a, &b] {
+        match store.try_begin().unwrap_err() {
+            Error::Store(StoreError::Busy { waited_ms }) => assert_eq!(waited_ms, 0),
+            other => panic!("{other:?}"),
+        }
+        let start = Instant::now();
+        match store.begin_timeout(Duration::from_millis(200)).unwrap_err() {
+            Error::Store(StoreError::Busy { waited_ms }) => assert_eq!(waited_ms, 200),
+            other => panic!("{other:?}"),
+        }
+        assert!(start.elapsed() >= Duration::from_millis(150));
+    }
+    held.rollback().unwrap();
+    // The pooled connections are back at the store's own timeout: a writer that holds the
+    // lock briefly is waited for, not refused.
+    let held = a.try_begin().unwrap();
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        held.rollback().unwrap();
+    });
+    b.begin().unwrap().rollback().unwrap();
+    releaser.join().unwrap();
+}
+
 #[test]
 fn concurrent_writers_serialize_without_corruption() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.db");
-    let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+    let store = KeyStore::create_with(&path, PASS, &options()).unwrap();
     setup(&store);
     let next = Arc::new(AtomicU64::new(0));
     let busy = Arc::new(AtomicU64::new(0));

@@ -4,6 +4,7 @@
 //! (acknowledged) transaction, and hold no half-applied one.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -69,7 +70,7 @@ fn survives_sigkill_at_random_moments() {
     {
         let ca = ca::root_only();
         let cert = ca.sign_server(&workload.srv_request_pem(), &["srv.example.com"], &[]);
-        let store = KeyStore::open_with(db_path(dir.path()), PASS, &options()).unwrap();
+        let store = KeyStore::create_with(db_path(dir.path()), PASS, &options()).unwrap();
         workload.setup(&store, &cert);
     }
     let mut rng = ChaCha8Rng::seed_from_u64(2024);
@@ -136,9 +137,11 @@ fn survives_sigkill_at_random_moments() {
         // Every key still opens: resolve decrypts srv's key.
         let srv = store
             .resolve(
-                "192.0.2.1".parse().unwrap(),
-                store_workload::endpoint(j.unwrap_or(0)).port(),
                 None,
+                SocketAddr::new(
+                    "192.0.2.1".parse().unwrap(),
+                    store_workload::endpoint(j.unwrap_or(0)).port(),
+                ),
             )
             .unwrap();
         if j.is_some() {

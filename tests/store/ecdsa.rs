@@ -2,7 +2,7 @@
 //! OpenSSL CA signs, each certificate installed on its own key; listing, export, import and
 //! health per algorithm; and an endpoint serving an ECDSA and an RSA entry, chosen per client.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use keymanager::error::{EndpointError, StoreError};
 use keymanager::{
@@ -139,7 +139,10 @@ fn an_ecdsa_key_made_elsewhere_imports_with_its_certificate() {
     tx.bind("0.0.0.0:8443".parse().unwrap(), "imported")
         .unwrap();
     tx.commit().unwrap();
-    let served = store.resolve(ANY, 8443, None).unwrap().unwrap();
+    let served = store
+        .resolve(None, SocketAddr::new(ANY, 8443))
+        .unwrap()
+        .unwrap();
     assert_eq!(served.private_key().unwrap(), &key);
     assert_eq!(served.key_type(), KeyType::EcdsaP256);
     assert!(served.chain()[0].matches(&key));
@@ -152,7 +155,11 @@ fn a_dual_binding_serves_ecdsa_to_clients_that_take_it_and_rsa_to_the_others() {
     dual(&store);
     let served = |algorithms: &[KeyAlgorithm]| {
         store
-            .resolve_for(ANY, 443, Some("www.example.com"), algorithms)
+            .resolve_for(
+                Some("www.example.com"),
+                SocketAddr::new(ANY, 443),
+                algorithms,
+            )
             .unwrap()
             .unwrap()
             .name()
@@ -161,7 +168,14 @@ fn a_dual_binding_serves_ecdsa_to_clients_that_take_it_and_rsa_to_the_others() {
     assert_eq!(served(&[KeyAlgorithm::Ecdsa, KeyAlgorithm::Rsa]), "ec");
     assert_eq!(served(&[KeyAlgorithm::Ecdsa]), "ec");
     assert_eq!(served(&[KeyAlgorithm::Rsa]), "rsa");
-    assert_eq!(store.resolve(ANY, 443, None).unwrap().unwrap().name(), "ec");
+    assert_eq!(
+        store
+            .resolve(None, SocketAddr::new(ANY, 443))
+            .unwrap()
+            .unwrap()
+            .name(),
+        "ec"
+    );
     // The snapshot answers the same.
     let snapshot = store.snapshot().unwrap();
     assert_eq!(snapshot.len(), 2);
@@ -195,16 +209,21 @@ fn a_dual_binding_serves_ecdsa_to_clients_that_take_it_and_rsa_to_the_others() {
     let store = store_in(dir.path());
     assert_eq!(
         store
-            .resolve_for(ANY, 443, None, &[KeyAlgorithm::Rsa])
+            .resolve_for(None, SocketAddr::new(ANY, 443), &[KeyAlgorithm::Rsa])
             .unwrap()
             .unwrap()
             .name(),
         "rsa"
     );
     let mut tx = store.begin().unwrap();
-    tx.unbind(&"0.0.0.0:443".parse().unwrap()).unwrap();
+    tx.unbind("0.0.0.0:443".parse().unwrap()).unwrap();
     tx.commit().unwrap();
-    assert!(store.resolve(ANY, 443, None).unwrap().is_none());
+    assert!(
+        store
+            .resolve(None, SocketAddr::new(ANY, 443))
+            .unwrap()
+            .is_none()
+    );
     assert!(store.entry("ec").unwrap().bindings().is_empty());
     assert!(store.entry("rsa").unwrap().bindings().is_empty());
 }
@@ -223,7 +242,7 @@ fn a_binding_moved_to_the_other_algorithm_behind_the_stores_back_is_refused() {
     )
     .unwrap();
     for result in [
-        store.resolve(ANY, 443, None).map(|_| ()),
+        store.resolve(None, SocketAddr::new(ANY, 443)).map(|_| ()),
         store.snapshot().map(|_| ()),
     ] {
         match result {
@@ -306,7 +325,11 @@ fn a_store_written_by_the_previous_release_migrates_and_takes_a_dual_binding() {
         );
     }
     assert_eq!(
-        store.resolve(ANY, 443, None).unwrap().unwrap().name(),
+        store
+            .resolve(None, SocketAddr::new(ANY, 443))
+            .unwrap()
+            .unwrap()
+            .name(),
         "www"
     );
 
@@ -322,7 +345,7 @@ fn a_store_written_by_the_previous_release_migrates_and_takes_a_dual_binding() {
     let store = KeyStore::open_with(&path, "fuzz-password", &options).unwrap();
     let served = |algorithms: &[KeyAlgorithm]| {
         store
-            .resolve_for(ANY, 443, None, algorithms)
+            .resolve_for(None, SocketAddr::new(ANY, 443), algorithms)
             .unwrap()
             .unwrap()
             .name()

@@ -83,7 +83,7 @@ fn a_full_disk_fails_each_write_cleanly_and_loses_nothing() {
         Err(why) => return cannot_run("a_full_disk_fails_each_write_cleanly", &why),
     };
     let path = tmpfs.path().join("keys.db");
-    let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+    let store = KeyStore::create_with(&path, PASS, &options()).unwrap();
     let web_req = request(&key(20), "web.example.com");
     let web_cert = ca().sign_server(&web_req.to_pem(), &["web.example.com"], &[]);
     let renewal_cert = std::cell::RefCell::new(String::new());
@@ -150,7 +150,7 @@ fn a_full_disk_fails_each_write_cleanly_and_loses_nothing() {
             "unbind",
             Box::new(|s: &KeyStore| {
                 let mut tx = s.begin()?;
-                tx.unbind(&"0.0.0.0:443".parse().unwrap())?;
+                tx.unbind("0.0.0.0:443".parse().unwrap())?;
                 tx.commit()
             }),
         ),
@@ -205,9 +205,9 @@ fn a_full_disk_fails_each_write_cleanly_and_loses_nothing() {
     drop(store);
     let filler = fill(tmpfs.path());
     let new = tmpfs.path().join("new.db");
-    assert_disk_full(KeyStore::open_with(&new, PASS, &options()), "a new store");
+    assert_disk_full(KeyStore::create_with(&new, PASS, &options()), "a new store");
     filler.set_len(0).unwrap();
-    let store = KeyStore::open_with(&new, PASS, &options()).unwrap();
+    let store = KeyStore::create_with(&new, PASS, &options()).unwrap();
     assert!(store.entries().unwrap().is_empty());
     store.check(&HealthOptions::new()).unwrap();
 }
@@ -239,7 +239,7 @@ fn a_read_only_file_system_is_refused_at_open_with_a_typed_error() {
     };
     let path = tmpfs.path().join("keys.db");
     let expected = {
-        let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+        let store = KeyStore::create_with(&path, PASS, &options()).unwrap();
         let req = request(&key(21), "ro.example.com");
         let mut tx = store.begin().unwrap();
         tx.add_pending("ro", key(21), &req).unwrap();
@@ -253,7 +253,7 @@ fn a_read_only_file_system_is_refused_at_open_with_a_typed_error() {
         "opening an existing store",
     );
     assert_read_only(
-        KeyStore::open_with(tmpfs.path().join("new.db"), PASS, &options()),
+        KeyStore::create_with(tmpfs.path().join("new.db"), PASS, &options()),
         "creating a store",
     );
     tmpfs.remount(false).unwrap();
@@ -280,7 +280,7 @@ fn a_file_system_turned_read_only_under_an_open_store_fails_writes_cleanly() {
         Err(e) => return cannot_run(test, &format!("mounting the FUSE file system: {e}")),
     };
     let path = mounted.path().join("keys.db");
-    let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+    let store = KeyStore::create_with(&path, PASS, &options()).unwrap();
     let req = request(&key(22), "mid.example.com");
     let cert = ca().sign_server(&req.to_pem(), &["mid.example.com"], &[]);
     let mut tx = store.begin().unwrap();

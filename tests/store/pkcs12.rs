@@ -2,6 +2,7 @@
 //! `-nomac`), files we make read by OpenSSL and keytool, round trips between stores, odd but
 //! valid shapes, and crafted files refused before any work.
 
+use std::net::SocketAddr;
 use std::path::Path;
 
 use der::{Decode, Encode};
@@ -320,7 +321,7 @@ fn round_trip_between_stores_serves_the_same_identity() {
                 tx.commit().unwrap();
             }
             let identity = store
-                .resolve(ip, 443, Some("p12-trip.example.com"))
+                .resolve(Some("p12-trip.example.com"), SocketAddr::new(ip, 443))
                 .unwrap()
                 .unwrap();
             let chain: Vec<Vec<u8>> = identity

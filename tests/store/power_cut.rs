@@ -121,7 +121,7 @@ fn run(test: &str, cuts: usize, steps: &mut dyn Steps) {
                 return cannot_run(test, &format!("mounting the FUSE file system failed: {e}"));
             }
         };
-        let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+        let store = KeyStore::create_with(&path, PASS, &options()).unwrap();
         steps.setup(&store);
     }
     // Where the cuts land: `KEYMANAGER_POWER_SEED` (the long run picks a new one each time).

@@ -105,7 +105,7 @@ fn the_snapshot_answers_exactly_as_resolve() {
             let ip: IpAddr = ip.parse().unwrap();
             for sni in snis {
                 let expected = store
-                    .resolve(ip, port, sni)
+                    .resolve(sni, SocketAddr::new(ip, port))
                     .unwrap()
                     .map(|id| id.name().to_owned());
                 let got = snapshot
@@ -190,11 +190,14 @@ fn a_watcher_sees_every_commit_and_only_commits() {
 
     // A transaction rolled back, and reads, are not changes.
     let mut tx = store.begin().unwrap();
-    tx.unbind(&"www.example.test:443".parse().unwrap()).unwrap();
+    tx.unbind("www.example.test:443".parse().unwrap()).unwrap();
     tx.rollback().unwrap();
     store.entries().unwrap();
     store
-        .resolve("192.0.2.1".parse().unwrap(), 443, Some("www.example.test"))
+        .resolve(
+            Some("www.example.test"),
+            SocketAddr::new("192.0.2.1".parse().unwrap(), 443),
+        )
         .unwrap();
     assert!(!watcher.changed().unwrap());
 
@@ -212,7 +215,7 @@ fn a_watcher_sees_every_commit_and_only_commits() {
     // So is a commit through another handle on the same file.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.db");
-    let a = KeyStore::open_with(&path, PASS, &options()).unwrap();
+    let a = KeyStore::create_with(&path, PASS, &options()).unwrap();
     let b = KeyStore::open_with(&path, PASS, &options()).unwrap();
     let mut watcher = a.watcher().unwrap();
     assert!(watcher.snapshot().unwrap().is_empty());

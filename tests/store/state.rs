@@ -5,7 +5,7 @@
 //! migrates forward (its DNS names re-encoded as a structured list), and one made to look older
 //! is refused.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use keymanager::error::StoreError;
@@ -21,7 +21,7 @@ use crate::common::rollback::{copy_of, roll_back};
 /// `dir/keys.db` with `www` (installed, bound to 0.0.0.0:443) and `api` (installed).
 fn setup(dir: &Path) -> (KeyStore, PathBuf) {
     let path = dir.join("keys.db");
-    let store = KeyStore::open_with(&path, PASS, &options()).unwrap();
+    let store = KeyStore::create_with(&path, PASS, &options()).unwrap();
     let mut tx = store.begin().unwrap();
     for (i, name) in [(0, "www"), (1, "api")] {
         let req = request(&key(i), &format!("{name}.example.com"));
@@ -88,7 +88,7 @@ fn a_row_and_mac_replayed_after_unbind_are_refused() {
         })
         .unwrap();
     let mut tx = store.begin().unwrap();
-    tx.unbind(&"0.0.0.0:443".parse().unwrap()).unwrap();
+    tx.unbind("0.0.0.0:443".parse().unwrap()).unwrap();
     tx.commit().unwrap();
     // The old MAC with the old binding: the row verifies on its own...
     conn.execute(
@@ -139,7 +139,10 @@ fn a_renewed_entry_brought_back_is_refused() {
     let cert = ca().sign_server(&req.to_pem(), &["www.example.com"], &[]);
     tx.install_certificate(cert.as_bytes()).unwrap();
     tx.commit().unwrap();
-    let renewed = store.resolve(any(), 443, None).unwrap().unwrap();
+    let renewed = store
+        .resolve(None, SocketAddr::new(any(), 443))
+        .unwrap()
+        .unwrap();
     assert_ne!(
         renewed.private_key().unwrap().fingerprint(),
         key(0).fingerprint()
@@ -156,7 +159,10 @@ fn a_renewed_entry_brought_back_is_refused() {
     )
     .unwrap();
     // Its own MAC verifies: a plain resolve serves it (the per-entry check cannot tell)...
-    let served = store.resolve(any(), 443, None).unwrap().unwrap();
+    let served = store
+        .resolve(None, SocketAddr::new(any(), 443))
+        .unwrap()
+        .unwrap();
     assert_eq!(
         served.private_key().unwrap().fingerprint(),
         key(0).fingerprint()
@@ -234,7 +240,7 @@ fn every_changing_commit_bumps_the_generation() {
     assert_eq!(store.generation().unwrap(), g0);
     let mut tx = store.begin().unwrap();
     tx.bind("0.0.0.0:8443".parse().unwrap(), "api").unwrap();
-    tx.unbind(&"0.0.0.0:8443".parse().unwrap()).unwrap();
+    tx.unbind("0.0.0.0:8443".parse().unwrap()).unwrap();
     tx.bind("0.0.0.0:9443".parse().unwrap(), "api").unwrap();
     tx.commit().unwrap();
     assert_eq!(store.generation().unwrap(), g0 + 1);

@@ -2,7 +2,7 @@
 //! reported as `StoreError::Tampered` naming the entry, and a changed sealed key never opens to
 //! a different key.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use keymanager::error::StoreError;
@@ -17,7 +17,7 @@ use crate::common::fixtures::{PASSPHRASE as PASS, fast_options as options, key, 
 /// A file store with `www` (installed, bound to 0.0.0.0:443), `api` (installed) and
 /// `pending`.
 fn setup(dir: &Path) -> KeyStore {
-    let store = KeyStore::open_with(dir.join("keys.db"), PASS, &options()).unwrap();
+    let store = KeyStore::create_with(dir.join("keys.db"), PASS, &options()).unwrap();
     let mut tx = store.begin().unwrap();
     let www = request(&key(0), "www.example.com");
     let api = request(&key(1), "api.example.com");
@@ -81,18 +81,24 @@ fn every_flipped_byte_of_a_sealed_key_is_detected() {
             let mut bad = sealed.clone();
             bad[i] ^= bit;
             write(&bad);
-            assert_tampered(store.resolve(any(), 443, None), "www");
+            assert_tampered(store.resolve(None, SocketAddr::new(any(), 443)), "www");
         }
     }
     // Truncated and empty.
     for bad in [&sealed[..sealed.len() - 1], &sealed[..11], &[][..]] {
         write(bad);
-        assert_tampered(store.resolve(any(), 443, None), "www");
+        assert_tampered(store.resolve(None, SocketAddr::new(any(), 443)), "www");
     }
-    let err = store.resolve(any(), 443, None).unwrap_err().to_string();
+    let err = store
+        .resolve(None, SocketAddr::new(any(), 443))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("`www`") && err.contains("backup"), "{err}");
     write(&sealed);
-    let id = store.resolve(any(), 443, None).unwrap().unwrap();
+    let id = store
+        .resolve(None, SocketAddr::new(any(), 443))
+        .unwrap()
+        .unwrap();
     assert_eq!(
         id.private_key().unwrap().fingerprint(),
         key(0).fingerprint()
@@ -124,12 +130,12 @@ fn sealed_keys_swapped_between_entries_do_not_open() {
         params![www],
     )
     .unwrap();
-    assert_tampered(store.resolve(any(), 443, None), "www");
+    assert_tampered(store.resolve(None, SocketAddr::new(any(), 443)), "www");
     let mut tx = store.begin().unwrap();
     tx.bind("192.0.2.9:443".parse().unwrap(), "api").unwrap();
     tx.commit().unwrap();
     assert_tampered(
-        store.resolve("192.0.2.9".parse().unwrap(), 443, None),
+        store.resolve(None, SocketAddr::new("192.0.2.9".parse().unwrap(), 443)),
         "api",
     );
 }
@@ -224,7 +230,7 @@ fn changed_certificates_requests_and_columns_are_detected() {
         assert_tampered(store.entries(), entry);
         assert_tampered(store.entry(entry), entry);
         if *entry == "www" {
-            assert_tampered(store.resolve(any(), 443, None), entry);
+            assert_tampered(store.resolve(None, SocketAddr::new(any(), 443)), entry);
         }
         restore(&conn);
         assert_eq!(
@@ -244,7 +250,7 @@ fn changed_certificates_requests_and_columns_are_detected() {
         params![api_cert],
     )
     .unwrap();
-    assert_tampered(store.resolve(any(), 443, None), "www");
+    assert_tampered(store.resolve(None, SocketAddr::new(any(), 443)), "www");
 }
 
 #[test]
@@ -366,7 +372,11 @@ fn changed_bindings_are_detected() {
     let store = setup(dir.path());
     let conn = raw(dir.path());
     assert_eq!(
-        store.resolve(any(), 443, None).unwrap().unwrap().name(),
+        store
+            .resolve(None, SocketAddr::new(any(), 443))
+            .unwrap()
+            .unwrap()
+            .name(),
         "www"
     );
 
@@ -377,7 +387,7 @@ fn changed_bindings_are_detected() {
         [],
     )
     .unwrap();
-    assert_tampered(store.resolve(any(), 443, None), "api");
+    assert_tampered(store.resolve(None, SocketAddr::new(any(), 443)), "api");
     assert!(matches!(
         store.entries(),
         Err(Error::Store(StoreError::Tampered { .. }))
@@ -401,11 +411,11 @@ fn changed_bindings_are_detected() {
         [],
     )
     .unwrap();
-    assert_tampered(store.resolve(any(), 8443, None), "api");
+    assert_tampered(store.resolve(None, SocketAddr::new(any(), 8443)), "api");
     assert_tampered(store.entry("api"), "api");
     // And it cannot be laundered through the store's own operations.
     let mut tx = store.begin().unwrap();
-    assert_tampered(tx.unbind(&"0.0.0.0:8443".parse().unwrap()), "api");
+    assert_tampered(tx.unbind("0.0.0.0:8443".parse().unwrap()), "api");
     assert_tampered(tx.bind("0.0.0.0:9443".parse().unwrap(), "api"), "api");
     drop(tx);
     conn.execute("DELETE FROM bindings WHERE endpoint = '0.0.0.0:8443'", [])
@@ -414,12 +424,16 @@ fn changed_bindings_are_detected() {
     // The store's own binds, unbinds and re-keying keep the MACs right.
     let mut tx = store.begin().unwrap();
     tx.bind("0.0.0.0:8443".parse().unwrap(), "api").unwrap();
-    tx.unbind(&"0.0.0.0:443".parse().unwrap()).unwrap();
+    tx.unbind("0.0.0.0:443".parse().unwrap()).unwrap();
     tx.commit().unwrap();
     store.change_passphrase(PASS, "another passphrase").unwrap();
     assert_eq!(store.entries().unwrap().len(), 3);
     assert_eq!(
-        store.resolve(any(), 8443, None).unwrap().unwrap().name(),
+        store
+            .resolve(None, SocketAddr::new(any(), 8443))
+            .unwrap()
+            .unwrap()
+            .name(),
         "api"
     );
 }
@@ -477,7 +491,7 @@ fn odd_values_in_columns_are_errors_not_panics() {
         let outcome = std::panic::catch_unwind(|| -> Result<(), Error> {
             let store = KeyStore::open_with(case.join("keys.db"), PASS, &options())?;
             let _ = store.entries()?;
-            let identity = store.resolve(any(), 443, None)?;
+            let identity = store.resolve(None, SocketAddr::new(any(), 443))?;
             let _ = store.export("www", "export password")?;
             // Nothing above may have succeeded with www's row changed.
             Err(keymanager::Error::Store(StoreError::NotFound {
@@ -544,7 +558,10 @@ fn a_passphrase_change_that_fails_part_way_changes_nothing() {
     ));
     let store = KeyStore::open_with(dir.path().join("keys.db"), PASS, &options()).unwrap();
     assert_eq!(store.entries().unwrap().len(), 3);
-    let served = store.resolve(any(), 443, None).unwrap().unwrap();
+    let served = store
+        .resolve(None, SocketAddr::new(any(), 443))
+        .unwrap()
+        .unwrap();
     assert_eq!(
         served.private_key().unwrap().fingerprint(),
         key(0).fingerprint()
@@ -706,7 +723,7 @@ fn a_huge_stored_argon2_cost_is_refused_naming_it() {
     // A new store is not made with a cost its own options would refuse.
     let too_costly = options().kdf(keymanager::KdfParams::new(64, 20, 1).unwrap());
     let new = dir.path().join("new.db");
-    refused(KeyStore::open_with(&new, PASS, &too_costly), 64, 20);
+    refused(KeyStore::create_with(&new, PASS, &too_costly), 64, 20);
     assert!(!new.exists(), "refused before the file is made");
 }
 
@@ -733,7 +750,7 @@ fn companion_files_planted_by_another_user_are_refused() {
         ),
     };
     refused(
-        KeyStore::open_with(&path, PASS, &options()),
+        KeyStore::create_with(&path, PASS, &options()),
         &wal,
         "not a regular file",
     );
@@ -749,7 +766,7 @@ fn companion_files_planted_by_another_user_are_refused() {
     match std::os::unix::fs::chown(&shm, Some(65534), Some(65534)) {
         Ok(()) => {
             refused(
-                KeyStore::open_with(&path, PASS, &options()),
+                KeyStore::create_with(&path, PASS, &options()),
                 &shm,
                 "user 65534",
             );
@@ -763,5 +780,5 @@ fn companion_files_planted_by_another_user_are_refused() {
         Err(e) => eprintln!("skipping the other-owner case: {e}"),
     }
     std::fs::remove_file(&shm).unwrap();
-    assert!(KeyStore::open_with(&path, PASS, &options()).is_ok());
+    assert!(KeyStore::create_with(&path, PASS, &options()).is_ok());
 }

@@ -130,3 +130,84 @@ fn the_example_refuses_bad_arguments_with_its_usage() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("no passphrase given"));
 }
+
+/// `examples/tokio_server.rs` (feature `tokio`): HTTP/1.1 (rustls client) and HTTP/2 (curl)
+/// over the acceptor on a dual-stack listener, and a binding committed while it runs is
+/// served, with its `now serving` line.
+#[cfg(feature = "tokio")]
+#[test]
+fn the_tokio_example_serves_http1_and_h2_and_picks_up_a_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(dir.path());
+    let a = fixture::install(&store, "a", 0, &["a.test"], &["127.0.0.1"]);
+    let b = fixture::install(&store, "b", 1, &["b.test"], &[]);
+    let port = fixture::listener().1;
+    fixture::bind(
+        &store,
+        "a",
+        &[format!("a.test:{port}"), format!("0.0.0.0:{port}")],
+    );
+
+    let binary = fixture::example_binary_named("tokio_server", "tokio");
+    let (server, lines) =
+        fixture::start_example_binary(&binary, &dir.path().join("keys.db"), port, PASSPHRASE);
+    let serial = |der: &[u8]| keymanager::Certificate::from_der(der).unwrap().serial_hex();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("serving generation "), "{lines:?}");
+    assert!(
+        lines[0].ends_with(&format!(": a (serial {})", serial(&a))),
+        "{lines:?}"
+    );
+
+    let (leaf, body) = fixture::request(port, "a.test").unwrap();
+    assert_eq!(leaf, a);
+    // On 127.0.0.1, or [::ffff:127.0.0.1] through the dual-stack listener.
+    assert!(
+        body.contains("over HTTP/1.0: entry `a` for a.test on ")
+            && body.ends_with(&format!("127.0.0.1]:{port}\n"))
+            || body.ends_with(&format!("on 127.0.0.1:{port}\n")),
+        "{body}"
+    );
+    // No SNI, IPv4: the any-address binding of IPv4.
+    let (leaf, _) = fixture::request(port, "127.0.0.1").unwrap();
+    assert_eq!(leaf, a);
+
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, ca::shared().root_pem()).unwrap();
+    let curl = |host: &str| {
+        Command::new("curl")
+            .args(["--http2", "-sS", "--cacert"])
+            .arg(&ca)
+            .arg("--resolve")
+            .arg(format!("{host}:{port}:127.0.0.1"))
+            .arg(format!("https://{host}:{port}/"))
+            .output()
+            .unwrap()
+    };
+    let out = curl("a.test");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.contains("over HTTP/2.0: entry `a` for a.test"),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Committed while it runs: served within the refresh interval, and announced.
+    fixture::bind(&store, "b", &[format!("b.test:{port}")]);
+    let line = server
+        .lines
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .unwrap();
+    assert!(line.starts_with("now serving generation "), "{line}");
+    assert!(
+        line.ends_with(&format!(
+            ": a (serial {}), b (serial {})",
+            serial(&a),
+            serial(&b)
+        )),
+        "{line}"
+    );
+    let (leaf, _) = fixture::request(port, "b.test").unwrap();
+    assert_eq!(leaf, b);
+    drop(server);
+}

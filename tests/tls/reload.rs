@@ -1,7 +1,10 @@
-//! Hot reload: while a loopback server answers from a `StoreResolver`, another process
-//! installs a renewed certificate; new handshakes get it within the refresh bound, and no
-//! handshake fails meanwhile.
+//! Hot reload: while a loopback server answers from a `StoreResolver` (a thread per
+//! connection, or a tokio server through `TlsAcceptor`), another process installs a renewed
+//! certificate; new handshakes get it within the refresh bound, no handshake fails meanwhile,
+//! and the change hook is called once, with the new serial.
 
+use std::any::Any;
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,6 +14,7 @@ use keymanager::tls::StoreResolver;
 
 use crate::common::fixtures::{PASSPHRASE, fast_options, store_in};
 use crate::common::{rerun_test, tls_fixture as fixture};
+use fixture::ServerStats;
 
 const INTERVAL: Duration = Duration::from_millis(200);
 const STORE_ENV: &str = "KEYMANAGER_TEST_RELOAD_STORE";
@@ -24,8 +28,27 @@ struct Seen {
     failures: Vec<String>,
 }
 
+/// A server answering on a listener from a resolver: its statistics, and what keeps it
+/// running.
+type Serve = fn(TcpListener, Arc<StoreResolver>) -> (Arc<ServerStats>, Box<dyn Any>);
+
 #[test]
 fn another_process_renews_and_new_handshakes_get_the_new_certificate_without_a_failure() {
+    hot_reload(|listener, resolver| (fixture::serve(listener, resolver), Box::new(())));
+}
+
+/// Issue 14: the same under the per-connection acceptor, on a tokio server.
+#[cfg(feature = "tokio")]
+#[test]
+fn the_same_under_the_acceptor_of_a_tokio_server() {
+    hot_reload(|listener, resolver| {
+        let acceptor = keymanager::tls::TlsAcceptor::new(resolver);
+        let server = fixture::serve_tokio(vec![listener], acceptor);
+        (Arc::clone(&server.stats), Box::new(server))
+    });
+}
+
+fn hot_reload(serve: Serve) {
     let dir = tempfile::tempdir().unwrap();
     let store = store_in(dir.path());
     let old = fixture::install(&store, "www", 0, &["www.test"], &[]);
@@ -33,12 +56,25 @@ fn another_process_renews_and_new_handshakes_get_the_new_certificate_without_a_f
     fixture::bind(&store, "www", &[format!("www.test:{port}")]);
     let errors = Arc::new(Mutex::new(Vec::new()));
     let e = Arc::clone(&errors);
+    // Each change: the generations, and the serials served from then on.
+    let changes = Arc::new(Mutex::new(Vec::new()));
+    let c = Arc::clone(&changes);
     let resolver = StoreResolver::builder(&store, format!("127.0.0.1:{port}").parse().unwrap())
         .check_every(INTERVAL)
         .on_error(move |err| e.lock().unwrap().push(err.to_string()))
+        .on_change(move |before, after| {
+            let serials: Vec<String> = after
+                .identities()
+                .iter()
+                .map(|id| id.chain()[0].serial_hex())
+                .collect();
+            c.lock()
+                .unwrap()
+                .push((before.generation(), after.generation(), serials));
+        })
         .build()
         .unwrap();
-    let stats = fixture::serve(listener, Arc::clone(&resolver));
+    let (stats, _server) = serve(listener, Arc::clone(&resolver));
     assert_eq!(fixture::handshake(port, "www.test").unwrap(), old);
 
     // This process starts the renewal (a new pending key; `www` keeps serving) ...
@@ -47,6 +83,9 @@ fn another_process_renews_and_new_handshakes_get_the_new_certificate_without_a_f
     tx.commit().unwrap();
     let (leaf, bundle) = fixture::sign(&request.to_pem(), &["www.test"], &[]);
     let new = fixture::pem_to_der(&leaf);
+    let new_serial = keymanager::Certificate::from_der(&new)
+        .unwrap()
+        .serial_hex();
     let cert_path = dir.path().join("renewed.pem");
     std::fs::write(&cert_path, bundle).unwrap();
     std::thread::sleep(INTERVAL * 2);
@@ -148,6 +187,12 @@ fn another_process_renews_and_new_handshakes_get_the_new_certificate_without_a_f
         1,
         "the renewal took over `www`"
     );
+    // One change (the pending key's commit changed nothing served), to the new serial.
+    let changes = changes.lock().unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    let (before, after, serials) = &changes[0];
+    assert!(after > before, "generation {before} -> {after}");
+    assert_eq!(serials, &[new_serial]);
     eprintln!("switched {switched_after:?} after the other process started; {total} handshakes");
 }
 

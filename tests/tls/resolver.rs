@@ -300,7 +300,7 @@ fn lookup_for_chooses_ecdsa_only_with_a_matching_scheme() {
     );
     // With the RSA entry unbound the ECDSA one serves everyone (the only certificate there).
     let mut tx = store.begin().unwrap();
-    tx.unbind(&"0.0.0.0:443".parse().unwrap()).unwrap();
+    tx.unbind("0.0.0.0:443".parse().unwrap()).unwrap();
     tx.bind("0.0.0.0:443".parse().unwrap(), "ec").unwrap();
     tx.commit().unwrap();
     resolver.refresh().unwrap();
@@ -365,4 +365,48 @@ fn a_refresh_after_one_renewal_keeps_every_other_key() {
     assert!(!Arc::ptr_eq(&b, &new_b));
     assert_ne!(b.cert[0], new_b.cert[0], "the renewed certificate");
     assert!(!opened("b"));
+}
+
+/// Issue 14: a resolver over a store that binds nothing on its port warns through the error
+/// hook (naming the port) when built, and again when a refresh unbinds the last endpoint of
+/// the port; not while something is bound there.
+#[test]
+fn nothing_bound_on_the_port_is_a_warning_through_the_error_hook() {
+    use std::sync::{Arc, Mutex};
+
+    use keymanager::Error;
+    use keymanager::error::TlsError;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(dir.path());
+    fixture::install(&store, "a", 0, &["a.test"], &[]);
+    fixture::bind(&store, "a", &["a.test:8443".into()]);
+    let warnings = Arc::new(Mutex::new(Vec::new()));
+    let w = Arc::clone(&warnings);
+    let resolver = StoreResolver::builder(&store, "0.0.0.0:443".parse().unwrap())
+        .background(false)
+        .on_error(move |e: &Error| {
+            if let Error::Tls(TlsError::NothingBound { local, bindings }) = e {
+                w.lock()
+                    .unwrap()
+                    .push((local.port(), *bindings, e.to_string()));
+            }
+        })
+        .build()
+        .unwrap();
+    {
+        let warnings = warnings.lock().unwrap();
+        assert_eq!(warnings.len(), 1);
+        let (port, bindings, message) = &warnings[0];
+        assert_eq!((*port, *bindings), (443, 1));
+        assert!(message.contains("port 443") && message.contains("`0.0.0.0:443`"));
+    }
+    fixture::bind(&store, "a", &["0.0.0.0:443".into()]);
+    assert!(resolver.refresh().unwrap());
+    assert_eq!(warnings.lock().unwrap().len(), 1, "bound now: no warning");
+    let mut tx = store.begin().unwrap();
+    tx.unbind("0.0.0.0:443".parse().unwrap()).unwrap();
+    tx.commit().unwrap();
+    assert!(resolver.refresh().unwrap());
+    assert_eq!(warnings.lock().unwrap().len(), 2, "unbound again: warned");
 }

@@ -49,7 +49,7 @@ pub struct Cli {
 /// Options of every command.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// The key store file (created by `new` or `import` when missing).
+    /// The key store file (created by `init`, or by `new` or `import` when missing).
     #[arg(long, env = "KEYMANAGER_STORE", global = true, value_name = "PATH")]
     pub store: Option<PathBuf>,
 
@@ -70,6 +70,9 @@ pub struct Global {
 /// The subcommands, one per library operation.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create a new, empty key store at --store (an existing file is refused). `new` and
+    /// `import` also create a missing store, and say so.
+    Init,
     /// Generate a key and its certificate request (PKCS#10); keep the key as a pending entry.
     New(Box<NewArgs>),
     /// Install a certificate (PEM, DER, or a PEM bundle with its chain) on the pending key it

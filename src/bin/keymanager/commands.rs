@@ -7,7 +7,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use keymanager::error::KeyError;
+use keymanager::error::{KeyError, StoreError};
 use keymanager::pkcs12::Pkcs12ReadOptions;
 use keymanager::{
     CertificateRequest, DistinguishedName, Endpoint, Entry, Error, HealthOptions, InstallOptions,
@@ -28,6 +28,13 @@ const MAX_INPUT: u64 = 1024 * 1024;
 pub fn run(cli: Cli) -> Result<(), Failure> {
     let g = &cli.global;
     match cli.command {
+        Command::Init => {
+            if let Some(path) = g.store.as_ref().filter(|p| p.exists()) {
+                let exists = StoreError::AlreadyExists { path: path.clone() };
+                return Err(keymanager::Error::from(exists).into());
+            }
+            open_or_create(g, true)?.run(|_| Ok(()))
+        }
         Command::New(args) => new(g, *args),
         Command::Install {
             file,
@@ -50,7 +57,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Unbind { endpoint } => {
             let endpoint: Endpoint = endpoint.parse()?;
             let (store, _) = open(g)?;
-            let (tx, ()) = change(&store, |tx| Ok(tx.unbind(&endpoint)?))?;
+            let (tx, ()) = change(&store, |tx| Ok(tx.unbind(endpoint)?))?;
             tx.finish(g.dry_run)
         }
         Command::List { json } => {
@@ -376,6 +383,9 @@ pub(crate) fn open_or_create(g: &Global, create: bool) -> Result<Opened, Failure
     let options = StoreOptions::new().busy_timeout(Duration::from_millis(g.busy_timeout));
     let store = if !exists && g.dry_run {
         KeyStore::open_in_memory_with(&passphrase, &options)?
+    } else if !exists {
+        // Refuses a file that appeared since we looked: it is not ours to initialise.
+        KeyStore::create_with(path, &passphrase, &options)?
     } else {
         KeyStore::open_with(path, &passphrase, &options)?
     };

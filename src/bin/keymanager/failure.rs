@@ -116,7 +116,7 @@ impl Failure {
             ),
             Failure::NoStore(path) => (
                 format!("no key store at `{}`", path.display()),
-                "check --store or KEYMANAGER_STORE; `keymanager new` or `keymanager import` creates a store".into(),
+                NO_STORE_HINT.into(),
             ),
             Failure::Problems(n) => (
                 format!(
@@ -125,12 +125,17 @@ impl Failure {
                 ),
                 "each line says what to do".into(),
             ),
-            Failure::Listen { address, reason } => {
-                (format!("cannot listen on {address}: {reason}"), LISTEN_HINT.into())
-            }
+            Failure::Listen { address, reason } => (
+                format!("cannot listen on {address}: {reason}"),
+                LISTEN_HINT.into(),
+            ),
         }
     }
 }
+
+/// What to do when the store file is missing.
+const NO_STORE_HINT: &str =
+    "check --store or KEYMANAGER_STORE; `keymanager init` (or `new`, or `import`) creates a store";
 
 /// What to do when the challenge responder cannot listen.
 const LISTEN_HINT: &str = "choose a free address with --listen ADDR:PORT (ports below 1024 need privileges), \
@@ -140,7 +145,7 @@ fn library_code(e: &Error) -> u8 {
     match e {
         #[cfg(feature = "acme")]
         Error::Acme(e) => crate::acme::code(e),
-        Error::Store(StoreError::NotFound { .. })
+        Error::Store(StoreError::NotFound { .. } | StoreError::Missing { .. })
         | Error::Endpoint(EndpointError::NotBound { .. }) => code::NOT_FOUND,
         Error::Store(StoreError::WrongPassphrase)
         | Error::Key(KeyError::WrongPassword)
@@ -150,6 +155,7 @@ fn library_code(e: &Error) -> u8 {
             StoreError::Tampered { .. }
             | StoreError::Corrupt { .. }
             | StoreError::SchemaTooNew { .. }
+            | StoreError::Uninitialised { .. }
             | StoreError::PassphraseChanged,
         ) => code::DAMAGED,
         Error::Store(
@@ -170,6 +176,10 @@ fn library_hint(e: &Error) -> String {
         #[cfg(feature = "acme")]
         Error::Acme(e) => crate::acme::hint(e),
         Error::Store(StoreError::NotFound { .. }) => "`keymanager list` shows the entries' names",
+        Error::Store(StoreError::Missing { .. }) => NO_STORE_HINT,
+        Error::Store(StoreError::AlreadyExists { .. }) => {
+            "the store exists: run the command you meant on it, or choose another --store"
+        }
         Error::Endpoint(EndpointError::NotBound { .. }) => {
             "`keymanager list` shows every entry's bindings"
         }

@@ -101,7 +101,8 @@ pub(super) fn read(
     let (record, tokens) = session.state_tokens()?;
     let mut certs = Certificates::default();
     let reuse = held.as_deref().map(|h| (h, &tokens));
-    let (snapshot, index_of) = read_snapshot(session, kek, reuse, &mut certs)?;
+    let (mut snapshot, index_of) = read_snapshot(session, kek, reuse, &mut certs)?;
+    snapshot.generation = record.generation;
     Ok(Step::Full(Held {
         kek: Arc::clone(kek),
         record,
@@ -212,7 +213,13 @@ impl Held {
                 self.index_of.insert(id, index);
             }
         }
+        snapshot.generation = self.record.generation;
         self.snapshot = Arc::new(snapshot);
         true
+    }
+
+    /// The generation of the state held.
+    pub(super) fn generation(&self) -> u64 {
+        self.record.generation
     }
 }

@@ -7,9 +7,10 @@ use std::process::{Command as Process, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use keymanager::KeyStore;
 use keymanager::acme::{ChallengeKind, Dns01Provider, DnsFuture, Http01Responder, Solver};
+use keymanager::error::TlsError;
 use keymanager::tls::{ACME_TLS_ALPN, StoreResolver};
+use keymanager::{Error, KeyStore};
 
 use super::SolverArgs;
 use crate::failure::Failure;
@@ -69,7 +70,14 @@ fn serve_tls_alpn(store: &KeyStore, address: SocketAddr) -> Result<(), Failure> 
     };
     let listener = TcpListener::bind(address).map_err(failed)?;
     let local = listener.local_addr().map_err(failed)?;
-    let resolver = StoreResolver::new(store, local)?;
+    // Only challenges are answered here: that nothing is bound on the port is no news.
+    let resolver = StoreResolver::builder(store, local)
+        .on_error(|e| {
+            if !matches!(e, Error::Tls(TlsError::NothingBound { .. })) {
+                eprintln!("keymanager: TLS identities: {e}");
+            }
+        })
+        .build()?;
     let mut config = rustls::ServerConfig::builder()
         .with_no_client_auth()
         .with_cert_resolver(resolver);
