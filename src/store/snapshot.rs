@@ -202,7 +202,7 @@ impl Snapshot {
     /// Whether anything (a host, an address or an any-address) is bound on `port`.
     #[cfg(feature = "rustls")]
     pub(crate) fn binds_port(&self, port: u16) -> bool {
-        self.ports.contains_key(&port)
+        self.ports.get(&port).is_some_and(|table| !table.is_empty())
     }
 
     /// The host step of [`resolve`](Self::resolve) alone: the entries bound to `host` or to
@@ -334,6 +334,16 @@ impl Snapshot {
 }
 
 impl PortBindings {
+    /// Whether nothing is bound here (a refresh leaves a port's table empty when it unbinds
+    /// the last endpoint).
+    #[cfg(feature = "rustls")]
+    fn is_empty(&self) -> bool {
+        self.hosts.is_empty()
+            && self.addresses.is_empty()
+            && self.any_v4.is_empty()
+            && self.any_v6.is_empty()
+    }
+
     /// The host step of [`Endpoint::candidates`] without its allocations: the exact name, then
     /// `*.` over its parent. A wildcard key is looked up without checking that `*.parent` is a
     /// valid name: only valid names are keys, so an invalid one finds nothing, as in

@@ -78,12 +78,15 @@ fn child_serves_with_an_installed_provider() {
     fixture::bind(&store, "www", &[format!("www.test:{port}")]);
     let resolver =
         StoreResolver::new(&store, format!("127.0.0.1:{port}").parse().unwrap()).unwrap();
+    // Keys are loaded by the first handshake that needs them (lazy), once.
+    assert_eq!(counting.loaded.load(Ordering::SeqCst), 0, "no key loaded yet");
+    let _stats = fixture::serve(listener, resolver);
+    assert_eq!(fixture::handshake(port, "www.test").unwrap(), leaf);
+    assert_eq!(fixture::handshake(port, "www.test").unwrap(), leaf);
     assert_eq!(
         counting.loaded.load(Ordering::SeqCst),
         1,
-        "one identity, one key"
+        "one identity, one key, loaded once"
     );
-    let _stats = fixture::serve(listener, resolver);
-    assert_eq!(fixture::handshake(port, "www.test").unwrap(), leaf);
     println!("CHILD SERVED THROUGH THE INSTALLED PROVIDER");
 }
