@@ -79,7 +79,11 @@ fn child_serves_with_an_installed_provider() {
     let resolver =
         StoreResolver::new(&store, format!("127.0.0.1:{port}").parse().unwrap()).unwrap();
     // Keys are loaded by the first handshake that needs them (lazy), once.
-    assert_eq!(counting.loaded.load(Ordering::SeqCst), 0, "no key loaded yet");
+    assert_eq!(
+        counting.loaded.load(Ordering::SeqCst),
+        0,
+        "no key loaded yet"
+    );
     let _stats = fixture::serve(listener, resolver);
     assert_eq!(fixture::handshake(port, "www.test").unwrap(), leaf);
     assert_eq!(fixture::handshake(port, "www.test").unwrap(), leaf);
