@@ -6,11 +6,16 @@
 //! ```text
 //! create_pending / add_pending ──► Pending (sealed key + request)
 //!        install_certificate   ──► Installed (sealed key + certificate chain) ──► bind
-//!        renew(name)           ──► a second, Pending entry `name (renewal)`, linked to `name`;
-//!                                  `name` keeps serving until the renewal's certificate is
-//!                                  installed, then the renewal takes over `name` and its
-//!                                  bindings, and the old entry (key and certificate) is deleted.
+//!        renew(name)           ──► a second entry in state Renewal, linked to `name`
+//!                                  (KeyStore::renewal_of(name) finds it); `name` keeps serving
+//!                                  until the renewal's certificate is installed, then the
+//!                                  renewal takes over `name` and its bindings, and the old
+//!                                  entry (key and certificate) is deleted.
 //! ```
+//!
+//! A renewal's own name is `name (renewal)` ([`RENEWAL_SUFFIX`]), a label for listings and
+//! for removing it; what makes it a renewal is its link, shown by [`Entry::state`] and
+//! [`Entry::renewal_of`].
 //!
 //! # Durability and concurrency
 //!
@@ -153,7 +158,9 @@ pub use transaction::Transaction;
 /// Longest entry name, in characters.
 pub const MAX_NAME_LEN: usize = 128;
 
-/// Suffix of the name of a renewal entry made by [`Transaction::renew`].
+/// Suffix of the name that [`Transaction::renew`] gives a new renewal entry. Only a label:
+/// tell a renewal by [`EntryState::Renewal`] and find it with [`KeyStore::renewal_of`], never
+/// by this suffix (an entry can be called `"www (renewal)"` without renewing anything).
 pub const RENEWAL_SUFFIX: &str = " (renewal)";
 
 /// Idle connections kept for reuse.
@@ -522,6 +529,16 @@ impl KeyStore {
         self.read(|s| s.entry(name))
     }
 
+    /// The renewal of the entry `name` ([`EntryState::Renewal`]: the pending entry that
+    /// [`Transaction::renew`] made for it, whose certificate will take over `name`); `None`
+    /// when `name` is not being renewed. [`StoreError::NotFound`] when there is no entry
+    /// `name`.
+    ///
+    /// This is how to address a renewal: by the entry it renews, never by its name.
+    pub fn renewal_of(&self, name: &str) -> Result<Option<Entry>> {
+        self.read(|s| s.renewal(name))
+    }
+
     /// Installed entries whose certificate expires within `within` from now (or has expired).
     pub fn expiring_within(&self, within: Duration) -> Result<Vec<Entry>> {
         // A window past the end of time covers every entry.
@@ -534,7 +551,8 @@ impl KeyStore {
         })
     }
 
-    /// Pending entries created more than `age` ago: requests the CA has not answered.
+    /// Entries waiting for a certificate ([`EntryState::Pending`] and
+    /// [`EntryState::Renewal`]) created more than `age` ago: requests the CA has not answered.
     pub fn pending_older_than(&self, age: Duration) -> Result<Vec<Entry>> {
         let limit = secs(SystemTime::now().checked_sub(age).unwrap_or(UNIX_EPOCH));
         self.read(|s| {

@@ -278,6 +278,7 @@ fn print_entries(entries: &[Entry]) {
         let state = match e.state() {
             EntryState::Pending => "pending",
             EntryState::Installed => "installed",
+            EntryState::Renewal => "renewal",
             _ => "other",
         };
         let bindings: Vec<String> = e.bindings().iter().map(ToString::to_string).collect();

@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use instant_acme::CertificateIdentifier;
 use rand::RngExt;
+use rand::rngs::SysRng;
 use tokio::task::JoinHandle;
 
 use super::challenge::ChallengeKind;
@@ -13,7 +14,6 @@ use super::problem::blocking;
 use super::{Acme, DEFAULT_BITS, Issued, Managed, Progress, Solver};
 use crate::certificate::Certificate;
 use crate::error::{Error, Result, StoreError};
-use crate::store::RENEWAL_SUFFIX;
 use crate::store::acme::AcmeManagedRow;
 
 /// When renewals happen and how failures back off.
@@ -240,9 +240,9 @@ pub(super) async fn renew_one(acme: &Acme, name: &str, solver: &Solver) -> Resul
     renew_entry(acme, name, bits, solver, &RenewPolicy::default(), replaces).await
 }
 
-/// Renews `name` through the store's renewal: the pending entry `name (renewal)` (made now,
-/// or left by an earlier attempt, with its open order resumed), then the order, then the
-/// install that moves the name and bindings to the new certificate.
+/// Renews `name` through the store's renewal: the entry in state `Renewal` linked to `name`
+/// (made now, or left by an earlier attempt, with its open order resumed), then the order,
+/// then the install that moves the name and bindings to the new certificate.
 async fn renew_entry(
     acme: &Acme,
     name: &str,
@@ -276,15 +276,22 @@ fn prepare_renewal(
     bits: usize,
     kind: ChallengeKind,
 ) -> Result<Prepared> {
-    let renewal = format!("{name}{RENEWAL_SUFFIX}");
-    if let Some(open) = store.acme_open_order(&renewal)? {
-        return issue::prepare_resume(store, directory, open);
-    }
-    let existing = store.acme_pending_request(&renewal)?;
+    // The renewal is found by its link to `name`, never by its name: an entry merely called
+    // `name (renewal)` is not taken for it.
+    let existing = match store.renewal_of(name)? {
+        Some(renewal) => {
+            if let Some(open) = store.acme_open_order(renewal.name())? {
+                return issue::prepare_resume(store, directory, open);
+            }
+            let csr = store.acme_pending_request(renewal.name())?;
+            csr.map(|csr| (renewal.name().to_owned(), csr))
+        }
+        None => None,
+    };
     let mut tx = store.begin()?;
-    let csr = match existing {
-        Some(csr) => csr,
-        None => tx.renew(name, bits)?,
+    let (renewal, csr) = match existing {
+        Some(found) => found,
+        None => tx.renew_named(&mut SysRng, name, bits)?,
     };
     let identifiers = issue::identifiers_of(&csr);
     let texts: Vec<String> = identifiers.iter().map(ToString::to_string).collect();

@@ -27,6 +27,18 @@ pub enum EntryState {
     Pending,
     /// A key with its certificate; can be bound and served.
     Installed,
+    /// A renewal's working entry, made by
+    /// [`Transaction::renew`](super::Transaction::renew): a new key and its request, waiting
+    /// for the CA's certificate, linked to the installed entry it renews
+    /// ([`Entry::renewal_of`] names it; [`KeyStore::renewal_of`](super::KeyStore::renewal_of)
+    /// finds it from that name). That entry keeps serving until the renewal's certificate is
+    /// installed, which takes over its name and bindings. Like a [`Pending`](Self::Pending)
+    /// entry, it waits for a certificate.
+    ///
+    /// The link, not the name, makes an entry a renewal: an entry merely called
+    /// `"www (renewal)"` is `Pending`, and a renewal whose renewed entry was removed becomes
+    /// an ordinary `Pending` entry.
+    Renewal,
 }
 
 /// One entry of the store, as listed by [`KeyStore::entries`](super::KeyStore::entries). Holds no key material.
@@ -53,7 +65,7 @@ impl Entry {
         &self.name
     }
 
-    /// Pending or installed.
+    /// Pending, installed, or the renewal of another entry.
     pub fn state(&self) -> EntryState {
         self.state
     }
@@ -108,7 +120,8 @@ impl Entry {
         self.installed
     }
 
-    /// For a renewal, the entry it renews.
+    /// For a renewal ([`EntryState::Renewal`]), the name of the entry it renews; `None` for
+    /// every other entry.
     pub fn renewal_of(&self) -> Option<&str> {
         self.renewal_of.as_deref()
     }
@@ -297,6 +310,17 @@ impl Session<'_> {
         self.to_entry(row)
     }
 
+    /// The renewal of the entry `name`: the entry linked to it, checked against its MAC;
+    /// `None` when `name` is not being renewed. [`StoreError::NotFound`] when there is no
+    /// entry `name`.
+    pub(super) fn renewal(&self, name: &str) -> Result<Option<Entry>> {
+        let id = self.row_by_name(name)?.id;
+        match self.row_where("e.renewal_of = ?1", rusqlite::params![id])? {
+            Some(row) => self.to_entry(row).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Every entry that `clause` (a `WHERE` and/or `ORDER BY` on `entries e`) selects, each
     /// checked against its MAC.
     pub(super) fn entries(&self, clause: &str, p: impl rusqlite::Params) -> Result<Vec<Entry>> {
@@ -330,9 +354,11 @@ impl Session<'_> {
         };
         Ok(Entry {
             fingerprint: row.fingerprint(),
-            state: match row.state {
-                State::Pending => EntryState::Pending,
-                State::Installed => EntryState::Installed,
+            // An installed row never has a link (installing clears it).
+            state: match (row.state, &renewal_of) {
+                (State::Pending, Some(_)) => EntryState::Renewal,
+                (State::Pending, None) => EntryState::Pending,
+                (State::Installed, _) => EntryState::Installed,
             },
             key_bits: usize::try_from(row.key_bits).unwrap_or(0),
             key_type: row.key_type,

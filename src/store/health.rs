@@ -65,7 +65,8 @@ impl HealthOptions {
         self
     }
 
-    /// A pending entry created longer ago than this is [`HealthProblem::StalePending`].
+    /// A pending entry (or renewal) created longer ago than this is
+    /// [`HealthProblem::StalePending`].
     /// Default: 14 days.
     pub fn pending_older_than(mut self, age: Duration) -> Self {
         self.pending_older_than = age;
@@ -304,7 +305,7 @@ fn record_problems(entry: &Entry, now: SystemTime, options: &HealthOptions) -> V
                 }
             }
         }
-        EntryState::Pending => {
+        EntryState::Pending | EntryState::Renewal => {
             let stale = now
                 .checked_sub(options.pending_older_than)
                 .is_some_and(|limit| entry.created() < limit);
@@ -448,5 +449,34 @@ mod tests {
                 .contains("expired on 1972-09-26T00:00:00Z"),
             "{problem}"
         );
+    }
+
+    #[test]
+    fn a_renewal_waiting_too_long_is_stale_as_a_pending_entry_is() {
+        let now = std::time::UNIX_EPOCH + 1000 * DAY;
+        let options = HealthOptions::default();
+        let waiting = |state, renewal_of: Option<&str>, age| Entry {
+            name: "www (renewal)".into(),
+            state,
+            not_before: None,
+            not_after: None,
+            created: now - age,
+            installed: None,
+            renewal_of: renewal_of.map(str::to_owned),
+            ..installed(now, vec![])
+        };
+        for (state, of) in [
+            (EntryState::Renewal, Some("www")),
+            (EntryState::Pending, None),
+        ] {
+            let kinds = |age| -> Vec<&'static str> {
+                record_problems(&waiting(state, of, age), now, &options)
+                    .iter()
+                    .map(HealthProblem::kind)
+                    .collect()
+            };
+            assert!(kinds(13 * DAY).is_empty(), "{state:?}");
+            assert_eq!(kinds(15 * DAY), ["stale-pending"], "{state:?}");
+        }
     }
 }

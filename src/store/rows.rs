@@ -645,6 +645,11 @@ mod tests {
                 format!("SELECT {ROW_COLUMNS} FROM entries e WHERE e.id = ?1"),
                 "INTEGER PRIMARY KEY",
             ),
+            // `KeyStore::renewal_of` (issue 14).
+            (
+                format!("SELECT {ROW_COLUMNS} FROM entries e WHERE e.renewal_of = ?1"),
+                "entries_renewal_of",
+            ),
             (
                 "SELECT entry_id FROM bindings WHERE endpoint = ?1".into(),
                 "PRIMARY KEY",

@@ -197,7 +197,10 @@ impl Transaction {
     }
 
     /// Starts renewing the installed entry `name`: a new key and a request for the same
-    /// subject and names, stored as the pending entry `name (renewal)`. The new key is RSA of
+    /// subject and names, stored as an entry in state
+    /// [`EntryState::Renewal`](super::EntryState::Renewal) linked to `name` (found with
+    /// [`renewal_of`](Self::renewal_of); its own name is `name (renewal)`, which must be
+    /// free). The new key is RSA of
     /// `bits` bits for an RSA entry; an ECDSA entry keeps its curve (`bits` is not used:
     /// [`renew_as`](Self::renew_as) changes the key type). `name` keeps
     /// serving; installing the renewal's certificate moves `name`'s bindings and name to it
@@ -213,6 +216,17 @@ impl Transaction {
         name: &str,
         bits: usize,
     ) -> Result<CertificateRequest> {
+        self.renew_named(rng, name, bits)
+            .map(|(_, request)| request)
+    }
+
+    /// [`renew_with_rng`](Self::renew_with_rng), also returning the renewal entry's name.
+    pub(crate) fn renew_named(
+        &mut self,
+        rng: &mut (impl TryCryptoRng + ?Sized),
+        name: &str,
+        bits: usize,
+    ) -> Result<(String, CertificateRequest)> {
         self.renew_inner(rng, name, |current| match current {
             KeyType::Rsa { .. } => KeyType::Rsa { bits },
             other => other,
@@ -224,6 +238,7 @@ impl Transaction {
     /// algorithm: an endpoint that already holds an entry of that algorithm refuses it.
     pub fn renew_as(&mut self, name: &str, key_type: KeyType) -> Result<CertificateRequest> {
         self.renew_inner(&mut SysRng, name, |_| key_type)
+            .map(|(_, request)| request)
     }
 
     fn renew_inner(
@@ -231,7 +246,7 @@ impl Transaction {
         rng: &mut (impl TryCryptoRng + ?Sized),
         name: &str,
         key_type: impl FnOnce(KeyType) -> KeyType,
-    ) -> Result<CertificateRequest> {
+    ) -> Result<(String, CertificateRequest)> {
         self.atomic(|session| {
             let row = session.row_by_name(name)?;
             if row.state != State::Installed {
@@ -271,7 +286,9 @@ impl Transaction {
                 None => builder = builder.dns_names(row.dns_names.clone()),
             }
             let key_type = key_type(row.key_type);
-            session.generate_pending(rng, &renewal_name, builder, key_type, Some(row.id))
+            let request =
+                session.generate_pending(rng, &renewal_name, builder, key_type, Some(row.id))?;
+            Ok((renewal_name, request))
         })
     }
 
@@ -309,6 +326,12 @@ impl Transaction {
     /// The entry `name`, as this transaction sees it.
     pub fn entry(&self, name: &str) -> Result<Entry> {
         self.session().entry(name)
+    }
+
+    /// The renewal of the entry `name`, as this transaction sees it; see
+    /// [`KeyStore::renewal_of`](super::KeyStore::renewal_of).
+    pub fn renewal_of(&self, name: &str) -> Result<Option<Entry>> {
+        self.session().renewal(name)
     }
 
     /// Exports an entry, as [`KeyStore::export`](super::KeyStore::export).

@@ -118,10 +118,9 @@ async fn a_failed_renewal_backs_off_keeps_the_old_certificate_and_recovers() {
     assert_eq!(managed.retry_at(), Some(*retry_at));
     assert!(managed.last_error().unwrap().contains("back.example.test"));
     assert_eq!(leaf_der(&store, "back"), old, "the old certificate stays");
-    assert_eq!(
-        store.entry("back (renewal)").unwrap().state(),
-        EntryState::Pending
-    );
+    let renewal = store.renewal_of("back").unwrap().unwrap();
+    assert_eq!(renewal.state(), EntryState::Renewal);
+    assert_eq!(renewal.renewal_of(), Some("back"));
 
     // Backing off: not tried again before retry_at.
     let renewals = acme
@@ -131,7 +130,7 @@ async fn a_failed_renewal_backs_off_keeps_the_old_certificate_and_recovers() {
     assert!(renewals.is_empty());
 
     // After it, with the responder back: renewed with the pending renewal's key.
-    let renewal_key = store.entry("back (renewal)").unwrap().fingerprint();
+    let renewal_key = renewal.fingerprint();
     let _responder = Http01Responder::bind(&store, http).await.unwrap();
     let renewals = acme
         .renew_due_with(later + Duration::from_secs(600), &Solver::http01(), &policy)
@@ -141,6 +140,7 @@ async fn a_failed_renewal_backs_off_keeps_the_old_certificate_and_recovers() {
     let entry = store.entry("back").unwrap();
     assert_eq!(entry.fingerprint(), renewal_key);
     assert_ne!(leaf_der(&store, "back"), old);
+    assert_eq!(store.renewal_of("back").unwrap(), None);
     let managed = &acme::managed(&store).unwrap()[0];
     assert_eq!((managed.failures(), managed.retry_at()), (0, None));
 

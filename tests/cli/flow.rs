@@ -202,13 +202,54 @@ fn an_operators_session_from_new_to_remove() {
     assert_eq!(code(&out), 1, "{}", text(&out));
     assert_eq!(other.entries(), copied);
 
-    // renew: a pending `www (renewal)`; its certificate takes over `www` and its bindings.
+    // renew: `www (renewal)` in state renewal, listed under `www`; its certificate takes over
+    // `www` and its bindings.
     let renew_csr = km.path("renew.csr");
     km.ok(&["renew", "www", "--out", renew_csr.to_str().unwrap()]);
     let entries = km.entries();
     let renewal = find(&entries, "www (renewal)");
-    assert_eq!(renewal["state"], "pending");
+    assert_eq!(renewal["state"], "renewal");
     assert_eq!(renewal["renewal_of"], "www");
+    assert_eq!(find(&entries, "www")["renewal_of"], serde_json::Value::Null);
+    // `www !x` sorts between `www` and `www (renewal)` by name; the table keeps the renewal
+    // under the entry it renews.
+    km.ok(&[
+        "new",
+        "www !x",
+        "--cn",
+        "x.example.com",
+        "--key-type",
+        "ecdsa-p256",
+    ]);
+    let table = km.ok(&["list"]);
+    let rows: Vec<(&str, &str)> = table
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut cells = l.split("  ").map(str::trim).filter(|c| !c.is_empty());
+            (cells.next().unwrap(), cells.next().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("www", "installed"),
+            ("www (renewal)", "renewal of www"),
+            ("www !x", "pending")
+        ],
+        "{table}"
+    );
+    km.ok(&["remove", "www !x"]);
+    let details = km.ok(&["show", "www"]);
+    assert!(
+        details.contains("\nrenewal:     www (renewal)\n"),
+        "{details}"
+    );
+    let details = km.ok(&["show", "www (renewal)"]);
+    assert!(
+        details.contains("\nstate:       renewal of www\n"),
+        "{details}"
+    );
     let renewed = km.path("renewed.pem");
     std::fs::write(
         &renewed,

@@ -767,12 +767,37 @@ fn renewal_takes_over_name_and_bindings_on_install() {
         matches!(err, Error::Store(StoreError::WrongState { .. })),
         "{err}"
     );
+    assert_eq!(
+        tx.renewal_of("www").unwrap().unwrap().fingerprint(),
+        req.fingerprint()
+    );
     tx.commit().unwrap();
 
-    let renewal = store.entry("www (renewal)").unwrap();
-    assert_eq!(renewal.state(), EntryState::Pending);
+    // Addressed by the entry it renews; its state says what it is.
+    let renewal = store.renewal_of("www").unwrap().unwrap();
+    assert_eq!(renewal.state(), EntryState::Renewal);
     assert_eq!(renewal.renewal_of(), Some("www"));
     assert_eq!(renewal.fingerprint(), req.fingerprint());
+    assert_eq!(store.entry(renewal.name()).unwrap(), renewal);
+    assert_eq!(store.renewal_of(renewal.name()).unwrap(), None);
+    let err = store.renewal_of("nobody").unwrap_err();
+    assert!(
+        matches!(err, Error::Store(StoreError::NotFound { .. })),
+        "{err}"
+    );
+    let states: Vec<(String, EntryState)> = store
+        .entries()
+        .unwrap()
+        .iter()
+        .map(|e| (e.name().to_owned(), e.state()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("www".to_owned(), EntryState::Installed),
+            (renewal.name().to_owned(), EntryState::Renewal)
+        ]
+    );
     // The old certificate keeps serving.
     let serving = store
         .resolve(None, SocketAddr::new(ip("192.0.2.1"), 443))
@@ -783,7 +808,7 @@ fn renewal_takes_over_name_and_bindings_on_install() {
         key(0).fingerprint()
     );
     let mut tx = store.begin().unwrap();
-    let err = tx.renew("www (renewal)", 2048).unwrap_err();
+    let err = tx.renew(renewal.name(), 2048).unwrap_err();
     assert!(
         matches!(err, Error::Store(StoreError::WrongState { .. })),
         "{err}"
@@ -800,6 +825,8 @@ fn renewal_takes_over_name_and_bindings_on_install() {
     assert_eq!(entries[0].fingerprint(), req.fingerprint());
     assert_eq!(entries[0].bindings(), [ep("0.0.0.0:443")]);
     assert_eq!(entries[0].renewal_of(), None);
+    assert_eq!(entries[0].state(), EntryState::Installed);
+    assert_eq!(store.renewal_of("www").unwrap(), None);
     let serving = store
         .resolve(None, SocketAddr::new(ip("192.0.2.1"), 443))
         .unwrap()
@@ -916,6 +943,7 @@ fn removing_a_renewed_entry_keeps_its_renewal_as_a_pending_entry() {
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].name(), "www (renewal)");
     assert_eq!(entries[0].renewal_of(), None);
+    assert_eq!(entries[0].state(), EntryState::Pending);
     let cert = sign_server(&req.to_pem(), &["www.example.com"]);
     let mut tx = store.begin().unwrap();
     assert_eq!(
@@ -923,6 +951,29 @@ fn removing_a_renewed_entry_keeps_its_renewal_as_a_pending_entry() {
         "www (renewal)"
     );
     tx.commit().unwrap();
+}
+
+/// Issue 14: the link, not the name, makes a renewal. A plain entry called `www (renewal)`
+/// is pending, is not `www`'s renewal, and keeps `www` from being renewed (its name is taken)
+/// with an error that names it.
+#[test]
+fn an_entry_merely_named_like_a_renewal_is_not_one() {
+    let store = memory_store();
+    installed(&store, "www", 0, "www.example.com", &["www.example.com"]);
+    add(&store, "www (renewal)", 1, "www.example.com");
+    let plain = store.entry("www (renewal)").unwrap();
+    assert_eq!(plain.state(), EntryState::Pending);
+    assert_eq!(plain.renewal_of(), None);
+    assert_eq!(store.renewal_of("www").unwrap(), None);
+    let mut tx = store.begin().unwrap();
+    let err = tx.renew("www", 2048).unwrap_err();
+    assert!(
+        matches!(&err, Error::Store(StoreError::NameTaken { name }) if name == "www (renewal)"),
+        "{err}"
+    );
+    tx.commit().unwrap();
+    assert_eq!(store.entries().unwrap().len(), 2);
+    assert_eq!(store.renewal_of("www").unwrap(), None);
 }
 
 #[test]

@@ -111,8 +111,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Start renewing an installed entry: a new key and request as the pending entry
-    /// `NAME (renewal)`; installing its certificate takes over NAME and its bindings.
+    /// Start renewing an installed entry: a new key and request as the entry `NAME (renewal)`,
+    /// listed in state `renewal of NAME`; installing its certificate takes over NAME and its
+    /// bindings.
     Renew {
         /// The entry to renew.
         name: String,

@@ -84,8 +84,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 let [one] = one;
                 print(&format!("{one:#}\n"))
             } else {
+                let renewal = store.renewal_of(&name)?;
                 #[allow(unused_mut)] // changed with feature `acme`
-                let mut text = output::details(&entry);
+                let mut text = output::details(&entry, renewal.as_ref());
                 #[cfg(feature = "acme")]
                 text.push_str(&crate::acme::details(&store, entry.name())?);
                 print(&text)

@@ -11,7 +11,8 @@ use keymanager::{Entry, EntryState, HealthReport};
 use serde_json::{Value, json};
 
 /// The entries as a table: name, state, subject, DNS names, end of validity, key size,
-/// bindings.
+/// bindings. By name, each renewal on the line under the entry it renews, its state
+/// `renewal of NAME`.
 pub fn table(entries: &[Entry]) -> String {
     let header = [
         "NAME",
@@ -22,12 +23,12 @@ pub fn table(entries: &[Entry]) -> String {
         "KEY",
         "BINDINGS",
     ];
-    let rows: Vec<[String; 7]> = entries
-        .iter()
+    let rows: Vec<[String; 7]> = grouped(entries)
+        .into_iter()
         .map(|e| {
             [
                 e.name().to_owned(),
-                state(e).to_owned(),
+                state(e),
                 shown(e.subject()),
                 or_dash(shown(&e.dns_names().join(","))),
                 e.not_after().map_or_else(|| "-".into(), date),
@@ -63,17 +64,36 @@ pub fn table(entries: &[Entry]) -> String {
     out
 }
 
+/// `entries` (by name) with each renewal moved right after the entry it renews.
+fn grouped(entries: &[Entry]) -> Vec<&Entry> {
+    let mut renewals: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
+    for e in entries {
+        if let Some(of) = e.renewal_of() {
+            renewals.entry(of).or_default().push(e);
+        }
+    }
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries.iter().filter(|e| e.renewal_of().is_none()) {
+        out.push(e);
+        out.extend(renewals.remove(e.name()).unwrap_or_default());
+    }
+    // A renewal whose entry is not in the list (never from a whole listing) still shows.
+    out.extend(renewals.into_values().flatten());
+    out
+}
+
 /// The key's type as a person reads it: `RSA 2048`, `ECDSA P-256`.
 fn key(e: &Entry) -> String {
     e.key_type().to_string()
 }
 
-/// One entry in full, one `field: value` per line.
-pub fn details(e: &Entry) -> String {
+/// One entry in full, one `field: value` per line; `renewal` is the entry's own renewal, if
+/// it is being renewed.
+pub fn details(e: &Entry, renewal: Option<&Entry>) -> String {
     let time = |t: Option<SystemTime>| t.map_or_else(|| "-".into(), format_utc);
     let mut lines = vec![
         ("name", e.name().to_owned()),
-        ("state", state(e).to_owned()),
+        ("state", state(e)),
         ("subject", shown(e.subject())),
         ("dns names", or_dash(shown(&e.dns_names().join(", ")))),
         ("not before", time(e.not_before())),
@@ -84,8 +104,8 @@ pub fn details(e: &Entry) -> String {
         ("created", format_utc(e.created())),
         ("installed", time(e.installed())),
     ];
-    if let Some(of) = e.renewal_of() {
-        lines.push(("renewal of", of.to_owned()));
+    if let Some(renewal) = renewal {
+        lines.push(("renewal", renewal.name().to_owned()));
     }
     lines
         .into_iter()
@@ -98,7 +118,7 @@ pub fn entry_json(e: &Entry) -> Value {
     let time = |t: Option<SystemTime>| t.map(format_utc);
     json!({
         "name": e.name(),
-        "state": state(e),
+        "state": state_name(e.state()),
         "subject": e.subject(),
         "dns_names": e.dns_names(),
         "not_before": time(e.not_before()),
@@ -231,10 +251,20 @@ fn date(t: SystemTime) -> String {
     full.get(..10).map_or(full.clone(), str::to_owned)
 }
 
-fn state(e: &Entry) -> &'static str {
-    match e.state() {
+/// The entry's state as a person reads it: `pending`, `installed`, `renewal of NAME`.
+fn state(e: &Entry) -> String {
+    match e.renewal_of() {
+        Some(of) if e.state() == EntryState::Renewal => format!("renewal of {}", shown(of)),
+        _ => state_name(e.state()).to_owned(),
+    }
+}
+
+/// The state's one word, as JSON gives it: `pending`, `installed`, `renewal`.
+fn state_name(state: EntryState) -> &'static str {
+    match state {
         EntryState::Pending => "pending",
         EntryState::Installed => "installed",
+        EntryState::Renewal => "renewal",
         _ => "unknown",
     }
 }
