@@ -708,7 +708,8 @@ pub enum StoreError {
         during: &'static str,
     },
     /// The store's file, or the file system holding it, cannot be written (a read-only mount,
-    /// `EROFS`, SQLite's `SQLITE_READONLY`): nothing was written.
+    /// `EROFS`; write permission taken away under an open store, `EACCES` or `EPERM`; SQLite's
+    /// `SQLITE_READONLY`): nothing was written.
     #[error(
         "the key store cannot be written (while {during}): its file system is mounted read-only, or the file or its folder is not writable by this user; nothing was changed; remount it read-write or fix the permissions (the store also writes its `-wal` and `-shm` files beside it), then retry"
     )]

@@ -27,11 +27,11 @@
 //! ([`KeyStore::entries`], [`KeyStore::resolve`], ...) each read one consistent snapshot and
 //! never wait for writers nor see a half-made change.
 //!
-//! A full disk is [`StoreError::DiskFull`] and a read-only file system (at open, or one that
-//! turns read-only under an open store) [`StoreError::ReadOnly`]: the transaction is not
-//! committed and the store keeps its last committed state. After a full disk, the next write
-//! first copies the write-ahead log into the file and truncates it, so that freeing space lets
-//! the store carry on. Tested with a real tmpfs, a FUSE file system that loses every write not
+//! A full disk is [`StoreError::DiskFull`]; a read-only file system (at open, or one that
+//! turns read-only under an open store) and write permission taken away under an open store
+//! are [`StoreError::ReadOnly`]: the transaction is not committed and the store keeps its last
+//! committed state. After a full disk, the next write first copies the write-ahead log into
+//! the file and truncates it, so that freeing space lets the store carry on. Tested with a real tmpfs, a FUSE file system that loses every write not
 //! yet synced at a power cut, and `kill -9` (`tests/store/{faults,power_cut,crash}.rs`).
 //!
 //! # Encryption at rest

@@ -9,6 +9,7 @@ mod common;
 mod cli {
     mod concurrency;
     mod ecdsa;
+    mod faults;
     mod flow;
     mod pkcs12;
     #[cfg(feature = "rustls")]

@@ -459,10 +459,11 @@ impl Session<'_> {
 }
 
 /// What a commit's database error really was, when SQLite cannot say: it reports a write
-/// refused with `EROFS` (a file system turned read-only under an open store) as a plain
-/// "disk I/O error". Opening the `-wal` file for writing tells (SQLite takes no lock on it,
-/// so opening and closing it here is safe; the store file, whose POSIX locks any close in
-/// this process would drop, is never touched).
+/// refused with `EROFS` (a file system turned read-only under an open store) or with
+/// `EACCES`/`EPERM` (write permission taken away, on a file system that checks each write:
+/// NFS, FUSE) as a plain "disk I/O error". Opening the `-wal` file for writing tells (SQLite
+/// takes no lock on it, so opening and closing it here is safe; the store file, whose POSIX
+/// locks any close in this process would drop, is never touched).
 fn diagnose(path: &std::path::Path, e: crate::Error) -> crate::Error {
     let crate::Error::Store(StoreError::Database { during, .. }) = e else {
         return e;
@@ -470,7 +471,12 @@ fn diagnose(path: &std::path::Path, e: crate::Error) -> crate::Error {
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
     match std::fs::OpenOptions::new().write(true).open(&wal) {
-        Err(io) if io.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
+        Err(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
+            ) =>
+        {
             StoreError::ReadOnly { during }.into()
         }
         _ => e,

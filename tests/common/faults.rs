@@ -104,3 +104,12 @@ pub fn cannot_run(test: &str, why: &str) {
     }
     eprintln!("\n{}\n{message}\n{}\n", "!".repeat(78), "!".repeat(78));
 }
+
+/// Prints a fault test's counts (cuts, kills, commits) where `cargo test` shows them even
+/// when the test passes, as issue 13 asks: straight to the process's standard error, which
+/// the test harness does not capture (it captures only `print!` and `eprint!`:
+/// rust-lang/rust#90785), so CI's log has them without an extra run.
+pub fn report(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}

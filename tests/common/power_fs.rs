@@ -1,7 +1,10 @@
 //! A FUSE file system that loses power: it keeps every file in memory twice, as written and
 //! as last synced, and a "power cut" throws away everything not synced, as a disk's volatile
-//! cache does (issue 13). The power-cut and read-only tests of `tests/store/faults.rs` mount
-//! it with the `fuser` crate (through Debian's `fusermount3`, as root).
+//! cache does (issue 13). The power-cut tests (`tests/store/power_cut.rs`) and the mid-session
+//! fault tests of `tests/store/faults.rs` mount it with the `fuser` crate (through Debian's
+//! `fusermount3`, as root). It can also refuse every change with an error of the test's
+//! choosing (`EROFS`, `EACCES`, `EPERM`), as a file system turned read-only or a file whose
+//! write permission was taken away.
 //!
 //! ```text
 //! write, truncate            change the file's data, not its synced data
@@ -51,7 +54,8 @@ struct Disk {
     syncs: u64,
     cut_at: Option<u64>,
     powered_off: bool,
-    read_only: bool,
+    /// The error every change fails with, while set.
+    refusal: Option<Errno>,
     /// The directory's changes since its last sync, in order, each all or nothing (a
     /// rename is two).
     pending_entries: Vec<Vec<(OsString, Option<u64>)>>,
@@ -215,10 +219,13 @@ impl PowerFs {
         disk.cut_at = None;
     }
 
-    /// Makes every change fail with `EROFS` (`true`) or work again (`false`), as a file system
-    /// remounted read-only under a running program.
-    pub fn set_read_only(&self, read_only: bool) {
-        self.lock().read_only = read_only;
+    /// Makes every change, and every open for writing, fail with `errno` (`Some`), or work
+    /// again (`None`): `EROFS` as a file system remounted read-only under a running program,
+    /// `EACCES` or `EPERM` as a file whose write permission was taken away (which a file
+    /// system that checks each write, NFS or FUSE, reports at the next write; a local one only
+    /// at the next open).
+    pub fn refuse_changes(&self, errno: Option<Errno>) {
+        self.lock().refusal = errno;
     }
 
     /// Changes and syncs counted so far.
@@ -247,8 +254,8 @@ impl Disk {
         if self.powered_off {
             return Err(Errno::EIO);
         }
-        if self.read_only {
-            return Err(Errno::EROFS);
+        if let Some(errno) = self.refusal {
+            return Err(errno);
         }
         self.changes += 1;
         if self.cut_at.is_some_and(|at| self.changes >= at) {
@@ -467,8 +474,10 @@ impl Filesystem for Mount {
         if let Err(e) = disk.alive() {
             return reply.error(e);
         }
-        if disk.read_only && flags.acc_mode() != fuser::OpenAccMode::O_RDONLY {
-            return reply.error(Errno::EROFS);
+        if let Some(errno) = disk.refusal
+            && flags.acc_mode() != fuser::OpenAccMode::O_RDONLY
+        {
+            return reply.error(errno);
         }
         if disk.files.contains_key(&ino.0) {
             reply.opened(FileHandle(0), FopenFlags::empty());

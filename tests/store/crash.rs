@@ -13,6 +13,7 @@ use keymanager::KeyStore;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::common::faults::report;
 use crate::common::fixtures::{PASSPHRASE as PASS, fast_options as options};
 use crate::common::store_workload::{self, Workload, observe};
 use crate::common::{ca, rerun_test};
@@ -157,10 +158,10 @@ fn survives_sigkill_at_random_moments() {
         progressed > kills / 2 && total > kills as u64,
         "the child made too little progress to test anything: {progressed} rounds, {total} commits"
     );
-    eprintln!(
-        "{kills} kills, {total} acknowledged commits, {:?}",
+    report(&format!(
+        "survives_sigkill_at_random_moments: {kills} kills, {total} acknowledged commits, {:?}",
         started.elapsed()
-    );
+    ));
 }
 
 /// The last complete line of the log.

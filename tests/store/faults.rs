@@ -1,10 +1,12 @@
 //! Faults of the disk under the store (issue 13): a full disk (a real tmpfs, `ENOSPC`), a
 //! read-only file system (the tmpfs remounted read-only; the FUSE file system turned
-//! read-only under an open store), and power cuts (`power_cut.rs`). Every failure is a typed
-//! error that says what to do, and the store keeps its last committed state: it opens, its
-//! whole-state check passes, its generation is the one before the failure, and it carries on
-//! once the fault is gone.
+//! read-only under an open store), write permission lost under an open store (the FUSE file
+//! system answering `EACCES`, `EPERM`), and power cuts (`power_cut.rs`). Every failure is a
+//! typed error that says what to do, and the store keeps its last committed state: it opens,
+//! its whole-state check passes, its generation is the one before the failure, and it carries
+//! on once the fault is gone.
 
+use fuser::Errno;
 use keymanager::error::StoreError;
 use keymanager::{CertificateRequest, DistinguishedName, Error, HealthOptions, KeyStore};
 use rand::SeedableRng;
@@ -212,12 +214,13 @@ fn a_full_disk_fails_each_write_cleanly_and_loses_nothing() {
     store.check(&HealthOptions::new()).unwrap();
 }
 
-fn assert_read_only<T: std::fmt::Debug>(result: keymanager::Result<T>, what: &str) {
+/// `result` is [`StoreError::ReadOnly`], and its message says what to do: `remedy`.
+fn assert_read_only<T: std::fmt::Debug>(result: keymanager::Result<T>, remedy: &str, what: &str) {
     match result {
         Err(e @ Error::Store(StoreError::ReadOnly { .. })) => {
             let message = e.to_string();
             assert!(
-                message.contains("read-only") && message.contains("remount it read-write"),
+                message.contains("cannot be written") && message.contains(remedy),
                 "{what}: {message}"
             );
         }
@@ -248,12 +251,15 @@ fn a_read_only_file_system_is_refused_at_open_with_a_typed_error() {
     };
     let bytes = std::fs::read(&path).unwrap();
     tmpfs.remount(true).unwrap();
+    let remedy = "remount it read-write";
     assert_read_only(
         KeyStore::open_with(&path, PASS, &options()),
+        remedy,
         "opening an existing store",
     );
     assert_read_only(
         KeyStore::create_with(tmpfs.path().join("new.db"), PASS, &options()),
+        remedy,
         "creating a store",
     );
     tmpfs.remount(false).unwrap();
@@ -263,13 +269,37 @@ fn a_read_only_file_system_is_refused_at_open_with_a_typed_error() {
 }
 
 /// Issue 13, "Read-only file system mid-session": the file system under an open store turns
-/// read-only (the FUSE file system refuses every change with `EROFS`). Reads go on; every
-/// write fails with `ReadOnly` and changes nothing; once it is writable again, writes go on
-/// and the store reopens with everything it acknowledged.
+/// read-only (the FUSE file system refuses every change with `EROFS`).
 #[test]
 fn a_file_system_turned_read_only_under_an_open_store_fails_writes_cleanly() {
+    writes_refused_under_an_open_store(
+        "a_file_system_turned_read_only_under_an_open_store",
+        Errno::EROFS,
+        "remount it read-write",
+    );
+}
+
+/// Issue 13, "permission loss mid-session": the store's files lose their write permission
+/// under an open store. A file system that checks each write (NFS, FUSE) says so at the next
+/// write, `EACCES` (or `EPERM`, an immutable file); the FUSE file system answers so. (A local
+/// file system checks only at open, and root passes it anyway: `chmod` cannot show this.)
+#[test]
+fn write_permission_taken_away_under_an_open_store_fails_writes_cleanly() {
+    for errno in [Errno::EACCES, Errno::EPERM] {
+        writes_refused_under_an_open_store(
+            "write_permission_taken_away_under_an_open_store",
+            errno,
+            "fix the permissions",
+        );
+    }
+}
+
+/// The file system under an open store refuses every change with `errno`. Reads go on; every
+/// write fails with `ReadOnly`, whose message says `remedy`, and changes nothing; once
+/// changes are allowed again, writes go on and the store reopens with everything it
+/// acknowledged.
+fn writes_refused_under_an_open_store(test: &str, errno: Errno, remedy: &str) {
     use crate::common::power_fs::{self, PowerFs};
-    let test = "a_file_system_turned_read_only_under_an_open_store";
     if let Some(why) = power_fs::unavailable() {
         return cannot_run(test, &why);
     }
@@ -289,7 +319,7 @@ fn a_file_system_turned_read_only_under_an_open_store_fails_writes_cleanly() {
     tx.commit().unwrap();
     let before = state_of(&store);
 
-    fs.set_read_only(true);
+    fs.refuse_changes(Some(errno));
     // Reads work.
     assert_eq!(state_of(&store), before);
     store.check(&HealthOptions::new()).unwrap();
@@ -300,17 +330,23 @@ fn a_file_system_turned_read_only_under_an_open_store_fails_writes_cleanly() {
         tx.bind("0.0.0.0:443".parse().unwrap(), "mid")?;
         tx.commit()
     };
-    assert_read_only(bind(), "bind");
+    assert_read_only(bind(), remedy, &format!("{test}, {errno:?}: bind"));
     assert_read_only(
         store.change_passphrase(PASS, "another passphrase"),
-        "change_passphrase",
+        remedy,
+        &format!("{test}, {errno:?}: change_passphrase"),
     );
-    assert_eq!(state_of(&store), before);
+    assert_eq!(state_of(&store), before, "{test}, {errno:?}");
 
-    fs.set_read_only(false);
+    fs.refuse_changes(None);
     bind().unwrap();
     let after = state_of(&store);
-    assert_eq!(after.1, before.1 + 1);
+    assert_eq!(after.1, before.1 + 1, "{test}, {errno:?}");
     drop(store);
-    assert_intact(&path, PASS, &after, "writable again");
+    assert_intact(
+        &path,
+        PASS,
+        &after,
+        &format!("{test}, {errno:?}: writable again"),
+    );
 }

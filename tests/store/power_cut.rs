@@ -35,7 +35,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::common::ca;
-use crate::common::faults::cannot_run;
+use crate::common::faults::{cannot_run, report};
 use crate::common::fixtures::{self, PASSPHRASE as PASS, fast_options as options};
 use crate::common::power_fs::{self, PowerFs};
 use crate::common::store_workload;
@@ -199,12 +199,12 @@ fn run(test: &str, cuts: usize, steps: &mut dyn Steps) {
         syncs > 0,
         "SQLite never synced: the test would not see lost writes"
     );
-    eprintln!(
+    report(&format!(
         "{test} (seed {seed}): {cuts} power cuts, {interrupted} inside a commit, {committed} \
          acknowledged commits, 0 lost; {per_step} changes per commit; {changes} changes and \
          {syncs} syncs in all; cuts inside each operation: {cut_in:?}; {:?}",
         started.elapsed()
-    );
+    ));
 }
 
 /// Opens the store with the passphrase of the acknowledged step, or of the next one (a cut

@@ -143,7 +143,8 @@ pub enum Command {
         /// The key file to create (mode 0600; an existing file is not overwritten).
         #[arg(long, value_name = "FILE", required_unless_present = "pkcs12")]
         key_out: Option<PathBuf>,
-        /// The chain file to write; standard output when not given.
+        /// The chain file to write (replaced whole or not at all); standard output when not
+        /// given.
         #[arg(long, value_name = "FILE")]
         chain_out: Option<PathBuf>,
         /// Where the key file password comes from.

@@ -167,9 +167,14 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 return Ok(());
             }
             write_new_private(&key_out, export.key_pem().as_bytes())?;
-            match &chain_out {
-                Some(path) => write_file(path, export.chain_pem().as_bytes())?,
-                None => print(export.chain_pem())?,
+            let chain = match &chain_out {
+                Some(path) => write_file(path, export.chain_pem().as_bytes()),
+                None => print(export.chain_pem()),
+            };
+            if let Err(e) = chain {
+                // All or nothing: a key file without its chain is not the export asked for.
+                let _ = std::fs::remove_file(&key_out);
+                return Err(e);
             }
             eprintln!(
                 "exported `{}`: key to `{}` (encrypted PKCS#8)",
@@ -515,14 +520,44 @@ fn read_into(path: &Path, bytes: &mut Vec<u8>) -> Result<(), Failure> {
             reason: format!(
                 "it is larger than {MAX_INPUT} bytes, too large for a key or certificate file"
             ),
+            disk_full: false,
         });
     }
     Ok(())
 }
 
-/// Writes a public file (a request, a chain), replacing it.
+/// Writes a public file (a request, a chain), replacing it whole or not at all: the bytes go
+/// to a new file beside it (given the old file's permissions), synced, then renamed over it,
+/// so that a failure (a full disk) leaves the old file as it was and no partial one. The
+/// file's owner becomes this user. A path that is not a regular file (a symbolic link,
+/// `/dev/stdout`, a pipe) is written in place.
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    std::fs::write(path, bytes).map_err(|e| Failure::file(path, "write", e))
+    let fail = |e: std::io::Error| Failure::file(path, "write", e);
+    let permissions = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() => Some(meta.permissions()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        _ => return std::fs::write(path, bytes).map_err(fail),
+    };
+    let Some(name) = path.file_name() else {
+        return std::fs::write(path, bytes).map_err(fail);
+    };
+    let mut temp = std::ffi::OsString::from(".");
+    temp.push(name);
+    temp.push(format!(".{}.tmp", std::process::id()));
+    let temp = path.with_file_name(temp);
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp)
+        .map_err(fail)?;
+    file.write_all(bytes)
+        .and_then(|()| permissions.map_or(Ok(()), |p| file.set_permissions(p)))
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&temp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            fail(e)
+        })
 }
 
 /// Creates a private file (mode 0600) that must not exist yet, and writes `bytes`.

@@ -58,6 +58,9 @@ pub enum Failure {
         action: &'static str,
         /// Why.
         reason: String,
+        /// Whether it failed because the disk is full (`ENOSPC`, or a quota): the hint then
+        /// says to free space.
+        disk_full: bool,
     },
     /// The store file does not exist (and this command does not create one).
     NoStore(PathBuf),
@@ -86,6 +89,10 @@ impl Failure {
             path: path.to_path_buf(),
             action,
             reason: error.to_string(),
+            disk_full: matches!(
+                error.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            ),
         }
     }
 
@@ -110,9 +117,15 @@ impl Failure {
                 path,
                 action,
                 reason,
+                disk_full,
             } => (
                 format!("cannot {action} `{}`: {reason}", path.display()),
-                "check the path and its permissions; the store was not changed".into(),
+                if *disk_full {
+                    "free space on the disk holding it, then run the command again; the store was not changed"
+                } else {
+                    "check the path and its permissions; the store was not changed"
+                }
+                .into(),
             ),
             Failure::NoStore(path) => (
                 format!("no key store at `{}`", path.display()),
