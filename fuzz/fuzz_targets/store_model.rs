@@ -203,7 +203,9 @@ fuzz_target!(|data: &[u8]| {
                 let port = PORTS[usize::from(*port) % PORTS.len()];
                 let sni = SNI[usize::from(*sni) % SNI.len()];
                 let ip: IpAddr = ip.parse().expect("an address");
-                let got = store.resolve(sni, SocketAddr::new(ip, port)).expect("resolve");
+                let got = store
+                    .resolve(sni, SocketAddr::new(ip, port))
+                    .expect("resolve");
                 let expected = model.committed.resolve(canonical, ipv6, port, sni);
                 assert_eq!(
                     got.as_ref().map(|i| i.name()),
@@ -214,7 +216,10 @@ fuzz_target!(|data: &[u8]| {
                     let entry = &model.committed.entries[identity.name()];
                     let fixture = &fixtures.keys[entry.key];
                     assert_eq!(
-                        identity.private_key().fingerprint(),
+                        identity
+                            .private_key()
+                            .expect("a resolved key opens")
+                            .fingerprint(),
                         fixture.key.fingerprint()
                     );
                     let leaf = identity.chain().first().expect("a chain");
@@ -223,7 +228,7 @@ fuzz_target!(|data: &[u8]| {
                         fixture.certs[0].to_der(),
                         "{op:?}: another certificate"
                     );
-                    assert!(leaf.matches(identity.private_key()));
+                    assert!(leaf.matches(identity.private_key().expect("a resolved key opens")));
                 }
             }
             _ => {
