@@ -84,3 +84,23 @@ pub fn ec_key(i: usize, key_type: keymanager::KeyType) -> PrivateKey {
     let mut rng = ChaCha8Rng::seed_from_u64(2000 + i as u64);
     PrivateKey::generate_with_rng(&mut rng, key_type).unwrap()
 }
+
+/// A copy of the store file `tests/data/NAME` in a new temporary directory, as `keys.db`:
+/// the directory (removed on drop) and the copy's path.
+pub fn data_store(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.db");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
+    std::fs::copy(data, &path).unwrap();
+    (dir, path)
+}
+
+/// The schema version the store file at `path` records (`PRAGMA user_version`).
+pub fn schema_version(path: &Path) -> i64 {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap()
+}

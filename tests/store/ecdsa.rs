@@ -297,19 +297,8 @@ fn an_ecdsa_entry_goes_out_and_back_in_through_pkcs12() {
 /// binding RSA's, keeps its generation, and takes an ECDSA entry beside its RSA one.
 #[test]
 fn a_store_written_by_the_previous_release_migrates_and_takes_a_dual_binding() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("keys.db");
-    std::fs::copy(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/store-v3.db"),
-        &path,
-    )
-    .unwrap();
-    let version = || -> i64 {
-        rusqlite::Connection::open(&path)
-            .unwrap()
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap()
-    };
+    let (_dir, path) = crate::common::fixtures::data_store("store-v3.db");
+    let version = || crate::common::fixtures::schema_version(&path);
     assert_eq!(version(), 3);
     let options = crate::common::fixtures::fast_options();
     let store = KeyStore::open_with(&path, "fuzz-password", &options).unwrap();

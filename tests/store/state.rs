@@ -15,7 +15,9 @@ use rand_chacha::ChaCha8Rng;
 use rusqlite::params;
 
 use crate::common::ca::root_only as ca;
-use crate::common::fixtures::{PASSPHRASE as PASS, fast_options as options, key, request};
+use crate::common::fixtures::{
+    PASSPHRASE as PASS, data_store, fast_options as options, key, request, schema_version,
+};
 use crate::common::rollback::{copy_of, roll_back};
 
 /// `dir/keys.db` with `www` (installed, bound to 0.0.0.0:443) and `api` (installed).
@@ -300,19 +302,8 @@ fn a_whole_file_rollback_while_a_watcher_runs_is_refused() {
 /// lowered, to have a changed set adopted afresh), it is refused.
 #[test]
 fn a_store_from_before_the_authenticator_migrates_and_cannot_be_downgraded() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("keys.db");
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/store-v1.db"),
-        &path,
-    )
-    .unwrap();
-    let version = |p: &Path| -> i64 {
-        rusqlite::Connection::open(p)
-            .unwrap()
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap()
-    };
+    let (_dir, path) = data_store("store-v1.db");
+    let version = schema_version;
     assert_eq!(version(&path), 1);
     let store = KeyStore::open_with(&path, "fuzz-password", &options()).unwrap();
     assert!(version(&path) >= 2);

@@ -300,13 +300,7 @@ fn damaged_metadata_is_refused() {
 fn a_damaged_index_is_refused_at_open() {
     // Found by the store_open fuzz target: a file whose unique index on entry names lacks
     // rows listed no entries while a binding still resolved to one. Kept as it was found.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("keys.db");
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/store-index-corruption.db"),
-        &path,
-    )
-    .unwrap();
+    let (_dir, path) = crate::common::fixtures::data_store("store-index-corruption.db");
     let err = KeyStore::open_with(&path, "fuzz-password", &options()).unwrap_err();
     assert!(
         matches!(&err, Error::Store(StoreError::Corrupt { reason }) if reason.contains("integrity check")),
