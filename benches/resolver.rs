@@ -97,6 +97,9 @@ fn lookup(c: &mut Criterion) {
 /// An endpoint with an ECDSA P-256 and an RSA-2048 entry: the lookup for each kind of client,
 /// and the server's share of a full handshake served each identity.
 fn dual(c: &mut Criterion) {
+    // The dev build's rustls has two providers (aws-lc-rs and ring): choose one, as a server
+    // must when it links both.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     use rustls::SignatureScheme as S;
 
     let dir = tempfile::tempdir().expect("tempdir");

@@ -131,7 +131,7 @@ pub async fn tls_server(
     let local: SocketAddr = ([127, 0, 0, 1], port).into();
     let listener = tokio::net::TcpListener::bind(local).await.unwrap();
     let resolver = StoreResolver::new(store, local).unwrap();
-    let mut config = rustls::ServerConfig::builder()
+    let mut config = crate::common::server_config()
         .with_no_client_auth()
         .with_cert_resolver(resolver.clone());
     config.alpn_protocols = vec![b"http/1.1".to_vec(), ACME_TLS_ALPN.to_vec()];

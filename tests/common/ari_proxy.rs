@@ -114,7 +114,7 @@ impl AriProxy {
             .map(Result::unwrap)
             .collect();
         let key = PrivateKeyDer::from_pem_file(key).unwrap();
-        let server = rustls::ServerConfig::builder()
+        let server = crate::common::server_config()
             .with_no_client_auth()
             .with_single_cert(certs, key)
             .unwrap();
@@ -122,7 +122,7 @@ impl AriProxy {
         roots
             .add(CertificateDer::from_pem_file(pebble.api_root()).unwrap())
             .unwrap();
-        let client = rustls::ClientConfig::builder()
+        let client = crate::common::client_config()
             .with_root_certificates(roots)
             .with_no_client_auth();
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));

@@ -41,3 +41,28 @@ pub fn rerun_test(module: &str, name: &str) -> Command {
     cmd.args(["--exact", &test, "--nocapture", "--test-threads", "1"]);
     cmd
 }
+
+/// The crypto provider of the tests' own rustls servers and clients: the process's installed
+/// one (a test may install ring's), else aws-lc-rs's. The test build's rustls has both
+/// providers (aws-lc-rs and ring, for `tests/tls/providers.rs`), so rustls's own
+/// `ServerConfig::builder()` could not pick one and would panic.
+pub fn crypto_provider() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
+    match rustls::crypto::CryptoProvider::get_default() {
+        Some(installed) => std::sync::Arc::clone(installed),
+        None => std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+    }
+}
+
+/// `rustls::ServerConfig::builder()` on [`crypto_provider`].
+pub fn server_config() -> rustls::ConfigBuilder<rustls::ServerConfig, rustls::WantsVerifier> {
+    rustls::ServerConfig::builder_with_provider(crypto_provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+}
+
+/// `rustls::ClientConfig::builder()` on [`crypto_provider`].
+pub fn client_config() -> rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier> {
+    rustls::ClientConfig::builder_with_provider(crypto_provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+}

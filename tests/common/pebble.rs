@@ -342,7 +342,7 @@ fn https_get(root: &Path, port: u16, path: &str) -> (u16, String) {
     roots
         .add(CertificateDer::from_pem_file(root).unwrap())
         .unwrap();
-    let config = rustls::ClientConfig::builder()
+    let config = crate::common::client_config()
         .with_root_certificates(roots)
         .with_no_client_auth();
     let name = ServerName::try_from("127.0.0.1").unwrap();

@@ -102,7 +102,7 @@ pub struct ServerStats {
 /// Serves HTTPS on `listener` from `resolver`, a thread per connection, until the test ends.
 pub fn serve(listener: TcpListener, resolver: Arc<StoreResolver>) -> Arc<ServerStats> {
     let config = Arc::new(
-        ServerConfig::builder()
+        super::server_config()
             .with_no_client_auth()
             .with_cert_resolver(resolver),
     );
@@ -240,7 +240,7 @@ pub fn client_config() -> Arc<ClientConfig> {
         roots
             .add(CertificateDer::from(pem_to_der(ca::shared().root_pem())))
             .unwrap();
-        let mut config = ClientConfig::builder()
+        let mut config = super::client_config()
             .with_root_certificates(roots)
             .with_no_client_auth();
         // Every handshake a full one, that asks the resolver: a resumed session would keep

@@ -1,1 +1,0 @@
-//! Nothing: the test is in `tests/ring.rs`.
