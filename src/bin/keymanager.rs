@@ -27,6 +27,11 @@ use clap::Parser;
 use args::Cli;
 
 fn main() -> ExitCode {
+    // The tool's rustls crypto provider, chosen once as a server should (src/tls.rs): aws-lc-rs,
+    // which its ACME client uses too. A build whose rustls also has ring (another crate of the
+    // same build may enable it) could not pick one by itself. Err: one is already installed.
+    #[cfg(feature = "acme")]
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -342,7 +342,12 @@ fn https_get(root: &Path, port: u16, path: &str) -> (u16, String) {
     roots
         .add(CertificateDer::from_pem_file(root).unwrap())
         .unwrap();
-    let config = crate::common::client_config()
+    // aws-lc-rs, named: the test build's rustls has ring too (tests/common's `client_config`,
+    // which this file, shared with benches/acme.rs, cannot reach).
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
     let name = ServerName::try_from("127.0.0.1").unwrap();
