@@ -36,18 +36,7 @@ pub(crate) fn pem_encode(label: &str, der: &[u8]) -> String {
 
 /// Checks the size of DER input before decoding it.
 pub(crate) fn check_der_len(what: &'static str, der: &[u8]) -> Result<()> {
-    if der.is_empty() {
-        return Err(EncodingError::Empty { what }.into());
-    }
-    if der.len() > MAX_DER_LEN {
-        return Err(EncodingError::TooLarge {
-            what,
-            len: der.len(),
-            limit: MAX_DER_LEN,
-        }
-        .into());
-    }
-    Ok(())
+    check_size(what, der.is_empty(), der.len(), MAX_DER_LEN)
 }
 
 /// [`pem_single`] for a private key: the same checks and errors, but the base64 text and the
@@ -108,22 +97,24 @@ fn scan_blocks(input: &str) -> Result<Vec<(&str, &str)>> {
 
 /// The checks before any PEM decoding: not empty, not too large, holds a `-----BEGIN` line.
 fn check_pem_text(what: &'static str, expected: &str, input: &str) -> Result<()> {
-    if input.trim().is_empty() {
-        return Err(EncodingError::Empty { what }.into());
-    }
-    if input.len() > MAX_PEM_LEN {
-        return Err(EncodingError::TooLarge {
-            what,
-            len: input.len(),
-            limit: MAX_PEM_LEN,
-        }
-        .into());
-    }
+    check_size(what, input.trim().is_empty(), input.len(), MAX_PEM_LEN)?;
     if !input.contains("-----BEGIN ") {
         return Err(EncodingError::NoPemBlock {
             expected: expected.to_owned(),
         }
         .into());
+    }
+    Ok(())
+}
+
+/// Refuses `empty` input ([`EncodingError::Empty`]) and input of more than `limit` bytes
+/// ([`EncodingError::TooLarge`]).
+fn check_size(what: &'static str, empty: bool, len: usize, limit: usize) -> Result<()> {
+    if empty {
+        return Err(EncodingError::Empty { what }.into());
+    }
+    if len > limit {
+        return Err(EncodingError::TooLarge { what, len, limit }.into());
     }
     Ok(())
 }

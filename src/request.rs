@@ -89,13 +89,7 @@ pub use builder::CertificateRequestBuilder;
 /// [RFC 2986 §4]: https://datatracker.ietf.org/doc/html/rfc2986#section-4
 #[derive(Clone)]
 pub struct CertificateRequest {
-    der: Vec<u8>,
-    /// The `CertificationRequestInfo` exactly as encoded in `der`: the signed bytes.
-    info_der: Vec<u8>,
-    subject: Name,
-    spki_der: Vec<u8>,
-    signature_algorithm: AlgorithmIdentifierOwned,
-    signature: Vec<u8>,
+    signed: Signed,
     attribute_oids: Vec<ObjectIdentifier>,
     extensions: Vec<RequestedExtension>,
     dns_names: Vec<String>,
@@ -103,6 +97,20 @@ pub struct CertificateRequest {
     key_usage: Option<KeyUsages>,
     extended_key_usage: Option<Vec<ExtendedKeyUsage>>,
     challenge_password: Option<Zeroizing<String>>,
+}
+
+/// A request as encoded and signed: what [`CertificateRequest::from_der`] parses and
+/// [`CertificateRequestBuilder::sign`] makes; the rest of a [`CertificateRequest`] is read
+/// from its attributes.
+#[derive(Clone, PartialEq)]
+struct Signed {
+    der: Vec<u8>,
+    /// The `CertificationRequestInfo` exactly as encoded in `der`: the signed bytes.
+    info_der: Vec<u8>,
+    subject: Name,
+    spki_der: Vec<u8>,
+    signature_algorithm: AlgorithmIdentifierOwned,
+    signature: Vec<u8>,
 }
 
 impl CertificateRequest {
@@ -137,35 +145,22 @@ impl CertificateRequest {
                 reason: "the signature BIT STRING has unused bits".into(),
             })?
             .to_vec();
-        Self::from_parts(
-            der.to_vec(),
-            info_der.to_vec(),
-            parsed.info.subject,
+        let signed = Signed {
+            der: der.to_vec(),
+            info_der: info_der.to_vec(),
+            subject: parsed.info.subject,
             spki_der,
-            parsed.algorithm,
+            signature_algorithm: parsed.algorithm,
             signature,
-            &parsed.info.attributes,
-        )
+        };
+        Self::from_parts(signed, &parsed.info.attributes)
     }
 
     /// A request from its decoded parts; its attributes are read here. `from_der` gets the
     /// parts by parsing, `sign` has them in hand.
-    fn from_parts(
-        der: Vec<u8>,
-        info_der: Vec<u8>,
-        subject: Name,
-        spki_der: Vec<u8>,
-        signature_algorithm: AlgorithmIdentifierOwned,
-        signature: Vec<u8>,
-        attributes: &SetOfVec<Attribute>,
-    ) -> Result<Self> {
+    fn from_parts(signed: Signed, attributes: &SetOfVec<Attribute>) -> Result<Self> {
         let mut request = Self {
-            der,
-            info_der,
-            subject,
-            spki_der,
-            signature_algorithm,
-            signature,
+            signed,
             attribute_oids: Vec::new(),
             extensions: Vec::new(),
             dns_names: Vec::new(),
@@ -200,10 +195,10 @@ impl CertificateRequest {
     /// algorithm parameters, or an unusable key.
     pub fn verify(&self) -> Result<()> {
         crate::verify::verify_signature(
-            &self.spki_der,
-            &self.signature_algorithm,
-            &self.info_der,
-            &self.signature,
+            &self.signed.spki_der,
+            &self.signed.signature_algorithm,
+            &self.signed.info_der,
+            &self.signed.signature,
         )
         .map_err(|e| match e {
             Error::Signature(SignatureError::Invalid) => RequestError::BadSignature.into(),
@@ -213,23 +208,23 @@ impl CertificateRequest {
 
     /// The DER encoding, exactly as read or signed.
     pub fn to_der(&self) -> Vec<u8> {
-        self.der.clone()
+        self.signed.der.clone()
     }
 
     /// The PEM encoding, label `CERTIFICATE REQUEST`, `\n` line endings.
     pub fn to_pem(&self) -> String {
-        encoding::pem_encode("CERTIFICATE REQUEST", &self.der)
+        encoding::pem_encode("CERTIFICATE REQUEST", &self.signed.der)
     }
 
     /// The requested public key as DER `SubjectPublicKeyInfo`.
     pub fn public_key_der(&self) -> &[u8] {
-        &self.spki_der
+        &self.signed.spki_der
     }
 
     /// SHA-256 of [`public_key_der`](Self::public_key_der): equal to the fingerprint of the
     /// private key that signed a request we built, and of the certificate the CA returns.
     pub fn fingerprint(&self) -> Fingerprint {
-        Fingerprint::of_spki_der(&self.spki_der)
+        Fingerprint::of_spki_der(&self.signed.spki_der)
     }
 
     /// The subject as an [RFC 4514] string (most specific RDN first, e.g.
@@ -242,7 +237,7 @@ impl CertificateRequest {
     ///
     /// [RFC 4514]: https://datatracker.ietf.org/doc/html/rfc4514#section-2
     pub fn subject(&self) -> String {
-        crate::name::display_x509_name(&self.subject)
+        crate::name::display_x509_name(&self.signed.subject)
     }
 
     /// The subject as a validated [`DistinguishedName`]: fails with a
@@ -250,7 +245,7 @@ impl CertificateRequest {
     /// name that is not a host name, an attribute type we do not support); use
     /// [`subject`](Self::subject) to show such a subject.
     pub fn distinguished_name(&self) -> Result<DistinguishedName> {
-        DistinguishedName::try_from(&self.subject)
+        DistinguishedName::try_from(&self.signed.subject)
     }
 
     /// The DNS names of the requested subjectAltName, in request order, as written.
@@ -289,7 +284,7 @@ impl CertificateRequest {
     /// The signature algorithm's OID, e.g. `1.2.840.113549.1.1.11` for
     /// `sha256WithRSAEncryption`.
     pub fn signature_algorithm(&self) -> ObjectIdentifier {
-        self.signature_algorithm.oid
+        self.signed.signature_algorithm.oid
     }
 
     /// The challenge password ([RFC 2985 §5.4.1]), if the request has one.
@@ -389,12 +384,7 @@ impl CertificateRequest {
     /// Whether every part `sign` keeps instead of parsing is what the parser reads (checked
     /// by `debug_assert!` in `sign`, so in every test).
     fn same_parts(&self, other: &Self) -> bool {
-        self.der == other.der
-            && self.info_der == other.info_der
-            && self.subject == other.subject
-            && self.spki_der == other.spki_der
-            && self.signature_algorithm == other.signature_algorithm
-            && self.signature == other.signature
+        self.signed == other.signed
             && self.attribute_oids == other.attribute_oids
             && self.extensions == other.extensions
             && self.dns_names == other.dns_names
@@ -407,7 +397,7 @@ impl CertificateRequest {
 
 impl PartialEq for CertificateRequest {
     fn eq(&self, other: &Self) -> bool {
-        self.der == other.der
+        self.signed.der == other.signed.der
     }
 }
 
@@ -643,7 +633,7 @@ mod tests {
         // The attributes field is the empty [0] IMPLICIT SET: A0 00, and no extensionRequest OID.
         let ext_req_oid = rfc5912::ID_EXTENSION_REQ.to_der().unwrap();
         assert!(!contains(&req.to_der(), &ext_req_oid));
-        assert!(req.info_der.ends_with(&[0xa0, 0x00]));
+        assert!(req.signed.info_der.ends_with(&[0xa0, 0x00]));
 
         let err = CertificateRequest::builder(dn("www.example.com"))
             .dns_name("example.com")

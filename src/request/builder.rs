@@ -18,7 +18,7 @@ use x509_cert::ext::pkix::{self, KeyUsages as KeyUsageFlags, SubjectAltName};
 use x509_cert::request::{CertReqInfo, Version};
 use zeroize::Zeroizing;
 
-use super::{CertificateRequest, SignatureHash, encode_error};
+use super::{CertificateRequest, SignatureHash, Signed, encode_error};
 use crate::error::{EncodingError, RequestError, Result};
 use crate::hostname;
 use crate::key::{KeyAlgorithm, PrivateKey};
@@ -154,15 +154,15 @@ impl CertificateRequestBuilder {
         let der = assemble(&info_der, &algorithm, &signature)?;
         // The parts are already in hand: keep them instead of parsing `der` back (which costs
         // as much as everything else here but the signature).
-        let request = CertificateRequest::from_parts(
+        let signed = Signed {
             der,
             info_der,
-            info.subject,
-            key.public_key_der().to_vec(),
-            algorithm,
+            subject: info.subject,
+            spki_der: key.public_key_der().to_vec(),
+            signature_algorithm: algorithm,
             signature,
-            &info.attributes,
-        )?;
+        };
+        let request = CertificateRequest::from_parts(signed, &info.attributes)?;
         // A faulty RSA-CRT computation would publish a signature that reveals the key: both
         // signing backends (`key/sign.rs`) check the private-key result against the public key
         // before returning it, so a second, full verification here (a fifth of an aws-lc
@@ -170,7 +170,7 @@ impl CertificateRequestBuilder {
         // a round trip through the parser.
         debug_assert!(request.verify().is_ok(), "our own request does not verify");
         debug_assert!(
-            CertificateRequest::from_der(&request.der)
+            CertificateRequest::from_der(&request.signed.der)
                 .is_ok_and(|parsed| parsed.same_parts(&request)),
             "our own request does not parse back to itself"
         );

@@ -468,8 +468,7 @@ fn diagnose(path: &std::path::Path, e: crate::Error) -> crate::Error {
     let crate::Error::Store(StoreError::Database { during, .. }) = e else {
         return e;
     };
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
+    let wal = super::open::companion(path, "-wal");
     match std::fs::OpenOptions::new().write(true).open(&wal) {
         Err(io)
             if matches!(
