@@ -109,3 +109,49 @@ fn a_pfx_moves_in_and_out() {
         key.fingerprint().to_hex()
     );
 }
+
+/// An RC4 file (`openssl pkcs12 -export -legacy -keypbe PBE-SHA1-RC4-128 -certpbe
+/// PBE-SHA1-RC4-40`): refused without --allow-legacy, saying why; a wrong password is exit 4;
+/// imported with it, the warning naming RC4.
+#[test]
+fn an_rc4_pfx_needs_allow_legacy() {
+    let km = Km::new();
+    let d = km.dir.path();
+    let key = fixtures::key(21);
+    std::fs::write(d.join("key.pem"), key.to_pkcs8_pem().unwrap().as_bytes()).unwrap();
+    let cert =
+        ca::shared().sign_server(&csr_pem(&key, "rc4.example.com"), &["rc4.example.com"], &[]);
+    std::fs::write(d.join("cert.pem"), cert).unwrap();
+    std::fs::write(d.join("chain.pem"), ca::shared().chain_pem()).unwrap();
+    let rc4 = ["-legacy", "-keypbe", "PBE-SHA1-RC4-128", "-certpbe", "PBE-SHA1-RC4-40"];
+    pkcs12_export(d, "old windows", &rc4, "rc4.pfx");
+    let file = d.join("rc4.pfx");
+    let import = |password: &str, extra: &[&str]| {
+        let mut args = vec!["import", "www", "--pkcs12", file.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        km.cmd(&args)
+            .env("KEYMANAGER_PKCS12_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+
+    let out = import("old windows", &[]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(
+        text(&out).contains("--allow-legacy") && text(&out).contains("RC4"),
+        "{}",
+        text(&out)
+    );
+    let out = import("wrong", &["--allow-legacy"]);
+    assert_eq!(code(&out), 4, "{}", text(&out));
+    let out = import("old windows", &["--allow-legacy"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(
+        text(&out).contains("warning: the file is encrypted with RC4"),
+        "{}",
+        text(&out)
+    );
+    let entries = km.entries();
+    assert_eq!(entries[0]["state"], "installed");
+    assert_eq!(entries[0]["fingerprint"], key.fingerprint().to_hex());
+}

@@ -130,6 +130,152 @@ fn legacy_file_is_refused_by_default_and_accepted_with_the_option() {
     assert_eq!(chain_of(&store, "site").len(), 3);
 }
 
+/// RC4, which p12-keystore cannot decrypt (the crate decrypts those parts itself): refused by
+/// default with the reason and the option, read with the option (either key length for either
+/// part, or beside 3DES) and the warnings name it; the entry serves the file's chain.
+#[test]
+fn rc4_files_are_refused_by_default_and_accepted_with_the_option() {
+    use Pkcs12Warning::{Rc4_40, Rc4_128, TripleDes};
+    let cases: [(&str, &str, &[Pkcs12Warning]); 4] = [
+        ("PBE-SHA1-RC4-128", "PBE-SHA1-RC4-40", &[Rc4_40, Rc4_128]),
+        ("PBE-SHA1-RC4-40", "PBE-SHA1-RC4-128", &[Rc4_128, Rc4_40]),
+        ("PBE-SHA1-RC4-128", "PBE-SHA1-RC4-128", &[Rc4_128]),
+        ("PBE-SHA1-3DES", "PBE-SHA1-RC4-40", &[Rc4_40, TripleDes]),
+    ];
+    for (keypbe, certpbe, warnings) in cases {
+        let bytes = rc4_pfx(16, PASSWORD, keypbe, certpbe);
+        let err = pkcs12_error(import(&bytes, PASSWORD, &Pkcs12ImportOptions::new()));
+        assert!(
+            matches!(err, Pkcs12Error::LegacyEncryption { .. }),
+            "{keypbe}/{certpbe}: {err:?}"
+        );
+        let message = err.to_string();
+        assert!(message.contains("--allow-legacy"), "{message}");
+        assert!(message.contains("RC4"), "{message}");
+
+        let options = Pkcs12ImportOptions::new().allow_legacy(true);
+        let (store, done) = import(&bytes, PASSWORD, &options)
+            .unwrap_or_else(|e| panic!("{keypbe}/{certpbe}: {e}"));
+        assert_eq!(done.warnings(), warnings, "{keypbe}/{certpbe}");
+        for warning in done.warnings().iter().filter(|w| **w != TripleDes) {
+            assert!(warning.to_string().contains("RC4"), "{warning}");
+        }
+        let entry = store.entry("site").unwrap();
+        assert_eq!(entry.state(), keymanager::EntryState::Installed);
+        assert_eq!(entry.fingerprint(), fixtures::key(16).fingerprint());
+        assert_eq!(chain_of(&store, "site").len(), 3, "leaf, intermediate, root");
+    }
+
+    // Served: the resolver hands out the file's key with its chain.
+    let bytes = rc4_pfx(16, PASSWORD, "PBE-SHA1-RC4-128", "PBE-SHA1-RC4-40");
+    let options = Pkcs12ImportOptions::new().allow_legacy(true);
+    let (store, _) = import(&bytes, PASSWORD, &options).unwrap();
+    let mut tx = store.begin().unwrap();
+    tx.bind("127.0.0.1:443".parse().unwrap(), "site").unwrap();
+    tx.commit().unwrap();
+    let identity = store
+        .resolve(Some("p12-rc4.example.com"), "127.0.0.1:443".parse().unwrap())
+        .unwrap()
+        .unwrap();
+    let served: Vec<Vec<u8>> = identity
+        .chain()
+        .iter()
+        .map(|c| c.to_der().to_vec())
+        .collect();
+    assert_eq!(served, chain_of(&store, "site"));
+    assert_eq!(
+        Certificate::from_der(&served[0]).unwrap().fingerprint(),
+        fixtures::key(16).fingerprint()
+    );
+}
+
+/// On an RC4 file too, a wrong password and an altered MAC are told apart, and empty and
+/// non-ASCII passwords (BMPString in the key derivation) interoperate with OpenSSL.
+#[test]
+fn rc4_files_tell_a_wrong_password_from_an_altered_mac() {
+    let options = Pkcs12ImportOptions::new().allow_legacy(true);
+    let bytes = rc4_pfx(17, PASSWORD, "PBE-SHA1-RC4-128", "PBE-SHA1-RC4-40");
+    for wrong in ["not the password", "", "pfx passwore"] {
+        let err = pkcs12_error(import(&bytes, wrong, &options));
+        assert_eq!(err, Pkcs12Error::WrongPassword, "{wrong:?}");
+    }
+    let mut pfx = pkcs12::pfx::Pfx::from_der(&bytes).unwrap();
+    let mac = pfx.mac_data.as_mut().unwrap();
+    let mut digest = mac.mac.digest.as_bytes().to_vec();
+    digest[0] ^= 1;
+    mac.mac.digest = der::asn1::OctetString::new(digest).unwrap();
+    let altered = pfx.to_der().unwrap();
+    let err = pkcs12_error(import(&altered, PASSWORD, &options));
+    assert_eq!(err, Pkcs12Error::BadMac);
+
+    for password in ["", "pässwörd €"] {
+        let bytes = rc4_pfx(17, password, "PBE-SHA1-RC4-40", "PBE-SHA1-RC4-128");
+        let (store, _) = import(&bytes, password, &options)
+            .unwrap_or_else(|e| panic!("password {password:?}: {e}"));
+        assert_eq!(
+            store.entry("site").unwrap().fingerprint(),
+            fixtures::key(17).fingerprint()
+        );
+    }
+}
+
+/// The checks every import makes apply to RC4 files: the key policy, and serverAuth.
+#[test]
+fn rc4_files_go_through_the_install_checks() {
+    let options = Pkcs12ImportOptions::new().allow_legacy(true);
+    let rc4 = ["-legacy", "-keypbe", "PBE-SHA1-RC4-128", "-certpbe", "PBE-SHA1-RC4-40"];
+
+    // A 1024-bit key is refused under the standard policy.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    key_and_cert(d, 18, "p12-rc4-small.example.com");
+    let (ok, said) = openssl_status(d, &["genrsa", "-out", "key.pem", "1024"]);
+    assert!(ok, "{said}");
+    let (ok, said) = openssl_status(
+        d,
+        &[
+            "req", "-x509", "-new", "-key", "key.pem", "-subj", "/CN=small", "-days", "2",
+            "-out", "cert.pem",
+        ],
+    );
+    assert!(ok, "{said}");
+    let bytes = pkcs12_export(d, PASSWORD, &rc4, "small.p12");
+    let result = import(&bytes, PASSWORD, &options);
+    assert!(
+        matches!(
+            result,
+            Err(Error::Key(keymanager::error::KeyError::SizeNotAllowed { .. }))
+        ),
+        "{result:?}"
+    );
+
+    // A certificate without serverAuth is refused as `import` refuses it.
+    key_and_cert(d, 18, "client");
+    let cert = ca::shared().sign_request(
+        &csr_pem(&fixtures::key(18), "client"),
+        &["extendedKeyUsage = clientAuth"],
+    );
+    std::fs::write(d.join("cert.pem"), cert).unwrap();
+    let bytes = pkcs12_export(d, PASSWORD, &rc4, "client.p12");
+    let result = import(&bytes, PASSWORD, &options);
+    assert!(
+        matches!(
+            result,
+            Err(Error::Install(
+                keymanager::error::InstallError::NoServerAuth { .. }
+            ))
+        ),
+        "{result:?}"
+    );
+}
+
+/// `openssl pkcs12 -export -legacy` of key `i` (its certificate for `p12-rc4.example.com`, the
+/// CA chain) with `keypbe` for the key and `certpbe` for the certificates.
+fn rc4_pfx(i: usize, password: &str, keypbe: &str, certpbe: &str) -> Vec<u8> {
+    let extra = ["-legacy", "-keypbe", keypbe, "-certpbe", certpbe];
+    openssl_pfx(i, "p12-rc4.example.com", password, &extra)
+}
+
 #[test]
 fn triple_des_is_accepted_with_a_warning() {
     let bytes = openssl_pfx(

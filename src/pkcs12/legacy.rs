@@ -1,0 +1,312 @@
+//! Files encrypted with RC4 (`pbeWithSHAAnd128BitRC4`, `pbeWithSHAAnd40BitRC4`), read only
+//! with [`Pkcs12ReadOptions::allow_legacy`](super::Pkcs12ReadOptions::allow_legacy).
+//!
+//! `p12-keystore` cannot decrypt RC4, so such a file (its checks passed) is opened here:
+//!
+//! 1. the MAC is computed over the original bytes (HMAC keyed by the PKCS#12 key derivation of
+//!    [RFC 7292 appendix B], `pkcs12::kdf`);
+//! 2. every RC4-encrypted part is decrypted ([RFC 7292 appendix C]: the key from the same
+//!    derivation with SHA-1, no IV; the cipher from the `rc4` crate): an `EncryptedData`
+//!    becomes a `Data` content, a `pkcs8ShroudedKeyBag` a `keyBag`, in a copy of the file
+//!    without its MAC;
+//! 3. `p12-keystore` reads that copy (decrypting its other parts as usual).
+//!
+//! A MAC that does not verify is told apart as for every file: if the password decrypts the
+//! contents anyway, the file was altered ([`Pkcs12Error::BadMac`]), otherwise the password is
+//! wrong ([`Pkcs12Error::WrongPassword`]). RC4 has no padding: a wrong password shows as
+//! plaintext that is not DER. Key derivations found inside decrypted parts go through the same
+//! checks and iteration budget as the visible ones, before they run.
+//!
+//! The plaintext copy is built in buffers zeroized on drop; `p12-keystore` then copies it into
+//! its own (see the [module documentation](super)).
+//!
+//! [RFC 7292 appendix B]: https://datatracker.ietf.org/doc/html/rfc7292#appendix-B
+//! [RFC 7292 appendix C]: https://datatracker.ietf.org/doc/html/rfc7292#appendix-C
+
+use cms::content_info::ContentInfo;
+use cms::encrypted_data::EncryptedData;
+use const_oid::db::{rfc5911, rfc5912, rfc7292};
+use const_oid::ObjectIdentifier;
+use der::asn1::{AnyRef, ContextSpecific};
+use der::{Decode, Encode, Header, Length, Tag, TagNumber};
+use hmac::digest::block_api::BlockSizeUser;
+use hmac::digest::{Digest, FixedOutputReset, KeyInit};
+use hmac::{EagerHash, Hmac, Mac};
+use p12_keystore::Pkcs12Archive;
+use pkcs12::kdf::{self, Pkcs12KeyType};
+use pkcs12::pbe_params::{EncryptedPrivateKeyInfo, Pkcs12PbeParams};
+use pkcs12::pfx::{Pfx, Version};
+use pkcs12::safe_bag::SafeBag;
+use rc4::{Rc4, StreamCipher};
+use spki::AlgorithmIdentifierOwned;
+use zeroize::{Zeroize, Zeroizing};
+
+use super::inspect::{Pkcs12Inspection, decode_data, malformed};
+use crate::error::{Pkcs12Error, Result};
+
+/// Whether `oid` is one of the two RC4 PBEs of RFC 7292.
+pub(super) fn is_rc4(oid: ObjectIdentifier) -> bool {
+    oid == rfc7292::PBE_WITH_SHA_AND_128_BIT_RC_4 || oid == rfc7292::PBE_WITH_SHA_AND_40_BIT_RC_4
+}
+
+/// Reads `bytes`, a file with RC4-encrypted parts that passed the checks (`seen`, which
+/// counts the key derivations found inside the parts decrypted here), with `password`.
+pub(super) fn open(
+    bytes: &[u8],
+    password: &str,
+    seen: &mut Pkcs12Inspection,
+) -> Result<Pkcs12Archive> {
+    let pfx = Pfx::from_der(bytes).map_err(|e| malformed("PFX", &e))?;
+    let Some(mac) = &pfx.mac_data else {
+        return Err(Pkcs12Error::NoMac.into());
+    };
+    let mac_verifies = mac_verifies(mac, password, pfx.auth_safe.content.value())?;
+    let opened = without_rc4(&pfx, password, seen).and_then(|plain| {
+        Pkcs12Archive::from_pkcs12(&plain, password)
+            .map_err(|e| super::classify(&e, &plain, password))
+    });
+    match (mac_verifies, opened) {
+        (true, opened) => opened,
+        (false, Ok(_)) => Err(Pkcs12Error::BadMac.into()),
+        (false, Err(_)) => Err(Pkcs12Error::WrongPassword.into()),
+    }
+}
+
+/// Whether the file's MAC (`macData`) over `data` verifies with `password`.
+fn mac_verifies(mac: &pkcs12::MacData, password: &str, data: &[u8]) -> Result<bool> {
+    let salt = mac.mac_salt.as_bytes();
+    let digest = mac.mac.digest.as_bytes();
+    let n = mac.iterations;
+    match mac.mac.algorithm.oid {
+        oid if oid == rfc5912::ID_SHA_1 => hmac_verifies::<sha1::Sha1>(password, salt, n, data, digest),
+        oid if oid == rfc5912::ID_SHA_224 => hmac_verifies::<sha2::Sha224>(password, salt, n, data, digest),
+        oid if oid == rfc5912::ID_SHA_256 => hmac_verifies::<sha2::Sha256>(password, salt, n, data, digest),
+        oid if oid == rfc5912::ID_SHA_384 => hmac_verifies::<sha2::Sha384>(password, salt, n, data, digest),
+        oid if oid == rfc5912::ID_SHA_512 => hmac_verifies::<sha2::Sha512>(password, salt, n, data, digest),
+        // The checks refused every other MAC.
+        algorithm => Err(Pkcs12Error::UnsupportedAlgorithm {
+            what: "MAC",
+            algorithm,
+        }
+        .into()),
+    }
+}
+
+/// HMAC-`D` keyed with the PKCS#12 derivation of `password`, compared with `expected`.
+fn hmac_verifies<D>(
+    password: &str,
+    salt: &[u8],
+    iterations: i32,
+    data: &[u8],
+    expected: &[u8],
+) -> Result<bool>
+where
+    D: Digest + FixedOutputReset + BlockSizeUser + EagerHash,
+{
+    let key = derive::<D>(password, salt, Pkcs12KeyType::Mac, iterations, <D as Digest>::output_size())?;
+    let mut mac = <Hmac<D> as KeyInit>::new_from_slice(&key).map_err(|_| {
+        // HMAC takes keys of any length.
+        unreadable("the MAC key has an invalid length")
+    })?;
+    mac.update(data);
+    Ok(mac.verify_slice(expected).is_ok())
+}
+
+/// The PKCS#12 key derivation of `password` (a BMPString, as RFC 7292 appendix B.1 says).
+fn derive<D>(
+    password: &str,
+    salt: &[u8],
+    id: Pkcs12KeyType,
+    iterations: i32,
+    len: usize,
+) -> Result<Zeroizing<Vec<u8>>>
+where
+    D: Digest + FixedOutputReset + BlockSizeUser,
+{
+    kdf::derive_key_utf8::<D>(password, salt, id, iterations, len)
+        .map(Zeroizing::new)
+        .map_err(|_| {
+            unreadable(
+                "the password has characters outside Unicode's Basic Multilingual Plane, which PKCS#12 cannot encode",
+            )
+        })
+}
+
+/// `pfx` without its MAC, its RC4-encrypted parts decrypted (DER).
+fn without_rc4(
+    pfx: &Pfx,
+    password: &str,
+    seen: &mut Pkcs12Inspection,
+) -> Result<Zeroizing<Vec<u8>>> {
+    let safes = decode_data(&pfx.auth_safe.content)?;
+    let safes: Vec<ContentInfo> =
+        Vec::from_der(&safes).map_err(|e| malformed("AuthenticatedSafe", &e))?;
+    let mut parts = Vec::with_capacity(safes.len());
+    for safe in &safes {
+        let part = if safe.content_type == rfc5911::ID_DATA {
+            data_content(&bags(&decode_data(&safe.content)?, password, None)?)?
+        } else {
+            let der = safe
+                .content
+                .to_der()
+                .map_err(|e| malformed("EncryptedData", &e))?;
+            let data = EncryptedData::from_der(&der).map_err(|e| malformed("EncryptedData", &e))?;
+            let info = &data.enc_content_info;
+            match &info.encrypted_content {
+                Some(content) if is_rc4(info.content_enc_alg.oid) => {
+                    let plain = decrypt(&info.content_enc_alg, content.as_bytes(), password)?;
+                    data_content(&bags(&plain, password, Some(seen))?)?
+                }
+                // Not RC4 (or empty): p12-keystore reads it.
+                _ => Zeroizing::new(safe.to_der().map_err(|e| malformed("ContentInfo", &e))?),
+            }
+        };
+        parts.push(part);
+    }
+    let parts: Vec<&[u8]> = parts.iter().map(|p| p.as_slice()).collect();
+    let auth_safe = tlv(Tag::Sequence, &parts)?;
+    let version = Version::V3
+        .to_der()
+        .map_err(|e| malformed("PFX version", &e))?;
+    tlv(Tag::Sequence, &[&version, &data_content(&auth_safe)?])
+}
+
+/// `SafeContents` (DER) with every RC4-shrouded key bag replaced by a plain `keyBag`. `seen`
+/// is given for contents that were encrypted: their shrouded key bags were not visible to the
+/// checks, and are checked now.
+fn bags(
+    contents: &[u8],
+    password: &str,
+    mut seen: Option<&mut Pkcs12Inspection>,
+) -> Result<Zeroizing<Vec<u8>>> {
+    // Decrypted with a wrong password (the MAC, checked first, says which), RC4 gives noise.
+    let raw: Vec<AnyRef<'_>> = Vec::from_der(contents).map_err(|_| Pkcs12Error::WrongPassword)?;
+    let mut out = Vec::with_capacity(raw.len());
+    for raw in raw {
+        let der = Zeroizing::new(raw.to_der().map_err(|e| malformed("SafeBag", &e))?);
+        let mut bag = SafeBag::from_der(&der).map_err(|_| Pkcs12Error::WrongPassword)?;
+        let plain = shrouded_key(&bag, password, seen.as_deref_mut());
+        // A plain key bag's value is the key itself.
+        bag.bag_value.zeroize();
+        out.push(match plain? {
+            Some(key) => key_bag(&key, &bag)?,
+            None => der,
+        });
+    }
+    let out: Vec<&[u8]> = out.iter().map(|b| b.as_slice()).collect();
+    tlv(Tag::Sequence, &out)
+}
+
+/// The PKCS#8 key in `bag` if it is a key bag shrouded with RC4; `None` for every other bag.
+fn shrouded_key(
+    bag: &SafeBag,
+    password: &str,
+    seen: Option<&mut Pkcs12Inspection>,
+) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    if bag.bag_id != pkcs12::PKCS_12_PKCS8_KEY_BAG_OID {
+        return Ok(None);
+    }
+    let info: ContextSpecific<EncryptedPrivateKeyInfo> =
+        ContextSpecific::from_der(&bag.bag_value).map_err(|e| malformed("shrouded key bag", &e))?;
+    let alg = &info.value.encryption_algorithm;
+    if let Some(seen) = seen {
+        // Inside an RC4 part, which legacy encryption being allowed let us open.
+        seen.algorithm(alg, true)?;
+    }
+    if !is_rc4(alg.oid) {
+        return Ok(None);
+    }
+    let key = decrypt(alg, info.value.encrypted_data.as_bytes(), password)?;
+    pkcs8::PrivateKeyInfoRef::try_from(key.as_slice()).map_err(|_| Pkcs12Error::WrongPassword)?;
+    Ok(Some(key))
+}
+
+/// `ciphertext` decrypted with `alg`, one of the RC4 PBEs, whose parameters the checks read.
+fn decrypt(
+    alg: &AlgorithmIdentifierOwned,
+    ciphertext: &[u8],
+    password: &str,
+) -> Result<Zeroizing<Vec<u8>>> {
+    let key_len = if alg.oid == rfc7292::PBE_WITH_SHA_AND_128_BIT_RC_4 {
+        16
+    } else {
+        5
+    };
+    let params = alg
+        .parameters
+        .as_ref()
+        .map(|p| p.to_der())
+        .transpose()
+        .map_err(|e| malformed("algorithm parameters", &e))?
+        .ok_or_else(|| unreadable("an RC4 algorithm has no parameters"))?;
+    let params =
+        Pkcs12PbeParams::from_der(&params).map_err(|e| malformed("PKCS#12 PBE parameters", &e))?;
+    let key = derive::<sha1::Sha1>(
+        password,
+        params.salt.as_bytes(),
+        Pkcs12KeyType::EncryptionKey,
+        params.iterations,
+        key_len,
+    )?;
+    // RC4 takes keys of 1 to 256 bytes.
+    let mut cipher =
+        Rc4::new_from_slice(&key).map_err(|_| unreadable("the RC4 key has an invalid length"))?;
+    let mut plain = Zeroizing::new(ciphertext.to_vec());
+    cipher
+        .try_apply_keystream(&mut plain)
+        .map_err(|_| unreadable("RC4 stopped"))?;
+    Ok(plain)
+}
+
+/// ```text
+/// SafeBag ::= SEQUENCE { bagId keyBag, bagValue [0] EXPLICIT PrivateKeyInfo, bagAttributes }
+/// ```
+/// with the attributes of `shrouded`.
+fn key_bag(key: &[u8], shrouded: &SafeBag) -> Result<Zeroizing<Vec<u8>>> {
+    let id = pkcs12::PKCS_12_KEY_BAG_OID
+        .to_der()
+        .map_err(|e| malformed("keyBag", &e))?;
+    let attributes = match &shrouded.bag_attributes {
+        Some(attributes) => attributes
+            .to_der()
+            .map_err(|e| malformed("bag attributes", &e))?,
+        None => Vec::new(),
+    };
+    let value = tlv(TagNumber(0).context_specific(true), &[key])?;
+    tlv(Tag::Sequence, &[&id, &value, &attributes])
+}
+
+/// ```text
+/// ContentInfo ::= SEQUENCE { contentType id-data, content [0] EXPLICIT OCTET STRING }
+/// ```
+fn data_content(content: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    let id = rfc5911::ID_DATA
+        .to_der()
+        .map_err(|e| malformed("ContentInfo", &e))?;
+    let octets = tlv(Tag::OctetString, &[content])?;
+    let explicit = tlv(TagNumber(0).context_specific(true), &[&octets])?;
+    tlv(Tag::Sequence, &[&id, &explicit])
+}
+
+/// The DER of `tag` around the concatenated `parts`, in a buffer zeroized on drop (allocated
+/// once, so no unzeroized copy is left behind by growing it).
+fn tlv(tag: Tag, parts: &[&[u8]]) -> Result<Zeroizing<Vec<u8>>> {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    let length = Length::try_from(len).map_err(|e| malformed("rewritten file", &e))?;
+    let header = Header::new(tag, length)
+        .to_der()
+        .map_err(|e| malformed("rewritten file", &e))?;
+    let mut out = Zeroizing::new(Vec::with_capacity(header.len() + len));
+    out.extend_from_slice(&header);
+    for part in parts {
+        out.extend_from_slice(part);
+    }
+    Ok(out)
+}
+
+fn unreadable(reason: &str) -> crate::Error {
+    Pkcs12Error::Unreadable {
+        reason: reason.to_owned(),
+    }
+    .into()
+}
