@@ -505,7 +505,10 @@ mod tests {
         assert_eq!(seen.warnings(), [Pkcs12Warning::Rc2_40]);
         for (oid, warning) in [
             (rfc7292::PBE_WITH_SHA_AND_40_BIT_RC_4, Pkcs12Warning::Rc4_40),
-            (rfc7292::PBE_WITH_SHA_AND_128_BIT_RC_4, Pkcs12Warning::Rc4_128),
+            (
+                rfc7292::PBE_WITH_SHA_AND_128_BIT_RC_4,
+                Pkcs12Warning::Rc4_128,
+            ),
         ] {
             let rc4 = pfx(1, &[pbe(oid, 1)]);
             let err = refused(&rc4, &Pkcs12ReadOptions::new());

@@ -125,7 +125,11 @@ pub(super) fn inspect(bytes: &[u8], allow_legacy: bool) -> Result<Pkcs12Inspecti
 
 impl Pkcs12Inspection {
     /// Checks one encryption algorithm: accepted, accepted with a warning, or refused.
-    pub(super) fn algorithm(&mut self, alg: &AlgorithmIdentifierOwned, allow_legacy: bool) -> Result<()> {
+    pub(super) fn algorithm(
+        &mut self,
+        alg: &AlgorithmIdentifierOwned,
+        allow_legacy: bool,
+    ) -> Result<()> {
         let params = alg
             .parameters
             .as_ref()

@@ -25,10 +25,10 @@
 
 use cms::content_info::ContentInfo;
 use cms::encrypted_data::EncryptedData;
-use const_oid::db::{rfc5911, rfc5912, rfc7292};
 use const_oid::ObjectIdentifier;
+use const_oid::db::{rfc5911, rfc5912, rfc7292};
 use der::asn1::{AnyRef, ContextSpecific};
-use der::{Decode, Encode, Header, Length, Tag, TagNumber};
+use der::{Decode, Encode, Header, Length, Reader, Tag, TagNumber};
 use hmac::digest::block_api::BlockSizeUser;
 use hmac::digest::{Digest, FixedOutputReset, KeyInit};
 use hmac::{EagerHash, Hmac, Mac};
@@ -36,10 +36,9 @@ use p12_keystore::Pkcs12Archive;
 use pkcs12::kdf::{self, Pkcs12KeyType};
 use pkcs12::pbe_params::{EncryptedPrivateKeyInfo, Pkcs12PbeParams};
 use pkcs12::pfx::{Pfx, Version};
-use pkcs12::safe_bag::SafeBag;
 use rc4::{Rc4, StreamCipher};
 use spki::AlgorithmIdentifierOwned;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use super::inspect::{Pkcs12Inspection, decode_data, malformed};
 use crate::error::{Pkcs12Error, Result};
@@ -78,11 +77,21 @@ fn mac_verifies(mac: &pkcs12::MacData, password: &str, data: &[u8]) -> Result<bo
     let digest = mac.mac.digest.as_bytes();
     let n = mac.iterations;
     match mac.mac.algorithm.oid {
-        oid if oid == rfc5912::ID_SHA_1 => hmac_verifies::<sha1::Sha1>(password, salt, n, data, digest),
-        oid if oid == rfc5912::ID_SHA_224 => hmac_verifies::<sha2::Sha224>(password, salt, n, data, digest),
-        oid if oid == rfc5912::ID_SHA_256 => hmac_verifies::<sha2::Sha256>(password, salt, n, data, digest),
-        oid if oid == rfc5912::ID_SHA_384 => hmac_verifies::<sha2::Sha384>(password, salt, n, data, digest),
-        oid if oid == rfc5912::ID_SHA_512 => hmac_verifies::<sha2::Sha512>(password, salt, n, data, digest),
+        oid if oid == rfc5912::ID_SHA_1 => {
+            hmac_verifies::<sha1::Sha1>(password, salt, n, data, digest)
+        }
+        oid if oid == rfc5912::ID_SHA_224 => {
+            hmac_verifies::<sha2::Sha224>(password, salt, n, data, digest)
+        }
+        oid if oid == rfc5912::ID_SHA_256 => {
+            hmac_verifies::<sha2::Sha256>(password, salt, n, data, digest)
+        }
+        oid if oid == rfc5912::ID_SHA_384 => {
+            hmac_verifies::<sha2::Sha384>(password, salt, n, data, digest)
+        }
+        oid if oid == rfc5912::ID_SHA_512 => {
+            hmac_verifies::<sha2::Sha512>(password, salt, n, data, digest)
+        }
         // The checks refused every other MAC.
         algorithm => Err(Pkcs12Error::UnsupportedAlgorithm {
             what: "MAC",
@@ -103,7 +112,13 @@ fn hmac_verifies<D>(
 where
     D: Digest + FixedOutputReset + BlockSizeUser + EagerHash,
 {
-    let key = derive::<D>(password, salt, Pkcs12KeyType::Mac, iterations, <D as Digest>::output_size())?;
+    let key = derive::<D>(
+        password,
+        salt,
+        Pkcs12KeyType::Mac,
+        iterations,
+        <D as Digest>::output_size(),
+    )?;
     let mut mac = <Hmac<D> as KeyInit>::new_from_slice(&key).map_err(|_| {
         // HMAC takes keys of any length.
         unreadable("the MAC key has an invalid length")
@@ -173,52 +188,86 @@ fn without_rc4(
 
 /// `SafeContents` (DER) with every RC4-shrouded key bag replaced by a plain `keyBag`. `seen`
 /// is given for contents that were encrypted: their shrouded key bags were not visible to the
-/// checks, and are checked now.
+/// checks, and are checked now, all of them before any is decrypted.
 fn bags(
     contents: &[u8],
     password: &str,
     mut seen: Option<&mut Pkcs12Inspection>,
 ) -> Result<Zeroizing<Vec<u8>>> {
     // Decrypted with a wrong password (the MAC, checked first, says which), RC4 gives noise.
-    let raw: Vec<AnyRef<'_>> = Vec::from_der(contents).map_err(|_| Pkcs12Error::WrongPassword)?;
-    let mut out = Vec::with_capacity(raw.len());
+    let not_der = |_: der::Error| Pkcs12Error::WrongPassword;
+    let raw: Vec<AnyRef<'_>> = Vec::from_der(contents).map_err(not_der)?;
+    let mut bags = Vec::with_capacity(raw.len());
     for raw in raw {
-        let der = Zeroizing::new(raw.to_der().map_err(|e| malformed("SafeBag", &e))?);
-        let mut bag = SafeBag::from_der(&der).map_err(|_| Pkcs12Error::WrongPassword)?;
-        let plain = shrouded_key(&bag, password, seen.as_deref_mut());
-        // A plain key bag's value is the key itself.
-        bag.bag_value.zeroize();
-        out.push(match plain? {
-            Some(key) => key_bag(&key, &bag)?,
-            None => der,
+        let bag = Bag::new(raw).map_err(not_der)?;
+        if let (Some(info), Some(seen)) = (&bag.shrouded, seen.as_deref_mut()) {
+            // Inside an RC4 part, which legacy encryption being allowed let us open.
+            seen.algorithm(&info.encryption_algorithm, true)?;
+        }
+        bags.push(bag);
+    }
+    let mut out = Vec::with_capacity(bags.len());
+    for bag in bags {
+        out.push(match &bag.shrouded {
+            Some(info) if is_rc4(info.encryption_algorithm.oid) => {
+                let key = decrypt(
+                    &info.encryption_algorithm,
+                    info.encrypted_data.as_bytes(),
+                    password,
+                )?;
+                pkcs8::PrivateKeyInfoRef::try_from(key.as_slice())
+                    .map_err(|_| Pkcs12Error::WrongPassword)?;
+                key_bag(&key, bag.attributes)?
+            }
+            _ => Zeroizing::new(bag.raw.to_der().map_err(|e| malformed("SafeBag", &e))?),
         });
     }
     let out: Vec<&[u8]> = out.iter().map(|b| b.as_slice()).collect();
     tlv(Tag::Sequence, &out)
 }
 
-/// The PKCS#8 key in `bag` if it is a key bag shrouded with RC4; `None` for every other bag.
-fn shrouded_key(
-    bag: &SafeBag,
-    password: &str,
-    seen: Option<&mut Pkcs12Inspection>,
-) -> Result<Option<Zeroizing<Vec<u8>>>> {
-    if bag.bag_id != pkcs12::PKCS_12_PKCS8_KEY_BAG_OID {
-        return Ok(None);
+/// A `SafeBag`, borrowed from the contents (a plain key bag's value is the key: it is not
+/// copied).
+///
+/// ```text
+/// SafeBag ::= SEQUENCE {
+///     bagId          BAG-TYPE.&id ({PKCS12BagSet}),
+///     bagValue       [0] EXPLICIT BAG-TYPE.&Type({PKCS12BagSet}{@bagId}),
+///     bagAttributes  SET OF PKCS12Attribute OPTIONAL
+/// }
+/// ```
+struct Bag<'a> {
+    raw: AnyRef<'a>,
+    /// The encrypted key of a `pkcs8ShroudedKeyBag`.
+    shrouded: Option<EncryptedPrivateKeyInfo>,
+    attributes: Option<AnyRef<'a>>,
+}
+
+impl<'a> Bag<'a> {
+    fn new(raw: AnyRef<'a>) -> der::Result<Self> {
+        let (id, value, attributes) = raw.sequence(|r| {
+            let id = ObjectIdentifier::decode(r)?;
+            let value = AnyRef::decode(r)?;
+            let attributes = if r.is_finished() {
+                None
+            } else {
+                Some(AnyRef::decode(r)?)
+            };
+            Ok::<_, der::Error>((id, value, attributes))
+        })?;
+        let shrouded = if id == pkcs12::PKCS_12_PKCS8_KEY_BAG_OID {
+            let info: ContextSpecific<EncryptedPrivateKeyInfo> =
+                ContextSpecific::from_der(&value.to_der()?)?;
+            Some(info.value)
+        } else {
+            None
+        };
+        Ok(Self {
+            raw,
+            shrouded,
+            attributes,
+        })
     }
-    let info: ContextSpecific<EncryptedPrivateKeyInfo> =
-        ContextSpecific::from_der(&bag.bag_value).map_err(|e| malformed("shrouded key bag", &e))?;
-    let alg = &info.value.encryption_algorithm;
-    if let Some(seen) = seen {
-        // Inside an RC4 part, which legacy encryption being allowed let us open.
-        seen.algorithm(alg, true)?;
-    }
-    if !is_rc4(alg.oid) {
-        return Ok(None);
-    }
-    let key = decrypt(alg, info.value.encrypted_data.as_bytes(), password)?;
-    pkcs8::PrivateKeyInfoRef::try_from(key.as_slice()).map_err(|_| Pkcs12Error::WrongPassword)?;
-    Ok(Some(key))
 }
 
 /// `ciphertext` decrypted with `alg`, one of the RC4 PBEs, whose parameters the checks read.
@@ -261,12 +310,12 @@ fn decrypt(
 /// ```text
 /// SafeBag ::= SEQUENCE { bagId keyBag, bagValue [0] EXPLICIT PrivateKeyInfo, bagAttributes }
 /// ```
-/// with the attributes of `shrouded`.
-fn key_bag(key: &[u8], shrouded: &SafeBag) -> Result<Zeroizing<Vec<u8>>> {
+/// with the attributes of the shrouded bag it replaces.
+fn key_bag(key: &[u8], attributes: Option<AnyRef<'_>>) -> Result<Zeroizing<Vec<u8>>> {
     let id = pkcs12::PKCS_12_KEY_BAG_OID
         .to_der()
         .map_err(|e| malformed("keyBag", &e))?;
-    let attributes = match &shrouded.bag_attributes {
+    let attributes = match attributes {
         Some(attributes) => attributes
             .to_der()
             .map_err(|e| malformed("bag attributes", &e))?,

@@ -123,7 +123,13 @@ fn an_rc4_pfx_needs_allow_legacy() {
         ca::shared().sign_server(&csr_pem(&key, "rc4.example.com"), &["rc4.example.com"], &[]);
     std::fs::write(d.join("cert.pem"), cert).unwrap();
     std::fs::write(d.join("chain.pem"), ca::shared().chain_pem()).unwrap();
-    let rc4 = ["-legacy", "-keypbe", "PBE-SHA1-RC4-128", "-certpbe", "PBE-SHA1-RC4-40"];
+    let rc4 = [
+        "-legacy",
+        "-keypbe",
+        "PBE-SHA1-RC4-128",
+        "-certpbe",
+        "PBE-SHA1-RC4-40",
+    ];
     pkcs12_export(d, "old windows", &rc4, "rc4.pfx");
     let file = d.join("rc4.pfx");
     let import = |password: &str, extra: &[&str]| {

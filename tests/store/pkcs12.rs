@@ -163,7 +163,11 @@ fn rc4_files_are_refused_by_default_and_accepted_with_the_option() {
         let entry = store.entry("site").unwrap();
         assert_eq!(entry.state(), keymanager::EntryState::Installed);
         assert_eq!(entry.fingerprint(), fixtures::key(16).fingerprint());
-        assert_eq!(chain_of(&store, "site").len(), 3, "leaf, intermediate, root");
+        assert_eq!(
+            chain_of(&store, "site").len(),
+            3,
+            "leaf, intermediate, root"
+        );
     }
 
     // Served: the resolver hands out the file's key with its chain.
@@ -174,7 +178,10 @@ fn rc4_files_are_refused_by_default_and_accepted_with_the_option() {
     tx.bind("127.0.0.1:443".parse().unwrap(), "site").unwrap();
     tx.commit().unwrap();
     let identity = store
-        .resolve(Some("p12-rc4.example.com"), "127.0.0.1:443".parse().unwrap())
+        .resolve(
+            Some("p12-rc4.example.com"),
+            "127.0.0.1:443".parse().unwrap(),
+        )
         .unwrap()
         .unwrap();
     let served: Vec<Vec<u8>> = identity
@@ -223,7 +230,13 @@ fn rc4_files_tell_a_wrong_password_from_an_altered_mac() {
 #[test]
 fn rc4_files_go_through_the_install_checks() {
     let options = Pkcs12ImportOptions::new().allow_legacy(true);
-    let rc4 = ["-legacy", "-keypbe", "PBE-SHA1-RC4-128", "-certpbe", "PBE-SHA1-RC4-40"];
+    let rc4 = [
+        "-legacy",
+        "-keypbe",
+        "PBE-SHA1-RC4-128",
+        "-certpbe",
+        "PBE-SHA1-RC4-40",
+    ];
 
     // A 1024-bit key is refused under the standard policy.
     let dir = tempfile::tempdir().unwrap();
@@ -234,8 +247,17 @@ fn rc4_files_go_through_the_install_checks() {
     let (ok, said) = openssl_status(
         d,
         &[
-            "req", "-x509", "-new", "-key", "key.pem", "-subj", "/CN=small", "-days", "2",
-            "-out", "cert.pem",
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            "key.pem",
+            "-subj",
+            "/CN=small",
+            "-days",
+            "2",
+            "-out",
+            "cert.pem",
         ],
     );
     assert!(ok, "{said}");
@@ -244,7 +266,9 @@ fn rc4_files_go_through_the_install_checks() {
     assert!(
         matches!(
             result,
-            Err(Error::Key(keymanager::error::KeyError::SizeNotAllowed { .. }))
+            Err(Error::Key(
+                keymanager::error::KeyError::SizeNotAllowed { .. }
+            ))
         ),
         "{result:?}"
     );
