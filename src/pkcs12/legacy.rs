@@ -359,3 +359,163 @@ fn unreadable(reason: &str) -> crate::Error {
     }
     .into()
 }
+
+#[cfg(test)]
+mod tests {
+    use cms::content_info::CmsVersion;
+    use cms::enveloped_data::EncryptedContentInfo;
+    use const_oid::db::rfc5912;
+    use der::Any;
+    use der::asn1::OctetString;
+    use pkcs12::pfx::Version;
+    use pkcs12::safe_bag::{Pkcs8Version, PrivateKeyInfo};
+    use pkcs12::{DigestInfo, MacData};
+
+    use super::*;
+    use crate::pkcs12::{MAX_TOTAL_ITERATIONS, Pkcs12ReadOptions, Pkcs12Warning, inspect};
+
+    const PASSWORD: &str = "hidden";
+    const RC4_128: ObjectIdentifier = rfc7292::PBE_WITH_SHA_AND_128_BIT_RC_4;
+    const RC4_40: ObjectIdentifier = rfc7292::PBE_WITH_SHA_AND_40_BIT_RC_4;
+
+    fn pbe(oid: ObjectIdentifier, iterations: i32) -> AlgorithmIdentifierOwned {
+        AlgorithmIdentifierOwned {
+            oid,
+            parameters: Some(
+                Any::encode_from(&Pkcs12PbeParams {
+                    salt: OctetString::new(vec![9; 8]).unwrap(),
+                    iterations,
+                })
+                .unwrap(),
+            ),
+        }
+    }
+
+    /// RC4 is its own inverse: decrypting encrypts.
+    fn seal(alg: &AlgorithmIdentifierOwned, plain: &[u8]) -> Vec<u8> {
+        decrypt(alg, plain, PASSWORD).unwrap().to_vec()
+    }
+
+    /// A PKCS#8 structure (neither `p12-keystore` nor this module looks inside the key).
+    fn key() -> Vec<u8> {
+        PrivateKeyInfo {
+            version: Pkcs8Version::V0,
+            algorithm: AlgorithmIdentifierOwned {
+                oid: rfc5912::RSA_ENCRYPTION,
+                parameters: Some(Any::null()),
+            },
+            private_key: OctetString::new(&b"not really a key"[..]).unwrap(),
+            attributes: None,
+        }
+        .to_der()
+        .unwrap()
+    }
+
+    /// A `pkcs8ShroudedKeyBag` that says it uses `said`, its key encrypted with `used`.
+    fn shrouded(said: ObjectIdentifier, iterations: i32, used: ObjectIdentifier) -> Vec<u8> {
+        let info = EncryptedPrivateKeyInfo {
+            encryption_algorithm: pbe(said, iterations),
+            encrypted_data: OctetString::new(seal(&pbe(used, 1), &key())).unwrap(),
+        }
+        .to_der()
+        .unwrap();
+        let id = pkcs12::PKCS_12_PKCS8_KEY_BAG_OID.to_der().unwrap();
+        let value = tlv(TagNumber(0).context_specific(true), &[&info]).unwrap();
+        tlv(Tag::Sequence, &[&id, &value]).unwrap().to_vec()
+    }
+
+    /// A file whose one part holds `bags`, encrypted with RC4-40; its SHA-256 MAC made with
+    /// `PASSWORD`.
+    fn file(bags: &[Vec<u8>]) -> Vec<u8> {
+        let bags: Vec<&[u8]> = bags.iter().map(Vec::as_slice).collect();
+        let contents = tlv(Tag::Sequence, &bags).unwrap();
+        let alg = pbe(RC4_40, 1);
+        let part = ContentInfo {
+            content_type: rfc5911::ID_ENCRYPTED_DATA,
+            content: Any::encode_from(&EncryptedData {
+                version: CmsVersion::V0,
+                enc_content_info: EncryptedContentInfo {
+                    content_type: rfc5911::ID_DATA,
+                    content_enc_alg: alg.clone(),
+                    encrypted_content: Some(OctetString::new(seal(&alg, &contents)).unwrap()),
+                },
+                unprotected_attrs: None,
+            })
+            .unwrap(),
+        };
+        let auth_safe = vec![part].to_der().unwrap();
+        let salt = [3; 8];
+        let key = derive::<sha2::Sha256>(PASSWORD, &salt, Pkcs12KeyType::Mac, 1, 32).unwrap();
+        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key).unwrap();
+        mac.update(&auth_safe);
+        Pfx {
+            version: Version::V3,
+            auth_safe: ContentInfo {
+                content_type: rfc5911::ID_DATA,
+                content: Any::encode_from(&OctetString::new(auth_safe).unwrap()).unwrap(),
+            },
+            mac_data: Some(MacData {
+                mac: DigestInfo {
+                    algorithm: AlgorithmIdentifierOwned {
+                        oid: rfc5912::ID_SHA_256,
+                        parameters: None,
+                    },
+                    digest: OctetString::new(mac.finalize().into_bytes().to_vec()).unwrap(),
+                },
+                mac_salt: OctetString::new(salt.to_vec()).unwrap(),
+                iterations: 1,
+            }),
+        }
+        .to_der()
+        .unwrap()
+    }
+
+    /// What `read` does for an RC4 file, with legacy encryption allowed.
+    fn read(bytes: &[u8], password: &str) -> Result<(Pkcs12Archive, Vec<Pkcs12Warning>)> {
+        let mut seen = inspect(bytes, &Pkcs12ReadOptions::new().allow_legacy(true))?;
+        assert!(seen.uses_rc4());
+        let archive = open(bytes, password, &mut seen)?;
+        Ok((archive, seen.into_warnings()))
+    }
+
+    fn refused(bytes: &[u8], password: &str) -> Pkcs12Error {
+        match read(bytes, password) {
+            Err(crate::Error::Pkcs12(e)) => e,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    /// A key bag inside an encrypted part (OpenSSL puts keys in a plain part; other writers
+    /// need not): not visible to the checks before decryption, so checked here.
+    #[test]
+    fn key_bags_inside_rc4_parts_are_checked_then_decrypted() {
+        let bytes = file(&[shrouded(RC4_128, 1, RC4_128)]);
+        let (archive, warnings) = read(&bytes, PASSWORD).unwrap();
+        assert_eq!(warnings, [Pkcs12Warning::Rc4_40, Pkcs12Warning::Rc4_128]);
+        assert_eq!(archive.keys.len(), 1);
+        assert_eq!(archive.keys[0].key.as_der(), key());
+        assert_eq!(refused(&bytes, "other"), Pkcs12Error::WrongPassword);
+
+        // Each bag within the bound, too many together: refused by counting, before any of
+        // them is derived (they are sealed with one iteration, whatever they say).
+        let many = vec![shrouded(RC4_128, 1_000_000, RC4_128); 4];
+        assert_eq!(
+            refused(&file(&many), PASSWORD),
+            Pkcs12Error::TooMuchWork {
+                limit: MAX_TOTAL_ITERATIONS
+            }
+        );
+        let over = [shrouded(RC4_40, 1_000_001, RC4_40)];
+        assert!(matches!(
+            refused(&file(&over), PASSWORD),
+            Pkcs12Error::TooManyIterations { .. }
+        ));
+        // An algorithm no option opens.
+        let two_key = rfc7292::PBE_WITH_SHA_AND_2_KEY_TRIPLE_DES_CBC;
+        let err = refused(&file(&[shrouded(two_key, 1, RC4_128)]), PASSWORD);
+        assert!(
+            matches!(err, Pkcs12Error::UnsupportedAlgorithm { algorithm, .. } if algorithm == two_key),
+            "{err:?}"
+        );
+    }
+}
