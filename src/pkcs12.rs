@@ -521,7 +521,7 @@ mod tests {
             );
             let options = Pkcs12ReadOptions::new().allow_legacy(true);
             let seen = inspect(&rc4, &options).unwrap();
-            assert_eq!(seen.warnings(), [warning.clone()]);
+            assert_eq!(seen.warnings(), std::slice::from_ref(&warning));
             assert!(seen.uses_rc4());
             assert!(warning.to_string().contains("RC4"), "{warning}");
             // Still bounded before any work.
