@@ -226,73 +226,6 @@ fn rc4_files_tell_a_wrong_password_from_an_altered_mac() {
     }
 }
 
-/// The checks every import makes apply to RC4 files: the key policy, and serverAuth.
-#[test]
-fn rc4_files_go_through_the_install_checks() {
-    let options = Pkcs12ImportOptions::new().allow_legacy(true);
-    let rc4 = [
-        "-legacy",
-        "-keypbe",
-        "PBE-SHA1-RC4-128",
-        "-certpbe",
-        "PBE-SHA1-RC4-40",
-    ];
-
-    // A 1024-bit key is refused under the standard policy.
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    key_and_cert(d, 18, "p12-rc4-small.example.com");
-    let (ok, said) = openssl_status(d, &["genrsa", "-out", "key.pem", "1024"]);
-    assert!(ok, "{said}");
-    let (ok, said) = openssl_status(
-        d,
-        &[
-            "req",
-            "-x509",
-            "-new",
-            "-key",
-            "key.pem",
-            "-subj",
-            "/CN=small",
-            "-days",
-            "2",
-            "-out",
-            "cert.pem",
-        ],
-    );
-    assert!(ok, "{said}");
-    let bytes = pkcs12_export(d, PASSWORD, &rc4, "small.p12");
-    let result = import(&bytes, PASSWORD, &options);
-    assert!(
-        matches!(
-            result,
-            Err(Error::Key(
-                keymanager::error::KeyError::SizeNotAllowed { .. }
-            ))
-        ),
-        "{result:?}"
-    );
-
-    // A certificate without serverAuth is refused as `import` refuses it.
-    key_and_cert(d, 18, "client");
-    let cert = ca::shared().sign_request(
-        &csr_pem(&fixtures::key(18), "client"),
-        &["extendedKeyUsage = clientAuth"],
-    );
-    std::fs::write(d.join("cert.pem"), cert).unwrap();
-    let bytes = pkcs12_export(d, PASSWORD, &rc4, "client.p12");
-    let result = import(&bytes, PASSWORD, &options);
-    assert!(
-        matches!(
-            result,
-            Err(Error::Install(
-                keymanager::error::InstallError::NoServerAuth { .. }
-            ))
-        ),
-        "{result:?}"
-    );
-}
-
 /// `openssl pkcs12 -export -legacy` of key `i` (its certificate for `p12-rc4.example.com`, the
 /// CA chain) with `keypbe` for the key and `certpbe` for the certificates.
 fn rc4_pfx(i: usize, password: &str, keypbe: &str, certpbe: &str) -> Vec<u8> {
@@ -627,24 +560,68 @@ fn several_keys_need_an_explicit_choice() {
 
 #[test]
 fn import_runs_the_install_checks() {
-    // A certificate without serverAuth is refused as `import` refuses it.
+    // In a plain file and in an RC4 one (whose parts the crate decrypts itself) alike.
+    let rc4 = [
+        "-legacy",
+        "-keypbe",
+        "PBE-SHA1-RC4-128",
+        "-certpbe",
+        "PBE-SHA1-RC4-40",
+    ];
+    let options = Pkcs12ImportOptions::new().allow_legacy(true);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    key_and_cert(d, 15, "client");
-    let cert = ca::shared().sign_request(
-        &csr_pem(&fixtures::key(15), "client"),
-        &["extendedKeyUsage = clientAuth"],
-    );
-    std::fs::write(d.join("cert.pem"), cert).unwrap();
-    let bytes = pkcs12_export(d, "x", &[], "out.p12");
-    let result = import(&bytes, "x", &Pkcs12ImportOptions::new());
-    assert!(
-        matches!(
-            result,
-            Err(Error::Install(
-                keymanager::error::InstallError::NoServerAuth { .. }
-            ))
-        ),
-        "{result:?}"
-    );
+    for extra in [&[][..], &rc4[..]] {
+        // A certificate without serverAuth is refused as `import` refuses it.
+        key_and_cert(d, 15, "client");
+        let cert = ca::shared().sign_request(
+            &csr_pem(&fixtures::key(15), "client"),
+            &["extendedKeyUsage = clientAuth"],
+        );
+        std::fs::write(d.join("cert.pem"), cert).unwrap();
+        let bytes = pkcs12_export(d, "x", extra, "out.p12");
+        let result = import(&bytes, "x", &options);
+        assert!(
+            matches!(
+                result,
+                Err(Error::Install(
+                    keymanager::error::InstallError::NoServerAuth { .. }
+                ))
+            ),
+            "{extra:?}: {result:?}"
+        );
+
+        // A 1024-bit key is refused under the standard key policy.
+        for args in [
+            &["genrsa", "-out", "key.pem", "1024"][..],
+            &[
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                "key.pem",
+                "-subj",
+                "/CN=small",
+                "-days",
+                "2",
+                "-out",
+                "cert.pem",
+            ],
+        ] {
+            let (ok, said) = openssl_status(d, args);
+            assert!(ok, "{said}");
+        }
+        let bytes = pkcs12_export(d, "x", extra, "small.p12");
+        let result = import(&bytes, "x", &options);
+        assert!(
+            matches!(
+                result,
+                Err(Error::Key(keymanager::error::KeyError::SizeNotAllowed {
+                    bits: 1024,
+                    ..
+                }))
+            ),
+            "{extra:?}: {result:?}"
+        );
+    }
 }
