@@ -19,6 +19,16 @@ use crate::common::openssl::{openssl_status, pkcs12_export};
 
 const PASSWORD: &str = "pfx password";
 
+/// `openssl pkcs12 -export` options for a file encrypted with RC4, which `p12-keystore` cannot
+/// read (the crate decrypts those parts itself).
+const RC4: &[&str] = &[
+    "-legacy",
+    "-keypbe",
+    "PBE-SHA1-RC4-128",
+    "-certpbe",
+    "PBE-SHA1-RC4-40",
+];
+
 /// Writes key `i` and its server certificate for `cn` (from the shared CA) into `dir` as
 /// `key.pem`, `cert.pem`, and the CA chain as `chain.pem` (intermediate, root).
 fn key_and_cert(dir: &Path, i: usize, cn: &str) {
@@ -196,36 +206,6 @@ fn rc4_files_are_refused_by_default_and_accepted_with_the_option() {
     );
 }
 
-/// On an RC4 file too, a wrong password and an altered MAC are told apart, and empty and
-/// non-ASCII passwords (BMPString in the key derivation) interoperate with OpenSSL.
-#[test]
-fn rc4_files_tell_a_wrong_password_from_an_altered_mac() {
-    let options = Pkcs12ImportOptions::new().allow_legacy(true);
-    let bytes = rc4_pfx(17, PASSWORD, "PBE-SHA1-RC4-128", "PBE-SHA1-RC4-40");
-    for wrong in ["not the password", "", "pfx passwore"] {
-        let err = pkcs12_error(import(&bytes, wrong, &options));
-        assert_eq!(err, Pkcs12Error::WrongPassword, "{wrong:?}");
-    }
-    let mut pfx = pkcs12::pfx::Pfx::from_der(&bytes).unwrap();
-    let mac = pfx.mac_data.as_mut().unwrap();
-    let mut digest = mac.mac.digest.as_bytes().to_vec();
-    digest[0] ^= 1;
-    mac.mac.digest = der::asn1::OctetString::new(digest).unwrap();
-    let altered = pfx.to_der().unwrap();
-    let err = pkcs12_error(import(&altered, PASSWORD, &options));
-    assert_eq!(err, Pkcs12Error::BadMac);
-
-    for password in ["", "pässwörd €"] {
-        let bytes = rc4_pfx(17, password, "PBE-SHA1-RC4-40", "PBE-SHA1-RC4-128");
-        let (store, _) = import(&bytes, password, &options)
-            .unwrap_or_else(|e| panic!("password {password:?}: {e}"));
-        assert_eq!(
-            store.entry("site").unwrap().fingerprint(),
-            fixtures::key(17).fingerprint()
-        );
-    }
-}
-
 /// `openssl pkcs12 -export -legacy` of key `i` (its certificate for `p12-rc4.example.com`, the
 /// CA chain) with `keypbe` for the key and `certpbe` for the certificates.
 fn rc4_pfx(i: usize, password: &str, keypbe: &str, certpbe: &str) -> Vec<u8> {
@@ -261,23 +241,25 @@ fn a_file_without_mac_is_refused() {
     assert!(err.to_string().contains("-nomac"));
 }
 
+/// In a plain file and in an RC4 one, whose MAC the crate checks itself.
 #[test]
 fn wrong_password_and_altered_mac_are_told_apart() {
-    let bytes = openssl_pfx(5, "p12-mac.example.com", PASSWORD, &[]);
-    let err = pkcs12_error(import(
-        &bytes,
-        "not the password",
-        &Pkcs12ImportOptions::new(),
-    ));
-    assert_eq!(err, Pkcs12Error::WrongPassword);
-    let mut pfx = pkcs12::pfx::Pfx::from_der(&bytes).unwrap();
-    let mac = pfx.mac_data.as_mut().unwrap();
-    let mut digest = mac.mac.digest.as_bytes().to_vec();
-    digest[0] ^= 1;
-    mac.mac.digest = der::asn1::OctetString::new(digest).unwrap();
-    let altered = pfx.to_der().unwrap();
-    let err = pkcs12_error(import(&altered, PASSWORD, &Pkcs12ImportOptions::new()));
-    assert_eq!(err, Pkcs12Error::BadMac);
+    let options = Pkcs12ImportOptions::new().allow_legacy(true);
+    for extra in [&[][..], RC4] {
+        let bytes = openssl_pfx(5, "p12-mac.example.com", PASSWORD, extra);
+        for wrong in ["not the password", ""] {
+            let err = pkcs12_error(import(&bytes, wrong, &options));
+            assert_eq!(err, Pkcs12Error::WrongPassword, "{extra:?}, {wrong:?}");
+        }
+        let mut pfx = pkcs12::pfx::Pfx::from_der(&bytes).unwrap();
+        let mac = pfx.mac_data.as_mut().unwrap();
+        let mut digest = mac.mac.digest.as_bytes().to_vec();
+        digest[0] ^= 1;
+        mac.mac.digest = der::asn1::OctetString::new(digest).unwrap();
+        let altered = pfx.to_der().unwrap();
+        let err = pkcs12_error(import(&altered, PASSWORD, &options));
+        assert_eq!(err, Pkcs12Error::BadMac, "{extra:?}");
+    }
 }
 
 #[test]
@@ -313,15 +295,19 @@ fn crafted_iteration_counts_are_refused_before_any_work() {
 
 #[test]
 fn empty_and_non_ascii_passwords_interoperate_both_ways() {
-    for (i, password) in [(7, ""), (8, "pässwörd €")] {
-        let bytes = openssl_pfx(i, "p12-pw.example.com", password, &[]);
-        let (store, _) = import(&bytes, password, &Pkcs12ImportOptions::new())
-            .unwrap_or_else(|e| panic!("password {password:?}: {e}"));
-        let ours = store
-            .export_pkcs12("site", password, &Pkcs12ExportOptions::new())
-            .unwrap();
-        let (ok, said) = openssl_reads(&ours, password, &["-info", "-noout"]);
-        assert!(ok, "password {password:?}: {said}");
+    // Into plain and RC4 files (where the crate makes the BMPString key derivation itself).
+    let options = Pkcs12ImportOptions::new().allow_legacy(true);
+    for extra in [&[][..], RC4] {
+        for (i, password) in [(7, ""), (8, "pässwörd €")] {
+            let bytes = openssl_pfx(i, "p12-pw.example.com", password, extra);
+            let (store, _) = import(&bytes, password, &options)
+                .unwrap_or_else(|e| panic!("{extra:?}, password {password:?}: {e}"));
+            let ours = store
+                .export_pkcs12("site", password, &Pkcs12ExportOptions::new())
+                .unwrap();
+            let (ok, said) = openssl_reads(&ours, password, &["-info", "-noout"]);
+            assert!(ok, "password {password:?}: {said}");
+        }
     }
 }
 
@@ -561,17 +547,10 @@ fn several_keys_need_an_explicit_choice() {
 #[test]
 fn import_runs_the_install_checks() {
     // In a plain file and in an RC4 one (whose parts the crate decrypts itself) alike.
-    let rc4 = [
-        "-legacy",
-        "-keypbe",
-        "PBE-SHA1-RC4-128",
-        "-certpbe",
-        "PBE-SHA1-RC4-40",
-    ];
     let options = Pkcs12ImportOptions::new().allow_legacy(true);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    for extra in [&[][..], &rc4[..]] {
+    for extra in [&[][..], RC4] {
         // A certificate without serverAuth is refused as `import` refuses it.
         key_and_cert(d, 15, "client");
         let cert = ca::shared().sign_request(
