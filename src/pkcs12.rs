@@ -409,26 +409,25 @@ mod tests {
     fn pfx(mac_iterations: i32, algorithms: &[AlgorithmIdentifierOwned]) -> Vec<u8> {
         let safes: Vec<ContentInfo> = algorithms
             .iter()
-            .map(|alg| ContentInfo {
-                content_type: rfc5911::ID_ENCRYPTED_DATA,
-                content: Any::encode_from(&EncryptedData {
-                    version: CmsVersion::V0,
-                    enc_content_info: EncryptedContentInfo {
-                        content_type: rfc5911::ID_DATA,
-                        content_enc_alg: alg.clone(),
-                        encrypted_content: Some(OctetString::new(vec![0; 16]).unwrap()),
-                    },
-                    unprotected_attrs: None,
-                })
-                .unwrap(),
-            })
+            .map(|alg| encrypted_part(alg, vec![0; 16]))
             .collect();
-        let auth_safe = OctetString::new(safes.to_der().unwrap()).unwrap();
+        pfx_of(&safes, mac_iterations, |_| vec![0; 32])
+    }
+
+    /// A PFX of `parts`, its SHA-256 MAC (salt `[1; 8]`, `mac_iterations`) the digest `mac`
+    /// gives for the authSafe's contents.
+    pub(super) fn pfx_of(
+        parts: &[ContentInfo],
+        mac_iterations: i32,
+        mac: impl FnOnce(&[u8]) -> Vec<u8>,
+    ) -> Vec<u8> {
+        let auth_safe = parts.to_vec().to_der().unwrap();
+        let digest = mac(&auth_safe);
         Pfx {
             version: Version::V3,
             auth_safe: ContentInfo {
                 content_type: rfc5911::ID_DATA,
-                content: Any::encode_from(&auth_safe).unwrap(),
+                content: Any::encode_from(&OctetString::new(auth_safe).unwrap()).unwrap(),
             },
             mac_data: Some(MacData {
                 mac: DigestInfo {
@@ -436,7 +435,7 @@ mod tests {
                         oid: rfc5912::ID_SHA_256,
                         parameters: None,
                     },
-                    digest: OctetString::new(vec![0; 32]).unwrap(),
+                    digest: OctetString::new(digest).unwrap(),
                 },
                 mac_salt: OctetString::new(vec![1; 8]).unwrap(),
                 iterations: mac_iterations,
@@ -446,7 +445,27 @@ mod tests {
         .unwrap()
     }
 
-    fn pbe(oid: const_oid::ObjectIdentifier, iterations: i32) -> AlgorithmIdentifierOwned {
+    /// An `EncryptedData` part: `content` encrypted with `alg`.
+    pub(super) fn encrypted_part(alg: &AlgorithmIdentifierOwned, content: Vec<u8>) -> ContentInfo {
+        ContentInfo {
+            content_type: rfc5911::ID_ENCRYPTED_DATA,
+            content: Any::encode_from(&EncryptedData {
+                version: CmsVersion::V0,
+                enc_content_info: EncryptedContentInfo {
+                    content_type: rfc5911::ID_DATA,
+                    content_enc_alg: alg.clone(),
+                    encrypted_content: Some(OctetString::new(content).unwrap()),
+                },
+                unprotected_attrs: None,
+            })
+            .unwrap(),
+        }
+    }
+
+    pub(super) fn pbe(
+        oid: const_oid::ObjectIdentifier,
+        iterations: i32,
+    ) -> AlgorithmIdentifierOwned {
         AlgorithmIdentifierOwned {
             oid,
             parameters: Some(

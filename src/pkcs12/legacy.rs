@@ -362,34 +362,18 @@ fn unreadable(reason: &str) -> crate::Error {
 
 #[cfg(test)]
 mod tests {
-    use cms::content_info::CmsVersion;
-    use cms::enveloped_data::EncryptedContentInfo;
     use const_oid::db::rfc5912;
     use der::Any;
     use der::asn1::OctetString;
-    use pkcs12::pfx::Version;
     use pkcs12::safe_bag::{Pkcs8Version, PrivateKeyInfo};
-    use pkcs12::{DigestInfo, MacData};
 
     use super::*;
+    use crate::pkcs12::tests::{encrypted_part, pbe, pfx_of};
     use crate::pkcs12::{MAX_TOTAL_ITERATIONS, Pkcs12ReadOptions, Pkcs12Warning, inspect};
 
     const PASSWORD: &str = "hidden";
     const RC4_128: ObjectIdentifier = rfc7292::PBE_WITH_SHA_AND_128_BIT_RC_4;
     const RC4_40: ObjectIdentifier = rfc7292::PBE_WITH_SHA_AND_40_BIT_RC_4;
-
-    fn pbe(oid: ObjectIdentifier, iterations: i32) -> AlgorithmIdentifierOwned {
-        AlgorithmIdentifierOwned {
-            oid,
-            parameters: Some(
-                Any::encode_from(&Pkcs12PbeParams {
-                    salt: OctetString::new(vec![9; 8]).unwrap(),
-                    iterations,
-                })
-                .unwrap(),
-            ),
-        }
-    }
 
     /// RC4 is its own inverse: decrypting encrypts.
     fn seal(alg: &AlgorithmIdentifierOwned, plain: &[u8]) -> Vec<u8> {
@@ -424,50 +408,19 @@ mod tests {
         tlv(Tag::Sequence, &[&id, &value]).unwrap().to_vec()
     }
 
-    /// A file whose one part holds `bags`, encrypted with RC4-40; its SHA-256 MAC made with
+    /// A file whose one part holds `bags`, encrypted with RC4-40; its MAC made with
     /// `PASSWORD`.
     fn file(bags: &[Vec<u8>]) -> Vec<u8> {
         let bags: Vec<&[u8]> = bags.iter().map(Vec::as_slice).collect();
         let contents = tlv(Tag::Sequence, &bags).unwrap();
         let alg = pbe(RC4_40, 1);
-        let part = ContentInfo {
-            content_type: rfc5911::ID_ENCRYPTED_DATA,
-            content: Any::encode_from(&EncryptedData {
-                version: CmsVersion::V0,
-                enc_content_info: EncryptedContentInfo {
-                    content_type: rfc5911::ID_DATA,
-                    content_enc_alg: alg.clone(),
-                    encrypted_content: Some(OctetString::new(seal(&alg, &contents)).unwrap()),
-                },
-                unprotected_attrs: None,
-            })
-            .unwrap(),
-        };
-        let auth_safe = vec![part].to_der().unwrap();
-        let salt = [3; 8];
-        let key = derive::<sha2::Sha256>(PASSWORD, &salt, Pkcs12KeyType::Mac, 1, 32).unwrap();
-        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key).unwrap();
-        mac.update(&auth_safe);
-        Pfx {
-            version: Version::V3,
-            auth_safe: ContentInfo {
-                content_type: rfc5911::ID_DATA,
-                content: Any::encode_from(&OctetString::new(auth_safe).unwrap()).unwrap(),
-            },
-            mac_data: Some(MacData {
-                mac: DigestInfo {
-                    algorithm: AlgorithmIdentifierOwned {
-                        oid: rfc5912::ID_SHA_256,
-                        parameters: None,
-                    },
-                    digest: OctetString::new(mac.finalize().into_bytes().to_vec()).unwrap(),
-                },
-                mac_salt: OctetString::new(salt.to_vec()).unwrap(),
-                iterations: 1,
-            }),
-        }
-        .to_der()
-        .unwrap()
+        let part = encrypted_part(&alg, seal(&alg, &contents));
+        pfx_of(&[part], 1, |auth_safe| {
+            let key = derive::<sha2::Sha256>(PASSWORD, &[1; 8], Pkcs12KeyType::Mac, 1, 32);
+            let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key.unwrap()).unwrap();
+            mac.update(auth_safe);
+            mac.finalize().into_bytes().to_vec()
+        })
     }
 
     /// What `read` does for an RC4 file, with legacy encryption allowed.
