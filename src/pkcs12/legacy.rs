@@ -40,6 +40,7 @@ use rc4::{Rc4, StreamCipher};
 use spki::AlgorithmIdentifierOwned;
 use zeroize::Zeroizing;
 
+use super::MAX_ITERATIONS;
 use super::inspect::{Pkcs12Inspection, decode_data, malformed};
 use crate::error::{Pkcs12Error, Result};
 
@@ -290,6 +291,15 @@ fn decrypt(
         .ok_or_else(|| unreadable("an RC4 algorithm has no parameters"))?;
     let params =
         Pkcs12PbeParams::from_der(&params).map_err(|e| malformed("PKCS#12 PBE parameters", &e))?;
+    // Counted by the checks already; bounded here too, whoever calls.
+    if !(1..=i64::from(MAX_ITERATIONS)).contains(&i64::from(params.iterations)) {
+        return Err(Pkcs12Error::TooManyIterations {
+            what: "PKCS#12 key derivation",
+            iterations: i64::from(params.iterations),
+            limit: MAX_ITERATIONS,
+        }
+        .into());
+    }
     let key = derive::<sha1::Sha1>(
         password,
         params.salt.as_bytes(),
@@ -463,6 +473,17 @@ mod tests {
             refused(&file(&over), PASSWORD),
             Pkcs12Error::TooManyIterations { .. }
         ));
+        // The decryption bounds its count on its own too.
+        for bad in [0, -1, 1_000_001] {
+            let result = decrypt(&pbe(RC4_128, bad), b"x", PASSWORD);
+            assert!(
+                matches!(
+                    result,
+                    Err(crate::Error::Pkcs12(Pkcs12Error::TooManyIterations { .. }))
+                ),
+                "{bad}"
+            );
+        }
         // An algorithm no option opens.
         let two_key = rfc7292::PBE_WITH_SHA_AND_2_KEY_TRIPLE_DES_CBC;
         let err = refused(&file(&[shrouded(two_key, 1, RC4_128)]), PASSWORD);
