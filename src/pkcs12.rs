@@ -14,8 +14,10 @@
 //!   or altered file from a good one;
 //! - accepted encryption: PBES2 (PBKDF2 with AES-CBC, OpenSSL 3's default) and
 //!   PBE-SHA1-3DES (Windows Server 2016 and older, JDK before 11.0.12), the latter with a
-//!   [`Pkcs12Warning::TripleDes`] the caller can show; RC2-40 (`openssl pkcs12 -legacy`) only
-//!   with [`Pkcs12ReadOptions::allow_legacy`]; RC4 and anything else never;
+//!   [`Pkcs12Warning::TripleDes`] the caller can show; RC2-40 (`openssl pkcs12 -legacy`) and
+//!   RC4 (128 and 40 bits) only with [`Pkcs12ReadOptions::allow_legacy`], with a warning
+//!   naming them; anything else never. `p12-keystore` cannot decrypt RC4, so this crate
+//!   decrypts those parts itself (with the `rc4` crate) before handing the file over;
 //! - a MAC that does not verify is told apart: if the same password decrypts the contents, the
 //!   file was altered ([`Pkcs12Error::BadMac`]), otherwise the password is wrong
 //!   ([`Pkcs12Error::WrongPassword`]);
@@ -58,6 +60,7 @@ use crate::key::{KeySizePolicy, PrivateKey};
 
 mod export;
 mod inspect;
+mod legacy;
 
 pub use export::{Pkcs12ExportOptions, write};
 pub use inspect::Pkcs12Inspection;
@@ -78,14 +81,17 @@ pub struct Pkcs12ReadOptions {
 }
 
 impl Pkcs12ReadOptions {
-    /// The defaults: RC2-40 refused, keys under [`KeySizePolicy::Standard`].
+    /// The defaults: RC2-40 and RC4 refused, keys under [`KeySizePolicy::Standard`].
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Accept RC2-40 (`openssl pkcs12 -legacy`, old Windows exports), with a
-    /// [`Pkcs12Warning::Rc2_40`]. RC2-40 protects nothing (a 40-bit key); it is refused
-    /// otherwise. RC4 is never read.
+    /// Accept RC2-40 (`openssl pkcs12 -legacy`, old Windows exports) and RC4
+    /// (`pbeWithSHAAnd128BitRC4`, `pbeWithSHAAnd40BitRC4`, very old Windows and Netscape
+    /// exports), each with a warning naming it ([`Pkcs12Warning::Rc2_40`],
+    /// [`Pkcs12Warning::Rc4_128`], [`Pkcs12Warning::Rc4_40`]). They are refused otherwise:
+    /// a 40-bit key protects nothing, and RC4 is a broken cipher. The keys still go through
+    /// every other check.
     pub fn allow_legacy(mut self, allow: bool) -> Self {
         self.allow_legacy = allow;
         self
@@ -229,6 +235,12 @@ pub enum Pkcs12Warning {
     /// Parts of the file were encrypted with RC2-40, accepted because legacy algorithms were
     /// allowed.
     Rc2_40,
+    /// Parts of the file were encrypted with 128-bit RC4 (`pbeWithSHAAnd128BitRC4`), accepted
+    /// because legacy algorithms were allowed.
+    Rc4_128,
+    /// Parts of the file were encrypted with 40-bit RC4 (`pbeWithSHAAnd40BitRC4`), accepted
+    /// because legacy algorithms were allowed.
+    Rc4_40,
     /// Certificates in the file that are on no key's chain; they were left out.
     UnusedCertificates {
         /// Their subjects.
@@ -244,6 +256,12 @@ impl fmt::Display for Pkcs12Warning {
             ),
             Self::Rc2_40 => f.write_str(
                 "the file is encrypted with RC2-40, which protects nothing; treat the file as if it were unencrypted and delete it",
+            ),
+            Self::Rc4_128 => f.write_str(
+                "the file is encrypted with RC4 (128-bit), a broken cipher; treat the file as exposed, delete it, and export again with AES-256 (OpenSSL 3's default) when you can",
+            ),
+            Self::Rc4_40 => f.write_str(
+                "the file is encrypted with RC4-40, which protects nothing; treat the file as if it were unencrypted and delete it",
             ),
             Self::UnusedCertificates { subjects } => write!(
                 f,
@@ -271,9 +289,13 @@ pub fn inspect(bytes: &[u8], options: &Pkcs12ReadOptions) -> Result<Pkcs12Inspec
 /// [`Pkcs12Warning::UnusedCertificates`]). Keys are found by their public key, so files
 /// without `localKeyId` or `friendlyName` attributes are read too.
 pub fn read(bytes: &[u8], password: &str, options: &Pkcs12ReadOptions) -> Result<Pkcs12Contents> {
-    let mut warnings = inspect(bytes, options)?.into_warnings();
-    let archive =
-        Pkcs12Archive::from_pkcs12(bytes, password).map_err(|e| classify(&e, bytes, password))?;
+    let mut seen = inspect(bytes, options)?;
+    let archive = if seen.uses_rc4() {
+        legacy::open(bytes, password, &mut seen)?
+    } else {
+        Pkcs12Archive::from_pkcs12(bytes, password).map_err(|e| classify(&e, bytes, password))?
+    };
+    let mut warnings = seen.into_warnings();
     let certificates = archive
         .certs
         .iter()
@@ -387,26 +409,25 @@ mod tests {
     fn pfx(mac_iterations: i32, algorithms: &[AlgorithmIdentifierOwned]) -> Vec<u8> {
         let safes: Vec<ContentInfo> = algorithms
             .iter()
-            .map(|alg| ContentInfo {
-                content_type: rfc5911::ID_ENCRYPTED_DATA,
-                content: Any::encode_from(&EncryptedData {
-                    version: CmsVersion::V0,
-                    enc_content_info: EncryptedContentInfo {
-                        content_type: rfc5911::ID_DATA,
-                        content_enc_alg: alg.clone(),
-                        encrypted_content: Some(OctetString::new(vec![0; 16]).unwrap()),
-                    },
-                    unprotected_attrs: None,
-                })
-                .unwrap(),
-            })
+            .map(|alg| encrypted_part(alg, vec![0; 16]))
             .collect();
-        let auth_safe = OctetString::new(safes.to_der().unwrap()).unwrap();
+        pfx_of(&safes, mac_iterations, |_| vec![0; 32])
+    }
+
+    /// A PFX of `parts`, its SHA-256 MAC (salt `[1; 8]`, `mac_iterations`) the digest `mac`
+    /// gives for the authSafe's contents.
+    pub(super) fn pfx_of(
+        parts: &[ContentInfo],
+        mac_iterations: i32,
+        mac: impl FnOnce(&[u8]) -> Vec<u8>,
+    ) -> Vec<u8> {
+        let auth_safe = parts.to_vec().to_der().unwrap();
+        let digest = mac(&auth_safe);
         Pfx {
             version: Version::V3,
             auth_safe: ContentInfo {
                 content_type: rfc5911::ID_DATA,
-                content: Any::encode_from(&auth_safe).unwrap(),
+                content: Any::encode_from(&OctetString::new(auth_safe).unwrap()).unwrap(),
             },
             mac_data: Some(MacData {
                 mac: DigestInfo {
@@ -414,7 +435,7 @@ mod tests {
                         oid: rfc5912::ID_SHA_256,
                         parameters: None,
                     },
-                    digest: OctetString::new(vec![0; 32]).unwrap(),
+                    digest: OctetString::new(digest).unwrap(),
                 },
                 mac_salt: OctetString::new(vec![1; 8]).unwrap(),
                 iterations: mac_iterations,
@@ -424,7 +445,27 @@ mod tests {
         .unwrap()
     }
 
-    fn pbe(oid: const_oid::ObjectIdentifier, iterations: i32) -> AlgorithmIdentifierOwned {
+    /// An `EncryptedData` part: `content` encrypted with `alg`.
+    pub(super) fn encrypted_part(alg: &AlgorithmIdentifierOwned, content: Vec<u8>) -> ContentInfo {
+        ContentInfo {
+            content_type: rfc5911::ID_ENCRYPTED_DATA,
+            content: Any::encode_from(&EncryptedData {
+                version: CmsVersion::V0,
+                enc_content_info: EncryptedContentInfo {
+                    content_type: rfc5911::ID_DATA,
+                    content_enc_alg: alg.clone(),
+                    encrypted_content: Some(OctetString::new(content).unwrap()),
+                },
+                unprotected_attrs: None,
+            })
+            .unwrap(),
+        }
+    }
+
+    pub(super) fn pbe(
+        oid: const_oid::ObjectIdentifier,
+        iterations: i32,
+    ) -> AlgorithmIdentifierOwned {
         AlgorithmIdentifierOwned {
             oid,
             parameters: Some(
@@ -481,13 +522,41 @@ mod tests {
         assert!(matches!(err, Pkcs12Error::LegacyEncryption { .. }));
         let seen = inspect(&rc2, &Pkcs12ReadOptions::new().allow_legacy(true)).unwrap();
         assert_eq!(seen.warnings(), [Pkcs12Warning::Rc2_40]);
-        for oid in [
-            rfc7292::PBE_WITH_SHA_AND_40_BIT_RC_4,
-            rfc7292::PBE_WITH_SHA_AND_128_BIT_RC_4,
+        for (oid, warning) in [
+            (rfc7292::PBE_WITH_SHA_AND_40_BIT_RC_4, Pkcs12Warning::Rc4_40),
+            (
+                rfc7292::PBE_WITH_SHA_AND_128_BIT_RC_4,
+                Pkcs12Warning::Rc4_128,
+            ),
         ] {
             let rc4 = pfx(1, &[pbe(oid, 1)]);
+            let err = refused(&rc4, &Pkcs12ReadOptions::new());
+            assert_eq!(err, Pkcs12Error::LegacyEncryption { algorithm: oid });
+            let message = err.to_string();
+            assert!(message.contains("--allow-legacy"), "{message}");
+            assert!(
+                message.contains("40-bit") || message.contains("RC4, a broken cipher"),
+                "{message}"
+            );
             let options = Pkcs12ReadOptions::new().allow_legacy(true);
-            let err = refused(&rc4, &options);
+            let seen = inspect(&rc4, &options).unwrap();
+            assert_eq!(seen.warnings(), std::slice::from_ref(&warning));
+            assert!(seen.uses_rc4());
+            assert!(warning.to_string().contains("RC4"), "{warning}");
+            // Still bounded before any work.
+            let err = refused(&pfx(1, &[pbe(oid, 1_000_001)]), &options);
+            assert!(
+                matches!(err, Pkcs12Error::TooManyIterations { .. }),
+                "{err:?}"
+            );
+        }
+        // What no option opens.
+        for oid in [
+            rfc7292::PBE_WITH_SHA_AND_2_KEY_TRIPLE_DES_CBC,
+            rfc7292::PBE_WITH_SHA_AND_128_BIT_RC_2_CBC,
+        ] {
+            let options = Pkcs12ReadOptions::new().allow_legacy(true);
+            let err = refused(&pfx(1, &[pbe(oid, 1)]), &options);
             assert!(
                 matches!(err, Pkcs12Error::UnsupportedAlgorithm { algorithm, .. } if algorithm == oid),
                 "{err:?}"

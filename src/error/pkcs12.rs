@@ -47,16 +47,18 @@ pub enum Pkcs12Error {
         /// The most accepted, over the whole file.
         limit: u64,
     },
-    /// A legacy encryption (RC2-40) that is refused unless legacy algorithms are allowed.
+    /// A legacy encryption (RC2-40, RC4 with 128 or 40 bits) that is refused unless legacy
+    /// algorithms are allowed.
     #[error(
-        "the PKCS#12 file is encrypted with {}, which a 40-bit key makes worthless; allow legacy encryption to import it anyway (`--allow-legacy`), or {REEXPORT}",
-        oid::describe(algorithm)
+        "the PKCS#12 file is encrypted with {}, {}; allow legacy encryption to import it anyway (`--allow-legacy`, `Pkcs12ReadOptions::allow_legacy`), or {REEXPORT}",
+        oid::describe(algorithm),
+        weakness(algorithm)
     )]
     LegacyEncryption {
         /// The algorithm.
         algorithm: ObjectIdentifier,
     },
-    /// An algorithm this crate does not read (RC4, PBMAC1, scrypt, ...).
+    /// An algorithm this crate does not read (PBMAC1, scrypt, DES, ...).
     #[error(
         "the PKCS#12 file uses {} for its {what}, which is not supported; {REEXPORT}",
         oid::describe(algorithm)
@@ -137,4 +139,13 @@ pub enum Pkcs12Error {
         /// What the PKCS#12 library said.
         reason: String,
     },
+}
+
+/// Why a legacy PKCS#12 encryption is refused by default.
+fn weakness(algorithm: &ObjectIdentifier) -> &'static str {
+    if *algorithm == const_oid::db::rfc7292::PBE_WITH_SHA_AND_128_BIT_RC_4 {
+        "which is RC4, a broken cipher (its keystream is biased; RFC 7465 bans it from TLS)"
+    } else {
+        "which a 40-bit key makes worthless"
+    }
 }

@@ -5,7 +5,8 @@
 //!
 //! `p12-keystore` bounds each count at one million on its own, but would run a file with many
 //! such items to the end, accepts RC2-40 silently and files without a MAC; these checks close
-//! those gaps.
+//! those gaps. RC4, which `p12-keystore` cannot decrypt, passes them only with legacy
+//! encryption allowed, and is then decrypted in [`legacy`](super::legacy).
 
 use const_oid::db::{rfc5911, rfc5912, rfc7292};
 use der::asn1::{ContextSpecific, OctetString};
@@ -16,7 +17,7 @@ use pkcs12::pfx::{Pfx, Version};
 use pkcs12::safe_bag::SafeContents;
 use spki::AlgorithmIdentifierOwned;
 
-use super::{MAX_ITERATIONS, MAX_TOTAL_ITERATIONS, Pkcs12Warning};
+use super::{MAX_ITERATIONS, MAX_TOTAL_ITERATIONS, Pkcs12Warning, legacy};
 use crate::error::{Pkcs12Error, Result};
 
 /// What the checks made before any key derivation learned about a file (see [`inspect`](super::inspect)).
@@ -41,6 +42,13 @@ impl Pkcs12Inspection {
 
     pub(super) fn into_warnings(self) -> Vec<Pkcs12Warning> {
         self.warnings
+    }
+
+    /// Whether parts of the file are encrypted with RC4 (`p12-keystore` cannot decrypt them).
+    pub(super) fn uses_rc4(&self) -> bool {
+        self.warnings
+            .iter()
+            .any(|w| matches!(w, Pkcs12Warning::Rc4_128 | Pkcs12Warning::Rc4_40))
     }
 }
 
@@ -117,7 +125,11 @@ pub(super) fn inspect(bytes: &[u8], allow_legacy: bool) -> Result<Pkcs12Inspecti
 
 impl Pkcs12Inspection {
     /// Checks one encryption algorithm: accepted, accepted with a warning, or refused.
-    fn algorithm(&mut self, alg: &AlgorithmIdentifierOwned, allow_legacy: bool) -> Result<()> {
+    pub(super) fn algorithm(
+        &mut self,
+        alg: &AlgorithmIdentifierOwned,
+        allow_legacy: bool,
+    ) -> Result<()> {
         let params = alg
             .parameters
             .as_ref()
@@ -152,12 +164,16 @@ impl Pkcs12Inspection {
                 self.warn(Pkcs12Warning::TripleDes);
                 Ok(())
             }
-            oid if oid == rfc7292::PBEWITH_SHA_AND_40_BIT_RC_2_CBC => {
+            oid if oid == rfc7292::PBEWITH_SHA_AND_40_BIT_RC_2_CBC || legacy::is_rc4(oid) => {
                 if !allow_legacy {
                     return Err(Pkcs12Error::LegacyEncryption { algorithm: oid }.into());
                 }
                 self.pbes1(&params)?;
-                self.warn(Pkcs12Warning::Rc2_40);
+                self.warn(match oid {
+                    o if o == rfc7292::PBE_WITH_SHA_AND_128_BIT_RC_4 => Pkcs12Warning::Rc4_128,
+                    o if o == rfc7292::PBE_WITH_SHA_AND_40_BIT_RC_4 => Pkcs12Warning::Rc4_40,
+                    _ => Pkcs12Warning::Rc2_40,
+                });
                 Ok(())
             }
             oid => Err(Pkcs12Error::UnsupportedAlgorithm {
@@ -204,7 +220,7 @@ impl Pkcs12Inspection {
 }
 
 /// The bytes of a `Data` content (an OCTET STRING).
-fn decode_data(content: &der::Any) -> Result<Vec<u8>> {
+pub(super) fn decode_data(content: &der::Any) -> Result<Vec<u8>> {
     let der = content.to_der().map_err(|e| malformed("Data", &e))?;
     Ok(OctetString::from_der(&der)
         .map_err(|e| malformed("Data", &e))?
@@ -212,7 +228,7 @@ fn decode_data(content: &der::Any) -> Result<Vec<u8>> {
         .into_vec())
 }
 
-fn malformed(what: &str, err: &der::Error) -> crate::Error {
+pub(super) fn malformed(what: &str, err: &der::Error) -> crate::Error {
     malformed_text(&format!("{what}: {err}"))
 }
 

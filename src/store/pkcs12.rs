@@ -30,8 +30,8 @@ impl Default for Pkcs12ImportOptions {
 }
 
 impl Pkcs12ImportOptions {
-    /// The defaults: the file's only key, RC2-40 refused, the standard key size policy, the
-    /// certificate valid now.
+    /// The defaults: the file's only key, RC2-40 and RC4 refused, the standard key size
+    /// policy, the certificate valid now.
     pub fn new() -> Self {
         Self::default()
     }
@@ -43,7 +43,7 @@ impl Pkcs12ImportOptions {
         self
     }
 
-    /// Accept RC2-40 encryption ([`Pkcs12ReadOptions::allow_legacy`]).
+    /// Accept RC2-40 and RC4 encryption ([`Pkcs12ReadOptions::allow_legacy`]).
     pub fn allow_legacy(mut self, allow: bool) -> Self {
         self.read = self.read.allow_legacy(allow);
         self
@@ -75,7 +75,7 @@ impl Pkcs12Import {
         &self.names
     }
 
-    /// What to tell the operator (3DES or RC2-40 encryption, certificates left out).
+    /// What to tell the operator (3DES, RC2-40 or RC4 encryption, certificates left out).
     pub fn warnings(&self) -> &[Pkcs12Warning] {
         &self.warnings
     }
@@ -84,7 +84,7 @@ impl Pkcs12Import {
 impl Transaction {
     /// Imports the key, certificate and chain of the PKCS#12 file `bytes` (DER, `.pfx` /
     /// `.p12`) protected by `password` as the installed entry `name`: the file's only key,
-    /// RC2-40 refused, the certificate valid now. See
+    /// RC2-40 and RC4 refused, the certificate valid now. See
     /// [`import_pkcs12_with`](Self::import_pkcs12_with).
     pub fn import_pkcs12(
         &mut self,

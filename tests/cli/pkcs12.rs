@@ -1,5 +1,6 @@
 //! `keymanager import NAME --pkcs12 FILE` and `keymanager export NAME --pkcs12 FILE`: a `.pfx`
-//! made by OpenSSL moved in, out again, read by OpenSSL, and into a second store.
+//! made by OpenSSL moved in (legacy RC2-40 and RC4 files with `--allow-legacy`), out again,
+//! read by OpenSSL, and into a second store.
 
 use std::os::unix::fs::PermissionsExt;
 
@@ -24,7 +25,7 @@ fn a_pfx_moves_in_and_out() {
     };
     let legacy = make(&["-legacy"], "legacy.pfx");
     let modern = make(&[], "site.pfx");
-    let import = |file: &std::path::Path, password: &str, extra: &[&str]| {
+    let import = |km: &Km, file: &std::path::Path, password: &str, extra: &[&str]| {
         let mut args = vec!["import", "www", "--pkcs12", file.to_str().unwrap()];
         args.extend_from_slice(extra);
         km.cmd(&args)
@@ -34,17 +35,17 @@ fn a_pfx_moves_in_and_out() {
     };
 
     // RC2-40 is refused without --allow-legacy, and says how to get past it.
-    let out = import(&legacy, "from windows", &[]);
+    let out = import(&km, &legacy, "from windows", &[]);
     assert_eq!(code(&out), 1, "{}", text(&out));
     assert!(text(&out).contains("--allow-legacy"), "{}", text(&out));
     // Refused before a password is asked for: without one it is still exit 1, not 2.
     let out = km.run(&["import", "www", "--pkcs12", legacy.to_str().unwrap()]);
     assert_eq!(code(&out), 1, "{}", text(&out));
     // A wrong password is exit 4, as for the other secrets.
-    let out = import(&modern, "wrong", &[]);
+    let out = import(&km, &modern, "wrong", &[]);
     assert_eq!(code(&out), 4, "{}", text(&out));
     // Accepted with the option, with the warnings on standard error.
-    let out = import(&legacy, "from windows", &["--allow-legacy"]);
+    let out = import(&km, &legacy, "from windows", &["--allow-legacy"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert!(
         text(&out).contains("warning: the file is encrypted with RC2-40"),
@@ -54,6 +55,39 @@ fn a_pfx_moves_in_and_out() {
     let entries = km.entries();
     assert_eq!(entries[0]["state"], "installed");
     assert_eq!(entries[0]["fingerprint"], key.fingerprint().to_hex());
+
+    // RC4 (`-keypbe PBE-SHA1-RC4-128 -certpbe PBE-SHA1-RC4-40`, which the crate decrypts
+    // itself), into a store of its own: refused without the option, saying why; a wrong
+    // password is exit 4; accepted with it, the warning naming RC4.
+    let rc4 = make(
+        &[
+            "-legacy",
+            "-keypbe",
+            "PBE-SHA1-RC4-128",
+            "-certpbe",
+            "PBE-SHA1-RC4-40",
+        ],
+        "rc4.pfx",
+    );
+    let old = Km::new();
+    let out = import(&old, &rc4, "from windows", &[]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(
+        text(&out).contains("--allow-legacy") && text(&out).contains("RC4"),
+        "{}",
+        text(&out)
+    );
+    let out = import(&old, &rc4, "wrong", &["--allow-legacy"]);
+    assert_eq!(code(&out), 4, "{}", text(&out));
+    let out = import(&old, &rc4, "from windows", &["--allow-legacy"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(
+        text(&out).contains("warning: the file is encrypted with RC4"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(old.entries()[0]["state"], "installed");
+    assert_eq!(old.entries()[0]["fingerprint"], key.fingerprint().to_hex());
 
     // Out again, 0600, not overwriting, read by OpenSSL; the password from a descriptor.
     let out_file = km.path("out.pfx");

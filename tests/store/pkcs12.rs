@@ -19,6 +19,16 @@ use crate::common::openssl::{openssl_status, pkcs12_export};
 
 const PASSWORD: &str = "pfx password";
 
+/// `openssl pkcs12 -export` options for a file encrypted with RC4, which `p12-keystore` cannot
+/// read (the crate decrypts those parts itself).
+const RC4: &[&str] = &[
+    "-legacy",
+    "-keypbe",
+    "PBE-SHA1-RC4-128",
+    "-certpbe",
+    "PBE-SHA1-RC4-40",
+];
+
 /// Writes key `i` and its server certificate for `cn` (from the shared CA) into `dir` as
 /// `key.pem`, `cert.pem`, and the CA chain as `chain.pem` (intermediate, root).
 fn key_and_cert(dir: &Path, i: usize, cn: &str) {
@@ -130,6 +140,79 @@ fn legacy_file_is_refused_by_default_and_accepted_with_the_option() {
     assert_eq!(chain_of(&store, "site").len(), 3);
 }
 
+/// RC4, which p12-keystore cannot decrypt (the crate decrypts those parts itself): refused by
+/// default with the reason and the option, read with the option (either key length for either
+/// part, or beside 3DES) and the warnings name it; the entry serves the file's chain.
+#[test]
+fn rc4_files_are_refused_by_default_and_accepted_with_the_option() {
+    use Pkcs12Warning::{Rc4_40, Rc4_128, TripleDes};
+    let cases: [(&str, &str, &[Pkcs12Warning]); 4] = [
+        ("PBE-SHA1-RC4-128", "PBE-SHA1-RC4-40", &[Rc4_40, Rc4_128]),
+        ("PBE-SHA1-RC4-40", "PBE-SHA1-RC4-128", &[Rc4_128, Rc4_40]),
+        ("PBE-SHA1-RC4-128", "PBE-SHA1-RC4-128", &[Rc4_128]),
+        ("PBE-SHA1-3DES", "PBE-SHA1-RC4-40", &[Rc4_40, TripleDes]),
+    ];
+    for (keypbe, certpbe, warnings) in cases {
+        let bytes = rc4_pfx(16, PASSWORD, keypbe, certpbe);
+        let err = pkcs12_error(import(&bytes, PASSWORD, &Pkcs12ImportOptions::new()));
+        assert!(
+            matches!(err, Pkcs12Error::LegacyEncryption { .. }),
+            "{keypbe}/{certpbe}: {err:?}"
+        );
+        let message = err.to_string();
+        assert!(message.contains("--allow-legacy"), "{message}");
+        assert!(message.contains("RC4"), "{message}");
+
+        let options = Pkcs12ImportOptions::new().allow_legacy(true);
+        let (store, done) = import(&bytes, PASSWORD, &options)
+            .unwrap_or_else(|e| panic!("{keypbe}/{certpbe}: {e}"));
+        assert_eq!(done.warnings(), warnings, "{keypbe}/{certpbe}");
+        for warning in done.warnings().iter().filter(|w| **w != TripleDes) {
+            assert!(warning.to_string().contains("RC4"), "{warning}");
+        }
+        let entry = store.entry("site").unwrap();
+        assert_eq!(entry.state(), keymanager::EntryState::Installed);
+        assert_eq!(entry.fingerprint(), fixtures::key(16).fingerprint());
+        assert_eq!(
+            chain_of(&store, "site").len(),
+            3,
+            "leaf, intermediate, root"
+        );
+    }
+
+    // Served: the resolver hands out the file's key with its chain.
+    let bytes = rc4_pfx(16, PASSWORD, "PBE-SHA1-RC4-128", "PBE-SHA1-RC4-40");
+    let options = Pkcs12ImportOptions::new().allow_legacy(true);
+    let (store, _) = import(&bytes, PASSWORD, &options).unwrap();
+    let mut tx = store.begin().unwrap();
+    tx.bind("127.0.0.1:443".parse().unwrap(), "site").unwrap();
+    tx.commit().unwrap();
+    let identity = store
+        .resolve(
+            Some("p12-rc4.example.com"),
+            "127.0.0.1:443".parse().unwrap(),
+        )
+        .unwrap()
+        .unwrap();
+    let served: Vec<Vec<u8>> = identity
+        .chain()
+        .iter()
+        .map(|c| c.to_der().to_vec())
+        .collect();
+    assert_eq!(served, chain_of(&store, "site"));
+    assert_eq!(
+        Certificate::from_der(&served[0]).unwrap().fingerprint(),
+        fixtures::key(16).fingerprint()
+    );
+}
+
+/// `openssl pkcs12 -export -legacy` of key `i` (its certificate for `p12-rc4.example.com`, the
+/// CA chain) with `keypbe` for the key and `certpbe` for the certificates.
+fn rc4_pfx(i: usize, password: &str, keypbe: &str, certpbe: &str) -> Vec<u8> {
+    let extra = ["-legacy", "-keypbe", keypbe, "-certpbe", certpbe];
+    openssl_pfx(i, "p12-rc4.example.com", password, &extra)
+}
+
 #[test]
 fn triple_des_is_accepted_with_a_warning() {
     let bytes = openssl_pfx(
@@ -158,23 +241,25 @@ fn a_file_without_mac_is_refused() {
     assert!(err.to_string().contains("-nomac"));
 }
 
+/// In a plain file and in an RC4 one, whose MAC the crate checks itself.
 #[test]
 fn wrong_password_and_altered_mac_are_told_apart() {
-    let bytes = openssl_pfx(5, "p12-mac.example.com", PASSWORD, &[]);
-    let err = pkcs12_error(import(
-        &bytes,
-        "not the password",
-        &Pkcs12ImportOptions::new(),
-    ));
-    assert_eq!(err, Pkcs12Error::WrongPassword);
-    let mut pfx = pkcs12::pfx::Pfx::from_der(&bytes).unwrap();
-    let mac = pfx.mac_data.as_mut().unwrap();
-    let mut digest = mac.mac.digest.as_bytes().to_vec();
-    digest[0] ^= 1;
-    mac.mac.digest = der::asn1::OctetString::new(digest).unwrap();
-    let altered = pfx.to_der().unwrap();
-    let err = pkcs12_error(import(&altered, PASSWORD, &Pkcs12ImportOptions::new()));
-    assert_eq!(err, Pkcs12Error::BadMac);
+    let options = Pkcs12ImportOptions::new().allow_legacy(true);
+    for extra in [&[][..], RC4] {
+        let bytes = openssl_pfx(5, "p12-mac.example.com", PASSWORD, extra);
+        for wrong in ["not the password", ""] {
+            let err = pkcs12_error(import(&bytes, wrong, &options));
+            assert_eq!(err, Pkcs12Error::WrongPassword, "{extra:?}, {wrong:?}");
+        }
+        let mut pfx = pkcs12::pfx::Pfx::from_der(&bytes).unwrap();
+        let mac = pfx.mac_data.as_mut().unwrap();
+        let mut digest = mac.mac.digest.as_bytes().to_vec();
+        digest[0] ^= 1;
+        mac.mac.digest = der::asn1::OctetString::new(digest).unwrap();
+        let altered = pfx.to_der().unwrap();
+        let err = pkcs12_error(import(&altered, PASSWORD, &options));
+        assert_eq!(err, Pkcs12Error::BadMac, "{extra:?}");
+    }
 }
 
 #[test]
@@ -210,15 +295,19 @@ fn crafted_iteration_counts_are_refused_before_any_work() {
 
 #[test]
 fn empty_and_non_ascii_passwords_interoperate_both_ways() {
-    for (i, password) in [(7, ""), (8, "pässwörd €")] {
-        let bytes = openssl_pfx(i, "p12-pw.example.com", password, &[]);
-        let (store, _) = import(&bytes, password, &Pkcs12ImportOptions::new())
-            .unwrap_or_else(|e| panic!("password {password:?}: {e}"));
-        let ours = store
-            .export_pkcs12("site", password, &Pkcs12ExportOptions::new())
-            .unwrap();
-        let (ok, said) = openssl_reads(&ours, password, &["-info", "-noout"]);
-        assert!(ok, "password {password:?}: {said}");
+    // Into plain and RC4 files (where the crate makes the BMPString key derivation itself).
+    let options = Pkcs12ImportOptions::new().allow_legacy(true);
+    for extra in [&[][..], RC4] {
+        for (i, password) in [(7, ""), (8, "pässwörd €")] {
+            let bytes = openssl_pfx(i, "p12-pw.example.com", password, extra);
+            let (store, _) = import(&bytes, password, &options)
+                .unwrap_or_else(|e| panic!("{extra:?}, password {password:?}: {e}"));
+            let ours = store
+                .export_pkcs12("site", password, &Pkcs12ExportOptions::new())
+                .unwrap();
+            let (ok, said) = openssl_reads(&ours, password, &["-info", "-noout"]);
+            assert!(ok, "password {password:?}: {said}");
+        }
     }
 }
 
@@ -457,24 +546,61 @@ fn several_keys_need_an_explicit_choice() {
 
 #[test]
 fn import_runs_the_install_checks() {
-    // A certificate without serverAuth is refused as `import` refuses it.
+    // In a plain file and in an RC4 one (whose parts the crate decrypts itself) alike.
+    let options = Pkcs12ImportOptions::new().allow_legacy(true);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    key_and_cert(d, 15, "client");
-    let cert = ca::shared().sign_request(
-        &csr_pem(&fixtures::key(15), "client"),
-        &["extendedKeyUsage = clientAuth"],
-    );
-    std::fs::write(d.join("cert.pem"), cert).unwrap();
-    let bytes = pkcs12_export(d, "x", &[], "out.p12");
-    let result = import(&bytes, "x", &Pkcs12ImportOptions::new());
-    assert!(
-        matches!(
-            result,
-            Err(Error::Install(
-                keymanager::error::InstallError::NoServerAuth { .. }
-            ))
-        ),
-        "{result:?}"
-    );
+    for extra in [&[][..], RC4] {
+        // A certificate without serverAuth is refused as `import` refuses it.
+        key_and_cert(d, 15, "client");
+        let cert = ca::shared().sign_request(
+            &csr_pem(&fixtures::key(15), "client"),
+            &["extendedKeyUsage = clientAuth"],
+        );
+        std::fs::write(d.join("cert.pem"), cert).unwrap();
+        let bytes = pkcs12_export(d, "x", extra, "out.p12");
+        let result = import(&bytes, "x", &options);
+        assert!(
+            matches!(
+                result,
+                Err(Error::Install(
+                    keymanager::error::InstallError::NoServerAuth { .. }
+                ))
+            ),
+            "{extra:?}: {result:?}"
+        );
+
+        // A 1024-bit key is refused under the standard key policy.
+        for args in [
+            &["genrsa", "-out", "key.pem", "1024"][..],
+            &[
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                "key.pem",
+                "-subj",
+                "/CN=small",
+                "-days",
+                "2",
+                "-out",
+                "cert.pem",
+            ],
+        ] {
+            let (ok, said) = openssl_status(d, args);
+            assert!(ok, "{said}");
+        }
+        let bytes = pkcs12_export(d, "x", extra, "small.p12");
+        let result = import(&bytes, "x", &options);
+        assert!(
+            matches!(
+                result,
+                Err(Error::Key(keymanager::error::KeyError::SizeNotAllowed {
+                    bits: 1024,
+                    ..
+                }))
+            ),
+            "{extra:?}: {result:?}"
+        );
+    }
 }

@@ -177,7 +177,8 @@ pub enum Command {
         /// must hold one key.
         #[arg(long, value_name = "FILE", conflicts_with_all = ["key", "cert"])]
         pkcs12: Option<PathBuf>,
-        /// With --pkcs12: accept RC2-40 encryption (`openssl pkcs12 -legacy`, old Windows).
+        /// With --pkcs12: accept RC2-40 and RC4 encryption (`openssl pkcs12 -legacy`, old
+        /// Windows).
         #[arg(long, requires = "pkcs12")]
         allow_legacy: bool,
         /// Where the PKCS#12 password comes from.

@@ -585,7 +585,7 @@ pub(crate) fn print(text: &str) -> Result<(), Failure> {
 }
 
 /// `import NAME --pkcs12 FILE`: the file's one key, certificate and chain as the installed
-/// entry `name`; the warnings (3DES, RC2-40, certificates left out) on standard error.
+/// entry `name`; the warnings (3DES, RC2-40, RC4, certificates left out) on standard error.
 fn import_pkcs12(
     g: &Global,
     name: &str,
