@@ -141,7 +141,7 @@ fn acme_example() -> PathBuf {
     if cfg!(feature = "aws-lc-rs") {
         features.push("aws-lc-rs");
     }
-    let status = Command::new(env!("CARGO"))
+    let status = crate::common::cargo()
         .args(["build", "--quiet", "--example", "tls_server", "--features"])
         .arg(features.join(","))
         .current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -724,3 +724,31 @@ fn on_a_terminal_it_prompts_without_echo_and_shows_a_spinner() {
     assert!(!stderr.contains("generating"), "{stderr}");
     assert!(stderr.starts_with("+ entry `web`"), "{stderr}");
 }
+
+/// A request printed to standard output comes after the commit: when nobody reads it (the
+/// pipe is closed), the command fails with the I/O exit code, and its message says that the
+/// change is committed (not, as for a file it could not write, that nothing changed).
+#[test]
+fn a_request_printed_into_a_closed_pipe_is_committed_and_says_so() {
+    let km = Km::new();
+    let mut child = km
+        .cmd(&["new", "www", "--cn", "www.example.com"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before the request is printed (as `keymanager new ... | false`).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 7, "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot write to standard output")
+            && stderr.contains("is committed")
+            && !stderr.contains("was not changed"),
+        "{stderr}"
+    );
+    let entries = km.entries();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["state"], "pending");
+}

@@ -306,7 +306,7 @@ pub fn example_binary_named(name: &str, features: &str) -> PathBuf {
     let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
     let binary = profile_dir.join("examples").join(name);
     if !binary.exists() {
-        let status = Command::new(env!("CARGO"))
+        let status = super::cargo()
             .args(["build", "--example", name, "--features", features])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()

@@ -581,7 +581,9 @@ pub(crate) fn print(text: &str) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
-        .map_err(|e| Failure::file(&PathBuf::from("standard output"), "write", e))
+        .map_err(|e| Failure::Output {
+            reason: e.to_string(),
+        })
 }
 
 /// `import NAME --pkcs12 FILE`: the file's one key, certificate and chain as the installed

@@ -50,7 +50,9 @@ pub enum Failure {
         /// What to do.
         hint: String,
     },
-    /// A file named on the command line could not be read or written.
+    /// A file named on the command line could not be read or written. Every command reads
+    /// and writes its files before it commits (a request file is removed again if the commit
+    /// fails), so the store was not changed.
     File {
         /// The file.
         path: PathBuf,
@@ -61,6 +63,13 @@ pub enum Failure {
         /// Whether it failed because the disk is full (`ENOSPC`, or a quota): the hint then
         /// says to free space.
         disk_full: bool,
+    },
+    /// Standard output could not be written (a closed pipe, a full disk behind a
+    /// redirection). Output is printed after the commit: what the command changed is in the
+    /// store.
+    Output {
+        /// What the operating system said.
+        reason: String,
     },
     /// The store file does not exist (and this command does not create one).
     NoStore(PathBuf),
@@ -101,7 +110,7 @@ impl Failure {
         match self {
             Failure::Library(e) => library_code(e),
             Failure::Usage { .. } => code::USAGE,
-            Failure::File { .. } => code::IO,
+            Failure::File { .. } | Failure::Output { .. } => code::IO,
             Failure::NoStore(_) => code::NOT_FOUND,
             Failure::Problems(_) => code::PROBLEMS,
             Failure::Listen { .. } => code::IO,
@@ -126,6 +135,10 @@ impl Failure {
                     "check the path and its permissions; the store was not changed"
                 }
                 .into(),
+            ),
+            Failure::Output { reason } => (
+                format!("cannot write to standard output: {reason}"),
+                "the output is lost, but any change the command made is committed: `keymanager list` shows the store as it is now (do not run a creating command again)".into(),
             ),
             Failure::NoStore(path) => (
                 format!("no key store at `{}`", path.display()),
