@@ -5,7 +5,8 @@
 //!
 //! `p12-keystore` bounds each count at one million on its own, but would run a file with many
 //! such items to the end, accepts RC2-40 silently and files without a MAC; these checks close
-//! those gaps. RC4, which `p12-keystore` cannot decrypt, passes them only with legacy
+//! those gaps for what they can see: the items of the file and of its plain parts, not key
+//! bags inside a 3DES or AES part (those take the password to reach). RC4, which `p12-keystore` cannot decrypt, passes them only with legacy
 //! encryption allowed, and is then decrypted in [`legacy`](super::legacy).
 
 use const_oid::db::{rfc5911, rfc5912, rfc7292};

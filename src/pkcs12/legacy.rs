@@ -14,8 +14,10 @@
 //! A MAC that does not verify is told apart as for every file: if the password decrypts the
 //! contents anyway, the file was altered ([`Pkcs12Error::BadMac`]), otherwise the password is
 //! wrong ([`Pkcs12Error::WrongPassword`]). RC4 has no padding: a wrong password shows as
-//! plaintext that is not DER. Key derivations found inside decrypted parts go through the same
-//! checks and iteration budget as the visible ones, before they run.
+//! plaintext that is not DER. Key derivations found inside the RC4 parts decrypted here go
+//! through the same checks and iteration budget as the visible ones, before they run. (Key
+//! bags inside a 3DES or AES part are decrypted by `p12-keystore`, each bounded by
+//! [`MAX_ITERATIONS`] but not counted in the budget; reaching them takes the password.)
 //!
 //! The plaintext copy is built in buffers zeroized on drop; `p12-keystore` then copies it into
 //! its own (see the [module documentation](super)).

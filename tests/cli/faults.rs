@@ -113,3 +113,56 @@ fn an_export_onto_a_full_disk_fails_cleanly_and_leaves_no_file() {
     assert!(!std::fs::read(full("www.p12")).unwrap().is_empty());
     assert_eq!(store_state(), before);
 }
+
+/// `new NAME --out FILE` with the store on a full disk and FILE on a disk with room: the
+/// commit fails (exit 7), and FILE keeps what it held (the new request was written beside it
+/// and is removed, not left in place for a key the store does not have).
+#[test]
+fn a_failed_commit_leaves_the_request_file_as_it_was() {
+    let tmpfs = match Tmpfs::mount("256k") {
+        Ok(t) => t,
+        Err(why) => return cannot_run("a_failed_commit_leaves_the_request_file_as_it_was", &why),
+    };
+    let km = Km {
+        dir: tempfile::tempdir().unwrap(),
+        store: tmpfs.path().join("keys.db"),
+    };
+    // Held open for the whole test: the store's -wal and -shm files stay, so the command
+    // opens the store on the full disk and fails at its commit.
+    let _holder = KeyStore::create_with(&km.store, PASSPHRASE, &fast_options()).unwrap();
+    let out_file = km.path("www.csr");
+    std::fs::write(&out_file, "an older request\n").unwrap();
+    let new = || {
+        km.run(&[
+            "new",
+            "www",
+            "--cn",
+            "www.example.com",
+            "--out",
+            out_file.to_str().unwrap(),
+        ])
+    };
+
+    let filler = fill(tmpfs.path());
+    let out = new();
+    assert_eq!(code(&out), 7, "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the disk holding the key store is full (while committing)"),
+        "{stderr}"
+    );
+    assert_eq!(read(&out_file), "an older request\n");
+    let left: Vec<_> = std::fs::read_dir(km.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["www.csr"], "the staged request was left behind");
+
+    // Space back: the request replaces the old file, and its key is in the store.
+    filler.set_len(0).unwrap();
+    drop(filler);
+    let out = new();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(read(&out_file).starts_with("-----BEGIN CERTIFICATE REQUEST-----"));
+    assert_eq!(km.entries().len(), 1);
+}

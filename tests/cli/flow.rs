@@ -751,4 +751,21 @@ fn a_request_printed_into_a_closed_pipe_is_committed_and_says_so() {
     let entries = km.entries();
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0]["state"], "pending");
+
+    // A listing into a closed pipe changed nothing, and says to run it again.
+    let mut child = km
+        .cmd(&["list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 7, "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot write to standard output")
+            && stderr.contains("nothing was changed"),
+        "{stderr}"
+    );
 }

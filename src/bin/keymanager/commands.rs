@@ -444,8 +444,9 @@ impl Change {
 }
 
 /// Commits a change that produced a request, and hands the request out: to `out` (written
-/// before the commit, removed if the commit fails) or standard output (after the commit). A
-/// dry run writes no request: its key is thrown away.
+/// beside it before the commit, put in place after it, so that a failed commit leaves `out` as
+/// it was) or standard output (after the commit). A dry run writes no request: its key is
+/// thrown away.
 fn commit_with_request(
     change: Change,
     request: &CertificateRequest,
@@ -458,11 +459,9 @@ fn commit_with_request(
     let pem = request.to_pem();
     match out {
         Some(path) => {
-            write_file(path, pem.as_bytes())?;
-            if let Err(e) = change.finish(false) {
-                let _ = std::fs::remove_file(path);
-                return Err(e);
-            }
+            let staged = stage_file(path, pem.as_bytes())?;
+            change.finish(false)?;
+            staged.finish().map_err(Failure::after_commit)?;
             eprintln!(
                 "wrote the certificate request to `{}`: send it to the CA, then `keymanager install` its answer",
                 path.display()
@@ -471,7 +470,7 @@ fn commit_with_request(
         }
         None => {
             change.finish(false)?;
-            print(&pem)
+            print(&pem).map_err(Failure::after_commit)
         }
     }
 }
@@ -521,25 +520,67 @@ fn read_into(path: &Path, bytes: &mut Vec<u8>) -> Result<(), Failure> {
                 "it is larger than {MAX_INPUT} bytes, too large for a key or certificate file"
             ),
             disk_full: false,
+            committed: false,
         });
     }
     Ok(())
 }
 
-/// Writes a public file (a request, a chain), replacing it whole or not at all: the bytes go
-/// to a new file beside it (given the old file's permissions), synced, then renamed over it,
-/// so that a failure (a full disk) leaves the old file as it was and no partial one. The
-/// file's owner becomes this user. A path that is not a regular file (a symbolic link,
-/// `/dev/stdout`, a pipe) is written in place.
+/// Writes a public file (a request, a chain), replacing it whole or not at all (see
+/// [`stage_file`]).
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    stage_file(path, bytes)?.finish()
+}
+
+/// A public file written beside its path and synced, not yet in place: [`Staged::finish`]
+/// renames it over the path; dropped unfinished, it is removed and the path keeps what it had.
+struct Staged {
+    /// The new file beside the path; `None` once renamed, or for a path written in place.
+    temp: Option<PathBuf>,
+    path: PathBuf,
+}
+
+impl Staged {
+    /// Puts the file in place.
+    fn finish(mut self) -> Result<(), Failure> {
+        match self.temp.take() {
+            Some(temp) => std::fs::rename(&temp, &self.path).map_err(|e| {
+                let _ = std::fs::remove_file(&temp);
+                Failure::file(&self.path, "write", e)
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Some(temp) = self.temp.take() {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
+}
+
+/// Writes `bytes` to a new file beside `path` (given the old file's permissions) and syncs it,
+/// so that a failure (a full disk) leaves the old file as it was and no partial one; the
+/// file's owner becomes this user. A path that is not a regular file (a symbolic link,
+/// `/dev/stdout`, a pipe) is written in place, at once.
+fn stage_file(path: &Path, bytes: &[u8]) -> Result<Staged, Failure> {
     let fail = |e: std::io::Error| Failure::file(path, "write", e);
+    let in_place = || {
+        std::fs::write(path, bytes).map_err(fail)?;
+        Ok(Staged {
+            temp: None,
+            path: path.to_path_buf(),
+        })
+    };
     let permissions = match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.is_file() => Some(meta.permissions()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        _ => return std::fs::write(path, bytes).map_err(fail),
+        _ => return in_place(),
     };
     let Some(name) = path.file_name() else {
-        return std::fs::write(path, bytes).map_err(fail);
+        return in_place();
     };
     let mut temp = std::ffi::OsString::from(".");
     temp.push(name);
@@ -550,14 +591,16 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
         .create_new(true)
         .open(&temp)
         .map_err(fail)?;
+    // From here on, dropping `staged` removes the new file.
+    let staged = Staged {
+        temp: Some(temp),
+        path: path.to_path_buf(),
+    };
     file.write_all(bytes)
         .and_then(|()| permissions.map_or(Ok(()), |p| file.set_permissions(p)))
         .and_then(|()| file.sync_all())
-        .and_then(|()| std::fs::rename(&temp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&temp);
-            fail(e)
-        })
+        .map_err(fail)?;
+    Ok(staged)
 }
 
 /// Creates a private file (mode 0600) that must not exist yet, and writes `bytes`.
@@ -583,6 +626,7 @@ pub(crate) fn print(text: &str) -> Result<(), Failure> {
         .and_then(|()| out.flush())
         .map_err(|e| Failure::Output {
             reason: e.to_string(),
+            committed: false,
         })
 }
 

@@ -50,9 +50,10 @@ pub enum Failure {
         /// What to do.
         hint: String,
     },
-    /// A file named on the command line could not be read or written. Every command reads
-    /// and writes its files before it commits (a request file is removed again if the commit
-    /// fails), so the store was not changed.
+    /// A file named on the command line could not be read or written. Commands read and
+    /// write their files before they commit (a request file is put in place only after the
+    /// commit, from a copy written before it), so the store was not changed unless
+    /// `committed` says otherwise.
     File {
         /// The file.
         path: PathBuf,
@@ -63,13 +64,17 @@ pub enum Failure {
         /// Whether it failed because the disk is full (`ENOSPC`, or a quota): the hint then
         /// says to free space.
         disk_full: bool,
+        /// Whether the command's change was committed before (see [`Failure::after_commit`]).
+        committed: bool,
     },
     /// Standard output could not be written (a closed pipe, a full disk behind a
-    /// redirection). Output is printed after the commit: what the command changed is in the
-    /// store.
+    /// redirection).
     Output {
         /// What the operating system said.
         reason: String,
+        /// Whether the command's change was committed before (a request printed after the
+        /// commit): otherwise nothing was changed (a listing, an export to standard output).
+        committed: bool,
     },
     /// The store file does not exist (and this command does not create one).
     NoStore(PathBuf),
@@ -92,6 +97,31 @@ impl From<Error> for Failure {
 }
 
 impl Failure {
+    /// This failure, which happened after the command's change was committed: its hint then
+    /// says so, instead of saying that nothing changed.
+    pub fn after_commit(self) -> Self {
+        match self {
+            Failure::File {
+                path,
+                action,
+                reason,
+                disk_full,
+                ..
+            } => Failure::File {
+                path,
+                action,
+                reason,
+                disk_full,
+                committed: true,
+            },
+            Failure::Output { reason, .. } => Failure::Output {
+                reason,
+                committed: true,
+            },
+            other => other,
+        }
+    }
+
     /// A file error.
     pub fn file(path: &Path, action: &'static str, error: std::io::Error) -> Self {
         Failure::File {
@@ -102,6 +132,7 @@ impl Failure {
                 error.kind(),
                 std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
             ),
+            committed: false,
         }
     }
 
@@ -127,18 +158,26 @@ impl Failure {
                 action,
                 reason,
                 disk_full,
+                committed,
             } => (
                 format!("cannot {action} `{}`: {reason}", path.display()),
-                if *disk_full {
-                    "free space on the disk holding it, then run the command again; the store was not changed"
+                match (*committed, *disk_full) {
+                    (true, _) => format!(
+                        "the change is committed but `{}` was not written: `keymanager list` shows the store as it is now (do not run a creating command again)",
+                        path.display()
+                    ),
+                    (false, true) => "free space on the disk holding it, then run the command again; the store was not changed".into(),
+                    (false, false) => "check the path and its permissions; the store was not changed".into(),
+                },
+            ),
+            Failure::Output { reason, committed } => (
+                format!("cannot write to standard output: {reason}"),
+                if *committed {
+                    "the output is lost, but the change is committed: `keymanager list` shows the store as it is now (do not run a creating command again)"
                 } else {
-                    "check the path and its permissions; the store was not changed"
+                    "nothing was changed; run the command again with its output going where it is read"
                 }
                 .into(),
-            ),
-            Failure::Output { reason } => (
-                format!("cannot write to standard output: {reason}"),
-                "the output is lost, but any change the command made is committed: `keymanager list` shows the store as it is now (do not run a creating command again)".into(),
             ),
             Failure::NoStore(path) => (
                 format!("no key store at `{}`", path.display()),
