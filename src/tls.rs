@@ -628,7 +628,8 @@ fn certified_key(identity: &Identity) -> Result<Arc<CertifiedKey>> {
 }
 
 // Built without a fallback provider (`.ci/run`'s second pass, `--features rustls`). With one,
-// `tests/tls/providers.rs` checks the installed provider wins; ring's alone, there too.
+// `tests/tls/providers.rs` and `tests/ring_provider.rs` check that the installed provider,
+// aws-lc-rs's or ring's, signs.
 #[cfg(all(test, not(any(feature = "aws-lc-rs", feature = "acme"))))]
 mod tests {
     use super::*;

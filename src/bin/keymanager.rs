@@ -15,6 +15,8 @@ mod args;
 mod commands;
 #[path = "keymanager/failure.rs"]
 mod failure;
+#[path = "keymanager/files.rs"]
+mod files;
 #[path = "keymanager/output.rs"]
 mod output;
 #[path = "keymanager/secret.rs"]

@@ -727,45 +727,40 @@ fn on_a_terminal_it_prompts_without_echo_and_shows_a_spinner() {
 
 /// A request printed to standard output comes after the commit: when nobody reads it (the
 /// pipe is closed), the command fails with the I/O exit code, and its message says that the
-/// change is committed (not, as for a file it could not write, that nothing changed).
+/// change is committed (not, as for a file it could not write, that nothing changed). A
+/// listing into a closed pipe changed nothing, and says so.
 #[test]
-fn a_request_printed_into_a_closed_pipe_is_committed_and_says_so() {
+fn output_into_a_closed_pipe_says_whether_the_change_was_committed() {
     let km = Km::new();
-    let mut child = km
-        .cmd(&["new", "www", "--cn", "www.example.com"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The reader goes away before the request is printed (as `keymanager new ... | false`).
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(code(&out), 7, "{}", text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Its standard error, after the reader went away before anything was printed (as
+    // `keymanager ... | false`); exit 7.
+    let into_a_closed_pipe = |args: &[&str]| {
+        let mut child = km
+            .cmd(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(code(&out), 7, "{args:?}: {}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            stderr.contains("cannot write to standard output"),
+            "{stderr}"
+        );
+        stderr
+    };
+
+    let stderr = into_a_closed_pipe(&["new", "www", "--cn", "www.example.com"]);
     assert!(
-        stderr.contains("cannot write to standard output")
-            && stderr.contains("is committed")
-            && !stderr.contains("was not changed"),
+        stderr.contains("is committed") && !stderr.contains("was not changed"),
         "{stderr}"
     );
     let entries = km.entries();
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0]["state"], "pending");
 
-    // A listing into a closed pipe changed nothing, and says to run it again.
-    let mut child = km
-        .cmd(&["list"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(code(&out), 7, "{}", text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("cannot write to standard output")
-            && stderr.contains("nothing was changed"),
-        "{stderr}"
-    );
+    let stderr = into_a_closed_pipe(&["list"]);
+    assert!(stderr.contains("nothing was changed"), "{stderr}");
 }

@@ -21,6 +21,8 @@ pub mod openssl;
 #[cfg(feature = "acme")]
 pub mod pebble;
 pub mod power_fs;
+#[cfg(feature = "rustls")]
+pub mod provider_check;
 pub mod rollback;
 pub mod store_workload;
 #[cfg(feature = "rustls")]

@@ -39,8 +39,9 @@ use keymanager::store::format_utc;
 use serde_json::Value;
 
 use crate::args::{Global, KeyTypeArg};
-use crate::commands::{open, open_or_create, print};
+use crate::commands::{open, open_or_create};
 use crate::failure::Failure;
+use crate::files::print;
 use crate::secret::Source;
 
 use self::challenge::solve;
