@@ -75,7 +75,7 @@ pub fn cargo() -> Command {
 
 /// The crypto provider of the tests' own rustls servers and clients: the process's installed
 /// one (a test may install ring's), else aws-lc-rs's. The test build's rustls has both
-/// providers (aws-lc-rs and ring, for `tests/tls/providers.rs`), so rustls's own
+/// providers (aws-lc-rs and ring, for `tests/ring_provider.rs`), so rustls's own
 /// `ServerConfig::builder()` could not pick one and would panic.
 pub fn crypto_provider() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
     match rustls::crypto::CryptoProvider::get_default() {

@@ -99,27 +99,11 @@ impl From<Error> for Failure {
 impl Failure {
     /// This failure, which happened after the command's change was committed: its hint then
     /// says so, instead of saying that nothing changed.
-    pub fn after_commit(self) -> Self {
-        match self {
-            Failure::File {
-                path,
-                action,
-                reason,
-                disk_full,
-                ..
-            } => Failure::File {
-                path,
-                action,
-                reason,
-                disk_full,
-                committed: true,
-            },
-            Failure::Output { reason, .. } => Failure::Output {
-                reason,
-                committed: true,
-            },
-            other => other,
+    pub fn after_commit(mut self) -> Self {
+        if let Failure::File { committed, .. } | Failure::Output { committed, .. } = &mut self {
+            *committed = true;
         }
+        self
     }
 
     /// A file error.
