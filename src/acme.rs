@@ -96,6 +96,11 @@ pub use record::{Managed, OrderRecord, OrderState, managed, orders};
 pub use renew::{RenewOutcome, RenewPolicy, Renewal, Renewer};
 pub use request::{Identifier, IssueRequest};
 
+/// The first wait between polls of an order, by default: [`AccountOptions::poll_interval`].
+const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// The shortest first wait between polls: a zero would poll in a busy loop.
+const MIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
+
 /// The default key size of issued certificates, in bits.
 pub const DEFAULT_BITS: usize = 2048;
 
@@ -113,6 +118,7 @@ pub struct AccountOptions {
     pub(crate) ca_root: Option<PathBuf>,
     pub(crate) request_timeout: Duration,
     pub(crate) validation_timeout: Duration,
+    pub(crate) poll_interval: Duration,
     pub(crate) deactivate_authorizations: bool,
 }
 
@@ -126,6 +132,7 @@ impl fmt::Debug for AccountOptions {
             .field("ca_root", &self.ca_root)
             .field("request_timeout", &self.request_timeout)
             .field("validation_timeout", &self.validation_timeout)
+            .field("poll_interval", &self.poll_interval)
             .field("deactivate_authorizations", &self.deactivate_authorizations)
             .finish()
     }
@@ -134,7 +141,8 @@ impl fmt::Debug for AccountOptions {
 impl AccountOptions {
     /// The CA's directory URL (`https://...`), e.g. Let's Encrypt's staging directory
     /// `https://acme-staging-v02.api.letsencrypt.org/directory`. No contact, terms not agreed,
-    /// no external account binding, the system's roots, 30 s per request, 120 s to validate.
+    /// no external account binding, the system's roots, 30 s per request, 120 s to validate,
+    /// polled from 250 ms on.
     pub fn new(directory: impl Into<String>) -> Self {
         Self {
             directory: directory.into(),
@@ -144,6 +152,7 @@ impl AccountOptions {
             ca_root: None,
             request_timeout: Duration::from_secs(30),
             validation_timeout: Duration::from_secs(120),
+            poll_interval: DEFAULT_POLL_INTERVAL,
             deactivate_authorizations: false,
         }
     }
@@ -185,6 +194,17 @@ impl AccountOptions {
     /// resumed by the next call.
     pub fn validation_timeout(mut self, timeout: Duration) -> Self {
         self.validation_timeout = timeout;
+        self
+    }
+
+    /// The first wait between two polls of an order while the CA validates, then while it
+    /// issues; each later wait is 1.5 times the one before, until
+    /// [`validation_timeout`](Self::validation_timeout). 250 ms by default, which suits public
+    /// CAs (they validate in about a second and send `Retry-After` when they want to be left
+    /// alone); a CA on the same network answers sooner. At least 10 ms: shorter waits are
+    /// raised to it.
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval.max(MIN_POLL_INTERVAL);
         self
     }
 
@@ -273,6 +293,7 @@ pub(crate) struct Inner {
     pub(crate) created: bool,
     pub(crate) request_timeout: Duration,
     pub(crate) validation_timeout: Duration,
+    pub(crate) poll_interval: Duration,
     pub(crate) deactivate_authorizations: bool,
     pub(crate) progress: Option<ProgressHook>,
     /// The last `Retry-After` the CA sent with a refusal.
@@ -315,6 +336,7 @@ impl Acme {
                 created: inner.created,
                 request_timeout: inner.request_timeout,
                 validation_timeout: inner.validation_timeout,
+                poll_interval: inner.poll_interval,
                 deactivate_authorizations: inner.deactivate_authorizations,
                 progress: Some(Arc::new(hook)),
                 retry_after: Arc::clone(&inner.retry_after),
@@ -513,4 +535,23 @@ pub enum Progress {
         /// The entry.
         name: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_poll_interval_below_the_floor_is_raised_to_it() {
+        let options = |d| AccountOptions::new("https://ca.test/dir").poll_interval(d);
+        assert_eq!(options(Duration::ZERO).poll_interval, MIN_POLL_INTERVAL);
+        assert_eq!(
+            options(Duration::from_millis(9)).poll_interval,
+            MIN_POLL_INTERVAL
+        );
+        let two = Duration::from_secs(2);
+        assert_eq!(options(two).poll_interval, two);
+        let default = AccountOptions::new("https://ca.test/dir");
+        assert_eq!(default.poll_interval, DEFAULT_POLL_INTERVAL);
+    }
 }

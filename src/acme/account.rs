@@ -109,6 +109,7 @@ async fn load_or_create_with(
             created,
             request_timeout: options.request_timeout,
             validation_timeout: options.validation_timeout,
+            poll_interval: options.poll_interval,
             deactivate_authorizations: options.deactivate_authorizations,
             progress: None,
             retry_after: Arc::clone(slot),

@@ -17,7 +17,7 @@ use self::order::{deactivate, place, replace_record, state_of, update_order};
 use self::prepare::prepare_issue;
 use self::solve::{clear_dns, invalid_reason, solve};
 use super::problem::{blocking, bounded, from_acme};
-use super::{Acme, Identifier, IssueRequest, Issued, Progress, Solver};
+use super::{Acme, Identifier, Inner, IssueRequest, Issued, Progress, Solver};
 use crate::error::{AcmeError, Error, Result};
 
 pub(super) use self::order::cancel;
@@ -206,7 +206,7 @@ async fn drive(
             OrderStatus::Pending => {
                 solve(acme, &mut order, solver, track).await?;
                 acme.progress(Progress::Validate);
-                let policy = retry_policy(inner.validation_timeout);
+                let policy = retry_policy(inner);
                 let status = match order.poll_ready(&policy).await {
                     Ok(status) => status,
                     // The order's own problem rarely names the identifier: the failed
@@ -236,7 +236,7 @@ async fn drive(
             }
             OrderStatus::Processing | OrderStatus::Valid => {
                 acme.progress(Progress::Download);
-                let policy = retry_policy(inner.validation_timeout);
+                let policy = retry_policy(inner);
                 let pem = order.poll_certificate(&policy).await.map_err(|e| {
                     dead(
                         track,
@@ -271,10 +271,11 @@ fn dead(track: &mut Track, e: Error) -> Error {
     e
 }
 
-/// Polls every 250 ms at first, then 1.5 times longer each time, for at most `timeout`.
-fn retry_policy(timeout: std::time::Duration) -> RetryPolicy {
+/// Polls after the account's poll interval at first, then 1.5 times longer each time, for at
+/// most its validation timeout.
+fn retry_policy(inner: &Inner) -> RetryPolicy {
     RetryPolicy::new()
-        .initial_delay(std::time::Duration::from_millis(250))
+        .initial_delay(inner.poll_interval)
         .backoff(1.5)
-        .timeout(timeout)
+        .timeout(inner.validation_timeout)
 }

@@ -29,6 +29,8 @@ pub fn account_options_at(pebble: &Pebble, directory: &str) -> AccountOptions {
         .agree_to_terms(true)
         .ca_root(pebble.api_root())
         .validation_timeout(Duration::from_secs(60))
+        // pebble on loopback validates and issues within milliseconds (PEBBLE_VA_NOSLEEP).
+        .poll_interval(Duration::from_millis(20))
 }
 
 pub async fn account(store: &KeyStore, pebble: &Pebble) -> Acme {
