@@ -1,5 +1,6 @@
 //! Crash consistency: a child process commits transactions in a loop and logs each one after
-//! `commit` returns; the parent kills it with SIGKILL at random moments, [`KILLS`] times (`KEYMANAGER_KILLS`).
+//! `commit` returns; the parent kills it with SIGKILL at random moments, [`KILLS`] times
+//! (`KEYMANAGER_KILLS`), split between two stores.
 //! After every kill the store must open, pass SQLite's integrity check, hold every logged
 //! (acknowledged) transaction, and hold no half-applied one.
 
@@ -33,7 +34,7 @@ fn db_path(dir: &Path) -> PathBuf {
     dir.join("keys.db")
 }
 
-/// The child: runs only when re-executed by [`survives_sigkill_at_random_moments`].
+/// The child: runs only when re-executed by [`kill_at_random_moments`].
 #[test]
 fn crash_child() {
     let Some(dir) = std::env::var_os(CHILD_ENV) else {
@@ -58,13 +59,26 @@ fn crash_child() {
     }
 }
 
+// The kills are split between two stores, in two tests that the harness runs side by side
+// (each round mostly waits on its child): half the wall time of one test doing all of them.
 #[test]
 fn survives_sigkill_at_random_moments() {
-    if std::env::var_os(CHILD_ENV).is_some() {
-        return;
+    if std::env::var_os(CHILD_ENV).is_none() {
+        kill_at_random_moments(2024, kills() / 2);
     }
+}
+
+#[test]
+fn survives_sigkill_at_random_moments_in_a_second_store() {
+    if std::env::var_os(CHILD_ENV).is_none() {
+        kill_at_random_moments(2025, kills() - kills() / 2);
+    }
+}
+
+/// `kills` rounds of: start the child on the store, let it commit, kill it at a random moment
+/// (drawn from `seed`), check the store.
+fn kill_at_random_moments(seed: u64, kills: usize) {
     let started = Instant::now();
-    let kills = kills();
     let dir = tempfile::tempdir().unwrap();
     let workload = Workload::generate();
     workload.save(dir.path());
@@ -74,7 +88,7 @@ fn survives_sigkill_at_random_moments() {
         let store = KeyStore::create_with(db_path(dir.path()), PASS, &options()).unwrap();
         workload.setup(&store, &cert);
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(2024);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut progressed = 0;
     let mut last_j = None;
     for round in 0..kills {
@@ -159,7 +173,8 @@ fn survives_sigkill_at_random_moments() {
         "the child made too little progress to test anything: {progressed} rounds, {total} commits"
     );
     report(&format!(
-        "survives_sigkill_at_random_moments: {kills} kills, {total} acknowledged commits, {:?}",
+        "survives_sigkill_at_random_moments (seed {seed}): {kills} kills, {total} acknowledged \
+         commits, {:?}",
         started.elapsed()
     ));
 }
