@@ -633,14 +633,14 @@ fn certified_key(identity: &Identity) -> Result<Arc<CertifiedKey>> {
 #[cfg(all(test, not(any(feature = "aws-lc-rs", feature = "acme"))))]
 mod tests {
     use super::*;
-    use crate::{KdfParams, StoreOptions};
+    use crate::StoreOptions;
 
     /// No provider installed (nothing in the unit tests installs one) and none built in: a
     /// typed error that says what to call, rather than a guess.
     #[test]
     fn no_installed_provider_and_no_fallback_is_a_typed_error() {
         assert!(CryptoProvider::get_default().is_none());
-        let options = StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap());
+        let options = StoreOptions::fast_for_tests();
         let store = KeyStore::open_in_memory_with("passphrase", &options).unwrap();
         match StoreResolver::new(&store, "127.0.0.1:443".parse().unwrap()) {
             Err(Error::Tls(e @ TlsError::NoCryptoProvider)) => {

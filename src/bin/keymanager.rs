@@ -6,6 +6,16 @@
 
 // The crate root is src/bin/keymanager.rs: its modules live in src/bin/keymanager/.
 
+/// `eprintln!` for messages to the operator, without its panic when standard error cannot be
+/// written (closed, or a pipe whose reader went away): a message nobody can read is dropped.
+/// A panic there, after a commit, would report a change that was made as a crash (exit 101).
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 #[cfg(feature = "acme")]
 #[path = "keymanager/acme.rs"]
 mod acme;
@@ -50,8 +60,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::from(failure::code::OK),
         Err(failure) => {
             let (message, hint) = failure.describe();
-            eprintln!("error: {message}");
-            eprintln!("hint: {hint}");
+            note!("error: {message}");
+            note!("hint: {hint}");
             ExitCode::from(failure.code())
         }
     }

@@ -605,11 +605,11 @@ pub(super) fn reseal(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{KdfParams, StoreOptions};
+    use crate::store::StoreOptions;
 
     /// The store at `path`, created when missing.
     fn store_at(path: &std::path::Path, passphrase: &str) -> KeyStore {
-        let options = StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap());
+        let options = StoreOptions::fast_for_tests();
         if path.exists() {
             KeyStore::open_with(path, passphrase, &options).unwrap()
         } else {

@@ -354,10 +354,10 @@ fn leaf_of(session: &Session<'_>, name: &str) -> Result<Certificate> {
 mod tests {
     use super::*;
     use crate::request::CertificateRequest;
-    use crate::store::{KdfParams, KeyStore, StoreOptions};
+    use crate::store::{KeyStore, StoreOptions};
 
     fn store() -> KeyStore {
-        let options = StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap());
+        let options = StoreOptions::fast_for_tests();
         KeyStore::open_in_memory_with("pass", &options).unwrap()
     }
 

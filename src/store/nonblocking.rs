@@ -102,10 +102,9 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 mod tests {
     use super::*;
     use crate::DistinguishedName;
-    use crate::store::KdfParams;
 
     fn options() -> StoreOptions {
-        StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap())
+        StoreOptions::fast_for_tests()
     }
 
     /// Every wrapper, on a current-thread runtime.

@@ -556,7 +556,7 @@ mod tests {
 
     #[test]
     fn an_in_memory_store_leaves_no_file_behind() {
-        let options = StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap());
+        let options = StoreOptions::fast_for_tests();
         let store = KeyStore::open_in_memory_with("pass", &options).unwrap();
         assert_eq!(store.path(), None);
         let path = store.inner.path.clone();
@@ -582,7 +582,7 @@ mod tests {
     #[cfg(unix)]
     fn an_in_memory_store_lives_in_a_private_directory() {
         use std::os::unix::fs::PermissionsExt;
-        let options = StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap());
+        let options = StoreOptions::fast_for_tests();
         let a = KeyStore::open_in_memory_with("pass", &options).unwrap();
         let b = KeyStore::open_in_memory_with("pass", &options).unwrap();
         let dir = a.inner.path.parent().unwrap().to_path_buf();

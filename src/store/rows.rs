@@ -719,10 +719,10 @@ mod tests {
     /// random, so this is a test of the check itself, at a chosen id).
     #[test]
     fn rows_pointing_at_a_new_id_are_refused() {
-        use crate::store::{KdfParams, KeyStore, StoreOptions};
+        use crate::store::{KeyStore, StoreOptions};
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keys.db");
-        let options = StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap());
+        let options = StoreOptions::fast_for_tests();
         let store = KeyStore::create_with(&path, "pass", &options).unwrap();
         let attacker = rusqlite::Connection::open(&path).unwrap();
         attacker

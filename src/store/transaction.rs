@@ -531,12 +531,12 @@ mod tests {
     use super::*;
     use crate::error::Error;
     use crate::name::DistinguishedName;
-    use crate::store::{KdfParams, KeyStore, StoreOptions};
+    use crate::store::{KeyStore, StoreOptions};
     use crate::testing::FailingRng;
 
     #[test]
     fn failing_random_source_is_a_typed_error_and_stores_nothing() {
-        let options = StoreOptions::new().kdf(KdfParams::new(64, 1, 1).unwrap());
+        let options = StoreOptions::fast_for_tests();
         let store = KeyStore::open_in_memory_with("pass", &options).unwrap();
         let mut tx = store.begin().unwrap();
         let dn = DistinguishedName::builder()

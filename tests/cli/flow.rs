@@ -764,3 +764,32 @@ fn output_into_a_closed_pipe_says_whether_the_change_was_committed() {
     let stderr = into_a_closed_pipe(&["list"]);
     assert!(stderr.contains("nothing was changed"), "{stderr}");
 }
+
+/// Messages to the operator go to standard error. When nobody reads it (its pipe is closed
+/// before anything is written), they are dropped: the command still succeeds and its change
+/// is committed. (`eprintln!` panicked there, after the commit: exit 101 for a change made.)
+#[test]
+fn a_closed_standard_error_drops_the_messages_not_the_change() {
+    let km = Km::new();
+    let dir = tempfile::tempdir().unwrap();
+    let request = dir.path().join("www.csr");
+    let mut child = km
+        .cmd(&["new", "www", "--cn", "www.example.com", "--out"])
+        .arg(&request)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closed before the child's first message, which comes after key generation.
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status}");
+    let entries = km.entries();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["state"], "pending");
+    let pem = std::fs::read_to_string(&request).unwrap();
+    assert!(
+        pem.starts_with("-----BEGIN CERTIFICATE REQUEST-----"),
+        "{pem}"
+    );
+}

@@ -224,7 +224,7 @@ pub fn run(g: &Global, command: AcmeCommand) -> Result<(), Failure> {
                 } else {
                     "the store already holds the ACME account"
                 };
-                eprintln!("{what} {} at {}", acme.account_url(), acme.directory());
+                note!("{what} {} at {}", acme.account_url(), acme.directory());
                 Ok(())
             })
         }
@@ -350,7 +350,7 @@ fn renew_due(
     directories.sort();
     directories.dedup();
     if directories.is_empty() {
-        eprintln!("no entry is managed by ACME: nothing to renew");
+        note!("no entry is managed by ACME: nothing to renew");
         return Ok(());
     }
     let runtime = runtime()?;
@@ -395,19 +395,19 @@ fn renew_due(
             match renewal.into_outcome() {
                 RenewOutcome::Renewed(issued) => {
                     renewed += 1;
-                    eprintln!(
+                    note!(
                         "renewed `{name}`: valid until {}",
                         format_utc(issued.not_after())
                     );
                 }
                 RenewOutcome::Failed { error, retry_at } => {
-                    eprintln!(
+                    note!(
                         "renewing `{name}` failed: {error} (next attempt after {})",
                         format_utc(retry_at)
                     );
                     first_failure.get_or_insert(error);
                 }
-                other => eprintln!("`{name}`: {other:?}"),
+                other => note!("`{name}`: {other:?}"),
             }
         }
     }
@@ -416,7 +416,7 @@ fn renew_due(
         None => {
             if renewed == 0 {
                 let next = managed.iter().map(Managed::renew_at).min();
-                eprintln!(
+                note!(
                     "nothing is due{}",
                     next.map(|t| format!(": the next renewal is due at {}", format_utc(t)))
                         .unwrap_or_default()

@@ -152,7 +152,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             }
             let export = store.export(&name, &password)?;
             if g.dry_run {
-                eprintln!(
+                note!(
                     "dry run: would write the key of `{}` to `{}` and its chain ({} certificate(s)) to {}",
                     entry.name(),
                     key_out.display(),
@@ -173,7 +173,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 let _ = std::fs::remove_file(&key_out);
                 return Err(e);
             }
-            eprintln!(
+            note!(
                 "exported `{}`: key to `{}` (encrypted PKCS#8)",
                 entry.name(),
                 key_out.display()
@@ -223,14 +223,14 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                         hint: "choose one: the keys are only as safe as it is".into(),
                     });
                 }
-                eprintln!(
+                note!(
                     "dry run, nothing was changed; this would change the passphrase and re-seal {} key(s)",
                     entries.len()
                 );
                 return Ok(());
             }
             store.change_passphrase(&old, &new)?;
-            eprintln!(
+            note!(
                 "changed the passphrase; re-sealed {} key(s). Restart servers that have the store open",
                 entries.len()
             );
@@ -352,7 +352,7 @@ impl Opened {
             return result;
         };
         if result.is_ok() {
-            eprintln!("created key store `{}`", path.display());
+            note!("created key store `{}`", path.display());
             return result;
         }
         // Under the write lock, so that no other process writes while the files go.
@@ -426,15 +426,15 @@ impl Change {
         let lines = output::changes(&self.before, &after);
         if dry_run {
             self.tx.rollback()?;
-            eprintln!("dry run, nothing was changed; this would make these changes:");
+            note!("dry run, nothing was changed; this would make these changes:");
         } else {
             self.tx.commit()?;
         }
         if lines.is_empty() {
-            eprintln!("no change");
+            note!("no change");
         }
         for line in lines {
-            eprintln!("{line}");
+            note!("{line}");
         }
         Ok(())
     }
@@ -459,7 +459,7 @@ fn commit_with_request(
             let staged = stage_file(path, pem.as_bytes())?;
             change.finish(false)?;
             staged.finish().map_err(Failure::after_commit)?;
-            eprintln!(
+            note!(
                 "wrote the certificate request to `{}`: send it to the CA, then `keymanager install` its answer",
                 path.display()
             );
@@ -517,7 +517,7 @@ fn import_pkcs12(
             Ok(tx.import_pkcs12_with(name, &bytes, &password, &options)?)
         })?;
         for warning in done.warnings() {
-            eprintln!("warning: {warning}");
+            note!("warning: {warning}");
         }
         tx.finish(g.dry_run)
     })
@@ -544,7 +544,7 @@ fn export_pkcs12(
     let options = Pkcs12ExportOptions::new().legacy_3des(legacy_3des);
     let bytes = store.export_pkcs12(name, &password, &options)?;
     if g.dry_run {
-        eprintln!(
+        note!(
             "dry run: would write `{}` with its key and chain to `{}`",
             entry.name(),
             file.display()
@@ -552,7 +552,7 @@ fn export_pkcs12(
         return Ok(());
     }
     write_new_private(file, &bytes)?;
-    eprintln!(
+    note!(
         "exported `{}` to `{}` (PKCS#12, {})",
         entry.name(),
         file.display(),

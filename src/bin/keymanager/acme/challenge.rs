@@ -74,7 +74,7 @@ fn serve_tls_alpn(store: &KeyStore, address: SocketAddr) -> Result<(), Failure> 
     let resolver = StoreResolver::builder(store, local)
         .on_error(|e| {
             if !matches!(e, Error::Tls(TlsError::NothingBound { .. })) {
-                eprintln!("keymanager: TLS identities: {e}");
+                note!("keymanager: TLS identities: {e}");
             }
         })
         .build()?;

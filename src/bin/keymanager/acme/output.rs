@@ -33,7 +33,7 @@ impl Steps {
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((bar, done)) = current.take() {
             bar.finish_and_clear();
-            eprintln!("✓ {done} ({:.1} s)", bar.elapsed().as_secs_f64());
+            note!("✓ {done} ({:.1} s)", bar.elapsed().as_secs_f64());
         }
         *current = text.and_then(|t| Some((output::spinner(&t)?, t)));
     }
@@ -41,7 +41,7 @@ impl Steps {
     /// Ends the running step as done, then prints `text`.
     pub(super) fn done(&self, text: &str) {
         self.next(None);
-        eprintln!("{text}");
+        note!("{text}");
     }
 }
 
@@ -50,7 +50,7 @@ impl Drop for Steps {
         let current = self.current.get_mut().unwrap_or_else(|p| p.into_inner());
         if let Some((bar, failed)) = current.take() {
             bar.finish_and_clear();
-            eprintln!("✗ {failed}");
+            note!("✗ {failed}");
         }
     }
 }
@@ -77,7 +77,7 @@ fn step_text(step: &Progress) -> String {
 /// Prints what a command changed in the store, as the other commands do.
 pub(super) fn changes(store: &KeyStore, before: &[Entry]) -> Result<(), Failure> {
     for line in output::changes(before, &store.entries()?) {
-        eprintln!("{line}");
+        note!("{line}");
     }
     Ok(())
 }
