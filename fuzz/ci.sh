@@ -15,17 +15,9 @@
 # the code under test is safe Rust apart from bundled SQLite, which ASan would not instrument
 # anyway (it instruments Rust code only). The long runs of fuzz/README.md (`cargo +nightly fuzz
 # run`) keep ASan and its leak checker.
-#
-# `fuzz/ci.sh build` only builds, `fuzz/ci.sh run` only runs (.ci/run runs rustdoc beside the
-# runs); no argument does both.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-mode=${1:-all}
-case "$mode" in
-    all | build | run) ;;
-    *) echo "usage: fuzz/ci.sh [build|run]" >&2; exit 2 ;;
-esac
 
 seconds=${FUZZ_SECONDS:-8}
 triple=$(rustc -vV | sed -n 's/^host: //p')
@@ -45,13 +37,10 @@ bin_dir="${CARGO_TARGET_DIR:-target}/$triple/release"
 # SQLite's C at -O1 (its build script passes the profile's opt-level to the C compiler): at
 # -O3 it was the build's critical path, 71 s of a 2 min 46 s build on a 2-CPU machine; the long
 # runs (fuzz/README.md) keep -O3.
-if [ "$mode" != run ]; then
-    RUSTFLAGS="${flags[*]}" CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}" \
-        cargo build --release --bins --target "$triple" \
-        --config 'profile.release.debug="line-tables-only"' \
-        --config 'profile.release.package.libsqlite3-sys.opt-level=1'
-fi
-[ "$mode" != build ] || exit 0
+RUSTFLAGS="${flags[*]}" CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}" \
+    cargo build --release --bins --target "$triple" \
+    --config 'profile.release.debug="line-tables-only"' \
+    --config 'profile.release.package.libsqlite3-sys.opt-level=1'
 
 targets=$(sed -n '/^\[\[bin\]\]/{n;s/^name = "\(.*\)"$/\1/p}' Cargo.toml)
 [ -n "$targets" ] || { echo "no fuzz targets found in fuzz/Cargo.toml" >&2; exit 1; }
