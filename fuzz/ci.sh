@@ -9,15 +9,15 @@
 # coverage flags (project.rs of cargo-fuzz 0.13), on the stable toolchain, without installing
 # cargo-fuzz, and with the release profile's default codegen units: cargo-fuzz forces one,
 # for the fastest fuzzing, which costs build time a run of seconds does not win back. Cold, on
-# a 2-CPU machine: 2 min 21 s, where `cargo fuzz build` (ASan, one codegen unit) took 4 min
-# 4 s in the last CI run, after `cargo install cargo-fuzz` (1-2 minutes on a fresh machine).
+# a 2-CPU machine: 2 min 16 s (with SQLite at -O1, below), where `cargo fuzz build` (ASan, one
+# codegen unit) took 4 min 4 s, after `cargo install cargo-fuzz` (1-2 minutes on a fresh
+# machine).
 # No AddressSanitizer here (it needs nightly or RUSTC_BOOTSTRAP, and doubles the build again):
 # the code under test is safe Rust apart from bundled SQLite, which ASan would not instrument
 # anyway (it instruments Rust code only). The long runs of fuzz/README.md (`cargo +nightly fuzz
 # run`) keep ASan and its leak checker.
 set -euo pipefail
 cd "$(dirname "$0")"
-
 
 seconds=${FUZZ_SECONDS:-8}
 triple=$(rustc -vV | sed -n 's/^host: //p')

@@ -202,7 +202,7 @@ impl AccountOptions {
     /// [`validation_timeout`](Self::validation_timeout). 250 ms by default, which suits public
     /// CAs (they validate in about a second and send `Retry-After` when they want to be left
     /// alone); a CA on the same network answers sooner. At least 10 ms: shorter waits are
-    /// raised to it.
+    /// raised to it; at most the validation timeout: longer ones are cut to it.
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.poll_interval = interval.max(MIN_POLL_INTERVAL);
         self

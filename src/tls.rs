@@ -450,9 +450,7 @@ impl StoreResolverBuilder {
         }
         // Nothing could be signed without one: refused here, not at every handshake.
         provider()?;
-        let on_error = self
-            .on_error
-            .unwrap_or_else(|| Arc::new(|e: &Error| eprintln!("keymanager: TLS identities: {e}")));
+        let on_error = self.on_error.unwrap_or_else(|| Arc::new(default_on_error));
         let mut watcher = self.store.watcher()?;
         // The first refresh of a watcher always reads a snapshot.
         let snapshot = match watcher.refresh()? {
@@ -625,6 +623,14 @@ fn certified_key(identity: &Identity) -> Result<Arc<CertifiedKey>> {
             "its certificate and key do not match ({e})"
         ))),
     }
+}
+
+/// The error hook when none is set: one line on standard error. A standard error that cannot
+/// be written (a pipe nobody reads, a log file on a full disk) drops the line: `eprintln!`
+/// would panic there, in a handshake or in the refresh thread.
+fn default_on_error(e: &Error) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "keymanager: TLS identities: {e}");
 }
 
 // Built without a fallback provider (`.ci/run`'s second pass, `--features rustls`). With one,

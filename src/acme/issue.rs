@@ -272,10 +272,11 @@ fn dead(track: &mut Track, e: Error) -> Error {
 }
 
 /// Polls after the account's poll interval at first, then 1.5 times longer each time, for at
-/// most its validation timeout.
+/// most its validation timeout. (instant-acme sleeps before it checks the deadline: a first
+/// wait longer than the timeout would time out without polling once.)
 fn retry_policy(inner: &Inner) -> RetryPolicy {
     RetryPolicy::new()
-        .initial_delay(inner.poll_interval)
+        .initial_delay(inner.poll_interval.min(inner.validation_timeout))
         .backoff(1.5)
         .timeout(inner.validation_timeout)
 }

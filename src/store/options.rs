@@ -68,9 +68,9 @@ impl StoreOptions {
         self
     }
 
-    /// The cheapest key derivation [`KdfParams::new`] accepts (64 KiB, one pass, one lane), so
-    /// that unit tests open stores in microseconds. Unit tests only; the integration tests
-    /// have `tests/common/fixtures.rs`.
+    /// A very cheap key derivation (64 KiB, one pass, one lane), so that unit tests open
+    /// stores in microseconds. Unit tests only; the integration tests have
+    /// `tests/common/fixtures.rs`.
     #[cfg(test)]
     pub(crate) fn fast_for_tests() -> Self {
         Self::new().kdf(KdfParams::new(64, 1, 1).unwrap())

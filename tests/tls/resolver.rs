@@ -410,3 +410,37 @@ fn nothing_bound_on_the_port_is_a_warning_through_the_error_hook() {
     assert!(resolver.refresh().unwrap());
     assert_eq!(warnings.lock().unwrap().len(), 2, "unbound again: warned");
 }
+
+const UNWRITABLE_STDERR_CHILD: &str = "KEYMANAGER_TLS_UNWRITABLE_STDERR_CHILD";
+
+/// The default error hook writes one line to standard error. When standard error cannot be
+/// written (here a pipe whose reader went away; also a log file on a full disk) the line is
+/// dropped: it is no panic in a handshake or in the refresh thread. The child builds a
+/// resolver for a port with nothing bound, which warns through the hook.
+#[test]
+fn the_default_error_hook_survives_an_unwritable_standard_error() {
+    let name = "the_default_error_hook_survives_an_unwritable_standard_error";
+    if std::env::var_os(UNWRITABLE_STDERR_CHILD).is_some() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let resolver = StoreResolver::builder(&store, "0.0.0.0:443".parse().unwrap())
+            .background(false)
+            .build()
+            .unwrap();
+        assert_eq!(resolver.snapshot().len(), 0);
+        println!("{name}: built");
+        return;
+    }
+    let mut child = crate::common::rerun_test(module_path!(), name)
+        .env(UNWRITABLE_STDERR_CHILD, "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closed before the child's warning, which comes after it opened a store.
+    drop(child.stderr.take());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}: {stdout}", out.status);
+    assert!(stdout.contains(&format!("{name}: built")), "{stdout}");
+}
