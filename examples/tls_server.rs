@@ -28,13 +28,14 @@
 //! the same machine (pebble) connects to 127.0.0.1 on the port it is configured with.
 
 use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
 use keymanager::KeyStore;
 use keymanager::tls::StoreResolver;
-use rustls::{ServerConfig, ServerConnection, StreamOwned};
+use rustls::server::Acceptor;
+use rustls::{ServerConfig, StreamOwned};
 use zeroize::Zeroizing;
 
 const USAGE: &str = "usage: tls_server PORT STORE [PASSPHRASE] [--bind IP] [--acme DIRECTORY --domain NAME [--acme-root FILE]]\n\
@@ -110,7 +111,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     let server = {
         let resolver = Arc::clone(&resolver);
-        std::thread::spawn(move || serve(listener, config, resolver, local))
+        std::thread::spawn(move || serve(listener, config, resolver))
     };
     // Without the feature, `split_flags` refused --acme.
     #[cfg(feature = "acme")]
@@ -166,12 +167,7 @@ fn split_flags(args: &[String]) -> Result<(Vec<&String>, IpAddr, Option<AcmeArgs
 }
 
 /// Accepts connections until the process ends, one thread per connection.
-fn serve(
-    listener: TcpListener,
-    config: Arc<ServerConfig>,
-    resolver: Arc<StoreResolver>,
-    local: SocketAddr,
-) {
+fn serve(listener: TcpListener, config: Arc<ServerConfig>, resolver: Arc<StoreResolver>) {
     for stream in listener.incoming() {
         let stream = match stream {
             Ok(s) => s,
@@ -184,7 +180,7 @@ fn serve(
         let resolver = Arc::clone(&resolver);
         std::thread::spawn(move || {
             let peer = stream.peer_addr().ok();
-            if let Err(e) = answer(stream, config, &resolver, local) {
+            if let Err(e) = answer(stream, config, &resolver) {
                 eprintln!("{peer:?}: {e}");
             }
         });
@@ -196,11 +192,37 @@ fn answer(
     stream: TcpStream,
     config: Arc<ServerConfig>,
     resolver: &StoreResolver,
-    local: SocketAddr,
 ) -> std::io::Result<()> {
+    let mut stream = stream;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     stream.set_nodelay(true)?;
-    let conn = ServerConnection::new(config).map_err(std::io::Error::other)?;
+    // The ClientHello first, to know which entry the resolver serves this client (rustls does
+    // not say which certificate it sent): the same call as the handshake's, on the same
+    // snapshot unless a refresh comes in between.
+    let mut acceptor = Acceptor::default();
+    let accepted = loop {
+        if acceptor.read_tls(&mut stream)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        match acceptor.accept() {
+            Ok(Some(accepted)) => break accepted,
+            Ok(None) => {}
+            Err((e, mut alert)) => {
+                let _ = alert.write_all(&mut stream);
+                return Err(std::io::Error::other(e));
+            }
+        }
+    };
+    let hello = accepted.client_hello();
+    let served = resolver.identity_for(hello.server_name(), hello.signature_schemes());
+    let entry = served.map(|id| id.name().to_owned()).unwrap_or_default();
+    let conn = match accepted.into_connection(config) {
+        Ok(conn) => conn,
+        Err((e, mut alert)) => {
+            let _ = alert.write_all(&mut stream);
+            return Err(std::io::Error::other(e));
+        }
+    };
     let mut tls = StreamOwned::new(conn, stream);
     while tls.conn.is_handshaking() {
         tls.conn.complete_io(&mut tls.sock)?;
@@ -221,11 +243,6 @@ fn answer(
         head.push(byte[0]);
     }
     let sni = tls.conn.server_name().map(str::to_owned);
-    let entry = resolver
-        .snapshot()
-        .resolve(sni.as_deref(), local)
-        .map(|id| id.name().to_owned())
-        .unwrap_or_default();
     let body = format!(
         "hello from keymanager: entry `{entry}` for {}\n",
         sni.as_deref().unwrap_or("(no SNI)")

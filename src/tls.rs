@@ -257,6 +257,20 @@ impl StoreResolver {
         self.key_for(&served, server_name, self.local, signature_schemes)
     }
 
+    /// The entry whose key [`lookup_for`](Self::lookup_for) answers for the same arguments:
+    /// which certificate a handshake is served, for a server's logs or replies (rustls does not
+    /// say). Read from the snapshot served now: a refresh between this call and the handshake
+    /// may change the answer. Nothing is decrypted.
+    pub fn identity_for(
+        &self,
+        server_name: Option<&str>,
+        signature_schemes: &[SignatureScheme],
+    ) -> Option<Arc<Identity>> {
+        let served = self.served.load();
+        self.identity_in(&served, server_name, self.local, signature_schemes)
+            .cloned()
+    }
+
     /// The entries of the endpoint `served` answers a connection to `local` asking for `sni`
     /// from, under this resolver's SNI policy (strict: a host binding or nothing).
     fn pick(&self, served: &Served, sni: Option<&str>, local: SocketAddr) -> Slots<usize> {
@@ -266,9 +280,26 @@ impl StoreResolver {
         }
     }
 
-    /// The key `served` answers a connection to `local` asking for `sni` with, for a client
-    /// that offered `schemes`: on an endpoint with an ECDSA and an RSA entry, the ECDSA one
-    /// when the client takes it.
+    /// The identity `served` answers a connection to `local` asking for `sni` with, for a
+    /// client that offered `schemes`: on an endpoint with an ECDSA and an RSA entry, the ECDSA
+    /// one when the client takes it.
+    fn identity_in<'s>(
+        &self,
+        served: &'s Served,
+        sni: Option<&str>,
+        local: SocketAddr,
+        schemes: &[SignatureScheme],
+    ) -> Option<&'s Arc<Identity>> {
+        let snapshot = &served.snapshot;
+        let i = self.pick(served, sni, local).choose(|ecdsa| {
+            snapshot
+                .identity(ecdsa)
+                .is_some_and(|identity| takes(identity.key_type(), schemes))
+        })?;
+        snapshot.identity(i)
+    }
+
+    /// The key of [`identity_in`](Self::identity_in)'s identity, opened at its first use.
     fn key_for(
         &self,
         served: &Served,
@@ -276,13 +307,10 @@ impl StoreResolver {
         local: SocketAddr,
         schemes: &[SignatureScheme],
     ) -> Option<Arc<CertifiedKey>> {
-        let snapshot = &served.snapshot;
-        let i = self.pick(served, sni, local).choose(|ecdsa| {
-            snapshot
-                .identity(ecdsa)
-                .is_some_and(|identity| takes(identity.key_type(), schemes))
-        })?;
-        served_key(snapshot.identity(i)?, &*self.on_error)
+        served_key(
+            self.identity_in(served, sni, local, schemes)?,
+            &*self.on_error,
+        )
     }
 
     /// Reports a refused handshake to the miss hook.

@@ -106,7 +106,62 @@ fn a_dual_binding_serves_ecdsa_or_rsa_as_the_client_can_verify() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(served_leaf(&out.stdout), rsa);
+    // The reply names the entry that served the client: the RSA one to a client that verifies
+    // RSA signatures only (it named the ECDSA one, which `Snapshot::resolve` prefers).
+    for (sigalgs, entry) in [("ECDSA+SHA256", "ec"), ("RSA-PSS+SHA256:RSA+SHA256", "rsa")] {
+        let reply = get_offering(port, "dual.test", &ca, sigalgs);
+        assert!(
+            reply.ends_with(&format!("entry `{entry}` for dual.test\n")),
+            "{sigalgs}: {reply}"
+        );
+    }
     drop(server);
+}
+
+/// `GET /` through `openssl s_client` offering only the signature algorithms `sigalgs`: the
+/// reply, as text.
+fn get_offering(port: u16, name: &str, ca: &std::path::Path, sigalgs: &str) -> String {
+    use std::io::Write;
+    use std::process::Stdio;
+    let connect = format!("127.0.0.1:{port}");
+    let mut child = Command::new("openssl")
+        .args([
+            "s_client",
+            "-quiet",
+            "-connect",
+            &connect,
+            "-servername",
+            name,
+        ])
+        .args([
+            "-verify_hostname",
+            name,
+            "-verify_return_error",
+            "-sigalgs",
+            sigalgs,
+        ])
+        .arg("-CAfile")
+        .arg(ca)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // -quiet ignores the end of input: s_client ends when the server closes.
+    let request = format!("GET / HTTP/1.1\r\nhost: {name}\r\n\r\n");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(request.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{sigalgs}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]

@@ -273,6 +273,7 @@ fn refresh_serves_commits_and_a_failed_refresh_keeps_the_previous_set() {
 
 /// On a dual binding the resolver chooses from the client's signature schemes: ECDSA only
 /// when the ECDSA key can sign with one offered (its curve's scheme), else RSA.
+/// `identity_for` names the entry whose key `lookup_for` serves.
 #[test]
 fn lookup_for_chooses_ecdsa_only_with_a_matching_scheme() {
     use rustls::SignatureScheme as S;
@@ -282,10 +283,15 @@ fn lookup_for_chooses_ecdsa_only_with_a_matching_scheme() {
     let (ecdsa, rsa) = fixture::dual(&store, 3, "dual.test", "0.0.0.0:443");
     let resolver = StoreResolver::new(&store, "127.0.0.1:443".parse().unwrap()).unwrap();
     let served = |schemes: &[S]| {
-        resolver
+        let leaf = resolver
             .lookup_for(Some("dual.test"), schemes)
             .map(|k| k.cert[0].to_vec())
-            .unwrap()
+            .unwrap();
+        let identity = resolver.identity_for(Some("dual.test"), schemes).unwrap();
+        assert_eq!(identity.chain()[0].to_der(), leaf, "{schemes:?}");
+        let expected = if leaf == ecdsa { "ec" } else { "rsa" };
+        assert_eq!(identity.name(), expected, "{schemes:?}");
+        leaf
     };
     assert_eq!(
         served(&[S::ECDSA_NISTP256_SHA256, S::RSA_PSS_SHA256]),
