@@ -189,11 +189,10 @@ fn serve(listener: TcpListener, config: Arc<ServerConfig>, resolver: Arc<StoreRe
 
 /// One connection: the handshake, read the request head, a one-line answer.
 fn answer(
-    stream: TcpStream,
+    mut stream: TcpStream,
     config: Arc<ServerConfig>,
     resolver: &StoreResolver,
 ) -> std::io::Result<()> {
-    let mut stream = stream;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     stream.set_nodelay(true)?;
     // The ClientHello first, to know which entry the resolver serves this client (rustls does

@@ -103,10 +103,6 @@ mod tests {
     use super::*;
     use crate::DistinguishedName;
 
-    fn options() -> StoreOptions {
-        StoreOptions::fast_for_tests()
-    }
-
     /// Every wrapper, on a current-thread runtime.
     #[test]
     // The test holds a transaction across an await on purpose: to be the writer in the way.
@@ -119,12 +115,13 @@ mod tests {
         runtime.block_on(async {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("keys.db");
-            let missing = KeyStore::open_async(&path, "pass", &options()).await;
+            let options = StoreOptions::fast_for_tests();
+            let missing = KeyStore::open_async(&path, "pass", &options).await;
             assert!(matches!(
                 missing,
                 Err(crate::Error::Store(StoreError::Missing { .. }))
             ));
-            let store = KeyStore::create_async(&path, "pass", &options())
+            let store = KeyStore::create_async(&path, "pass", &options)
                 .await
                 .unwrap();
             let dn: DistinguishedName = "CN=www.example.com".parse().unwrap();
@@ -136,9 +133,7 @@ mod tests {
                 .unwrap();
             tx.commit_async().await.unwrap();
             assert!(request.verify().is_ok());
-            let reopened = KeyStore::open_async(&path, "pass", &options())
-                .await
-                .unwrap();
+            let reopened = KeyStore::open_async(&path, "pass", &options).await.unwrap();
             assert_eq!(
                 reopened.entry("www").unwrap().fingerprint(),
                 request.fingerprint()

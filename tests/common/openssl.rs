@@ -162,19 +162,57 @@ pub fn s_client(port: u16, name: &str, ca_file: &Path) -> Output {
 /// [`s_client`] with more arguments (`-sigalgs ECDSA+SHA256`, ...).
 pub fn s_client_with(port: u16, name: &str, ca_file: &Path, more: &[&str]) -> Output {
     let connect = format!("127.0.0.1:{port}");
-    let mut more = more.to_vec();
-    more.extend(["-servername", name, "-verify_hostname", name]);
-    s_client_to(&connect, &more, ca_file)
+    try_openssl(
+        None,
+        &s_client_args(&connect, &with_sni(more, name), ca_file),
+    )
+}
+
+/// [`s_client_with`] that sends `input` once connected (`-quiet`: it ends when the server
+/// closes, not at the end of its input); returns its output (the server's reply is in stdout).
+pub fn s_client_sending(
+    port: u16,
+    name: &str,
+    ca_file: &Path,
+    more: &[&str],
+    input: &[u8],
+) -> Output {
+    use std::io::Write;
+    let connect = format!("127.0.0.1:{port}");
+    let mut more = with_sni(more, name);
+    more.push("-quiet");
+    let mut child = Command::new("openssl")
+        .args(s_client_args(&connect, &more, ca_file))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the openssl command-line tool must be installed (`apt-get install -y openssl`)");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
 }
 
 /// `openssl s_client -connect connect` with `more` options (`-4`, `-6`, `-noservername`,
 /// `-verify_ip ADDR`, ...), verifying the chain against `ca_file` (`-verify_return_error`);
 /// returns its output (the served certificate is in stdout).
 pub fn s_client_to(connect: &str, more: &[&str], ca_file: &Path) -> Output {
+    try_openssl(None, &s_client_args(connect, more, ca_file))
+}
+
+/// `more` and SNI `name`, which the chain's host name is verified against.
+fn with_sni<'a>(more: &[&'a str], name: &'a str) -> Vec<&'a str> {
+    let mut more = more.to_vec();
+    more.extend(["-servername", name, "-verify_hostname", name]);
+    more
+}
+
+/// The arguments of `openssl s_client -connect connect` with `more`, verifying the chain
+/// against `ca_file`.
+fn s_client_args<'a>(connect: &'a str, more: &[&'a str], ca_file: &'a Path) -> Vec<&'a str> {
     let mut args = vec!["s_client", "-connect", connect];
     args.extend_from_slice(more);
     args.extend(["-verify_return_error", "-CAfile", ca_file.to_str().unwrap()]);
-    try_openssl(None, &args)
+    args
 }
 
 /// Runs `openssl args...` in the current directory and returns its stdout; panics with

@@ -5,7 +5,7 @@
 use std::process::Command;
 
 use crate::common::fixtures::{PASSPHRASE, store_in};
-use crate::common::openssl::{s_client, s_client_with};
+use crate::common::openssl::{s_client, s_client_sending, s_client_with};
 use crate::common::{ca, tls_fixture as fixture};
 
 #[test]
@@ -121,41 +121,8 @@ fn a_dual_binding_serves_ecdsa_or_rsa_as_the_client_can_verify() {
 /// `GET /` through `openssl s_client` offering only the signature algorithms `sigalgs`: the
 /// reply, as text.
 fn get_offering(port: u16, name: &str, ca: &std::path::Path, sigalgs: &str) -> String {
-    use std::io::Write;
-    use std::process::Stdio;
-    let connect = format!("127.0.0.1:{port}");
-    let mut child = Command::new("openssl")
-        .args([
-            "s_client",
-            "-quiet",
-            "-connect",
-            &connect,
-            "-servername",
-            name,
-        ])
-        .args([
-            "-verify_hostname",
-            name,
-            "-verify_return_error",
-            "-sigalgs",
-            sigalgs,
-        ])
-        .arg("-CAfile")
-        .arg(ca)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // -quiet ignores the end of input: s_client ends when the server closes.
     let request = format!("GET / HTTP/1.1\r\nhost: {name}\r\n\r\n");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = s_client_sending(port, name, ca, &["-sigalgs", sigalgs], request.as_bytes());
     assert!(
         out.status.success(),
         "{sigalgs}: {}",
